@@ -1,0 +1,282 @@
+//! The contract between the ipcbench harness and every inter-process transport.
+//!
+//! # Model
+//!
+//! A transport links **two processes** with a **duplex** connection: each side
+//! gets a [`Sender`] and a [`Receiver`], so round trips (ping-pong, the seed
+//! workload's acknowledgement) need nothing extra. Whether a backend builds
+//! that out of one duplex kernel object (a Unix socket) or two one-way channels
+//! (two pipes, two shared-memory rings) is its own business.
+//!
+//! Setting up a connection takes three steps, in two processes:
+//!
+//! 1. Process A calls [`Transport::listen`]. It creates whatever the transport
+//!    needs (a socket path, a pipe pair, a shared-memory segment) and returns a
+//!    [`Listener`] plus an [`Endpoint`]: a printable string that names it.
+//! 2. The endpoint travels to process B by any means (the harness passes it on
+//!    the command line). B calls [`Transport::connect`] and gets its halves.
+//! 3. A calls [`Listener::accept`] with a deadline and gets its halves.
+//!
+//! # Contract (what the conformance suite checks, for every backend)
+//!
+//! - **Whole messages, in order, exactly once.** [`Receiver::recv`] returns the
+//!   bytes of exactly one [`Sender::send`], in the order they were sent.
+//!   Framing is the transport's job; empty messages are legal.
+//! - **Sizes.** Every size from 0 to [`Capabilities::max_message_size`] works.
+//!   A larger message gives [`SendError::TooLarge`] before any byte is sent.
+//! - **Receive lends.** `recv` returns a slice that stays valid until the next
+//!   call on that receiver. A zero-copy backend lends its shared memory; a
+//!   copying backend lends its own buffer. The caller copies if it must keep it.
+//! - **Back-pressure.** `send` may block while the peer is alive but not
+//!   reading; it never drops a message.
+//! - **A dead peer is noticed.** After the peer process exits (or drops its
+//!   halves), `recv` returns everything sent before and then
+//!   [`RecvError::Disconnected`]; `send` returns [`SendError::Disconnected`]
+//!   once the transport can tell (a kernel buffer may accept a few messages
+//!   first). No call waits forever on a peer that is gone: kernel transports get
+//!   EOF/EPIPE, shared-memory transports check liveness while they wait.
+//! - **Hostile input.** A frame whose header claims more than the maximum
+//!   size, or is otherwise inconsistent, gives [`RecvError::Corrupt`] without
+//!   allocating the claimed size and without panicking.
+//! - **Resources.** Names derive from [`Options::tag`], which the caller makes
+//!   unique per connection, so parallel runs never collide. Whatever `listen`
+//!   creates in the file system or /dev/shm is removed once both sides are
+//!   connected or when the listener is dropped, whichever comes first.
+//! - **Signals.** Callers ignore `SIGPIPE`; backends map `EPIPE` to
+//!   [`SendError::Disconnected`].
+//!
+//! Serialization is never done here: transports move opaque bytes, codecs live
+//! above them, so encode and decode can be timed apart from the transport.
+
+pub mod framing;
+
+use std::fmt;
+use std::io;
+use std::time::Instant;
+
+/// What a backend is, for `ipcbench list` and the reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitStrategy {
+    /// The receiver sleeps in the kernel until data arrives.
+    Block,
+    /// The receiver polls memory without yielding: fastest with a core of its
+    /// own, pathological when both peers share one core.
+    Spin,
+    /// Polls briefly, then yields, then sleeps.
+    Adaptive,
+}
+
+impl fmt::Display for WaitStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Block => "block",
+            Self::Spin => "spin",
+            Self::Adaptive => "adaptive",
+        })
+    }
+}
+
+/// Static facts about a backend that callers may rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The largest message `send` accepts, in bytes.
+    pub max_message_size: usize,
+    /// `recv` lends memory shared with the sender instead of a private copy.
+    pub zero_copy_recv: bool,
+    /// How a waiting receiver waits.
+    pub wait: WaitStrategy,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self {
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            zero_copy_recv: false,
+            wait: WaitStrategy::Block,
+        }
+    }
+}
+
+/// 1 GiB: the default ceiling, far above any benchmark size, low enough that a
+/// corrupt length prefix cannot make a receiver reserve absurd amounts.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 30;
+
+/// Settings for one connection, chosen by the caller of `listen`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Unique per connection; backends build resource names from it.
+    pub tag: String,
+    /// The largest message the caller intends to send; backends may size
+    /// buffers from it but must still honour their declared maximum.
+    pub expected_max_message: usize,
+}
+
+impl Options {
+    /// Options with a tag that is unique on this machine: pid, a per-process
+    /// counter and the time, so concurrent runs and tests never collide.
+    pub fn unique(prefix: &str) -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        Self {
+            tag: format!("{prefix}-{}-{n}-{nanos:x}", std::process::id()),
+            expected_max_message: 1 << 20,
+        }
+    }
+}
+
+/// A printable name for a listening transport, handed to the connecting side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint(pub String);
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Failure while creating, connecting or accepting.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// An operating-system call failed; `what` names it.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The endpoint string is not one this backend produced.
+    #[error("malformed endpoint {0:?}")]
+    BadEndpoint(String),
+    /// The peer did not show up before the deadline.
+    #[error("peer did not connect before the deadline")]
+    Timeout,
+    /// The backend's own library refused; the message says why.
+    #[error("{0}")]
+    Backend(String),
+}
+
+impl OpenError {
+    /// Wraps an I/O error with the name of the call that failed.
+    pub fn io(what: impl Into<String>, source: io::Error) -> Self {
+        Self::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// Failure while sending one message.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The peer has gone; nothing more can be delivered.
+    #[error("peer disconnected")]
+    Disconnected,
+    /// The message exceeds [`Capabilities::max_message_size`]; nothing was sent.
+    #[error("message of {size} bytes exceeds this transport's maximum of {max} bytes")]
+    TooLarge { size: usize, max: usize },
+    /// The operating system refused.
+    #[error("send failed: {0}")]
+    Io(#[source] io::Error),
+    /// The backend's own library refused; the message says why.
+    #[error("{0}")]
+    Backend(String),
+}
+
+impl From<io::Error> for SendError {
+    fn from(e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::NotConnected => Self::Disconnected,
+            _ => Self::Io(e),
+        }
+    }
+}
+
+/// Failure while receiving one message.
+#[derive(Debug, thiserror::Error)]
+pub enum RecvError {
+    /// The peer has gone and every message it sent has been delivered.
+    #[error("peer disconnected")]
+    Disconnected,
+    /// The peer sent something that cannot be a valid frame.
+    #[error("corrupt frame from peer: {0}")]
+    Corrupt(String),
+    /// The operating system refused.
+    #[error("receive failed: {0}")]
+    Io(#[source] io::Error),
+    /// The backend's own library refused; the message says why.
+    #[error("{0}")]
+    Backend(String),
+}
+
+impl From<io::Error> for RecvError {
+    fn from(e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted => Self::Disconnected,
+            _ => Self::Io(e),
+        }
+    }
+}
+
+/// The sending half of one direction of a connection.
+pub trait Sender: Send + 'static {
+    /// Delivers one whole message, blocking while the peer applies
+    /// back-pressure.
+    fn send(&mut self, msg: &[u8]) -> Result<(), SendError>;
+}
+
+/// The receiving half of one direction of a connection.
+pub trait Receiver: Send + 'static {
+    /// Waits for the next message and lends it until the next call.
+    fn recv(&mut self) -> Result<&[u8], RecvError>;
+}
+
+/// The listening side of a connection being set up.
+pub trait Listener: Send + 'static {
+    /// The sending half this listener hands out.
+    type Sender: Sender;
+    /// The receiving half this listener hands out.
+    type Receiver: Receiver;
+    /// Waits until the peer has connected, or `deadline` passes.
+    fn accept(self, deadline: Instant) -> Result<(Self::Sender, Self::Receiver), OpenError>;
+}
+
+/// An inter-process transport. Implemented by a unit type per named variant,
+/// so each backend's hot loop is monomorphised; the harness erases the type
+/// once per run through its registry.
+pub trait Transport: 'static {
+    /// The name users type (`--transport NAME`) and reports print.
+    const NAME: &'static str;
+    /// One line for `ipcbench list`.
+    const DESCRIPTION: &'static str;
+    /// The sending half.
+    type Sender: Sender;
+    /// The receiving half.
+    type Receiver: Receiver;
+    /// The listening side.
+    type Listener: Listener<Sender = Self::Sender, Receiver = Self::Receiver>;
+
+    /// Creates the transport's resources and names them.
+    fn listen(opts: &Options) -> Result<(Self::Listener, Endpoint), OpenError>;
+
+    /// Connects to an endpoint produced by `listen` in another process.
+    fn connect(
+        endpoint: &Endpoint,
+        opts: &Options,
+    ) -> Result<(Self::Sender, Self::Receiver), OpenError>;
+
+    /// Static facts about this backend.
+    fn capabilities() -> Capabilities {
+        Capabilities::default()
+    }
+}
