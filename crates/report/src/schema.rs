@@ -1,0 +1,196 @@
+//! The results file: what one run measured, versioned, documented in
+//! docs/results-schema.md. Measurement writes it; presentation only reads it.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a field changes meaning or disappears; adding an optional
+/// field does not bump it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run of the tool.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Results {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// Where and how the run happened.
+    pub environment: Environment,
+    /// The run's settings.
+    pub config: RunConfig,
+    /// Machine floors measured in the same run, one set per placement.
+    #[serde(default)]
+    pub floors: Vec<Floors>,
+    /// One entry per (transport, codec, workload, placement, size, metric).
+    pub cells: Vec<Cell>,
+}
+
+/// The machine and the invocation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Environment {
+    /// The tool and its version.
+    pub tool: String,
+    /// CPU model name from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// Logical CPUs online.
+    pub cores: usize,
+    /// `uname -r`.
+    pub kernel: String,
+    /// `rustc --version` of the compiler that built the tool.
+    pub rustc: String,
+    /// Commit of the source tree, with `-dirty` if it had local changes.
+    pub git_commit: String,
+    /// UTC start time, RFC 3339.
+    pub date: String,
+    /// The exact command line.
+    pub command_line: String,
+    /// Hypervisor or container, where detectable.
+    #[serde(default)]
+    pub virtualization: String,
+    /// CPU frequency governor, where readable.
+    #[serde(default)]
+    pub governor: String,
+    /// Cost of one `CLOCK_MONOTONIC` read, nanoseconds (median).
+    pub clock_overhead_ns: f64,
+    /// Other facts worth keeping with the numbers (Python version, malloc
+    /// settings, ...), as free-form key/value pairs.
+    #[serde(default)]
+    pub extra: Vec<(String, String)>,
+}
+
+/// The run's settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunConfig {
+    /// Independent trials per cell (fresh processes each).
+    pub trials: usize,
+    /// Measured messages per trial and size.
+    pub messages: usize,
+    /// Warm-up per trial and size before measuring, milliseconds.
+    pub warmup_ms: u64,
+    /// Placements in the run.
+    pub placements: Vec<String>,
+}
+
+/// A summary of a latency distribution, nanoseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    /// Samples.
+    pub n: u64,
+    /// Mean.
+    pub mean_ns: f64,
+    /// Standard deviation of the samples.
+    pub sd_ns: f64,
+    /// 95% confidence interval of the mean, from independent trial means
+    /// (Student t); absent with fewer than two trials.
+    pub ci95_low_ns: Option<f64>,
+    /// Upper end of that interval.
+    pub ci95_high_ns: Option<f64>,
+    /// Median.
+    pub p50_ns: f64,
+    /// 90th percentile.
+    pub p90_ns: f64,
+    /// 99th percentile.
+    pub p99_ns: f64,
+    /// 99.9th percentile.
+    pub p999_ns: f64,
+    /// Smallest sample.
+    pub min_ns: f64,
+    /// Largest sample.
+    pub max_ns: f64,
+    /// Samples outside Tukey's fences (1.5 IQR), counted, never dropped.
+    pub outliers: u64,
+}
+
+/// Floors for one placement.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Floors {
+    /// `split`, `same` or `none`.
+    pub placement: String,
+    /// Round trip of one cache line between two processes spinning on it;
+    /// absent where spinning is meaningless (both on one core).
+    pub cacheline_rtt: Option<Summary>,
+    /// Round trip of a bare 8-byte `write`/`read` over two pipes.
+    pub raw_pipe_rtt: Option<Summary>,
+    /// `memcpy` time and bandwidth per size (placement-independent; repeated
+    /// for convenience).
+    #[serde(default)]
+    pub memcpy: Vec<MemcpyFloor>,
+}
+
+/// One memcpy measurement.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MemcpyFloor {
+    /// Bytes copied.
+    pub size_bytes: u64,
+    /// Median time of one copy.
+    pub p50_ns: f64,
+    /// `size_bytes / p50_ns`, in bytes per second.
+    pub bytes_per_s: f64,
+}
+
+/// Whether a cell produced numbers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every message arrived and verified.
+    #[default]
+    Ok,
+    /// The cell failed; `error` says why and the numbers are absent.
+    Failed,
+}
+
+/// One measured quantity for one configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Cell {
+    /// Backend name.
+    pub transport: String,
+    /// Codec name (`raw` where the workload does not use codecs).
+    pub codec: String,
+    /// `seed`, `pingpong`, `stream`, ...
+    pub workload: String,
+    /// `split`, `same` or `none`.
+    pub placement: String,
+    /// Payload (int64 array) bytes per message; headers not included.
+    pub size_bytes: u64,
+    /// What was measured: `put`, `get`, `total`, `encode`, `decode`, `rtt`,
+    /// `oneway`, `throughput`, ...
+    pub metric: String,
+    /// Ok or failed.
+    #[serde(default)]
+    pub status: Status,
+    /// Why the cell failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Independent trials that contributed.
+    pub trials: usize,
+    /// The distribution (for `throughput`, of nanoseconds per message).
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// Per-trial means, for comparisons between runs.
+    #[serde(default)]
+    pub trial_means_ns: Vec<f64>,
+    /// Messages per second (throughput metrics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msgs_per_s: Option<f64>,
+    /// Payload bytes per second (throughput metrics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_s: Option<f64>,
+    /// Producer CPU time (user + system) per message, nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_producer_ns: Option<f64>,
+    /// Consumer CPU time (user + system) per message, nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_consumer_ns: Option<f64>,
+}
+
+impl Cell {
+    /// The cell's identity, for matching cells between runs.
+    pub fn key(&self) -> (String, String, String, String, u64, String) {
+        (
+            self.transport.clone(),
+            self.codec.clone(),
+            self.workload.clone(),
+            self.placement.clone(),
+            self.size_bytes,
+            self.metric.clone(),
+        )
+    }
+}
