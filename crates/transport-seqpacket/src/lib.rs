@@ -1,0 +1,405 @@
+//! Unix-domain `SOCK_SEQPACKET` backend: a connected socket whose records keep
+//! their boundaries in the kernel, so a message is one `sendmsg` and one `recv`
+//! with no length prefix and no reassembly.
+//!
+//! # Record size and fragmentation
+//!
+//! A record must fit the sender's socket buffer: the kernel refuses one longer
+//! than `SO_SNDBUF - 32` with `EMSGSIZE`, and, whatever the buffer, one longer
+//! than about 4 MiB + 68 KiB with `ENOBUFS` (the record's linear part is one
+//! `kmalloc`, capped at 4 MiB, plus 17 page fragments). Measured here by
+//! `examples/probe_max.rs`: with `net.core.wmem_max` = 4 MiB the largest record
+//! is 4 263 616 bytes; with the stock limit of 212 992 (doubled by the kernel)
+//! it is 425 952 bytes. Large records are also slow: one needs a high-order
+//! allocation, and 1 MiB and 4 MiB records moved 4 MiB 1.3–2x slower than
+//! 256–512 KiB records did.
+//!
+//! So messages are split into records of at most [`RECORD_MAX`] bytes
+//! (512 KiB), each ending in one trailer byte: [`MORE`] or [`LAST`]. Every
+//! message the seed workload sends (up to 409.6 KB) is one record; larger ones
+//! cost one system call per 512 KiB, which is also what a stream socket pays.
+//! The trailer also keeps an empty message distinguishable from end of stream
+//! (a zero-length record reads as 0 bytes, just like EOF). The sender shrinks
+//! records to what its effective `SO_SNDBUF` allows and, if the kernel cannot
+//! find memory for a big record (`ENOBUFS`), retries that part in smaller
+//! ones, so the receiver never needs to know the sender's choice: any record
+//! up to `RECORD_MAX` is valid, and the trailer says whether more follows.
+//! The declared maximum message size is therefore the default 1 GiB.
+//!
+//! # Names and dead peers
+//!
+//! The listening socket is bound in Linux's abstract namespace, so there is no
+//! file to clean up. A dead peer reads as a 0-byte record (EOF); `sendmsg` to
+//! it fails with `EPIPE` (`MSG_NOSIGNAL`, so no signal either way).
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rustix::event::{PollFd, PollFlags, poll};
+use rustix::io::{Errno, IoSlice};
+use rustix::net::{
+    AddressFamily, RecvFlags, SendAncillaryBuffer, SendFlags, SocketAddrUnix, SocketFlags,
+    SocketType, sockopt,
+};
+use transport::{
+    Capabilities, DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, RecvError, SendError,
+    WaitStrategy,
+};
+
+/// Largest record, trailer included, that either side sends or accepts.
+pub const RECORD_MAX: usize = 512 * 1024;
+
+/// Trailer of a record after which the message goes on.
+pub const MORE: u8 = 0x4D;
+/// Trailer of a message's last record.
+pub const LAST: u8 = 0x4C;
+
+/// The send buffer asked for. The kernel clamps it to `net.core.wmem_max` and
+/// doubles it; 4 MiB lets several full records be in flight where allowed.
+const SNDBUF_REQUEST: usize = 4 << 20;
+
+/// Bytes the kernel keeps below `SO_SNDBUF` for a record's own bookkeeping.
+const SNDBUF_OVERHEAD: usize = 32;
+
+/// Smallest record the `ENOBUFS` fallback goes down to: one page's worth of
+/// payload keeps the allocation order-0.
+const MIN_RECORD: usize = 4096;
+
+const MAX: usize = DEFAULT_MAX_MESSAGE_SIZE;
+
+const PREFIX: &str = "uds-seqpacket:@";
+
+/// The `SOCK_SEQPACKET` transport.
+#[derive(Debug)]
+pub struct SeqPacket;
+
+/// Sends messages as one or more records.
+#[derive(Debug)]
+pub struct SeqPacketSender {
+    sock: Arc<OwnedFd>,
+    /// Largest record, trailer included, this socket's send buffer takes.
+    record: usize,
+}
+
+/// Receives records and lends each reassembled message.
+#[derive(Debug)]
+pub struct SeqPacketReceiver {
+    sock: Arc<OwnedFd>,
+    buf: Vec<u8>,
+}
+
+/// A bound, listening socket waiting for its one peer.
+#[derive(Debug)]
+pub struct SeqPacketListener(OwnedFd);
+
+impl SeqPacketSender {
+    /// Sends `part` plus `trailer` as one record; `Ok(false)` means the kernel
+    /// had no memory for a record that big and nothing was sent.
+    fn send_record(&self, part: &[u8], trailer: u8) -> Result<bool, SendError> {
+        let tail = [trailer];
+        let iov = [IoSlice::new(part), IoSlice::new(&tail)];
+        loop {
+            match rustix::net::sendmsg(
+                &*self.sock,
+                &iov,
+                &mut SendAncillaryBuffer::default(),
+                SendFlags::NOSIGNAL,
+            ) {
+                Ok(n) if n == part.len() + 1 => return Ok(true),
+                Ok(n) => {
+                    return Err(SendError::Backend(format!(
+                        "kernel took {n} of a {}-byte record",
+                        part.len() + 1
+                    )));
+                }
+                Err(Errno::INTR) => {}
+                Err(Errno::NOBUFS) if part.len() + 1 > MIN_RECORD => return Ok(false),
+                Err(e) => return Err(std::io::Error::from(e).into()),
+            }
+        }
+    }
+}
+
+impl transport::Sender for SeqPacketSender {
+    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
+        if msg.len() > MAX {
+            return Err(SendError::TooLarge {
+                size: msg.len(),
+                max: MAX,
+            });
+        }
+        let mut record = self.record;
+        let mut rest = msg;
+        loop {
+            let take = rest.len().min(record - 1);
+            let (part, after) = rest.split_at(take);
+            let trailer = if after.is_empty() { LAST } else { MORE };
+            if self.send_record(part, trailer)? {
+                if after.is_empty() {
+                    return Ok(());
+                }
+                rest = after;
+            } else {
+                // Only for this message: memory pressure is usually brief.
+                record = (record / 2).max(MIN_RECORD);
+            }
+        }
+    }
+}
+
+impl transport::Receiver for SeqPacketReceiver {
+    fn recv(&mut self) -> Result<&[u8], RecvError> {
+        let mut len = 0usize;
+        let mut reset_seen = false;
+        loop {
+            if self.buf.len() < len + RECORD_MAX {
+                // Grows only after a full MORE record has arrived, so a peer
+                // costs us what it sent, never what it claims.
+                let want = (len + RECORD_MAX).max(self.buf.len().saturating_mul(2));
+                self.buf.resize(want.min(MAX + RECORD_MAX), 0);
+            }
+            let room = &mut self.buf[len..len + RECORD_MAX];
+            let got = match rustix::net::recv(&*self.sock, room, RecvFlags::TRUNC) {
+                Ok((_, n)) => n,
+                Err(Errno::INTR) => continue,
+                // A peer that closed with data of ours unread leaves a pending
+                // ECONNRESET that the kernel reports *before* our own queue;
+                // reading it clears it, and the queued records and then EOF
+                // follow without blocking, so drain them.
+                Err(Errno::CONNRESET) if !reset_seen => {
+                    reset_seen = true;
+                    continue;
+                }
+                Err(e) => return Err(std::io::Error::from(e).into()),
+            };
+            if got == 0 {
+                return Err(if len == 0 {
+                    RecvError::Disconnected
+                } else {
+                    RecvError::Corrupt(format!(
+                        "peer closed after {len} bytes of an unfinished message"
+                    ))
+                });
+            }
+            if got > RECORD_MAX {
+                return Err(RecvError::Corrupt(format!(
+                    "record of {got} bytes exceeds the {RECORD_MAX}-byte record limit"
+                )));
+            }
+            let trailer = self.buf[len + got - 1];
+            len += got - 1;
+            match trailer {
+                LAST => return Ok(&self.buf[..len]),
+                MORE if len <= MAX => {}
+                MORE => {
+                    return Err(RecvError::Corrupt(format!(
+                        "message grows past the maximum of {MAX} bytes"
+                    )));
+                }
+                other => {
+                    return Err(RecvError::Corrupt(format!(
+                        "record trailer {other:#04x} is neither MORE nor LAST"
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// Splits a connected socket into its halves, after raising the send buffer
+/// as far as allowed and sizing records to what it then takes.
+fn halves(sock: OwnedFd) -> Result<(SeqPacketSender, SeqPacketReceiver), OpenError> {
+    // Refused only above the privilege-free limit, which the kernel clamps
+    // silently instead; an error here is a real failure.
+    sockopt::set_socket_send_buffer_size(&sock, SNDBUF_REQUEST)
+        .map_err(|e| OpenError::io("setting SO_SNDBUF", e.into()))?;
+    let sndbuf = sockopt::socket_send_buffer_size(&sock)
+        .map_err(|e| OpenError::io("reading SO_SNDBUF", e.into()))?;
+    let record = sndbuf
+        .saturating_sub(SNDBUF_OVERHEAD)
+        .clamp(MIN_RECORD, RECORD_MAX);
+    let sock = Arc::new(sock);
+    Ok((
+        SeqPacketSender {
+            sock: Arc::clone(&sock),
+            record,
+        },
+        SeqPacketReceiver {
+            sock,
+            buf: vec![0; RECORD_MAX],
+        },
+    ))
+}
+
+fn socket(nonblocking: bool) -> Result<OwnedFd, OpenError> {
+    let mut flags = SocketFlags::CLOEXEC;
+    if nonblocking {
+        flags |= SocketFlags::NONBLOCK;
+    }
+    rustix::net::socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, flags, None)
+        .map_err(|e| OpenError::io("socket(AF_UNIX, SOCK_SEQPACKET)", e.into()))
+}
+
+fn address(name: &str) -> Result<SocketAddrUnix, OpenError> {
+    SocketAddrUnix::new_abstract_name(name.as_bytes())
+        .map_err(|e| OpenError::io(format!("abstract address {name:?}"), e.into()))
+}
+
+impl transport::Listener for SeqPacketListener {
+    type Sender = SeqPacketSender;
+    type Receiver = SeqPacketReceiver;
+
+    fn accept(self, deadline: Instant) -> Result<(SeqPacketSender, SeqPacketReceiver), OpenError> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(OpenError::Timeout);
+            }
+            let ts = rustix::time::Timespec::try_from(left)
+                .map_err(|_| OpenError::Backend("deadline out of range".into()))?;
+            let mut fds = [PollFd::new(&self.0, PollFlags::IN)];
+            match poll(&mut fds, Some(&ts)) {
+                Ok(0) | Err(Errno::INTR) => continue,
+                Ok(_) => {}
+                Err(e) => return Err(OpenError::io("poll", e.into())),
+            }
+            // The listener is non-blocking, so a peer that vanished between
+            // poll and accept sends us back to waiting. The accepted socket
+            // does not inherit O_NONBLOCK: it blocks, as the halves expect.
+            match rustix::net::accept_with(&self.0, SocketFlags::CLOEXEC) {
+                Ok(sock) => return halves(sock),
+                Err(Errno::AGAIN | Errno::INTR | Errno::CONNABORTED) => {}
+                Err(e) => return Err(OpenError::io("accept", e.into())),
+            }
+        }
+    }
+}
+
+impl transport::Transport for SeqPacket {
+    const NAME: &'static str = "uds-seqpacket";
+    const DESCRIPTION: &'static str = "Unix-domain SOCK_SEQPACKET socket (abstract address), \
+         kernel-kept boundaries, one record per message up to 512 KiB";
+    type Sender = SeqPacketSender;
+    type Receiver = SeqPacketReceiver;
+    type Listener = SeqPacketListener;
+
+    fn listen(opts: &Options) -> Result<(SeqPacketListener, Endpoint), OpenError> {
+        let name = format!("ipcbench-seqpacket-{}", opts.tag);
+        let sock = socket(true)?;
+        rustix::net::bind(&sock, &address(&name)?)
+            .map_err(|e| OpenError::io(format!("bind @{name}"), e.into()))?;
+        rustix::net::listen(&sock, 1)
+            .map_err(|e| OpenError::io(format!("listen @{name}"), e.into()))?;
+        Ok((SeqPacketListener(sock), Endpoint(format!("{PREFIX}{name}"))))
+    }
+
+    fn connect(
+        endpoint: &Endpoint,
+        _opts: &Options,
+    ) -> Result<(SeqPacketSender, SeqPacketReceiver), OpenError> {
+        let name = endpoint
+            .0
+            .strip_prefix(PREFIX)
+            .filter(|n| !n.is_empty() && !n.contains('\0'))
+            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let sock = socket(false)?;
+        rustix::net::connect(&sock, &address(name)?)
+            .map_err(|e| OpenError::io(format!("connect @{name}"), e.into()))?;
+        halves(sock)
+    }
+
+    fn capabilities() -> Capabilities {
+        Capabilities {
+            max_message_size: MAX,
+            zero_copy_recv: false,
+            wait: WaitStrategy::Block,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use transport::{Receiver, Sender};
+
+    fn pair() -> (
+        (SeqPacketSender, SeqPacketReceiver),
+        (SeqPacketSender, SeqPacketReceiver),
+    ) {
+        let (a, b) = rustix::net::socketpair(
+            AddressFamily::UNIX,
+            SocketType::SEQPACKET,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .expect("socketpair");
+        (halves(a).expect("halves"), halves(b).expect("halves"))
+    }
+
+    #[test]
+    fn fragments_reassemble_at_record_edges() {
+        let ((mut tx, _), (_, mut rx)) = pair();
+        let record = tx.record;
+        for len in [0, 1, record - 2, record - 1, record, 2 * (record - 1) + 1] {
+            let msg: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            std::thread::scope(|s| {
+                s.spawn(|| tx.send(&msg).expect("send"));
+                let got = rx.recv().expect("recv");
+                assert!(got == msg.as_slice(), "{len} bytes");
+            });
+        }
+    }
+
+    #[test]
+    fn bad_trailer_and_oversized_record_are_corrupt() {
+        let ((tx, _), (_, mut rx)) = pair();
+        rustix::net::send(&*tx.sock, b"abc", SendFlags::NOSIGNAL).expect("send");
+        assert!(matches!(rx.recv(), Err(RecvError::Corrupt(_))));
+        if tx.record == RECORD_MAX {
+            // Only constructible where the send buffer takes a bigger record.
+            let big = vec![MORE; RECORD_MAX + 1];
+            if rustix::net::send(&*tx.sock, &big, SendFlags::NOSIGNAL).is_ok() {
+                assert!(matches!(rx.recv(), Err(RecvError::Corrupt(_))));
+            }
+        }
+    }
+
+    #[test]
+    fn eof_inside_a_message_is_corrupt_and_between_is_disconnected() {
+        let ((tx, peer_rx), (_, mut rx)) = pair();
+        tx.send_record(b"part", MORE).expect("send");
+        drop((tx, peer_rx));
+        assert!(matches!(rx.recv(), Err(RecvError::Corrupt(_))));
+        assert!(matches!(rx.recv(), Err(RecvError::Disconnected)));
+    }
+
+    #[test]
+    fn queued_messages_survive_a_reset() {
+        // The peer dies with a message of ours unread: we still get its
+        // messages, then Disconnected.
+        let ((mut a_tx, a_rx), (mut b_tx, mut b_rx)) = pair();
+        b_tx.send(b"unread by a").expect("send");
+        a_tx.send(b"hello").expect("send");
+        drop((a_tx, a_rx));
+        assert_eq!(b_rx.recv().expect("queued message"), b"hello");
+        assert!(matches!(b_rx.recv(), Err(RecvError::Disconnected)));
+        assert!(matches!(b_tx.send(b"x"), Err(SendError::Disconnected)));
+    }
+
+    #[test]
+    fn endpoint_rejects_garbage() {
+        for bad in ["uds-seqpacket:@", "uds:@x", "", "nonsense:\u{0}:-1"] {
+            assert!(
+                matches!(
+                    <SeqPacket as transport::Transport>::connect(
+                        &Endpoint(bad.into()),
+                        &Options::unique("t")
+                    ),
+                    Err(OpenError::BadEndpoint(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+}
