@@ -1,0 +1,416 @@
+//! The command line: `list`, `run`, `floors`, `report`, and the hidden
+//! `__role` the supervisor uses to start producer and consumer processes.
+//!
+//! Exit codes: 0 success; 1 a run failed (a cell failed verification, a
+//! process died or hung, an I/O error); 2 bad command-line input, reported
+//! before any process is started.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use codec::Codec;
+use report::schema::SCHEMA_VERSION;
+use report::{Results, RunConfig};
+
+use crate::bench::{self, Plan};
+use crate::placement::{self, Placement};
+use crate::registry::{self, Backend};
+use crate::role::{Control, RoleSpec};
+use crate::sizes;
+use crate::supervisor::Limits;
+use crate::workload::{self, Workload};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ipcbench",
+    version,
+    about = "Which inter-process transport should carry my messages, and what does it cost?",
+    long_about = "Runs one identical producer-consumer benchmark across inter-process transports \
+(pipes, Unix sockets, shared memory, ...) in separate, pinned processes, verifies every message, \
+and writes the results as JSON for `ipcbench report` or `cargo xtask bench-all`.",
+    after_help = "Examples:\n  ipcbench list\n  ipcbench run --transport pipe,uds --workload pingpong --sizes 8B,4KiB,1MiB\n  ipcbench run --workload seed --codec raw,bincode --json out.json\n  ipcbench floors --placement split,same\n\nExit codes: 0 ok, 1 run failed, 2 bad input."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List transports, codecs, workloads and placements.
+    List,
+    /// Run a selection of the benchmark matrix and write results JSON.
+    #[command(
+        after_help = "Examples:\n  ipcbench run --transport pipe --workload pingpong --sizes 8B --trials 3\n  ipcbench run --transport pipe,uds --workload seed,stream --json results.json\n  ipcbench run --placement split,same,none --quiet --json all.json"
+    )]
+    Run(RunArgs),
+    /// Measure the machine floors only (cache-line and raw-pipe round trips, memcpy, clock).
+    #[command(after_help = "Example:\n  ipcbench floors --placement split --json floors.json")]
+    Floors(FloorArgs),
+    /// Internal: one process of a producer-consumer pair.
+    #[command(name = "__role", hide = true)]
+    Role { spec: String },
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Transports, comma-separated (default: all; see `ipcbench list`).
+    #[arg(long, value_delimiter = ',')]
+    transport: Vec<String>,
+    /// Codecs for the seed workload, comma-separated (other workloads send raw bytes).
+    #[arg(long, value_delimiter = ',', default_value = "raw")]
+    codec: Vec<String>,
+    /// Workloads, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "seed,pingpong,stream")]
+    workload: Vec<String>,
+    /// Payload sizes: int64 element counts (100) or bytes with a unit (8B, 4KiB, 1MiB, 6.4KB).
+    /// Default: the notebook's ten sizes, 100..51200 elements (800 B .. 409.6 KB).
+    #[arg(long)]
+    sizes: Option<String>,
+    /// Where producer and consumer run: split (cores 0 and 1), same (both on core 0), none (unpinned).
+    #[arg(long, value_delimiter = ',', default_value = "split")]
+    placement: Vec<String>,
+    /// Independent trials per cell; each starts fresh processes.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    trials: u32,
+    /// Measured messages per trial and size (stream sends 4x as many).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    messages: u32,
+    /// Warm-up per trial and size, milliseconds (at least 10 messages).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    warmup_ms: u64,
+    /// Kill a pair that finishes no size within this many seconds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    stall_timeout: u64,
+    /// Write results JSON here (atomically).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Skip measuring the machine floors.
+    #[arg(long)]
+    no_floors: bool,
+    /// Record a failed cell and go on (exit status is still 1).
+    #[arg(long)]
+    keep_going: bool,
+    /// No progress bar or summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct FloorArgs {
+    /// Placements to measure.
+    #[arg(long, value_delimiter = ',', default_value = "split")]
+    placement: Vec<String>,
+    /// Sizes for the memcpy floor (same syntax as `run --sizes`).
+    #[arg(long)]
+    sizes: Option<String>,
+    /// Write results JSON (floors only) here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// Bad input: exit code 2, message only.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List => list(),
+        Command::Run(args) => run(args),
+        Command::Floors(args) => floors(args),
+        Command::Role { spec } => role_main(&spec),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Usage>().is_some() => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn list() -> Result<()> {
+    println!("Transports:");
+    for b in registry::BACKENDS {
+        let caps = (b.capabilities)();
+        println!(
+            "  {:<22} {} [wait: {}, zero-copy receive: {}, max message: {}]",
+            b.name,
+            b.description,
+            caps.wait,
+            if caps.zero_copy_recv { "yes" } else { "no" },
+            sizes::human(caps.max_message_size as u64)
+        );
+    }
+    println!("\nCodecs (seed workload):");
+    for c in codec::ALL {
+        println!("  {:<22} {}", c.name(), c.description());
+    }
+    println!("\nWorkloads:");
+    for w in workload::ALL {
+        println!("  {:<22} {}", w.name(), w.description());
+    }
+    println!(
+        "\nPlacements:\n  {:<22} producer on core 0, consumer on core 1 (default)\n  {:<22} both on core 0\n  {:<22} not pinned",
+        "split", "same", "none"
+    );
+    Ok(())
+}
+
+fn parse_names<T>(given: &[String], parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for name in given.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        out.push(parse(name).map_err(Usage)?);
+    }
+    Ok(out)
+}
+
+fn parse_transports(given: &[String]) -> Result<Vec<&'static Backend>> {
+    if given.is_empty() {
+        return Ok(registry::BACKENDS.iter().collect());
+    }
+    parse_names(given, |n| {
+        registry::find(n).ok_or_else(|| {
+            format!(
+                "unknown transport {n:?}; valid transports: {}",
+                registry::names().join(", ")
+            )
+        })
+    })
+}
+
+fn parse_placements(given: &[String]) -> Result<Vec<Placement>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ps = parse_names(given, str::parse::<Placement>)?;
+    if let Some(p) = ps.iter().find(|p| !p.supported(cores)) {
+        bail!(Usage(format!(
+            "placement {p} needs 2 cores; this machine has {cores}"
+        )));
+    }
+    if ps.is_empty() {
+        bail!(Usage(
+            "no placement given; valid placements: split, same, none".into()
+        ));
+    }
+    Ok(ps)
+}
+
+fn parse_sizes(given: Option<&str>) -> Result<Vec<u64>> {
+    match given {
+        None => Ok(sizes::default_sizes()),
+        Some(text) => {
+            sizes::parse_list(text, sizes::machine_max()).map_err(|e| Usage(e.to_string()).into())
+        }
+    }
+}
+
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    let transports = parse_transports(&args.transport)?;
+    let workloads = parse_names(&args.workload, str::parse::<Workload>)?;
+    let codecs = parse_names(&args.codec, |n| {
+        Codec::from_name(n).ok_or_else(|| {
+            let names: Vec<_> = codec::ALL.iter().map(|c| c.name()).collect();
+            format!("unknown codec {n:?}; valid codecs: {}", names.join(", "))
+        })
+    })?;
+    if workloads.is_empty() || codecs.is_empty() {
+        bail!(Usage("no workload or codec given".into()));
+    }
+    let placements = parse_placements(&args.placement)?;
+    let sizes = parse_sizes(args.sizes.as_deref())?;
+    let exe = std::env::current_exe().context("locating the ipcbench binary")?;
+    let plan = Plan {
+        transports,
+        workloads,
+        codecs,
+        placements,
+        sizes,
+        trials: args.trials as usize,
+        messages: args.messages as usize,
+        warmup_ms: args.warmup_ms,
+        limits: Limits {
+            stall: Duration::from_secs(args.stall_timeout),
+            ..Limits::default()
+        },
+        keep_going: args.keep_going,
+        quiet: args.quiet,
+    };
+    let clock = crate::clock::overhead_ns();
+    let floors = if args.no_floors {
+        Vec::new()
+    } else {
+        if !args.quiet {
+            eprintln!("measuring machine floors ...");
+        }
+        measure_floors(&plan.placements, &plan.sizes)?
+    };
+    let outcome = bench::execute(&plan, &exe)?;
+    let results = Results {
+        schema_version: SCHEMA_VERSION,
+        environment: crate::env::collect(command_line(), clock),
+        config: RunConfig {
+            trials: plan.trials,
+            messages: plan.messages,
+            warmup_ms: plan.warmup_ms,
+            placements: plan
+                .placements
+                .iter()
+                .map(|p| p.name().to_owned())
+                .collect(),
+        },
+        floors,
+        cells: outcome.cells,
+    };
+    match &args.json {
+        Some(path) => write_json(path, &results)?,
+        None if args.quiet => {}
+        None => print_summary(&results),
+    }
+    if !outcome.failures.is_empty() {
+        bail!(
+            "{} configuration(s) failed:\n  {}",
+            outcome.failures.len(),
+            outcome.failures.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+fn measure_floors(placements: &[Placement], sizes: &[u64]) -> Result<Vec<report::Floors>> {
+    placements
+        .iter()
+        .map(|&p| crate::floors::measure(p, sizes, 50_000))
+        .collect()
+}
+
+fn floors(args: FloorArgs) -> Result<()> {
+    let placements = parse_placements(&args.placement)?;
+    let sizes = parse_sizes(args.sizes.as_deref())?;
+    let clock = crate::clock::overhead_ns();
+    let floors = measure_floors(&placements, &sizes)?;
+    let results = Results {
+        schema_version: SCHEMA_VERSION,
+        environment: crate::env::collect(command_line(), clock),
+        config: RunConfig {
+            placements: placements.iter().map(|p| p.name().to_owned()).collect(),
+            ..RunConfig::default()
+        },
+        floors,
+        cells: Vec::new(),
+    };
+    println!("clock read: {clock:.1} ns");
+    for f in &results.floors {
+        let show = |s: &Option<report::Summary>| {
+            s.as_ref().map_or("n/a".to_owned(), |s| {
+                format!("p50 {:.0} ns, p99 {:.0} ns", s.p50_ns, s.p99_ns)
+            })
+        };
+        println!(
+            "{}: cache-line round trip {}; raw pipe round trip {}",
+            f.placement,
+            show(&f.cacheline_rtt),
+            show(&f.raw_pipe_rtt)
+        );
+    }
+    if let Some(f) = results.floors.first() {
+        for m in &f.memcpy {
+            println!(
+                "memcpy {:>10}: {:.0} ns ({:.2} GB/s)",
+                sizes::human(m.size_bytes),
+                m.p50_ns,
+                m.bytes_per_s / 1e9
+            );
+        }
+    }
+    if let Some(path) = &args.json {
+        write_json(path, &results)?;
+    }
+    Ok(())
+}
+
+fn print_summary(results: &Results) {
+    for c in &results.cells {
+        if c.metric == "throughput" {
+            println!(
+                "{:<14} {:<9} {:<8} {:<6} {:>10} {:<10} {:>12.0} msg/s {:>8.3} GB/s",
+                c.transport,
+                c.workload,
+                c.codec,
+                c.placement,
+                sizes::human(c.size_bytes),
+                c.metric,
+                c.msgs_per_s.unwrap_or(0.0),
+                c.bytes_per_s.unwrap_or(0.0) / 1e9
+            );
+        } else {
+            println!(
+                "{:<14} {:<9} {:<8} {:<6} {:>10} {:<10} p50 {:>10.0} ns  p99 {:>10.0} ns  mean {:>10.0} ns",
+                c.transport,
+                c.workload,
+                c.codec,
+                c.placement,
+                sizes::human(c.size_bytes),
+                c.metric,
+                c.summary.p50_ns,
+                c.summary.p99_ns,
+                c.summary.mean_ns
+            );
+        }
+    }
+}
+
+/// Writes a file so that readers see either the old or the new content, never
+/// a half-written one: a temporary file in the same directory, then rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .context("output path has no file name")?
+        .to_string_lossy()
+        .into_owned();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}
+
+fn write_json(path: &Path, results: &Results) -> Result<()> {
+    let json = serde_json::to_string_pretty(results).context("serialising results")?;
+    write_atomic(path, json.as_bytes())
+}
+
+fn role_main(spec_json: &str) -> Result<()> {
+    let spec: RoleSpec = serde_json::from_str(spec_json).context("malformed role specification")?;
+    // The supervisor set PR_SET_PDEATHSIG before exec; if it died in between,
+    // we were orphaned before the signal could be armed.
+    if rustix::process::getppid().is_none_or(|p| p.as_raw_nonzero().get() == 1) {
+        bail!("supervisor is gone");
+    }
+    if let Some(core) = spec.placement.core_for(spec.role) {
+        placement::pin_current(core)?;
+    }
+    let backend = registry::find(&spec.transport)
+        .with_context(|| format!("unknown transport {:?}", spec.transport))?;
+    let mut ctl = Control;
+    let out = (backend.run_role)(&spec, &mut ctl)?;
+    ctl.result(&out)
+}

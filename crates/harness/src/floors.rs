@@ -1,0 +1,259 @@
+//! Machine floors, measured in the same run as the transports so every figure
+//! can be read against what the hardware and kernel allow: a cache line
+//! bouncing between two pinned processes (the bound for any shared-memory
+//! handoff), a bare 8-byte pipe round trip (the bound for the `pipe` backend,
+//! without framing or harness), memcpy at each size (the bound for moving the
+//! bytes once), and the clock read itself.
+//!
+//! The two-process floors use `fork` so that nothing but the measured loop runs
+//! in the child: it pins itself, loops on raw system calls or atomics, and
+//! leaves with `_exit`, never touching the allocator or locks inherited from
+//! the parent.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, bail};
+use report::{Floors, MemcpyFloor, Summary};
+
+use crate::clock::now_ns;
+use crate::placement::{Placement, Role};
+use crate::stats::{Recorder, summarize};
+
+/// Measures every floor for one placement.
+pub fn measure(placement: Placement, sizes: &[u64], rounds: u64) -> Result<Floors> {
+    let cacheline = if placement == Placement::Split {
+        Some(cacheline_rtt(placement, rounds).context("cache-line ping-pong floor")?)
+    } else {
+        // Two spinners that may share a core hand over once per timeslice
+        // (~ms): a measurement of the scheduler, not of the machine.
+        None
+    };
+    let pipe = raw_pipe_rtt(placement, rounds / 5).context("raw pipe floor")?;
+    Ok(Floors {
+        placement: placement.name().to_owned(),
+        cacheline_rtt: cacheline,
+        raw_pipe_rtt: Some(pipe),
+        memcpy: memcpy(sizes),
+    })
+}
+
+fn pin(placement: Placement, role: Role) -> Result<()> {
+    if let Some(core) = placement.core_for(role) {
+        crate::placement::pin_current(core)?;
+    }
+    Ok(())
+}
+
+/// Runs `child` in a forked process pinned as the consumer, and `parent` here
+/// pinned as the producer; reaps the child.
+fn fork_pair(
+    placement: Placement,
+    child: impl FnOnce() -> bool,
+    parent: impl FnOnce() -> Result<Summary>,
+) -> Result<Summary> {
+    // SAFETY: the child runs only `child`, which performs atomics and raw
+    // system calls, then `_exit`s; it never returns into Rust code that could
+    // touch state (locks, allocator) another parent thread held at fork time.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        bail!("fork failed: {}", std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        let ok = placement.core_for(Role::Consumer).is_none_or(|c| {
+            let mut set = rustix::thread::CpuSet::new();
+            set.set(c);
+            rustix::thread::sched_setaffinity(None, &set).is_ok()
+        });
+        let code = if ok && child() { 0 } else { 1 };
+        // SAFETY: terminating the forked child without running destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let result = pin(placement, Role::Producer).and_then(|()| parent());
+    let mut status = 0;
+    // SAFETY: waiting for the child we just forked.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    // Restore the supervisor's freedom to run anywhere.
+    let mut all = rustix::thread::CpuSet::new();
+    for c in 0..std::thread::available_parallelism().map_or(1, |n| n.get()) {
+        all.set(c);
+    }
+    let _ = rustix::thread::sched_setaffinity(None, &all);
+    let summary = result?;
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("floor child process failed (status {status})");
+    }
+    Ok(summary)
+}
+
+/// Round trip of one cache line: the parent writes an odd value, the child
+/// spins until it sees it and writes the next even value.
+fn cacheline_rtt(placement: Placement, rounds: u64) -> Result<Summary> {
+    let page = SharedPage::new()?;
+    let flag: &AtomicU64 = page.atomic();
+    let warm = rounds / 10;
+    let total = warm + rounds;
+    fork_pair(
+        placement,
+        || {
+            for i in 0..total {
+                while flag.load(Ordering::Acquire) != 2 * i + 1 {
+                    std::hint::spin_loop();
+                }
+                flag.store(2 * i + 2, Ordering::Release);
+            }
+            true
+        },
+        || {
+            let mut rec = Recorder::new();
+            for i in 0..total {
+                let t0 = now_ns();
+                flag.store(2 * i + 1, Ordering::Release);
+                while flag.load(Ordering::Acquire) != 2 * i + 2 {
+                    std::hint::spin_loop();
+                }
+                let t1 = now_ns();
+                if i >= warm {
+                    rec.record(t1 - t0);
+                }
+            }
+            Ok(summarize(&[rec.to_trial()]))
+        },
+    )
+}
+
+/// Round trip of a bare 8-byte write/read pair over two pipes.
+fn raw_pipe_rtt(placement: Placement, rounds: u64) -> Result<Summary> {
+    use rustix::pipe::{PipeFlags, pipe_with};
+    let (a_r, a_w) = pipe_with(PipeFlags::CLOEXEC).context("pipe2")?;
+    let (b_r, b_w) = pipe_with(PipeFlags::CLOEXEC).context("pipe2")?;
+    let warm = rounds / 10;
+    let total = warm + rounds;
+    fork_pair(
+        placement,
+        || {
+            let mut buf = [0u8; 8];
+            for _ in 0..total {
+                if !matches!(rustix::io::read(&a_r, &mut buf), Ok(8)) {
+                    return false;
+                }
+                if !matches!(rustix::io::write(&b_w, &buf), Ok(8)) {
+                    return false;
+                }
+            }
+            true
+        },
+        || {
+            let mut rec = Recorder::new();
+            let mut buf = [0u8; 8];
+            for i in 0..total {
+                let t0 = now_ns();
+                rustix::io::write(&a_w, &i.to_le_bytes()).context("write")?;
+                let n = rustix::io::read(&b_r, &mut buf).context("read")?;
+                let t1 = now_ns();
+                if n != 8 || u64::from_le_bytes(buf) != i {
+                    bail!("raw pipe floor: bad reply");
+                }
+                if i >= warm {
+                    rec.record(t1 - t0);
+                }
+            }
+            Ok(summarize(&[rec.to_trial()]))
+        },
+    )
+}
+
+/// Median time of one memcpy per size, and the bandwidth it implies.
+pub fn memcpy(sizes: &[u64]) -> Vec<MemcpyFloor> {
+    sizes
+        .iter()
+        .map(|&size| {
+            let n = size as usize;
+            let src = vec![0x5Au8; n];
+            let mut dst = vec![0u8; n];
+            // Batch small copies so each sample is well above clock overhead.
+            let batch = (65_536 / n.max(1)).clamp(1, 1000) as u64;
+            let mut samples: Vec<f64> = (0..201)
+                .map(|_| {
+                    let t0 = now_ns();
+                    for _ in 0..batch {
+                        dst.copy_from_slice(std::hint::black_box(&src));
+                        std::hint::black_box(&mut dst);
+                    }
+                    (now_ns() - t0) as f64 / batch as f64
+                })
+                .collect();
+            samples.sort_by(f64::total_cmp);
+            let p50 = samples[samples.len() / 2];
+            MemcpyFloor {
+                size_bytes: size,
+                p50_ns: p50,
+                bytes_per_s: if p50 > 0.0 {
+                    size as f64 * 1e9 / p50
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect()
+}
+
+/// One anonymous page shared with forked children.
+struct SharedPage(*mut libc::c_void);
+
+impl SharedPage {
+    fn new() -> Result<Self> {
+        // SAFETY: a fresh anonymous mapping; no existing memory is affected.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            bail!("mmap: {}", std::io::Error::last_os_error());
+        }
+        Ok(Self(p))
+    }
+
+    fn atomic(&self) -> &AtomicU64 {
+        // SAFETY: the page is 4096 zeroed, page-aligned bytes that live as long
+        // as `self`; an AtomicU64 at offset 0 is aligned and in bounds.
+        unsafe { &*self.0.cast::<AtomicU64>() }
+    }
+}
+
+impl Drop for SharedPage {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping created in `new`.
+        unsafe { libc::munmap(self.0, 4096) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floors_measure_something_plausible() {
+        let f = measure(Placement::Split, &[800, 409_600], 2000).expect("floors");
+        let cl = f.cacheline_rtt.expect("cache line");
+        assert_eq!(cl.n, 2000);
+        assert!(cl.p50_ns > 0.0);
+        let pipe = f.raw_pipe_rtt.expect("pipe");
+        assert_eq!(pipe.n, 400);
+        assert!(pipe.p50_ns > cl.min_ns);
+        assert_eq!(f.memcpy.len(), 2);
+        assert!(f.memcpy.iter().all(|m| m.bytes_per_s > 0.0));
+    }
+
+    #[test]
+    fn same_core_has_no_spin_floor() {
+        let f = measure(Placement::Same, &[8], 500).expect("floors");
+        assert!(f.cacheline_rtt.is_none());
+        assert!(f.raw_pipe_rtt.is_some());
+    }
+}

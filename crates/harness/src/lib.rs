@@ -1,0 +1,21 @@
+//! The ipcbench harness: runs one producer–consumer benchmark across
+//! inter-process transports in separate, pinned processes, verifies every
+//! message, and folds the measurements into a versioned results file.
+//!
+//! Map: [`registry`] names the backends; [`supervisor`] runs a pair of
+//! [`role`] processes; [`workload`] holds what the pair does and times;
+//! [`stats`] summarises; [`floors`] measures the machine's bounds; [`bench`]
+//! runs a whole matrix; [`cli`] is the command line.
+
+pub mod bench;
+pub mod cli;
+pub mod clock;
+pub mod env;
+pub mod floors;
+pub mod placement;
+pub mod registry;
+pub mod role;
+pub mod sizes;
+pub mod stats;
+pub mod supervisor;
+pub mod workload;

@@ -1,0 +1,68 @@
+//! The registry: the one place that names concrete backends. Adding a backend
+//! to ipcbench is one line in [`BACKENDS`] (plus its crate in Cargo.toml).
+
+use anyhow::Result;
+use transport::{Capabilities, Transport};
+
+use crate::role::{self, Control, RoleOutput, RoleSpec};
+
+/// A backend with its type erased: the hot loops inside `run_role` are still
+/// monomorphised for the concrete transport.
+#[derive(Debug, Clone, Copy)]
+pub struct Backend {
+    /// Name users type and reports print.
+    pub name: &'static str,
+    /// One line for `ipcbench list`.
+    pub description: &'static str,
+    /// The backend's declared capabilities.
+    pub capabilities: fn() -> Capabilities,
+    /// Runs one role of a pair over this transport.
+    pub run_role: fn(&RoleSpec, &mut Control) -> Result<RoleOutput>,
+}
+
+const fn entry<T: Transport>() -> Backend {
+    Backend {
+        name: T::NAME,
+        description: T::DESCRIPTION,
+        capabilities: T::capabilities,
+        run_role: role::run::<T>,
+    }
+}
+
+/// Every backend, in report order.
+pub const BACKENDS: &[Backend] = &[
+    entry::<transport_pipe::PipeDefault>(),
+    entry::<transport_pipe::Pipe1M>(),
+    entry::<transport_uds::Uds>(),
+];
+
+/// Looks a backend up by name.
+pub fn find(name: &str) -> Option<&'static Backend> {
+    BACKENDS.iter().find(|b| b.name == name)
+}
+
+/// All names, for error messages.
+pub fn names() -> Vec<&'static str> {
+    BACKENDS.iter().map(|b| b.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_nonempty() {
+        let mut names = names();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "duplicate backend names");
+        assert!(
+            BACKENDS
+                .iter()
+                .all(|b| !b.name.is_empty() && !b.description.is_empty())
+        );
+        assert!(find("pipe").is_some());
+        assert!(find("carrier-pigeon").is_none());
+    }
+}

@@ -1,0 +1,123 @@
+//! One process of a producer–consumer pair: what the supervisor asks it to do
+//! ([`RoleSpec`]), how it reports back ([`Control`] lines on stdout), and what
+//! it measured ([`RoleOutput`]).
+//!
+//! The supervisor re-executes its own binary as `ipcbench __role <json spec>`.
+//! The child writes exactly three kinds of line to stdout: `ENDPOINT <name>`
+//! (consumer only, once listening), `PROGRESS <n>` (after each size, so the
+//! supervisor can tell a stalled pair from a slow one) and `RESULT <json>`.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use transport::{Endpoint, Listener, Options, Transport};
+
+use crate::placement::{Placement, Role};
+use crate::stats::Trial;
+use crate::workload::{self, Workload};
+
+/// Everything a role process needs, passed as one JSON argument.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleSpec {
+    /// Which side this process plays.
+    pub role: Role,
+    /// Registry name of the transport.
+    pub transport: String,
+    /// The workload.
+    pub workload: Workload,
+    /// Codec name (seed workload; others use `raw`).
+    pub codec: String,
+    /// Payload sizes in bytes, run in order.
+    pub sizes: Vec<u64>,
+    /// Measured messages per size.
+    pub messages: usize,
+    /// Warm-up per size, milliseconds.
+    pub warmup_ms: u64,
+    /// Where the pair runs.
+    pub placement: Placement,
+    /// Unique tag for the transport's resource names.
+    pub tag: String,
+    /// The consumer's endpoint (producer only).
+    pub endpoint: Option<String>,
+    /// How long the consumer waits for the producer to connect.
+    pub connect_timeout_ms: u64,
+}
+
+/// What one role measured, per size.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RoleOutput {
+    /// One entry per size, in the spec's order.
+    pub sizes: Vec<SizeOutput>,
+}
+
+/// Measurements for one size.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SizeOutput {
+    /// Payload bytes.
+    pub size_bytes: u64,
+    /// (metric name, samples).
+    pub metrics: Vec<(String, Trial)>,
+    /// This process's CPU time per measured message, nanoseconds.
+    pub cpu_ns_per_msg: f64,
+    /// Messages per second over the measured window (stream consumer only).
+    pub msgs_per_s: Option<f64>,
+}
+
+/// The role's channel to the supervisor: lines on stdout.
+#[derive(Debug, Default)]
+pub struct Control;
+
+impl Control {
+    fn line(&mut self, text: &str) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{text}")
+            .and_then(|()| out.flush())
+            .context("writing to the supervisor")
+    }
+
+    /// Announces the endpoint the producer must connect to.
+    pub fn endpoint(&mut self, ep: &Endpoint) -> Result<()> {
+        self.line(&format!("ENDPOINT {ep}"))
+    }
+
+    /// Reports that size number `done` (counting from 1) is finished.
+    pub fn progress(&mut self, done: usize) -> Result<()> {
+        self.line(&format!("PROGRESS {done}"))
+    }
+
+    /// Sends the final measurements.
+    pub fn result(&mut self, out: &RoleOutput) -> Result<()> {
+        let json = serde_json::to_string(out).context("serialising results")?;
+        self.line(&format!("RESULT {json}"))
+    }
+}
+
+/// Sets up the connection for transport `T` and runs the workload's side.
+pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutput> {
+    let opts = Options {
+        tag: spec.tag.clone(),
+        expected_max_message: spec.sizes.iter().copied().max().unwrap_or(0) as usize + 64,
+    };
+    let (mut tx, mut rx) = match spec.role {
+        Role::Consumer => {
+            let (listener, ep) =
+                T::listen(&opts).with_context(|| format!("{}: listen", T::NAME))?;
+            ctl.endpoint(&ep)?;
+            let deadline = Instant::now() + Duration::from_millis(spec.connect_timeout_ms);
+            listener
+                .accept(deadline)
+                .with_context(|| format!("{}: waiting for the producer to connect", T::NAME))?
+        }
+        Role::Producer => {
+            let ep = spec
+                .endpoint
+                .clone()
+                .context("producer started without an endpoint")?;
+            T::connect(&Endpoint(ep.clone()), &opts)
+                .with_context(|| format!("{}: connecting to {ep}", T::NAME))?
+        }
+    };
+    workload::run_side(spec, &mut tx, &mut rx, ctl)
+}
