@@ -1,0 +1,131 @@
+//! `tokio-uds` and `tokio-uds-mt`: one Unix stream socket, bound in Linux's
+//! abstract namespace (no file to remove, even after SIGKILL), read and written
+//! through `tokio::net::UnixStream`.
+//!
+//! Connection setup is plain blocking code (a deadline-bounded `poll` and
+//! `accept`, as in the `uds` backend); only the connected stream is handed to
+//! tokio. Its two owned halves share one reactor registration. Dropping the
+//! write half shuts down our direction (`shutdown(SHUT_WR)`), so a peer sees
+//! end of stream as soon as our sender is gone, as with a closed socket.
+
+use std::io;
+use std::marker::PhantomData;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+use std::time::Instant;
+
+use rustix::event::{PollFd, PollFlags, poll};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use transport::{Capabilities, Endpoint, OpenError, Options};
+
+use crate::{Flavor, TokioReceiver, TokioSender};
+
+const PREFIX: &str = "tokio-uds:@";
+
+/// The tokio Unix-socket transport on runtime flavour `F`.
+#[derive(Debug)]
+pub struct TokioUdsTransport<F>(PhantomData<F>);
+
+/// A bound, listening socket waiting for its one peer.
+#[derive(Debug)]
+pub struct UdsListener<F> {
+    listener: UnixListener,
+    flavor: PhantomData<F>,
+}
+
+type Halves = (TokioSender<OwnedWriteHalf>, TokioReceiver<OwnedReadHalf>);
+
+fn into_tokio<F: Flavor>(stream: UnixStream) -> Result<Halves, OpenError> {
+    // tokio requires a non-blocking descriptor and does not set it itself.
+    stream
+        .set_nonblocking(true)
+        .map_err(|e| OpenError::io("setting O_NONBLOCK", e))?;
+    let rt = crate::runtime::<F>()?;
+    // Registration with the reactor needs the runtime's context.
+    let stream = {
+        let _ctx = rt.enter();
+        tokio::net::UnixStream::from_std(stream)
+            .map_err(|e| OpenError::io("registering the socket with tokio", e))?
+    };
+    let (r, w) = stream.into_split();
+    Ok(crate::halves(rt, w, r))
+}
+
+impl<F: Flavor> transport::Listener for UdsListener<F> {
+    type Sender = TokioSender<OwnedWriteHalf>;
+    type Receiver = TokioReceiver<OwnedReadHalf>;
+
+    fn accept(self, deadline: Instant) -> Result<Halves, OpenError> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(OpenError::Timeout);
+            }
+            let ts = rustix::time::Timespec::try_from(left)
+                .map_err(|_| OpenError::Backend("deadline out of range".into()))?;
+            let mut fds = [PollFd::new(&self.listener, PollFlags::IN)];
+            match poll(&mut fds, Some(&ts)) {
+                Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+                Ok(_) => {}
+                Err(e) => return Err(OpenError::io("poll", e.into())),
+            }
+            // The listener is non-blocking, so a peer that vanished between
+            // poll and accept sends us back to waiting instead of hanging.
+            match self.listener.accept() {
+                Ok((stream, _)) => return into_tokio::<F>(stream),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionAborted
+                    ) => {}
+                Err(e) => return Err(OpenError::io("accept", e)),
+            }
+        }
+    }
+}
+
+fn address(name: &str) -> Result<SocketAddr, OpenError> {
+    SocketAddr::from_abstract_name(name.as_bytes())
+        .map_err(|e| OpenError::io(format!("abstract address {name:?}"), e))
+}
+
+impl<F: Flavor> transport::Transport for TokioUdsTransport<F> {
+    const NAME: &'static str = F::UDS_NAME;
+    const DESCRIPTION: &'static str = F::UDS_DESCRIPTION;
+    type Sender = TokioSender<OwnedWriteHalf>;
+    type Receiver = TokioReceiver<OwnedReadHalf>;
+    type Listener = UdsListener<F>;
+
+    fn listen(opts: &Options) -> Result<(UdsListener<F>, Endpoint), OpenError> {
+        let name = format!("ipcbench-tokio-{}", opts.tag);
+        let listener = UnixListener::bind_addr(&address(&name)?)
+            .map_err(|e| OpenError::io(format!("bind @{name}"), e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| OpenError::io("setting O_NONBLOCK on the listener", e))?;
+        Ok((
+            UdsListener {
+                listener,
+                flavor: PhantomData,
+            },
+            Endpoint(format!("{PREFIX}{name}")),
+        ))
+    }
+
+    fn connect(endpoint: &Endpoint, _opts: &Options) -> Result<Halves, OpenError> {
+        let name = endpoint
+            .0
+            .strip_prefix(PREFIX)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let stream = UnixStream::connect_addr(&address(name)?)
+            .map_err(|e| OpenError::io(format!("connect @{name}"), e))?;
+        into_tokio::<F>(stream)
+    }
+
+    fn capabilities() -> Capabilities {
+        crate::capabilities()
+    }
+}
