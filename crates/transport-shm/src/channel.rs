@@ -1,0 +1,351 @@
+//! The halves handed to callers: a sender that turns messages into records
+//! (chunking large ones) and waits for space, and a receiver that lends
+//! records in place or reassembles chunks, both waiting per the strategy and
+//! watching the peer while they wait.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use transport::{RecvError, SendError};
+
+use crate::ring::{Consumer, MemRing, Producer, Push, Record, kind};
+use crate::segment::Segment;
+use crate::wait::{self, Backoff, CLOSE_CHECK_EVERY, LIVENESS_PERIOD, Mode, Peer, Step};
+use crate::{MAX_MESSAGE, Wait};
+
+/// What both halves of one side share: the mapping and the peer's identity.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub seg: Segment,
+    pub peer: Peer,
+    /// 0 for the listener, 1 for the connector: we send on ring `side` and
+    /// receive on ring `1 - side`.
+    pub side: usize,
+}
+
+impl Link {
+    /// Records the CPU we wait on and tells whether the peer last waited on
+    /// the same one (adaptive mode only; a hint, may be stale).
+    fn same_core(&self, mode: Mode) -> bool {
+        if mode != Mode::Adaptive {
+            return false;
+        }
+        let me = wait::current_cpu();
+        let hints = &self.seg.header().cpu;
+        let mine = &hints[self.side & 1].0;
+        // Relaxed throughout: a scheduling hint, nothing is published with it.
+        // Written only when it changes, so the line stays shared in both caches.
+        if mine.load(Relaxed) != me {
+            mine.store(me, Relaxed);
+        }
+        hints[(self.side & 1) ^ 1].0.load(Relaxed) == me
+    }
+
+    /// Whether a liveness check of the peer is due, at most every
+    /// [`LIVENESS_PERIOD`]; `last` is the time of the previous check of this
+    /// wait (the first call only starts the clock, so a short wait costs no
+    /// system call).
+    fn check_due(last: &mut Option<Instant>) -> bool {
+        let now = Instant::now();
+        match *last {
+            Some(t) if now.duration_since(t) < LIVENESS_PERIOD => false,
+            Some(_) => {
+                *last = Some(now);
+                true
+            }
+            None => {
+                *last = Some(now);
+                false
+            }
+        }
+    }
+}
+
+/// Splits a link into this side's sender and receiver.
+pub(crate) fn halves<W: Wait>(link: Link) -> (ShmSender<W>, ShmReceiver<W>) {
+    let link = Arc::new(link);
+    let tx_ring = link.seg.ring(link.side);
+    let rx_ring = link.seg.ring(link.side ^ 1);
+    (
+        ShmSender {
+            prod: Producer::new(tx_ring),
+            link: Arc::clone(&link),
+            _wait: PhantomData,
+        },
+        ShmReceiver {
+            cons: Consumer::new(rx_ring, MAX_MESSAGE),
+            link,
+            buf: Vec::new(),
+            poisoned: None,
+            _wait: PhantomData,
+        },
+    )
+}
+
+/// Sends messages into this side's outgoing ring.
+#[derive(Debug)]
+pub struct ShmSender<W> {
+    prod: Producer<MemRing>,
+    /// Keeps the mapping `prod` points into alive.
+    link: Arc<Link>,
+    _wait: PhantomData<W>,
+}
+
+impl<W: Wait> ShmSender<W> {
+    /// Wakes the consumer if it announced it sleeps.
+    #[inline]
+    fn notify(&self) {
+        if W::MODE.notifies() && self.prod.consumer_sleeping() {
+            wait::futex_wake(self.prod.peer_waiting_word());
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, kind: u32, len: u32, body: &[u8]) -> Result<(), SendError> {
+        loop {
+            match self.prod.try_push(kind, len, body) {
+                Ok(Push::Done) => {
+                    self.notify();
+                    return Ok(());
+                }
+                Ok(Push::Padded) => self.notify(),
+                Ok(Push::Full) => return self.push_slow(kind, len, body),
+                Err(c) => return Err(corrupt(c)),
+            }
+        }
+    }
+
+    /// The ring is full: wait for the consumer per the strategy.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, kind: u32, len: u32, body: &[u8]) -> Result<(), SendError> {
+        let mut backoff = Backoff::new(W::MODE, self.link.same_core(W::MODE));
+        let mut last_check = None;
+        loop {
+            match self.prod.try_push(kind, len, body).map_err(corrupt)? {
+                Push::Done => {
+                    self.notify();
+                    return Ok(());
+                }
+                Push::Padded => {
+                    self.notify();
+                    continue;
+                }
+                Push::Full => {}
+            }
+            let step = backoff.step();
+            if (step != Step::Spin || backoff.polls().is_multiple_of(CLOSE_CHECK_EVERY))
+                && (self.prod.consumer_closed()
+                    || (Link::check_due(&mut last_check) && !self.link.peer.alive()))
+            {
+                return Err(SendError::Disconnected);
+            }
+            match step {
+                Step::Spin => core::hint::spin_loop(),
+                Step::Yield => rustix::thread::sched_yield(),
+                Step::Sleep => {
+                    self.prod.announce_sleep();
+                    match self.prod.try_push(kind, len, body).map_err(corrupt)? {
+                        Push::Full => {
+                            wait::futex_wait(self.prod.waiting_word(), 1, wait::SLEEP_SLICE)
+                        }
+                        Push::Done => {
+                            self.prod.cancel_sleep();
+                            self.notify();
+                            return Ok(());
+                        }
+                        Push::Padded => self.notify(),
+                    }
+                    self.prod.cancel_sleep();
+                }
+            }
+        }
+    }
+}
+
+fn corrupt(c: crate::ring::Corrupt) -> SendError {
+    SendError::Backend(format!("corrupt ring from peer: {c}"))
+}
+
+impl<W: Wait> transport::Sender for ShmSender<W> {
+    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
+        if msg.len() > MAX_MESSAGE {
+            return Err(SendError::TooLarge {
+                size: msg.len(),
+                max: MAX_MESSAGE,
+            });
+        }
+        if self.prod.consumer_closed() {
+            return Err(SendError::Disconnected);
+        }
+        // MAX_MESSAGE < 2^32, so the length fits the record's u32.
+        let len = msg.len() as u32;
+        if msg.len() <= self.prod.max_inline() {
+            return self.push(kind::MSG, len, msg);
+        }
+        self.push(kind::BEGIN, len, &[])?;
+        for chunk in msg.chunks(self.prod.chunk_payload()) {
+            self.push(kind::CHUNK, chunk.len() as u32, chunk)?;
+        }
+        Ok(())
+    }
+}
+
+impl<W> Drop for ShmSender<W> {
+    fn drop(&mut self) {
+        self.prod.close();
+        // Always check, whatever the mode: waking costs nothing at drop.
+        if self.prod.consumer_sleeping() {
+            wait::futex_wake(self.prod.peer_waiting_word());
+        }
+    }
+}
+
+/// Receives messages from this side's incoming ring.
+#[derive(Debug)]
+pub struct ShmReceiver<W> {
+    cons: Consumer<MemRing>,
+    /// Keeps the mapping `cons` points into alive.
+    link: Arc<Link>,
+    /// Reassembly buffer for chunked messages, reused across messages.
+    buf: Vec<u8>,
+    /// Set after corruption: the stream cannot be resynchronised.
+    poisoned: Option<String>,
+    _wait: PhantomData<W>,
+}
+
+impl<W: Wait> ShmReceiver<W> {
+    fn poison(&mut self, why: String) -> RecvError {
+        self.poisoned = Some(why.clone());
+        RecvError::Corrupt(why)
+    }
+
+    /// Gives the records lent so far back to the producer, waking it if it
+    /// sleeps on a full ring.
+    #[inline]
+    fn release(&mut self) {
+        if self.cons.release() && W::MODE.notifies() && self.cons.producer_sleeping() {
+            wait::futex_wake(self.cons.peer_waiting_word());
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Result<Record, RecvError> {
+        match self.cons.try_pop() {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => self.pop_slow(),
+            Err(c) => Err(self.poison(c.0)),
+        }
+    }
+
+    /// The ring is empty: wait for the producer per the strategy.
+    #[cold]
+    #[inline(never)]
+    fn pop_slow(&mut self) -> Result<Record, RecvError> {
+        let mut backoff = Backoff::new(W::MODE, self.link.same_core(W::MODE));
+        let mut last_check = None;
+        loop {
+            match self.cons.try_pop() {
+                Ok(Some(r)) => return Ok(r),
+                Ok(None) => {}
+                Err(c) => return Err(self.poison(c.0)),
+            }
+            let step = backoff.step();
+            if step != Step::Spin || backoff.polls().is_multiple_of(CLOSE_CHECK_EVERY) {
+                let mut dead = false;
+                if Link::check_due(&mut last_check) {
+                    if let Err(c) = self.cons.check_tail() {
+                        return Err(self.poison(c.0));
+                    }
+                    dead = !self.link.peer.alive();
+                }
+                if dead || self.cons.producer_closed() {
+                    // Drain: records published before the close or the death
+                    // are delivered first.
+                    return match self.cons.try_pop() {
+                        Ok(Some(r)) => Ok(r),
+                        Ok(None) => Err(RecvError::Disconnected),
+                        Err(c) => Err(self.poison(c.0)),
+                    };
+                }
+            }
+            match step {
+                Step::Spin => core::hint::spin_loop(),
+                Step::Yield => rustix::thread::sched_yield(),
+                Step::Sleep => {
+                    self.cons.announce_sleep();
+                    match self.cons.try_pop() {
+                        Ok(Some(r)) => {
+                            self.cons.cancel_sleep();
+                            return Ok(r);
+                        }
+                        Ok(None) => {
+                            // The close flag is re-read after the announcement,
+                            // so a close that raced with it is not slept through.
+                            if !self.cons.producer_closed() {
+                                wait::futex_wait(self.cons.waiting_word(), 1, wait::SLEEP_SLICE);
+                            }
+                        }
+                        Err(c) => return Err(self.poison(c.0)),
+                    }
+                    self.cons.cancel_sleep();
+                }
+            }
+        }
+    }
+
+    fn reassemble(&mut self, total: usize) -> Result<&[u8], RecvError> {
+        self.buf.clear();
+        // Reserve what a ring's worth of chunks can prove, not what the header
+        // claims: the rest grows as bytes actually arrive.
+        let ring = self.link.seg.ring_size();
+        self.buf.reserve(total.min(2 * ring));
+        while self.buf.len() < total {
+            self.release();
+            let rec = self.pop()?;
+            let left = total - self.buf.len();
+            if rec.kind != kind::CHUNK || rec.len == 0 || rec.len > left {
+                return Err(self.poison(format!(
+                    "expected a chunk of at most {left} bytes, got record kind {} of {} bytes",
+                    rec.kind, rec.len
+                )));
+            }
+            // SAFETY: the record was just handed out and is released only by
+            // the next `release`, after this copy.
+            let chunk = unsafe { self.cons.mem().bytes(rec.off, rec.len) };
+            self.buf.extend_from_slice(chunk);
+        }
+        self.release();
+        Ok(&self.buf)
+    }
+}
+
+impl<W: Wait> transport::Receiver for ShmReceiver<W> {
+    fn recv(&mut self) -> Result<&[u8], RecvError> {
+        if let Some(why) = &self.poisoned {
+            return Err(RecvError::Corrupt(why.clone()));
+        }
+        // The message lent by the previous call is given back only now.
+        self.release();
+        let rec = self.pop()?;
+        match rec.kind {
+            // SAFETY: the record stays reserved until the next `release`,
+            // which happens in the next call; the `&mut self` borrow keeps the
+            // caller from making that call while holding the slice.
+            kind::MSG => Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) }),
+            kind::BEGIN => self.reassemble(rec.len),
+            k => Err(self.poison(format!("record kind {k} outside a chunked message"))),
+        }
+    }
+}
+
+impl<W> Drop for ShmReceiver<W> {
+    fn drop(&mut self) {
+        self.cons.close();
+        if self.cons.producer_sleeping() {
+            wait::futex_wake(self.cons.peer_waiting_word());
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The conformance suite, across two processes, for the three shared-memory
+//! variants.
+
+conformance::suite!(shm_spin, transport_shm::ShmSpin);
+conformance::suite!(shm_adaptive, transport_shm::ShmAdaptive);
+conformance::suite!(shm_block, transport_shm::ShmBlock);
