@@ -1,0 +1,3 @@
+//! The conformance suite, across two processes, for the iceoryx2 backend.
+
+conformance::suite!(iceoryx2, transport_iceoryx2::Iceoryx2);
