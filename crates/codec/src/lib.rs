@@ -235,7 +235,7 @@ const _: () = assert!(
 );
 
 fn i64s_from_le<'a>(codec: &'static str, body: &'a [u8]) -> Result<Cow<'a, [i64]>, DecodeError> {
-    if body.len() % 8 != 0 {
+    if !body.len().is_multiple_of(8) {
         return Err(malformed(
             codec,
             format!(

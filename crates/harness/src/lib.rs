@@ -11,6 +11,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod env;
+pub mod fault;
 pub mod floors;
 pub mod placement;
 pub mod registry;

@@ -34,6 +34,16 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_pipe::PipeDefault>(),
     entry::<transport_pipe::Pipe1M>(),
     entry::<transport_uds::Uds>(),
+    entry::<transport_interprocess::Interprocess>(),
+    entry::<transport_seqpacket::SeqPacket>(),
+    entry::<transport_tcp::Tcp>(),
+    entry::<transport_tokio::TokioUds>(),
+    entry::<transport_tokio::TokioUdsMt>(),
+    entry::<transport_tokio::TokioPipe>(),
+    entry::<transport_tokio::TokioPipeMt>(),
+    entry::<transport_ipc_channel::IpcChannelBytes>(),
+    entry::<transport_ipc_channel::IpcChannelTyped>(),
+    entry::<transport_ipc_channel::IpcChannelShmem>(),
 ];
 
 /// Looks a backend up by name.

@@ -119,5 +119,13 @@ pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutpu
                 .with_context(|| format!("{}: connecting to {ep}", T::NAME))?
         }
     };
-    workload::run_side(spec, &mut tx, &mut rx, ctl)
+    match crate::fault::Fault::from_env().filter(|_| spec.role == Role::Producer) {
+        Some(fault) => workload::run_side(
+            spec,
+            &mut crate::fault::Faulty::new(tx, fault),
+            &mut rx,
+            ctl,
+        ),
+        None => workload::run_side(spec, &mut tx, &mut rx, ctl),
+    }
 }

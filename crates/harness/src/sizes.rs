@@ -73,7 +73,7 @@ pub fn parse_size(text: &str, max: u64) -> Result<u64, SizeError> {
         return Err(SizeError::Syntax(text.into()));
     }
     let bytes = bytes as u64;
-    if bytes % 8 != 0 {
+    if !bytes.is_multiple_of(8) {
         return Err(SizeError::NotWholeElements(text.into(), bytes));
     }
     Ok(bytes)

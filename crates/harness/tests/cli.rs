@@ -1,0 +1,317 @@
+//! End-to-end tests of the `ipcbench` binary: bad input, a real small run,
+//! injected corruption/loss/duplication, and peers that die or hang.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use report::{Results, Status};
+
+fn ipcbench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ipcbench"))
+}
+
+fn run(args: &[&str]) -> Output {
+    ipcbench().args(args).output().expect("start ipcbench")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const QUICK: &[&str] = &[
+    "--trials",
+    "1",
+    "--messages",
+    "30",
+    "--warmup-ms",
+    "0",
+    "--no-floors",
+    "--quiet",
+];
+
+#[test]
+fn list_names_everything() {
+    let o = run(&["list"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    for name in [
+        "pipe", "pipe-1m", "uds", "raw", "bincode", "msgpack", "seed", "pingpong", "stream",
+        "split",
+    ] {
+        assert!(out.contains(name), "`list` lacks {name}:\n{out}");
+    }
+}
+
+#[test]
+fn unknown_names_are_usage_errors_listing_valid_ones() {
+    let o = run(&["run", "--transport", "carrier-pigeon"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("\"carrier-pigeon\"") && e.contains("valid transports: pipe"),
+        "{e}"
+    );
+
+    let o = run(&["run", "--codec", "pickle"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("valid codecs: raw, bincode, msgpack"));
+
+    let o = run(&["run", "--workload", "flood"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("valid workloads: seed, pingpong, stream"));
+
+    let o = run(&["run", "--placement", "everywhere"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("split, same, none"));
+}
+
+#[test]
+fn bad_sizes_fail_before_anything_runs() {
+    for (size, needle) in [
+        ("-5", "negative"),
+        ("abc", "invalid size"),
+        ("3GiB", "larger than the maximum"),
+        ("12B", "multiples of 8"),
+    ] {
+        let start = Instant::now();
+        let o = run(&["run", "--transport", "pipe", &format!("--sizes={size}")]);
+        assert_eq!(o.status.code(), Some(2), "{size}");
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!("{size:?}")) && e.contains(needle),
+            "{size}: {e}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+    let o = run(&["run", "--trials", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+fn read_results(path: &Path) -> Results {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("results file"))
+        .expect("results JSON")
+}
+
+#[test]
+fn small_run_measures_and_verifies_every_cell() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("out.json");
+    let mut args = vec![
+        "run",
+        "--transport",
+        "pipe,uds",
+        "--workload",
+        "seed,pingpong,stream",
+        "--codec",
+        "raw,bincode,msgpack",
+        "--sizes",
+        "0,8B,4KiB",
+        "--trials",
+        "2",
+        "--json",
+    ];
+    args.push(json.to_str().expect("utf-8 path"));
+    args.extend(&QUICK[2..]);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&json);
+    assert_eq!(r.schema_version, report::schema::SCHEMA_VERSION);
+    assert!(r.environment.cores >= 1 && !r.environment.kernel.is_empty());
+    // 2 transports x 3 sizes x (seed: 3 codecs x 5 metrics + pingpong 1 + stream 2).
+    assert_eq!(r.cells.len(), 2 * 3 * (15 + 1 + 2));
+    for c in &r.cells {
+        assert_eq!(c.status, Status::Ok, "{c:?}");
+        assert_eq!(c.trials, 2, "{c:?}");
+        match c.metric.as_str() {
+            "throughput" => assert!(c.msgs_per_s.is_some_and(|m| m > 0.0), "{c:?}"),
+            "oneway" => assert_eq!(c.summary.n, 2 * 30 * 4),
+            _ => assert_eq!(c.summary.n, 2 * 30, "{c:?}"),
+        }
+        if ["rtt", "total", "put"].contains(&c.metric.as_str()) {
+            assert!(
+                c.summary.p50_ns > 0.0
+                    && c.summary.min_ns <= c.summary.p50_ns
+                    && c.summary.p50_ns <= c.summary.max_ns
+            );
+            assert!(c.summary.ci95_low_ns.is_some());
+            assert!(c.cpu_producer_ns.is_some_and(|v| v > 0.0));
+        }
+    }
+    assert!(!dir.path().join(".out.json.tmp").exists());
+}
+
+fn faulty_run(fault: &str, workload: &str) -> (Output, Duration) {
+    let start = Instant::now();
+    let mut args = vec![
+        "run",
+        "--transport",
+        "pipe",
+        "--workload",
+        workload,
+        "--sizes",
+        "100",
+        "--stall-timeout",
+        "2",
+    ];
+    args.extend(QUICK);
+    let o = ipcbench()
+        .args(&args)
+        .env("IPCBENCH_FAULT", fault)
+        .output()
+        .expect("start");
+    (o, start.elapsed())
+}
+
+#[test]
+fn corruption_loss_and_duplication_fail_the_run_naming_the_cell() {
+    for (fault, workload, needle) in [
+        ("corrupt:15", "seed", "contents corrupted"),
+        // Lockstep with a lost message is a deadlock: caught by the stall deadline.
+        ("drop:15", "seed", "no progress"),
+        ("corrupt:15", "stream", "contents corrupted"),
+        ("drop:15", "stream", "lost or reordered"),
+        ("duplicate:15", "stream", "duplicate or reordered"),
+        ("corrupt:15", "pingpong", "differs from what was sent"),
+    ] {
+        let (o, took) = faulty_run(fault, workload);
+        assert_eq!(o.status.code(), Some(1), "{fault} {workload}");
+        let e = stderr(&o);
+        assert!(e.contains(needle), "{fault} {workload}: {e}");
+        assert!(
+            e.contains(&format!("pipe/{workload}/raw size 800 B"))
+                || e.contains(&format!("pipe {workload} raw")),
+            "{fault} {workload}: {e}"
+        );
+        assert!(
+            took < Duration::from_secs(20),
+            "{fault} {workload} took {took:?}"
+        );
+    }
+}
+
+#[test]
+fn a_producer_that_crashes_is_named() {
+    let (o, took) = faulty_run("exit:5", "seed");
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("producer (pid") && e.contains("exited with status 3"),
+        "{e}"
+    );
+    assert!(took < Duration::from_secs(20));
+}
+
+/// Children of `parent` whose command line mentions `needle`.
+fn children_matching(parent: u32, needle: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == Some(parent) && String::from_utf8_lossy(&cmd).contains(needle) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+fn long_run() -> Child {
+    ipcbench()
+        .args([
+            "run",
+            "--transport",
+            "pipe",
+            "--workload",
+            "stream",
+            "--sizes",
+            "8B",
+            "--messages",
+            "10000000",
+            "--stall-timeout",
+            "3",
+        ])
+        .args(QUICK[4..].iter())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start")
+}
+
+fn wait_for_child(parent: u32, needle: &str) -> u32 {
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(&pid) = children_matching(parent, needle).first() {
+            // Let it get into the measured loop.
+            thread::sleep(Duration::from_millis(300));
+            return pid;
+        }
+        assert!(Instant::now() < until, "no {needle} process appeared");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn finish_within(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            return (status.code(), err, start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("ipcbench did not exit within {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_killed_consumer_is_reported_within_seconds() {
+    let child = long_run();
+    let consumer = wait_for_child(child.id(), "\"role\":\"consumer\"");
+    let _ = Command::new("kill")
+        .args(["-KILL", &consumer.to_string()])
+        .status();
+    let parent = child.id();
+    let (code, err, took) = finish_within(child, Duration::from_secs(10));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("consumer (pid") && err.contains("SIGKILL"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(
+        children_matching(parent, "__role").is_empty(),
+        "orphans left"
+    );
+}
+
+#[test]
+fn a_consumer_that_stops_reading_is_killed_at_the_stall_deadline() {
+    let child = long_run();
+    let consumer = wait_for_child(child.id(), "\"role\":\"consumer\"");
+    let _ = Command::new("kill")
+        .args(["-STOP", &consumer.to_string()])
+        .status();
+    let (code, err, took) = finish_within(child, Duration::from_secs(15));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no progress"), "{err}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    // The stopped consumer must have been killed too.
+    assert!(
+        !Path::new(&format!("/proc/{consumer}/cmdline")).exists()
+            || std::fs::read_to_string(format!("/proc/{consumer}/stat"))
+                .is_ok_and(|s| s.contains(" Z "))
+    );
+}
