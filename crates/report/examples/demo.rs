@@ -1,0 +1,37 @@
+//! Renders the test fixtures to a directory, to look at the report as a
+//! reader would: `cargo run -p report --example demo -- OUT_DIR`.
+
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out = PathBuf::from(std::env::args().nth(1).ok_or("usage: demo OUT_DIR")?);
+    std::fs::create_dir_all(&out)?;
+    let run = fixtures::run();
+    let py = fixtures::python();
+    let base = fixtures::baseline();
+    let plots = report::render_plots(&run, Some(&py));
+    for p in &plots {
+        std::fs::write(out.join(&p.file_name), &p.svg)?;
+    }
+    let opts = report::RenderOptions {
+        python: Some(&py),
+        baseline: Some(&base),
+        plots: plots
+            .iter()
+            .map(|p| (p.title.clone(), p.file_name.clone()))
+            .collect(),
+        ..Default::default()
+    };
+    std::fs::write(out.join("README.md"), report::render_markdown(&run, &opts))?;
+    std::fs::write(out.join("results.csv"), report::to_csv(&run))?;
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_string_pretty(&run)?,
+    )?;
+    std::fs::write(out.join("python.json"), serde_json::to_string_pretty(&py)?)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! The run as CSV for spreadsheets and dataframes: one row per cell, every
+//! field, numbers in full precision.
+
+use crate::schema::{Results, Status};
+
+/// Column names, in order.
+pub const CSV_COLUMNS: &[&str] = &[
+    "transport",
+    "codec",
+    "workload",
+    "placement",
+    "size_bytes",
+    "metric",
+    "status",
+    "error",
+    "trials",
+    "n",
+    "mean_ns",
+    "sd_ns",
+    "ci95_low_ns",
+    "ci95_high_ns",
+    "p50_ns",
+    "p90_ns",
+    "p99_ns",
+    "p999_ns",
+    "min_ns",
+    "max_ns",
+    "outliers",
+    "trial_means_ns",
+    "msgs_per_s",
+    "bytes_per_s",
+    "cpu_producer_ns",
+    "cpu_consumer_ns",
+];
+
+/// One row per cell with a header row. Absent optional values are empty;
+/// `trial_means_ns` is `;`-separated.
+pub fn to_csv(results: &Results) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let mut rows: Vec<Vec<String>> = vec![CSV_COLUMNS.iter().map(|s| (*s).to_owned()).collect()];
+    for c in &results.cells {
+        let s = &c.summary;
+        rows.push(vec![
+            c.transport.clone(),
+            c.codec.clone(),
+            c.workload.clone(),
+            c.placement.clone(),
+            c.size_bytes.to_string(),
+            c.metric.clone(),
+            match c.status {
+                Status::Ok => "ok".to_owned(),
+                Status::Failed => "failed".to_owned(),
+            },
+            c.error.clone().unwrap_or_default(),
+            c.trials.to_string(),
+            s.n.to_string(),
+            s.mean_ns.to_string(),
+            s.sd_ns.to_string(),
+            opt(s.ci95_low_ns),
+            opt(s.ci95_high_ns),
+            s.p50_ns.to_string(),
+            s.p90_ns.to_string(),
+            s.p99_ns.to_string(),
+            s.p999_ns.to_string(),
+            s.min_ns.to_string(),
+            s.max_ns.to_string(),
+            s.outliers.to_string(),
+            c.trial_means_ns
+                .iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(";"),
+            opt(c.msgs_per_s),
+            opt(c.bytes_per_s),
+            opt(c.cpu_producer_ns),
+            opt(c.cpu_consumer_ns),
+        ]);
+    }
+    for r in &rows {
+        // Writing to a Vec cannot fail for I/O reasons, and every row has
+        // the header's length, so the writer has nothing to reject.
+        if w.write_record(r).is_err() {
+            break;
+        }
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}

@@ -1,0 +1,144 @@
+//! Snapshot tests of everything the crate renders, on hand-built runs (see
+//! fixtures/): review a changed snapshot as you would review the report.
+
+mod fixtures;
+
+use report::{
+    RenderOptions, Results, compare, render_comparison, render_markdown, render_plots, to_csv,
+};
+
+#[test]
+fn markdown_with_python_baseline_and_plots() {
+    let run = fixtures::run();
+    let py = fixtures::python();
+    let base = fixtures::baseline();
+    let opts = RenderOptions {
+        python: Some(&py),
+        baseline: Some(&base),
+        plots: vec![(
+            "Round trip vs size (pingpong, placement split)".into(),
+            "pingpong-split.svg".into(),
+        )],
+        ..RenderOptions::default()
+    };
+    insta::assert_snapshot!("markdown_full", render_markdown(&run, &opts));
+}
+
+#[test]
+fn markdown_without_extras() {
+    insta::assert_snapshot!(
+        "markdown_plain",
+        render_markdown(&fixtures::run(), &RenderOptions::default())
+    );
+}
+
+#[test]
+fn markdown_of_an_empty_run() {
+    let mut r = fixtures::run();
+    r.cells.clear();
+    r.floors.clear();
+    insta::assert_snapshot!(
+        "markdown_empty",
+        render_markdown(&r, &RenderOptions::default())
+    );
+}
+
+#[test]
+fn markdown_of_the_python_baseline_alone() {
+    insta::assert_snapshot!(
+        "markdown_python",
+        render_markdown(&fixtures::python(), &RenderOptions::default())
+    );
+}
+
+#[test]
+fn comparison() {
+    let c = compare(
+        &fixtures::baseline(),
+        &fixtures::run(),
+        report::DEFAULT_THRESHOLD,
+    );
+    insta::assert_snapshot!("comparison", render_comparison(&c));
+    assert_eq!(c.count(report::Verdict::Faster), 1, "{c:#?}");
+    assert_eq!(c.count(report::Verdict::Slower), 1, "{c:#?}");
+    assert_eq!(c.count(report::Verdict::Failed), 4);
+    assert_eq!(c.only_old.len(), 1);
+    insta::assert_snapshot!("comparison", render_comparison(&c));
+}
+
+#[test]
+fn csv() {
+    let mut r = fixtures::run();
+    // Only a few cells, so the snapshot stays reviewable; quoting included.
+    r.cells.retain(|c| {
+        c.size_bytes == 800 && c.workload != "seed" || c.status == report::Status::Failed
+    });
+    r.cells.truncate(6);
+    if let Some(c) = r.cells.first_mut() {
+        c.error = Some("a \"quoted\", comma".into());
+    }
+    insta::assert_snapshot!("csv", to_csv(&r));
+}
+
+#[test]
+fn csv_has_a_row_per_cell_and_every_column() {
+    let r = fixtures::run();
+    let text = to_csv(&r);
+    let mut rows = ::csv::Reader::from_reader(text.as_bytes());
+    let header = rows.headers().expect("header").clone();
+    assert_eq!(header.len(), report::CSV_COLUMNS.len());
+    assert_eq!(rows.records().count(), r.cells.len());
+}
+
+#[test]
+fn json_round_trip() {
+    let r = fixtures::run();
+    let text = serde_json::to_string_pretty(&r).expect("serialise");
+    let back: Results = serde_json::from_str(&text).expect("parse");
+    assert_eq!(back, r);
+}
+
+#[test]
+fn plots_draw_every_transport() {
+    let run = fixtures::run();
+    let py = fixtures::python();
+    let plots = render_plots(&run, Some(&py));
+    let names: Vec<&str> = plots.iter().map(|p| p.file_name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "pingpong-split.svg",
+            "pingpong-same.svg",
+            "stream-split.svg",
+            "seed-split-raw.svg",
+            "seed-split-bincode.svg"
+        ]
+    );
+    for p in &plots {
+        assert!(p.svg.starts_with("<svg"), "{}", p.file_name);
+        assert!(p.svg.trim_end().ends_with("</svg>"), "{}", p.file_name);
+        assert!(!p.svg.contains("plot failed"), "{}", p.file_name);
+    }
+    let seed = &plots[3].svg;
+    for name in ["pipe", "uds", "shm", "py mp-queue", "py mp-queue-inproc"] {
+        assert!(
+            seed.contains(&format!("\n{name}\n")),
+            "{name} missing from the seed plot"
+        );
+    }
+    assert_eq!(report::render_svgs(&run, None).len(), 5);
+}
+
+#[test]
+fn plots_of_python_alone() {
+    let py = fixtures::python();
+    let plots = render_plots(&py, None);
+    assert_eq!(plots.len(), 1);
+    let empty = Results {
+        cells: Vec::new(),
+        ..fixtures::run()
+    };
+    let only_py = render_plots(&empty, Some(&py));
+    assert_eq!(only_py.len(), 1);
+    assert_eq!(only_py[0].file_name, "seed-python.svg");
+}
