@@ -1,0 +1,283 @@
+//! Project automation (the cargo-xtask convention): `cargo xtask bench-all`
+//! builds the release binary, runs the benchmark matrix and the Python
+//! baseline, and replaces results/ only once everything was written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use report::{RenderOptions, Results};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "ipcbench project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Run the benchmark matrix and write results/README.md, results/results.json (+ CSV, SVG).
+    #[command(after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 15 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement (split, same, none)\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new")]
+    BenchAll(BenchArgs),
+    /// Re-render results/README.md, CSV and SVG from an existing results JSON.
+    Render {
+        /// Directory holding results.json (and python.json if any).
+        #[arg(long, default_value = "results")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// A short smoke run: 3 sizes, 2 trials, 100 messages.
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+    /// Every placement (split, same, none); takes about three times as long.
+    #[arg(long)]
+    full: bool,
+    /// Write into DIR instead of results/.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Compare with an earlier results.json and add the change column.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Skip the Python multiprocessing.Queue baseline.
+    #[arg(long)]
+    no_python: bool,
+    /// Only these transports (comma-separated), for a partial run.
+    #[arg(long)]
+    transport: Option<String>,
+    /// No progress output.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Task::BenchAll(args) => bench_all(&args),
+        Task::Render { dir } => render_dir(&dir),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    // xtask lives one level below the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The benchmark matrix of one mode.
+struct Matrix {
+    sizes: Option<&'static str>,
+    trials: &'static str,
+    messages: &'static str,
+    warmup_ms: &'static str,
+    placements: &'static str,
+    python_sizes: &'static str,
+}
+
+fn matrix(args: &BenchArgs) -> Matrix {
+    if args.quick {
+        Matrix { sizes: Some("100,3200,51200"), trials: "2", messages: "100", warmup_ms: "5", placements: "split", python_sizes: "100,3200,51200" }
+    } else {
+        Matrix {
+            sizes: None,
+            trials: "5",
+            messages: "1000",
+            warmup_ms: "30",
+            placements: if args.full { "split,same,none" } else { "split" },
+            python_sizes: "100,200,400,800,1600,3200,6400,12800,25600,51200",
+        }
+    }
+}
+
+fn bench_all(args: &BenchArgs) -> Result<()> {
+    let started = Instant::now();
+    let root = root();
+    let out_dir = args.out.clone().unwrap_or_else(|| root.join("results"));
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let out_dir = out_dir.canonicalize().with_context(|| format!("resolving {}", out_dir.display()))?;
+
+    step(args, "building the release binary");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "harness"])
+        .current_dir(&root)
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release -p harness failed");
+    }
+    let exe = root.join("target/release/ipcbench");
+
+    // Everything is written into a staging directory next to the output and
+    // moved into place only at the end: an interrupted run leaves the last
+    // good results untouched.
+    let staging = out_dir.join(format!(".staging-{}", std::process::id()));
+    std::fs::create_dir_all(&staging)?;
+    let guard = Staging(staging.clone());
+
+    let m = matrix(args);
+    let json = staging.join("results.json");
+    let mut cmd = Command::new(&exe);
+    cmd.current_dir(&root).args(["run", "--codec", "raw,bincode,msgpack"]);
+    step(args, "running the benchmark matrix");
+    // Codecs cross the seed workload only; pingpong and stream send raw bytes.
+    // One invocation runs all workloads so transports interleave across trials.
+    cmd.args(["--workload", "seed,pingpong,stream", "--trials", m.trials, "--messages", m.messages, "--warmup-ms", m.warmup_ms]);
+    cmd.args(["--placement", m.placements, "--keep-going", "--json"]).arg(&json);
+    if let Some(s) = m.sizes {
+        cmd.args(["--sizes", s]);
+    }
+    if let Some(t) = &args.transport {
+        cmd.args(["--transport", t]);
+    }
+    if args.quiet {
+        cmd.arg("--quiet");
+    }
+    let bench_ok = cmd.status().context("running ipcbench")?.success();
+    if !json.exists() {
+        bail!("ipcbench wrote no results; the previous results are untouched");
+    }
+
+    let python = if args.no_python {
+        None
+    } else {
+        step(args, "running the Python multiprocessing.Queue baseline");
+        match python_baseline(&root, &staging, &m, args) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("xtask: Python baseline skipped: {e:#}");
+                None
+            }
+        }
+    };
+
+    render_into(&staging, args.baseline.as_deref(), python.is_none() && !args.no_python)?;
+    for entry in std::fs::read_dir(&staging)? {
+        let entry = entry?;
+        let dest = out_dir.join(entry.file_name());
+        std::fs::rename(entry.path(), &dest).with_context(|| format!("moving {} into place", dest.display()))?;
+    }
+    drop(guard);
+    step(args, &format!("wrote {} in {:.0} s", out_dir.join("README.md").display(), started.elapsed().as_secs_f64()));
+    if !bench_ok {
+        bail!("some cells failed (they are marked in the report); see the errors above");
+    }
+    Ok(())
+}
+
+fn step(args: &BenchArgs, what: &str) {
+    if !args.quiet {
+        eprintln!("xtask: {what}");
+    }
+}
+
+/// Removes the staging directory however bench-all ends.
+struct Staging(PathBuf);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn python_baseline(root: &Path, staging: &Path, m: &Matrix, args: &BenchArgs) -> Result<Results> {
+    let dir = root.join("baselines/python");
+    let script = dir.join("mpqueue_bench.py");
+    if !script.exists() {
+        bail!("{} is missing", script.display());
+    }
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .context("python3 not found on PATH; the report will say the baseline is missing")?;
+    let venv = dir.join(".venv");
+    let vpy = venv.join("bin/python");
+    if !vpy.exists() {
+        step(args, "creating baselines/python/.venv with numpy (first use only)");
+        let ok = Command::new(python).args(["-m", "venv"]).arg(&venv).status()?.success();
+        if !ok {
+            bail!("python3 -m venv failed");
+        }
+    }
+    let has_numpy = Command::new(&vpy).args(["-c", "import numpy"]).output().is_ok_and(|o| o.status.success());
+    if !has_numpy {
+        let ok = Command::new(&vpy)
+            .args(["-m", "pip", "install", "--quiet", "-r"])
+            .arg(dir.join("requirements.txt"))
+            .status()?
+            .success();
+        if !ok {
+            bail!("pip install numpy failed");
+        }
+    }
+    let out = staging.join("python.json");
+    let placement = m.placements.split(',').next().unwrap_or("split");
+    let ok = Command::new(&vpy)
+        .arg(&script)
+        .args(["--sizes", m.python_sizes, "--messages", m.messages, "--trials", m.trials, "--placement", placement, "--json"])
+        .arg(&out)
+        .status()?
+        .success();
+    if !ok {
+        bail!("the Python baseline failed");
+    }
+    read_results(&out)
+}
+
+fn read_results(path: &Path) -> Result<Results> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Renders README.md, results.csv and the SVG plots next to results.json.
+fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: bool) -> Result<()> {
+    let results = read_results(&dir.join("results.json"))?;
+    let python = dir.join("python.json");
+    let python = python.exists().then(|| read_results(&python)).transpose()?;
+    let baseline = baseline.map(read_results).transpose()?;
+    let plots = report::render_plots(&results, python.as_ref());
+    for p in &plots {
+        std::fs::write(dir.join(&p.file_name), &p.svg)?;
+    }
+    let opts = RenderOptions {
+        python: python.as_ref(),
+        baseline: baseline.as_ref(),
+        plots: plots.iter().map(|p| (p.title.clone(), p.file_name.clone())).collect(),
+        ..RenderOptions::default()
+    };
+    let mut md = report::render_markdown(&results, &opts);
+    if python_missing {
+        md.push_str("\n> The Python `multiprocessing.Queue` baseline was not run on this machine (python3 or numpy unavailable); see the bench-all output.\n");
+    }
+    std::fs::write(dir.join("README.md"), md)?;
+    std::fs::write(dir.join("results.csv"), report::to_csv(&results))?;
+    Ok(())
+}
+
+fn render_dir(dir: &Path) -> Result<()> {
+    // Render into a staging directory too, so a failure leaves the old files.
+    let staging = dir.join(format!(".staging-{}", std::process::id()));
+    std::fs::create_dir_all(&staging)?;
+    let guard = Staging(staging.clone());
+    std::fs::copy(dir.join("results.json"), staging.join("results.json"))?;
+    if dir.join("python.json").exists() {
+        std::fs::copy(dir.join("python.json"), staging.join("python.json"))?;
+    }
+    render_into(&staging, None, false)?;
+    for entry in std::fs::read_dir(&staging)? {
+        let entry = entry?;
+        std::fs::rename(entry.path(), dir.join(entry.file_name()))?;
+    }
+    drop(guard);
+    Ok(())
+}
