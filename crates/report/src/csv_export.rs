@@ -34,58 +34,67 @@ pub const CSV_COLUMNS: &[&str] = &[
 ];
 
 /// One row per cell with a header row. Absent optional values are empty;
-/// `trial_means_ns` is `;`-separated.
+/// `trial_means_ns` is `;`-separated; fields are quoted as RFC 4180 asks.
 pub fn to_csv(results: &Results) -> String {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let mut rows: Vec<Vec<String>> = vec![CSV_COLUMNS.iter().map(|s| (*s).to_owned()).collect()];
+    let mut out = String::new();
+    push_row(&mut out, CSV_COLUMNS.iter().map(|s| (*s).to_owned()));
     for c in &results.cells {
         let s = &c.summary;
-        rows.push(vec![
-            c.transport.clone(),
-            c.codec.clone(),
-            c.workload.clone(),
-            c.placement.clone(),
-            c.size_bytes.to_string(),
-            c.metric.clone(),
-            match c.status {
-                Status::Ok => "ok".to_owned(),
-                Status::Failed => "failed".to_owned(),
-            },
-            c.error.clone().unwrap_or_default(),
-            c.trials.to_string(),
-            s.n.to_string(),
-            s.mean_ns.to_string(),
-            s.sd_ns.to_string(),
-            opt(s.ci95_low_ns),
-            opt(s.ci95_high_ns),
-            s.p50_ns.to_string(),
-            s.p90_ns.to_string(),
-            s.p99_ns.to_string(),
-            s.p999_ns.to_string(),
-            s.min_ns.to_string(),
-            s.max_ns.to_string(),
-            s.outliers.to_string(),
-            c.trial_means_ns
-                .iter()
-                .map(f64::to_string)
-                .collect::<Vec<_>>()
-                .join(";"),
-            opt(c.msgs_per_s),
-            opt(c.bytes_per_s),
-            opt(c.cpu_producer_ns),
-            opt(c.cpu_consumer_ns),
-        ]);
+        push_row(
+            &mut out,
+            [
+                c.transport.clone(),
+                c.codec.clone(),
+                c.workload.clone(),
+                c.placement.clone(),
+                c.size_bytes.to_string(),
+                c.metric.clone(),
+                match c.status {
+                    Status::Ok => "ok".to_owned(),
+                    Status::Failed => "failed".to_owned(),
+                },
+                c.error.clone().unwrap_or_default(),
+                c.trials.to_string(),
+                s.n.to_string(),
+                s.mean_ns.to_string(),
+                s.sd_ns.to_string(),
+                opt(s.ci95_low_ns),
+                opt(s.ci95_high_ns),
+                s.p50_ns.to_string(),
+                s.p90_ns.to_string(),
+                s.p99_ns.to_string(),
+                s.p999_ns.to_string(),
+                s.min_ns.to_string(),
+                s.max_ns.to_string(),
+                s.outliers.to_string(),
+                c.trial_means_ns
+                    .iter()
+                    .map(f64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                opt(c.msgs_per_s),
+                opt(c.bytes_per_s),
+                opt(c.cpu_producer_ns),
+                opt(c.cpu_consumer_ns),
+            ],
+        );
     }
-    for r in &rows {
-        // Writing to a Vec cannot fail for I/O reasons, and every row has
-        // the header's length, so the writer has nothing to reject.
-        if w.write_record(r).is_err() {
-            break;
+    out
+}
+
+fn push_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&f);
         }
     }
-    let bytes = w.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+    out.push('\n');
 }

@@ -331,7 +331,13 @@ fn matrix(d: &mut Doc, sizes: &[u64], columns: &[(String, Vec<Slot<'_>>)], show:
             cells.push(match slots[row] {
                 Slot::Missing => MISSING.to_owned(),
                 Slot::Failed(c) => {
-                    failed.push((name.clone(), size, c.error.clone().unwrap_or_default()));
+                    failed.push((
+                        name.clone(),
+                        size,
+                        c.error
+                            .clone()
+                            .unwrap_or_else(|| "no error message".to_owned()),
+                    ));
                     "failed".to_owned()
                 }
                 Slot::Ok(c) => {
@@ -838,7 +844,13 @@ fn seed_table(
                 .get(tr, g, size, metric)
                 .filter(|c| c.status == Status::Failed)
             {
-                failed.push((tr.to_owned(), size, c.error.clone().unwrap_or_default()));
+                failed.push((
+                    tr.to_owned(),
+                    size,
+                    c.error
+                        .clone()
+                        .unwrap_or_else(|| "no error message".to_owned()),
+                ));
             }
         }
         let show = |c: Option<&Cell>, metric: &str, f: &dyn Fn(&Summary) -> String| match c {

@@ -142,3 +142,17 @@ fn plots_of_python_alone() {
     assert_eq!(only_py.len(), 1);
     assert_eq!(only_py[0].file_name, "seed-python.svg");
 }
+
+#[test]
+fn the_documented_example_parses() {
+    let doc = include_str!("../../../docs/results-schema.md");
+    let start = doc.find("```json\n").expect("example") + "```json\n".len();
+    let len = doc[start..].find("```").expect("end of example");
+    let r: Results = serde_json::from_str(&doc[start..start + len]).expect("example parses");
+    assert_eq!(r.schema_version, report::schema::SCHEMA_VERSION);
+    assert_eq!(r.cells.len(), 2);
+    assert_eq!(r.cells[1].status, report::Status::Failed);
+    assert!(r.cells[0].summary.ci95_low_ns.is_some());
+    // Renders without panicking, failed cell and all.
+    assert!(render_markdown(&r, &RenderOptions::default()).contains("failed"));
+}

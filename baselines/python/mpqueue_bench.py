@@ -1,0 +1,565 @@
+#!/usr/bin/env python3
+"""Python multiprocessing.Queue baseline for ipcbench.
+
+Reproduces the seed notebook's workload -- numpy int64 arrays of a range of
+sizes through ``multiprocessing.Queue``, put and get timed per message -- and
+writes the results in ipcbench's JSON schema (docs/results-schema.md), so the
+report can set Python's numbers beside every transport's.
+
+Two modes, each a transport name in the JSON:
+
+``mp-queue-inproc``
+    As the notebook ran it: one process puts an array and gets it back from
+    the same queue, ``time.perf_counter_ns`` around each call. ``get`` then
+    includes the queue's feeder thread pickling and writing the array.
+
+``mp-queue``
+    As ipcbench runs its seed workload: a producer process and a consumer
+    process in lockstep. The producer puts array *i* (sequence number in its
+    first and last element); the consumer gets it, takes a
+    ``CLOCK_MONOTONIC`` timestamp, verifies every element off the clock, and
+    acks with ``(i, timestamp)`` on a second queue; the producer waits for
+    the ack before array *i + 1*. put = the put call; get = from put's return
+    to the consumer holding the array; total = put + get.
+
+Every (trial, size) runs in fresh processes; trials are the outer loop so
+drift over time hits all sizes alike. The first ``--warmup`` messages of each
+are discarded. Only the standard library and numpy are used.
+
+Example::
+
+    python3 mpqueue_bench.py --sizes 100,200 --messages 1000 --trials 3 \\
+        --warmup 50 --placement split --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+MODES = ("mp-queue", "mp-queue-inproc")
+METRICS = ("total", "put", "get")
+DEFAULT_SIZES = [int(x) for x in np.around(np.geomspace(100, 51200, 10)).astype(int)]
+
+# Two-sided 95% Student t critical values by degrees of freedom: constants of
+# the distribution, not measurements. Between rows the next smaller df is
+# used, which widens the interval (conservative).
+T_975 = {
+    1: 12.7062, 2: 4.3027, 3: 3.1824, 4: 2.7764, 5: 2.5706, 6: 2.4469,
+    7: 2.3646, 8: 2.3060, 9: 2.2622, 10: 2.2281, 11: 2.2010, 12: 2.1788,
+    13: 2.1604, 14: 2.1448, 15: 2.1314, 16: 2.1199, 17: 2.1098, 18: 2.1009,
+    19: 2.0930, 20: 2.0860, 21: 2.0796, 22: 2.0739, 23: 2.0687, 24: 2.0639,
+    25: 2.0595, 26: 2.0555, 27: 2.0518, 28: 2.0484, 29: 2.0452, 30: 2.0423,
+    40: 2.0211, 60: 2.0003, 120: 1.9799,
+}
+
+
+def t_975(df: int) -> float:
+    """The 97.5% quantile of Student's t with ``df`` degrees of freedom."""
+    if df < 1:
+        raise ValueError("a confidence interval needs at least two trials")
+    return T_975[max(k for k in T_975 if k <= df)]
+
+
+class TrialError(Exception):
+    """A trial that did not deliver every message intact."""
+
+
+# --------------------------------------------------------------------------
+# Placement
+
+
+def cpus_for(placement: str, role: str) -> set[int] | None:
+    """The CPUs a role runs on: ``split`` puts the producer on CPU 0 and the
+    consumer on CPU 1, ``same`` both on CPU 0, ``none`` leaves the scheduler
+    free. The in-process mode gets both split CPUs, so the queue's feeder
+    thread can run beside the main thread as it could in the notebook."""
+    if placement == "none":
+        return None
+    if placement == "same":
+        return {0}
+    return {"producer": {0}, "consumer": {1}, "inproc": {0, 1}}[role]
+
+
+def pin(placement: str, role: str) -> None:
+    cpus = cpus_for(placement, role)
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
+
+
+# --------------------------------------------------------------------------
+# The workloads (run in child processes)
+
+
+def payload(elements: int) -> np.ndarray:
+    # As the notebook built it: np.array([i for i in range(dim)]), int64.
+    return np.arange(elements, dtype=np.int64)
+
+
+def stamp(buf: np.ndarray, seq: int) -> None:
+    """Marks the array with its sequence number so loss, duplication and
+    reordering are caught; the rest of the array stays the base pattern."""
+    buf[0] = seq
+    buf[-1] = seq
+
+
+def verify(arr: Any, base: np.ndarray, seq: int) -> str | None:
+    """Why ``arr`` is not message ``seq``, or None if every element is right."""
+    n = base.shape[0]
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.int64 or arr.shape != (n,):
+        return f"message {seq}: expected int64[{n}], got {type(arr).__name__} {getattr(arr, 'shape', '')}"
+    if arr[0] != seq or arr[-1] != seq:
+        return f"message {seq}: sequence mismatch (first {int(arr[0])}, last {int(arr[-1])})"
+    if n > 2 and not np.array_equal(arr[1:-1], base[1:-1]):
+        return f"message {seq}: payload corrupted"
+    return None
+
+
+def report_error(conn, e: BaseException) -> None:
+    """Sends a worker's failure to the parent, which may have given up on it
+    already (then the pipe is closed and there is nobody left to tell)."""
+    try:
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+    except OSError:
+        pass
+
+
+def inproc_trial(elements: int, messages: int, warmup: int, placement: str, conn) -> None:
+    """The notebook's loop: put then get in one process."""
+    try:
+        pin(placement, "inproc")
+        q = mp.Queue()
+        base = payload(elements)
+        buf = base.copy()
+        total = warmup + messages
+        put_ns = np.empty(messages, dtype=np.int64)
+        get_ns = np.empty(messages, dtype=np.int64)
+        clock = time.perf_counter_ns
+        warm_start = clock()
+        warm_ns = 0
+        for i in range(total):
+            if i == warmup:
+                warm_ns = clock() - warm_start
+            stamp(buf, i)
+            t0 = clock()
+            q.put(buf)
+            t1 = clock()
+            arr = q.get()
+            t2 = clock()
+            err = verify(arr, base, i)
+            if err:
+                raise TrialError(err)
+            if i >= warmup:
+                put_ns[i - warmup] = t1 - t0
+                get_ns[i - warmup] = t2 - t1
+        if warmup >= total:
+            warm_ns = clock() - warm_start
+        q.close()
+        q.join_thread()
+        conn.send(("ok", put_ns, get_ns, warm_ns))
+    except BaseException as e:  # report every failure, never hang the parent
+        report_error(conn, e)
+    finally:
+        conn.close()
+
+
+def consumer(elements: int, total: int, placement: str, q, ack) -> None:
+    """Gets each array, timestamps it, verifies it off the clock, acks."""
+    pin(placement, "consumer")
+    base = payload(elements)
+    clock = time.clock_gettime_ns
+    mono = time.CLOCK_MONOTONIC
+    try:
+        for i in range(total):
+            arr = q.get()
+            t2 = clock(mono)
+            err = verify(arr, base, i)
+            if err:
+                ack.put(("error", err))
+                return
+            ack.put((i, t2))
+    except BaseException as e:
+        ack.put(("error", f"consumer: {type(e).__name__}: {e}"))
+    finally:
+        ack.close()
+        ack.join_thread()
+
+
+def producer(
+    elements: int, messages: int, warmup: int, placement: str, stall_s: float, q, ack, conn
+) -> None:
+    """Puts each array and waits for its ack before the next (lockstep), so
+    the buffer is never changed while the feeder thread may still pickle it."""
+    try:
+        pin(placement, "producer")
+        base = payload(elements)
+        buf = base.copy()
+        total = warmup + messages
+        put_ns = np.empty(messages, dtype=np.int64)
+        get_ns = np.empty(messages, dtype=np.int64)
+        clock = time.clock_gettime_ns
+        mono = time.CLOCK_MONOTONIC
+        warm_start = clock(mono)
+        warm_ns = 0
+        for i in range(total):
+            if i == warmup:
+                warm_ns = clock(mono) - warm_start
+            stamp(buf, i)
+            t0 = clock(mono)
+            q.put(buf)
+            t1 = clock(mono)
+            try:
+                seq, t2 = ack.get(timeout=stall_s)
+            except Exception as e:  # queue.Empty: the consumer stalled or died
+                raise TrialError(f"message {i}: no ack within {stall_s:g} s ({type(e).__name__})")
+            if seq == "error":
+                raise TrialError(str(t2))
+            if seq != i:
+                raise TrialError(f"message {i}: ack for message {seq}")
+            if i >= warmup:
+                put_ns[i - warmup] = t1 - t0
+                get_ns[i - warmup] = t2 - t1
+        if warmup >= total:
+            warm_ns = clock(mono) - warm_start
+        q.close()
+        q.join_thread()
+        conn.send(("ok", put_ns, get_ns, warm_ns))
+    except BaseException as e:
+        report_error(conn, e)
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------
+# Supervision (parent process)
+
+
+def run_trial(ctx, mode: str, elements: int, args) -> tuple[np.ndarray, np.ndarray, int]:
+    """One trial in fresh processes: (put ns, get ns, warm-up ns)."""
+    recv, send = ctx.Pipe(duplex=False)
+    if mode == "mp-queue-inproc":
+        procs = [
+            ctx.Process(
+                target=inproc_trial,
+                args=(elements, args.messages, args.warmup, args.placement, send),
+            )
+        ]
+    else:
+        q, ack = ctx.Queue(), ctx.Queue()
+        total = args.warmup + args.messages
+        procs = [
+            ctx.Process(target=consumer, args=(elements, total, args.placement, q, ack)),
+            ctx.Process(
+                target=producer,
+                args=(elements, args.messages, args.warmup, args.placement, args.timeout, q, ack, send),
+            ),
+        ]
+    for p in procs:
+        p.start()
+    send.close()
+    ok = False
+    try:
+        if not recv.poll(args.timeout):
+            raise TrialError(f"no result within {args.timeout:g} s")
+        msg = recv.recv()
+        ok = msg[0] == "ok"
+    except EOFError:
+        raise TrialError("worker exited without a result") from None
+    finally:
+        recv.close()
+        # After a success the workers are finishing; after a failure one may
+        # be blocked on a queue for good, so it gets only a moment.
+        for p in procs:
+            p.join(timeout=10 if ok else 0.5)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join()
+    if not ok:
+        raise TrialError(msg[1])
+    bad = [p.exitcode for p in procs if p.exitcode != 0]
+    if bad:
+        raise TrialError(f"worker exit codes {bad}")
+    return msg[1], msg[2], msg[3]
+
+
+def summarize(trials: list[np.ndarray]) -> dict[str, Any]:
+    """The schema's summary of one metric: pooled percentiles, mean and sd;
+    the CI of the mean from the independent trial means (per-message samples
+    are autocorrelated and would give a falsely narrow interval)."""
+    all_ns = np.concatenate(trials).astype(np.float64)
+    p25, p50, p75, p90, p99, p999 = np.percentile(all_ns, [25, 50, 75, 90, 99, 99.9])
+    iqr = p75 - p25
+    outliers = int(np.count_nonzero((all_ns < p25 - 1.5 * iqr) | (all_ns > p75 + 1.5 * iqr)))
+    means = [float(t.mean()) for t in trials]
+    low = high = None
+    if len(means) >= 2:
+        m = float(np.mean(means))
+        half = t_975(len(means) - 1) * float(np.std(means, ddof=1)) / math.sqrt(len(means))
+        low, high = m - half, m + half
+    return {
+        "n": int(all_ns.size),
+        "mean_ns": float(all_ns.mean()),
+        # Population sd, as the Rust harness's histograms report it.
+        "sd_ns": float(all_ns.std()),
+        "ci95_low_ns": low,
+        "ci95_high_ns": high,
+        "p50_ns": float(p50),
+        "p90_ns": float(p90),
+        "p99_ns": float(p99),
+        "p999_ns": float(p999),
+        "min_ns": float(all_ns.min()),
+        "max_ns": float(all_ns.max()),
+        "outliers": outliers,
+        "trial_means_ns": means,
+    }
+
+
+def cell(mode: str, placement: str, elements: int, metric: str) -> dict[str, Any]:
+    return {
+        "transport": mode,
+        "codec": "pickle",
+        "workload": "seed",
+        "placement": placement,
+        "size_bytes": elements * 8,
+        "metric": metric,
+    }
+
+
+def failed_cell(mode: str, placement: str, elements: int, metric: str, error: str) -> dict[str, Any]:
+    c = cell(mode, placement, elements, metric)
+    c.update(
+        status="failed", error=error, trials=0, n=0, mean_ns=0.0, sd_ns=0.0,
+        ci95_low_ns=None, ci95_high_ns=None, p50_ns=0.0, p90_ns=0.0, p99_ns=0.0,
+        p999_ns=0.0, min_ns=0.0, max_ns=0.0, outliers=0, trial_means_ns=[],
+    )
+    return c
+
+
+# --------------------------------------------------------------------------
+# Environment
+
+
+def read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def cpu_model() -> str:
+    for line in read("/proc/cpuinfo").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def run_cmd(cmd: list[str], cwd: str | None = None) -> str | None:
+    try:
+        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def virtualization() -> str:
+    v = run_cmd(["systemd-detect-virt"])
+    if v:
+        return v
+    if " hypervisor" in read("/proc/cpuinfo"):
+        return "hypervisor (type unknown)"
+    return ""
+
+
+def git_commit() -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    commit = run_cmd(["git", "rev-parse", "--short", "HEAD"], cwd=here)
+    if not commit:
+        return ""
+    dirty = run_cmd(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here)
+    return commit + ("-dirty" if dirty else "")
+
+
+def clock_overhead_ns() -> float:
+    """Median cost of one CLOCK_MONOTONIC read from Python, measured."""
+    clock, mono = time.clock_gettime_ns, time.CLOCK_MONOTONIC
+    reads = [clock(mono) for _ in range(20001)]
+    return float(np.median(np.diff(np.array(reads, dtype=np.int64))))
+
+
+def environment(args, start_method: str, start: datetime.datetime) -> dict[str, Any]:
+    extra = [
+        ["python", f"{platform.python_implementation()} {platform.python_version()}"],
+        ["numpy", np.__version__],
+        ["MALLOC_MMAP_THRESHOLD_", os.environ.get("MALLOC_MMAP_THRESHOLD_", "unset")],
+        ["MALLOC_TRIM_THRESHOLD_", os.environ.get("MALLOC_TRIM_THRESHOLD_", "unset")],
+        ["multiprocessing start method", start_method],
+        ["warm-up messages", str(args.warmup)],
+        ["sizes (int64 elements)", ",".join(str(s) for s in args.sizes)],
+        ["timers", "mp-queue-inproc: time.perf_counter_ns; mp-queue: time.clock_gettime_ns(CLOCK_MONOTONIC)"],
+    ]
+    return {
+        "tool": "ipcbench baselines/python/mpqueue_bench.py",
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count() or 0,
+        "kernel": platform.release(),
+        "rustc": "",
+        "git_commit": git_commit(),
+        "date": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command_line": shlex.join(getattr(sys, "orig_argv", [sys.executable, *sys.argv])),
+        "virtualization": virtualization(),
+        "governor": read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        "clock_overhead_ns": clock_overhead_ns(),
+        "extra": extra,
+    }
+
+
+# --------------------------------------------------------------------------
+# Command line
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        description="multiprocessing.Queue baseline for ipcbench (seed workload), JSON in ipcbench's schema",
+    )
+    ap.add_argument("--sizes", help="comma-separated int64 element counts "
+                    f"(default: the notebook's {','.join(map(str, DEFAULT_SIZES))})")
+    ap.add_argument("--messages", type=int, help="measured messages per trial and size (default 1000)")
+    ap.add_argument("--trials", type=int, help="independent trials, fresh processes each (default 5)")
+    ap.add_argument("--warmup", type=int, help="messages discarded before measuring (default 50)")
+    ap.add_argument("--placement", choices=("split", "same", "none"), default="split",
+                    help="split: producer CPU 0, consumer CPU 1; same: both CPU 0; none: unpinned")
+    ap.add_argument("--modes", default=",".join(MODES), help=f"comma-separated subset of {','.join(MODES)}")
+    ap.add_argument("--timeout", type=float, default=120.0,
+                    help="seconds a trial may take, and a message may wait for its ack, before failing")
+    ap.add_argument("--quick", action="store_true",
+                    help="a few seconds: sizes 100,3200,51200, 200 messages, 2 trials, 20 warm-up (explicit options win)")
+    ap.add_argument("--json", required=True, help="output file ('-' for stdout)")
+    args = ap.parse_args(argv)
+
+    q = args.quick
+    args.sizes = parse_sizes(args.sizes) if args.sizes else ([100, 3200, 51200] if q else DEFAULT_SIZES)
+    args.messages = args.messages if args.messages is not None else (200 if q else 1000)
+    args.trials = args.trials if args.trials is not None else (2 if q else 5)
+    args.warmup = args.warmup if args.warmup is not None else (20 if q else 50)
+    if args.messages < 1 or args.trials < 1 or args.warmup < 0 or args.timeout <= 0:
+        ap.error("--messages and --trials must be at least 1, --warmup at least 0, --timeout positive")
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in args.modes if m not in MODES]
+    if unknown or not args.modes:
+        ap.error(f"unknown mode(s) {unknown}: choose from {', '.join(MODES)}")
+    if args.placement != "none":
+        have = os.sched_getaffinity(0)
+        need = {0} if args.placement == "same" else {0, 1}
+        if not need <= have:
+            ap.error(f"placement {args.placement} needs CPUs {sorted(need)}, this process may use {sorted(have)}")
+    return args
+
+
+def parse_sizes(text: str) -> list[int]:
+    sizes = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            n = int(part)
+        except ValueError:
+            raise SystemExit(f"invalid size {part!r}: expected an int64 element count such as 100") from None
+        if n < 1:
+            raise SystemExit(f"invalid size {part!r}: at least one element is needed (it carries the sequence number)")
+        if n not in sizes:
+            sizes.append(n)
+    if not sizes:
+        raise SystemExit("no sizes given")
+    return sizes
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    start = datetime.datetime.now(datetime.timezone.utc)
+    # fork is fastest and inherits the imported numpy; elsewhere use the default.
+    method = "fork" if "fork" in mp.get_all_start_methods() else mp.get_start_method()
+    ctx = mp.get_context(method)
+
+    samples: dict[tuple[str, int], dict[str, list[np.ndarray]]] = {}
+    errors: dict[tuple[str, int], str] = {}
+    warm_ms: list[float] = []
+    for trial in range(args.trials):
+        for mode in args.modes:
+            for elements in args.sizes:
+                key = (mode, elements)
+                if key in errors:
+                    continue
+                t0 = time.monotonic()
+                try:
+                    put_ns, get_ns, warm_ns = run_trial(ctx, mode, elements, args)
+                except TrialError as e:
+                    errors[key] = str(e)
+                    print(f"trial {trial + 1}/{args.trials} {mode} {elements} elements: FAILED: {e}",
+                          file=sys.stderr)
+                    continue
+                warm_ms.append(warm_ns / 1e6)
+                s = samples.setdefault(key, {"put": [], "get": [], "total": []})
+                s["put"].append(put_ns)
+                s["get"].append(get_ns)
+                s["total"].append(put_ns + get_ns)
+                print(f"trial {trial + 1}/{args.trials} {mode:>15} {elements:>6} elements: "
+                      f"put {np.mean(put_ns) / 1e3:8.2f} µs  get {np.mean(get_ns) / 1e3:8.2f} µs  "
+                      f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
+
+    cells = []
+    for mode in args.modes:
+        for elements in args.sizes:
+            key = (mode, elements)
+            for metric in METRICS:
+                if key in errors:
+                    cells.append(failed_cell(mode, args.placement, elements, metric, errors[key]))
+                    continue
+                trials = samples[key][metric]
+                c = cell(mode, args.placement, elements, metric)
+                c.update(status="ok", trials=len(trials), **summarize(trials))
+                cells.append(c)
+
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "environment": environment(args, method, start),
+        "config": {
+            "trials": args.trials,
+            "messages": args.messages,
+            # The warm-up is a message count here; this is how long it took
+            # (median over trials and sizes, rounded up).
+            "warmup_ms": int(math.ceil(float(np.median(warm_ms)))) if warm_ms else 0,
+            "placements": [args.placement],
+        },
+        "floors": [],
+        "cells": cells,
+    }
+    text = json.dumps(results, indent=2, allow_nan=False) + "\n"
+    if args.json == "-":
+        sys.stdout.write(text)
+    else:
+        tmp = args.json + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, args.json)
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,169 @@
+"""Tests of the Python baseline: its statistics, its verification, and a tiny
+end-to-end run whose JSON must match ipcbench's results schema.
+
+Run: ``python3 -m unittest -v`` in this directory (needs numpy). No timed
+assertions: the machine is shared and noisy.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+import mpqueue_bench as mb
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+SUMMARY_FIELDS = {
+    "n", "mean_ns", "sd_ns", "ci95_low_ns", "ci95_high_ns", "p50_ns", "p90_ns",
+    "p99_ns", "p999_ns", "min_ns", "max_ns", "outliers",
+}
+CELL_FIELDS = {
+    "transport", "codec", "workload", "placement", "size_bytes", "metric", "status",
+    "trials", "trial_means_ns",
+} | SUMMARY_FIELDS
+
+
+class Statistics(unittest.TestCase):
+    def test_t_table(self):
+        self.assertAlmostEqual(mb.t_975(2), 4.3027)
+        self.assertAlmostEqual(mb.t_975(35), mb.T_975[30])  # conservative between rows
+        self.assertAlmostEqual(mb.t_975(10_000), 1.9799)
+        with self.assertRaises(ValueError):
+            mb.t_975(0)
+
+    def test_ci_from_trial_means(self):
+        # Trial means 10, 12, 14: mean 12, sd 2, t(0.975, 2) = 4.3027.
+        s = mb.summarize([np.array([10, 10]), np.array([12, 12]), np.array([14, 14])])
+        half = 4.3027 * 2 / 3 ** 0.5
+        self.assertAlmostEqual(s["ci95_low_ns"], 12 - half, places=9)
+        self.assertAlmostEqual(s["ci95_high_ns"], 12 + half, places=9)
+        self.assertEqual(s["n"], 6)
+        self.assertEqual(s["trial_means_ns"], [10.0, 12.0, 14.0])
+
+    def test_one_trial_has_no_interval(self):
+        s = mb.summarize([np.arange(1, 1001)])
+        self.assertIsNone(s["ci95_low_ns"])
+        self.assertIsNone(s["ci95_high_ns"])
+        self.assertAlmostEqual(s["mean_ns"], 500.5)
+        self.assertAlmostEqual(s["p50_ns"], 500.5)
+        self.assertEqual((s["min_ns"], s["max_ns"]), (1.0, 1000.0))
+        self.assertEqual(s["outliers"], 0)
+
+    def test_outliers_counted_not_dropped(self):
+        s = mb.summarize([np.array([100] * 99 + [1_000_000])])
+        self.assertEqual(s["outliers"], 1)
+        self.assertEqual(s["n"], 100)
+        self.assertEqual(s["max_ns"], 1_000_000.0)
+
+
+class Verification(unittest.TestCase):
+    def test_accepts_the_right_message(self):
+        base = mb.payload(100)
+        buf = base.copy()
+        mb.stamp(buf, 7)
+        self.assertIsNone(mb.verify(buf, base, 7))
+
+    def test_rejects_wrong_sequence_size_type_and_content(self):
+        base = mb.payload(100)
+        buf = base.copy()
+        mb.stamp(buf, 7)
+        self.assertIn("sequence", mb.verify(buf, base, 8))
+        self.assertIn("int64[100]", mb.verify(buf[:50], base, 7))
+        self.assertIn("int64[100]", mb.verify(buf.astype(np.int32), base, 7))
+        self.assertIn("int64[100]", mb.verify([7] * 100, base, 7))
+        buf[50] = -1
+        self.assertIn("corrupted", mb.verify(buf, base, 7))
+
+    def test_one_element_payload(self):
+        base = mb.payload(1)
+        buf = base.copy()
+        mb.stamp(buf, 3)
+        self.assertIsNone(mb.verify(buf, base, 3))
+
+
+class Placement(unittest.TestCase):
+    def test_cpus(self):
+        self.assertEqual(mb.cpus_for("split", "producer"), {0})
+        self.assertEqual(mb.cpus_for("split", "consumer"), {1})
+        self.assertEqual(mb.cpus_for("same", "consumer"), {0})
+        self.assertIsNone(mb.cpus_for("none", "producer"))
+
+
+class EndToEnd(unittest.TestCase):
+    def test_tiny_run_writes_the_schema(self):
+        placement = "split" if {0, 1} <= os.sched_getaffinity(0) else "none"
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "out.json")
+            r = subprocess.run(
+                [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "1,100",
+                 "--messages", "20", "--trials", "2", "--warmup", "5",
+                 "--placement", placement, "--json", out],
+                capture_output=True, text=True, timeout=120,
+            )
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, encoding="utf-8") as f:
+                res = json.load(f)
+        self.assertEqual(res["schema_version"], 1)
+        self.assertEqual(res["config"]["trials"], 2)
+        self.assertEqual(res["config"]["messages"], 20)
+        self.assertEqual(res["config"]["placements"], [placement])
+        self.assertEqual(res["floors"], [])
+        env = res["environment"]
+        for k in ("tool", "cpu_model", "cores", "kernel", "rustc", "git_commit", "date",
+                  "command_line", "clock_overhead_ns", "extra"):
+            self.assertIn(k, env)
+        extra = dict(env["extra"])
+        for k in ("python", "numpy", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+            self.assertIn(k, extra)
+        cells = res["cells"]
+        self.assertEqual(len(cells), 2 * 2 * 3)  # modes x sizes x metrics
+        for c in cells:
+            self.assertLessEqual(CELL_FIELDS, set(c), c)
+            self.assertEqual(c["status"], "ok")
+            self.assertEqual(c["codec"], "pickle")
+            self.assertEqual(c["workload"], "seed")
+            self.assertIn(c["transport"], mb.MODES)
+            self.assertIn(c["size_bytes"], (8, 800))
+            self.assertEqual(c["n"], 40)
+            self.assertEqual(len(c["trial_means_ns"]), 2)
+            self.assertIsNotNone(c["ci95_low_ns"])
+            self.assertGreater(c["mean_ns"], 0)
+            self.assertLessEqual(c["min_ns"], c["p50_ns"])
+            self.assertLessEqual(c["p50_ns"], c["max_ns"])
+
+    def test_a_failed_trial_gives_failed_cells_and_exit_1(self):
+        # No worker can start and answer within 0.1 ms: every trial fails.
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "out.json")
+            r = subprocess.run(
+                [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "10",
+                 "--messages", "5", "--trials", "2", "--warmup", "0", "--placement", "none",
+                 "--timeout", "0.0001", "--json", out],
+                capture_output=True, text=True, timeout=120,
+            )
+            self.assertEqual(r.returncode, 1, r.stderr)
+            with open(out, encoding="utf-8") as f:
+                cells = json.load(f)["cells"]
+        self.assertEqual(len(cells), 2 * 3)
+        for c in cells:
+            self.assertEqual(c["status"], "failed")
+            self.assertIn("0.0001", c["error"])
+            self.assertEqual(c["trials"], 0)
+
+    def test_bad_size_is_refused_with_the_value_named(self):
+        r = subprocess.run(
+            [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "abc",
+             "--json", "-"],
+            capture_output=True, text=True, timeout=60,
+        )
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("'abc'", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
