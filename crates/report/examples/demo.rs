@@ -1,7 +1,7 @@
 //! Renders the test fixtures to a directory, to look at the report as a
-//! reader would: `cargo run -p report --example demo -- OUT_DIR [PYTHON_JSON]`
-//! (a real Python baseline file, from baselines/python/mpqueue_bench.py,
-//! replaces the fixture's).
+//! reader would: `cargo run -p report --example demo -- OUT_DIR [PYTHON_JSON
+//! [RESULTS_JSON]]` (real files, from baselines/python/mpqueue_bench.py and
+//! from ipcbench, replace the fixtures).
 
 #[path = "../tests/fixtures/mod.rs"]
 mod fixtures;
@@ -11,7 +11,10 @@ use std::path::PathBuf;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::args().nth(1).ok_or("usage: demo OUT_DIR")?);
     std::fs::create_dir_all(&out)?;
-    let run = fixtures::run();
+    let run: report::Results = match std::env::args().nth(3) {
+        Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
+        None => fixtures::run(),
+    };
     let py: report::Results = match std::env::args().nth(2) {
         Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
         None => fixtures::python(),

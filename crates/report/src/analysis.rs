@@ -16,6 +16,10 @@ pub fn overlap(a: (f64, f64), b: (f64, f64)) -> bool {
     a.0 <= b.1 && b.0 <= a.1
 }
 
+/// Names listed in a tie before the rest are counted: a cell naming a dozen
+/// transports reads as noise, not as an answer.
+const MAX_TIE_NAMES: usize = 4;
+
 /// Who is fastest among contenders for one size (lower mean is better).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Standing {
@@ -44,6 +48,11 @@ impl Standing {
             Self::Empty => crate::format::MISSING.to_owned(),
             Self::Alone(n) => format!("{n} (only one)"),
             Self::Winner { name, .. } => format!("**{name}**"),
+            Self::Tie(names) if names.len() > MAX_TIE_NAMES => format!(
+                "tie: {} and {} more",
+                names[..MAX_TIE_NAMES].join(", "),
+                names.len() - MAX_TIE_NAMES
+            ),
             Self::Tie(names) => format!("tie: {}", names.join(", ")),
             Self::Undecided(names) => format!("undecided (no CI): {}", names.join(", ")),
         }
@@ -228,6 +237,8 @@ mod tests {
         let st = standing([("b", &b), ("a", &a), ("c", &c)]);
         assert_eq!(st, Standing::Tie(vec!["a".into(), "c".into()]));
         assert_eq!(st.describe(), "tie: a, c");
+        let many = Standing::Tie((1..=6).map(|i| format!("t{i}")).collect());
+        assert_eq!(many.describe(), "tie: t1, t2, t3, t4 and 2 more");
         assert_eq!(st.fastest(), Some("a"));
     }
 

@@ -40,8 +40,14 @@ pub fn render_plots(results: &Results, python: Option<&Results>) -> Vec<Plot> {
             continue;
         };
         let g = group("pingpong", &p, &codec);
-        let series = transport_series(&idx, g, "rtt", |c| Some(c.summary.p50_ns), true);
-        let title = format!("Round trip vs size (pingpong, placement {p}): median, band to p99");
+        // Beyond a few transports overlapping bands only muddy the picture;
+        // the tables carry p99 for every cell anyway.
+        let bands = idx.transports(g).len() <= MAX_BANDS;
+        let series = transport_series(&idx, g, "rtt", |c| Some(c.summary.p50_ns), bands);
+        let title = format!(
+            "Round trip vs size (pingpong, placement {p}): median{}",
+            if bands { ", band to p99" } else { "" }
+        );
         plots.push(plot(
             format!("pingpong-{p}.svg"),
             title,
@@ -223,7 +229,11 @@ fn python_series(py: &Index<'_>, placement: &str, metric: &str) -> Vec<Series> {
     out
 }
 
-/// Tableau 10: distinguishable, and readable on white.
+/// Most transports drawn with a p99 band on one plot.
+const MAX_BANDS: usize = 4;
+
+/// Tableau 10: distinguishable, and readable on white. Past ten series the
+/// colours repeat with a different marker.
 const COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -237,6 +247,67 @@ const COLORS: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// Colour and dash (on, off) of baseline series: grey and dashed, so they
+/// stand apart from the transports.
+const BASELINE_STYLES: [(RGBColor, u32, u32); 2] = [
+    (RGBColor(40, 40, 40), 8, 5),
+    (RGBColor(120, 120, 120), 3, 4),
+];
+
+#[derive(Clone, Copy)]
+enum Marker {
+    Circle,
+    Triangle,
+    Square,
+}
+
+/// How one named series is drawn, the same in every panel of a plot.
+#[derive(Clone)]
+struct Style {
+    name: String,
+    color: RGBColor,
+    dash: Option<(u32, u32)>,
+    marker: Marker,
+}
+
+/// One style per distinct series name across the panels, in order of first
+/// appearance.
+fn styles(panels: &[Panel]) -> Vec<Style> {
+    let mut out: Vec<Style> = Vec::new();
+    let (mut solid, mut dashed) = (0usize, 0usize);
+    for s in panels.iter().flat_map(|p| &p.series) {
+        if out.iter().any(|o| o.name == s.name) {
+            continue;
+        }
+        let style = if s.dashed {
+            let (color, on, off) = BASELINE_STYLES[dashed % BASELINE_STYLES.len()];
+            dashed += 1;
+            Style {
+                name: s.name.clone(),
+                color,
+                dash: Some((on, off)),
+                marker: Marker::Circle,
+            }
+        } else {
+            let marker = match (solid / COLORS.len()) % 3 {
+                0 => Marker::Circle,
+                1 => Marker::Triangle,
+                _ => Marker::Square,
+            };
+            let color = COLORS[solid % COLORS.len()];
+            solid += 1;
+            Style {
+                name: s.name.clone(),
+                color,
+                dash: None,
+                marker,
+            }
+        };
+        out.push(style);
+    }
+    out
+}
+
 /// `5.00 µs` → `5 µs`, `2.50 GB/s` → `2.5 GB/s`: axis labels need no
 /// significant-figure padding.
 fn trim_zeros(label: &str) -> String {
@@ -247,63 +318,6 @@ fn trim_zeros(label: &str) -> String {
         _ => label.to_owned(),
     }
 }
-
-/// The plot corner the lines cross least, so the legend hides no data.
-fn legend_corner(panel: &Panel, x: (f64, f64), y: (f64, f64)) -> SeriesLabelPosition {
-    let norm = |v: f64, (lo, hi): (f64, f64)| (v.ln() - lo.ln()) / (hi.ln() - lo.ln());
-    let mut samples = Vec::new();
-    for s in &panel.series {
-        for w in s.points.windows(2) {
-            for i in 0..=10 {
-                let t = f64::from(i) / 10.0;
-                let (a, b) = (
-                    (norm(w[0].0, x), norm(w[0].1, y)),
-                    (norm(w[1].0, x), norm(w[1].1, y)),
-                );
-                samples.push((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t));
-            }
-        }
-        samples.extend(s.points.iter().map(|p| (norm(p.0, x), norm(p.1, y))));
-        // The band's top edge counts too: a legend over it hides the tail.
-        for w in s.band.windows(2) {
-            for i in 0..=10 {
-                let t = f64::from(i) / 10.0;
-                let (a, b) = (
-                    (norm(w[0].0, x), norm(w[0].2, y)),
-                    (norm(w[1].0, x), norm(w[1].2, y)),
-                );
-                samples.push((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t));
-            }
-        }
-    }
-    // The legend's footprint, as a fraction of the plot.
-    let (w, h) = (0.4, (0.05 + 0.06 * panel.series.len() as f64).min(0.6));
-    let corners = [
-        (SeriesLabelPosition::UpperLeft, (0.0, w), (1.0 - h, 1.0)),
-        (
-            SeriesLabelPosition::UpperRight,
-            (1.0 - w, 1.0),
-            (1.0 - h, 1.0),
-        ),
-        (SeriesLabelPosition::LowerRight, (1.0 - w, 1.0), (0.0, h)),
-        (SeriesLabelPosition::LowerLeft, (0.0, w), (0.0, h)),
-    ];
-    corners
-        .into_iter()
-        .min_by_key(|(_, (x0, x1), (y0, y1))| {
-            samples
-                .iter()
-                .filter(|(px, py)| px >= x0 && px <= x1 && py >= y0 && py <= y1)
-                .count()
-        })
-        .map_or(SeriesLabelPosition::UpperLeft, |c| c.0)
-}
-
-/// Colour and dash (on, off) of baseline series.
-const BASELINE_STYLES: [(RGBColor, u32, u32); 2] = [
-    (RGBColor(40, 40, 40), 8, 5),
-    (RGBColor(120, 120, 120), 3, 4),
-];
 
 /// Tick values for a log axis: 1-2-5 per decade (bold; decades only when
 /// that would crowd the axis) and 1..9 per decade (light grid).
@@ -376,20 +390,91 @@ fn xml_escape(s: &str) -> String {
 
 type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// Panels side by side, one legend to their right (outside the data, so
+/// it hides nothing however many transports there are).
 fn draw(title: &str, panels: &[Panel]) -> DrawResult<String> {
-    let width = 560 * panels.len().max(1) as u32 + 60;
+    let styles = styles(panels);
+    let longest = styles
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let legend_w = (50 + 8 * longest as u32).clamp(120, 300);
+    let panel_w = 560;
+    let width = panel_w * panels.len().max(1) as u32 + legend_w;
+    let height = 520.max(90 + 20 * styles.len() as u32);
     let mut buf = String::new();
     {
-        let root = SVGBackend::with_string(&mut buf, (width, 520)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, (width, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let root = root.titled(title, ("sans-serif", 18))?;
-        let areas = root.split_evenly((1, panels.len().max(1)));
+        let (plots, legend) = root.split_horizontally(width - legend_w);
+        let areas = plots.split_evenly((1, panels.len().max(1)));
         for (area, panel) in areas.iter().zip(panels) {
-            draw_panel(area, panel)?;
+            draw_panel(area, panel, &styles)?;
         }
+        draw_legend(&legend, &styles)?;
         root.present()?;
     }
     Ok(buf)
+}
+
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    styles: &[Style],
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    for (i, s) in styles.iter().enumerate() {
+        let y = 50 + 20 * i as i32;
+        let line = s.color.stroke_width(2);
+        match s.dash {
+            Some((on, off)) => {
+                let (on, off) = (on as i32, off as i32);
+                area.draw(&PathElement::new(vec![(8, y), (8 + on, y)], line))
+                    .map_err(|e| e.to_string())?;
+                area.draw(&PathElement::new(
+                    vec![(8 + on + off, y), (8 + 2 * on + off, y)],
+                    line,
+                ))
+                .map_err(|e| e.to_string())?;
+            }
+            None => {
+                area.draw(&PathElement::new(vec![(8, y), (36, y)], line))
+                    .map_err(|e| e.to_string())?;
+                draw_marker(area, (22, y), s)?;
+            }
+        }
+        area.draw(&Text::new(
+            s.name.clone(),
+            (44, y - 7),
+            ("sans-serif", 13).into_font(),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn draw_marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    at: (i32, i32),
+    s: &Style,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let fill = s.color.filled();
+    let r = match s.marker {
+        Marker::Circle => area.draw(&Circle::new(at, 3, fill)),
+        Marker::Triangle => area.draw(&TriangleMarker::new(at, 5, fill)),
+        Marker::Square => area.draw(&Rectangle::new(
+            [(at.0 - 3, at.1 - 3), (at.0 + 3, at.1 + 3)],
+            fill,
+        )),
+    };
+    r.map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// Log–log bounds covering every point and band, padded a little.
@@ -418,6 +503,7 @@ fn bounds(panel: &Panel) -> Option<((f64, f64), (f64, f64))> {
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     panel: &Panel,
+    styles: &[Style],
 ) -> DrawResult<()>
 where
     DB::ErrorType: 'static,
@@ -471,18 +557,10 @@ where
         .light_line_style(RGBColor(240, 240, 240))
         .draw()
         .map_err(|e| e.to_string())?;
-    let mut solid = 0usize;
-    let mut dashed = 0usize;
+    // Bands first, so no band covers another series' line.
     for s in &panel.series {
-        let (color, dash) = if s.dashed {
-            // Baselines stand apart from the transports: grey, dashed.
-            let d = BASELINE_STYLES[dashed % BASELINE_STYLES.len()];
-            dashed += 1;
-            (d.0, Some((d.1, d.2)))
-        } else {
-            let c = COLORS[solid % COLORS.len()];
-            solid += 1;
-            (c, None)
+        let Some(st) = styles.iter().find(|st| st.name == s.name) else {
+            continue;
         };
         if s.band.len() > 1 {
             let mut poly: Vec<(f64, f64)> = s.band.iter().map(|b| (b.0, b.1)).collect();
@@ -490,45 +568,45 @@ where
             chart
                 .draw_series(std::iter::once(Polygon::new(
                     poly,
-                    color.mix(0.12).filled(),
+                    st.color.mix(0.12).filled(),
                 )))
                 .map_err(|e| e.to_string())?;
         }
-        let style = color.stroke_width(2);
-        match dash {
+    }
+    for s in &panel.series {
+        let Some(st) = styles.iter().find(|st| st.name == s.name) else {
+            continue;
+        };
+        let line = st.color.stroke_width(2);
+        match st.dash {
             Some((on, off)) => {
                 chart
-                    .draw_series(DashedLineSeries::new(s.points.clone(), on, off, style))
-                    .map_err(|e| e.to_string())?
-                    .label(s.name.as_str())
-                    .legend(move |(x, y)| {
-                        EmptyElement::at((x, y))
-                            + PathElement::new(vec![(0, 0), (on as i32, 0)], style)
-                            + PathElement::new(
-                                vec![((on + off) as i32, 0), ((2 * on + off) as i32, 0)],
-                                style,
-                            )
-                    });
+                    .draw_series(DashedLineSeries::new(s.points.clone(), on, off, line))
+                    .map_err(|e| e.to_string())?;
             }
             None => {
                 chart
-                    .draw_series(LineSeries::new(s.points.clone(), style))
-                    .map_err(|e| e.to_string())?
-                    .label(s.name.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+                    .draw_series(LineSeries::new(s.points.clone(), line))
+                    .map_err(|e| e.to_string())?;
             }
         }
-        chart
-            .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
-            .map_err(|e| e.to_string())?;
+        let fill = st.color.filled();
+        let drawn = match st.marker {
+            Marker::Circle => chart
+                .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, fill)))
+                .map(|_| ()),
+            Marker::Triangle => chart
+                .draw_series(s.points.iter().map(|&p| TriangleMarker::new(p, 5, fill)))
+                .map(|_| ()),
+            Marker::Square => chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|&p| EmptyElement::at(p) + Rectangle::new([(-3, -3), (3, 3)], fill)),
+                )
+                .map(|_| ()),
+        };
+        drawn.map_err(|e| e.to_string())?;
     }
-    chart
-        .configure_series_labels()
-        .position(legend_corner(panel, (x0, x1), (y0, y1)))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(|e| e.to_string())?;
     Ok(())
 }
