@@ -20,7 +20,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Task {
     /// Run the benchmark matrix and write results/README.md, results/results.json (+ CSV, SVG).
-    #[command(after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 15 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement (split, same, none)\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new")]
+    #[command(
+        after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 15 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement (split, same, none)\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
+    )]
     BenchAll(BenchArgs),
     /// Re-render results/README.md, CSV and SVG from an existing results JSON.
     Render {
@@ -72,7 +74,9 @@ fn main() -> ExitCode {
 
 fn root() -> PathBuf {
     // xtask lives one level below the workspace root.
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// The benchmark matrix of one mode.
@@ -87,14 +91,25 @@ struct Matrix {
 
 fn matrix(args: &BenchArgs) -> Matrix {
     if args.quick {
-        Matrix { sizes: Some("100,3200,51200"), trials: "2", messages: "100", warmup_ms: "5", placements: "split", python_sizes: "100,3200,51200" }
+        Matrix {
+            sizes: Some("100,3200,51200"),
+            trials: "2",
+            messages: "100",
+            warmup_ms: "5",
+            placements: "split",
+            python_sizes: "100,3200,51200",
+        }
     } else {
         Matrix {
             sizes: None,
             trials: "5",
             messages: "1000",
             warmup_ms: "30",
-            placements: if args.full { "split,same,none" } else { "split" },
+            placements: if args.full {
+                "split,same,none"
+            } else {
+                "split"
+            },
             python_sizes: "100,200,400,800,1600,3200,6400,12800,25600,51200",
         }
     }
@@ -105,7 +120,9 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
     let root = root();
     let out_dir = args.out.clone().unwrap_or_else(|| root.join("results"));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let out_dir = out_dir.canonicalize().with_context(|| format!("resolving {}", out_dir.display()))?;
+    let out_dir = out_dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", out_dir.display()))?;
 
     step(args, "building the release binary");
     let status = Command::new(env!("CARGO"))
@@ -128,12 +145,23 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
     let m = matrix(args);
     let json = staging.join("results.json");
     let mut cmd = Command::new(&exe);
-    cmd.current_dir(&root).args(["run", "--codec", "raw,bincode,msgpack"]);
+    cmd.current_dir(&root)
+        .args(["run", "--codec", "raw,bincode,msgpack"]);
     step(args, "running the benchmark matrix");
     // Codecs cross the seed workload only; pingpong and stream send raw bytes.
     // One invocation runs all workloads so transports interleave across trials.
-    cmd.args(["--workload", "seed,pingpong,stream", "--trials", m.trials, "--messages", m.messages, "--warmup-ms", m.warmup_ms]);
-    cmd.args(["--placement", m.placements, "--keep-going", "--json"]).arg(&json);
+    cmd.args([
+        "--workload",
+        "seed,pingpong,stream",
+        "--trials",
+        m.trials,
+        "--messages",
+        m.messages,
+        "--warmup-ms",
+        m.warmup_ms,
+    ]);
+    cmd.args(["--placement", m.placements, "--keep-going", "--json"])
+        .arg(&json);
     if let Some(s) = m.sizes {
         cmd.args(["--sizes", s]);
     }
@@ -161,14 +189,26 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
         }
     };
 
-    render_into(&staging, args.baseline.as_deref(), python.is_none() && !args.no_python)?;
+    render_into(
+        &staging,
+        args.baseline.as_deref(),
+        python.is_none() && !args.no_python,
+    )?;
     for entry in std::fs::read_dir(&staging)? {
         let entry = entry?;
         let dest = out_dir.join(entry.file_name());
-        std::fs::rename(entry.path(), &dest).with_context(|| format!("moving {} into place", dest.display()))?;
+        std::fs::rename(entry.path(), &dest)
+            .with_context(|| format!("moving {} into place", dest.display()))?;
     }
     drop(guard);
-    step(args, &format!("wrote {} in {:.0} s", out_dir.join("README.md").display(), started.elapsed().as_secs_f64()));
+    step(
+        args,
+        &format!(
+            "wrote {} in {:.0} s",
+            out_dir.join("README.md").display(),
+            started.elapsed().as_secs_f64()
+        ),
+    );
     if !bench_ok {
         bail!("some cells failed (they are marked in the report); see the errors above");
     }
@@ -198,18 +238,33 @@ fn python_baseline(root: &Path, staging: &Path, m: &Matrix, args: &BenchArgs) ->
     }
     let python = ["python3", "python"]
         .into_iter()
-        .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .context("python3 not found on PATH; the report will say the baseline is missing")?;
     let venv = dir.join(".venv");
     let vpy = venv.join("bin/python");
     if !vpy.exists() {
-        step(args, "creating baselines/python/.venv with numpy (first use only)");
-        let ok = Command::new(python).args(["-m", "venv"]).arg(&venv).status()?.success();
+        step(
+            args,
+            "creating baselines/python/.venv with numpy (first use only)",
+        );
+        let ok = Command::new(python)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()?
+            .success();
         if !ok {
             bail!("python3 -m venv failed");
         }
     }
-    let has_numpy = Command::new(&vpy).args(["-c", "import numpy"]).output().is_ok_and(|o| o.status.success());
+    let has_numpy = Command::new(&vpy)
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !has_numpy {
         let ok = Command::new(&vpy)
             .args(["-m", "pip", "install", "--quiet", "-r"])
@@ -224,18 +279,35 @@ fn python_baseline(root: &Path, staging: &Path, m: &Matrix, args: &BenchArgs) ->
     let placement = m.placements.split(',').next().unwrap_or("split");
     let ok = Command::new(&vpy)
         .arg(&script)
-        .args(["--sizes", m.python_sizes, "--messages", m.messages, "--trials", m.trials, "--placement", placement, "--json"])
+        .args([
+            "--sizes",
+            m.python_sizes,
+            "--messages",
+            m.messages,
+            "--trials",
+            m.trials,
+            "--placement",
+            placement,
+            "--json",
+        ])
         .arg(&out)
         .status()?
         .success();
+    // A failed cell still leaves a results file with that cell marked failed.
+    if !out.exists() {
+        bail!("the Python baseline failed and wrote no results");
+    }
     if !ok {
-        bail!("the Python baseline failed");
+        eprintln!(
+            "xtask: the Python baseline reported failed cells; they are marked in the report"
+        );
     }
     read_results(&out)
 }
 
 fn read_results(path: &Path) -> Result<Results> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -252,7 +324,10 @@ fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: bool) -> Res
     let opts = RenderOptions {
         python: python.as_ref(),
         baseline: baseline.as_ref(),
-        plots: plots.iter().map(|p| (p.title.clone(), p.file_name.clone())).collect(),
+        plots: plots
+            .iter()
+            .map(|p| (p.title.clone(), p.file_name.clone()))
+            .collect(),
         ..RenderOptions::default()
     };
     let mut md = report::render_markdown(&results, &opts);

@@ -50,6 +50,16 @@ enum Command {
     /// Measure the machine floors only (cache-line and raw-pipe round trips, memcpy, clock).
     #[command(after_help = "Example:\n  ipcbench floors --placement split --json floors.json")]
     Floors(FloorArgs),
+    /// Render results JSON as Markdown (what bench-all writes to results/README.md).
+    #[command(
+        after_help = "Example:\n  ipcbench report results/results.json --python results/python.json --out report.md"
+    )]
+    Report(ReportArgs),
+    /// Compare two results files cell by cell, with a verdict from the confidence intervals.
+    #[command(
+        after_help = "Example:\n  ipcbench compare old/results.json results/results.json --threshold 5"
+    )]
+    Compare(CompareArgs),
     /// Internal: one process of a producer-consumer pair.
     #[command(name = "__role", hide = true)]
     Role { spec: String },
@@ -112,6 +122,78 @@ struct FloorArgs {
     json: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// Results JSON written by `ipcbench run`.
+    results: PathBuf,
+    /// The Python baseline's results JSON, shown beside ours.
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Write the Markdown here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    /// The older results JSON.
+    old: PathBuf,
+    /// The newer results JSON.
+    new: PathBuf,
+    /// Changes smaller than this many percent count as noise.
+    #[arg(long, default_value_t = 5.0, value_parser = parse_percent)]
+    threshold: f64,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("invalid threshold {s:?}: expected a percentage such as 5"))?;
+    if !(0.0..=1000.0).contains(&v) {
+        return Err(format!(
+            "invalid threshold {s:?}: must be between 0 and 1000 percent"
+        ));
+    }
+    Ok(v / 100.0)
+}
+
+fn load(path: &Path) -> Result<Results> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let r: Results = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an ipcbench results file", path.display()))?;
+    if r.schema_version != SCHEMA_VERSION {
+        bail!(
+            "{} has schema version {}, this ipcbench reads version {SCHEMA_VERSION}",
+            path.display(),
+            r.schema_version
+        );
+    }
+    Ok(r)
+}
+
+fn report_cmd(args: ReportArgs) -> Result<()> {
+    let results = load(&args.results)?;
+    let python = args.python.as_deref().map(load).transpose()?;
+    let opts = report::RenderOptions {
+        python: python.as_ref(),
+        ..report::RenderOptions::default()
+    };
+    let md = report::render_markdown(&results, &opts);
+    match &args.out {
+        Some(p) => write_atomic(p, md.as_bytes()),
+        None => emit(&md),
+    }
+}
+
+fn compare_cmd(args: CompareArgs) -> Result<()> {
+    let old = load(&args.old)?;
+    let new = load(&args.new)?;
+    let cmp = report::compare(&old, &new, args.threshold);
+    emit(&report::render_comparison(&cmp))
+}
+
 /// Bad input: exit code 2, message only.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -124,6 +206,8 @@ pub fn main() -> ExitCode {
         Command::List => list(),
         Command::Run(args) => run(args),
         Command::Floors(args) => floors(args),
+        Command::Report(args) => report_cmd(args),
+        Command::Compare(args) => compare_cmd(args),
         Command::Role { spec } => role_main(&spec),
     };
     match result {
@@ -139,11 +223,24 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes to stdout; a closed pipe (`ipcbench list | head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
+        _ => Ok(()),
+    }
+}
+
 fn list() -> Result<()> {
-    println!("Transports:");
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "Transports:");
     for b in registry::BACKENDS {
         let caps = (b.capabilities)();
-        println!(
+        let _ = writeln!(
+            o,
             "  {:<22} {} [wait: {}, zero-copy receive: {}, max message: {}]",
             b.name,
             b.description,
@@ -152,19 +249,20 @@ fn list() -> Result<()> {
             sizes::human(caps.max_message_size as u64)
         );
     }
-    println!("\nCodecs (seed workload):");
+    let _ = writeln!(o, "\nCodecs (seed workload):");
     for c in codec::ALL {
-        println!("  {:<22} {}", c.name(), c.description());
+        let _ = writeln!(o, "  {:<22} {}", c.name(), c.description());
     }
-    println!("\nWorkloads:");
+    let _ = writeln!(o, "\nWorkloads:");
     for w in workload::ALL {
-        println!("  {:<22} {}", w.name(), w.description());
+        let _ = writeln!(o, "  {:<22} {}", w.name(), w.description());
     }
-    println!(
+    let _ = writeln!(
+        o,
         "\nPlacements:\n  {:<22} producer on core 0, consumer on core 1 (default)\n  {:<22} both on core 0\n  {:<22} not pinned",
         "split", "same", "none"
     );
-    Ok(())
+    emit(&o)
 }
 
 fn parse_names<T>(given: &[String], parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>> {
@@ -190,7 +288,7 @@ fn parse_transports(given: &[String]) -> Result<Vec<&'static Backend>> {
 }
 
 fn parse_placements(given: &[String]) -> Result<Vec<Placement>> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::env::online_cpus();
     let ps = parse_names(given, str::parse::<Placement>)?;
     if let Some(p) = ps.iter().find(|p| !p.supported(cores)) {
         bail!(Usage(format!(
@@ -278,7 +376,7 @@ fn run(args: RunArgs) -> Result<()> {
     match &args.json {
         Some(path) => write_json(path, &results)?,
         None if args.quiet => {}
-        None => print_summary(&results),
+        None => print_summary(&results)?,
     }
     if !outcome.failures.is_empty() {
         bail!(
@@ -312,14 +410,17 @@ fn floors(args: FloorArgs) -> Result<()> {
         floors,
         cells: Vec::new(),
     };
-    println!("clock read: {clock:.1} ns");
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "clock read: {clock:.1} ns");
     for f in &results.floors {
         let show = |s: &Option<report::Summary>| {
             s.as_ref().map_or("n/a".to_owned(), |s| {
                 format!("p50 {:.0} ns, p99 {:.0} ns", s.p50_ns, s.p99_ns)
             })
         };
-        println!(
+        let _ = writeln!(
+            o,
             "{}: cache-line round trip {}; raw pipe round trip {}",
             f.placement,
             show(&f.cacheline_rtt),
@@ -328,7 +429,8 @@ fn floors(args: FloorArgs) -> Result<()> {
     }
     if let Some(f) = results.floors.first() {
         for m in &f.memcpy {
-            println!(
+            let _ = writeln!(
+                o,
                 "memcpy {:>10}: {:.0} ns ({:.2} GB/s)",
                 sizes::human(m.size_bytes),
                 m.p50_ns,
@@ -336,16 +438,20 @@ fn floors(args: FloorArgs) -> Result<()> {
             );
         }
     }
+    emit(&o)?;
     if let Some(path) = &args.json {
         write_json(path, &results)?;
     }
     Ok(())
 }
 
-fn print_summary(results: &Results) {
+fn print_summary(results: &Results) -> Result<()> {
+    use std::fmt::Write;
+    let mut o = String::new();
     for c in &results.cells {
         if c.metric == "throughput" {
-            println!(
+            let _ = writeln!(
+                o,
                 "{:<14} {:<9} {:<8} {:<6} {:>10} {:<10} {:>12.0} msg/s {:>8.3} GB/s",
                 c.transport,
                 c.workload,
@@ -357,7 +463,8 @@ fn print_summary(results: &Results) {
                 c.bytes_per_s.unwrap_or(0.0) / 1e9
             );
         } else {
-            println!(
+            let _ = writeln!(
+                o,
                 "{:<14} {:<9} {:<8} {:<6} {:>10} {:<10} p50 {:>10.0} ns  p99 {:>10.0} ns  mean {:>10.0} ns",
                 c.transport,
                 c.workload,
@@ -371,6 +478,7 @@ fn print_summary(results: &Results) {
             );
         }
     }
+    emit(&o)
 }
 
 /// Writes a file so that readers see either the old or the new content, never

@@ -11,7 +11,7 @@ pub fn collect(command_line: String, clock_overhead_ns: f64) -> Environment {
     Environment {
         tool: format!("ipcbench {}", env!("CARGO_PKG_VERSION")),
         cpu_model: cpu_model(),
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cores: online_cpus(),
         kernel: kernel(),
         rustc: option_env!("IPCBENCH_RUSTC")
             .unwrap_or("unknown")
@@ -26,6 +26,13 @@ pub fn collect(command_line: String, clock_overhead_ns: f64) -> Environment {
         clock_overhead_ns,
         extra: Vec::new(),
     }
+}
+
+/// CPUs online on the machine (not the calling thread's affinity mask).
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(1)
 }
 
 fn cpu_model() -> String {

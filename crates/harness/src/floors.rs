@@ -68,16 +68,16 @@ fn fork_pair(
         // SAFETY: terminating the forked child without running destructors.
         unsafe { libc::_exit(code) };
     }
+    // Pin only for the measurement, then give the supervisor back the CPUs
+    // it had: it must not sit on a producer's core for the rest of the run.
+    let saved = rustix::thread::sched_getaffinity(None).ok();
     let result = pin(placement, Role::Producer).and_then(|()| parent());
     let mut status = 0;
     // SAFETY: waiting for the child we just forked.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    // Restore the supervisor's freedom to run anywhere.
-    let mut all = rustix::thread::CpuSet::new();
-    for c in 0..std::thread::available_parallelism().map_or(1, |n| n.get()) {
-        all.set(c);
+    if let Some(set) = saved {
+        let _ = rustix::thread::sched_setaffinity(None, &set);
     }
-    let _ = rustix::thread::sched_setaffinity(None, &all);
     let summary = result?;
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         bail!("floor child process failed (status {status})");
