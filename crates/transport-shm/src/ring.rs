@@ -33,7 +33,10 @@
 //! expected stamp, the producer zeroes the stamp word of the *next* record
 //! before it publishes the current one. The consumer reads that word only
 //! after acquiring the current stamp, so it sees the zero or the real stamp.
-//! A record therefore needs its size plus 8 bytes of free space.
+//! A record therefore needs its size plus 8 bytes of free space. To keep that
+//! store off the critical path (on x86 the stamp cannot become visible before
+//! it, and it often hits a line untouched for a lap), the producer zeroes the
+//! stamp words of free space a few lines ahead right after each publish.
 //!
 //! The consumer owns `head` (where it has released space up to), the producer
 //! owns `tail`; each keeps the authoritative value locally and only publishes
@@ -61,6 +64,8 @@ pub const HEADER: usize = 16;
 pub const ALIGN: usize = 16;
 /// Free space a record needs beyond its own size: the next record's stamp.
 pub const STAMP_GUARD: usize = 8;
+/// How far ahead of `tail` the producer keeps stamp words zeroed (bytes).
+pub const ZERO_AHEAD: u64 = 256;
 /// Smallest data area the core accepts (tests use tiny rings).
 pub const MIN_SIZE: usize = 64;
 /// Largest data area: record lengths are `u32`.
@@ -189,6 +194,8 @@ pub struct Producer<M> {
     /// Last value of the consumer's `head` we read; refreshed only when the
     /// ring looks full, so the steady state never touches the consumer's line.
     head_cache: u64,
+    /// Every 16-aligned stamp word in `[tail, zeroed)` is zero.
+    zeroed: u64,
 }
 
 impl<M: RingMem> Producer<M> {
@@ -200,6 +207,7 @@ impl<M: RingMem> Producer<M> {
             size,
             tail: 0,
             head_cache: 0,
+            zeroed: 0,
         }
     }
 
@@ -273,18 +281,47 @@ impl<M: RingMem> Producer<M> {
 
     fn publish(&mut self, off: usize, rec: usize, kind: u32, len: u32) {
         let pos = self.tail;
-        self.tail += rec as u64;
+        let next = pos + rec as u64;
+        self.tail = next;
         let mem = &self.mem;
         // Relaxed: made visible by the Release store of the stamp below.
         mem.word(off + 8).store(meta(kind, len), Relaxed);
-        // Relaxed: the consumer reads the next stamp word only after acquiring
-        // this record's stamp, which orders this zero before that read.
-        mem.word(off + rec).store(0, Relaxed);
+        if self.zeroed < next + ALIGN as u64 {
+            // The next record's stamp word may hold stale body bytes; it must
+            // read as zero before this record is visible. Usually `zero_ahead`
+            // has done this already, off the critical path: on x86 the stamp
+            // store cannot become visible before this one, and this one often
+            // lands on a line not touched for a whole lap.
+            // Relaxed: the consumer reads that word only after acquiring this
+            // record's stamp, which orders this zero before that read.
+            mem.word(off + rec).store(0, Relaxed);
+            self.zeroed = next + ALIGN as u64;
+        }
         // Relaxed: also ordered before the stamp, so a consumer that has seen
         // the stamp never sees a tail behind its head.
         mem.ctrl().tail.0.store(self.tail, Relaxed);
         // Release: publishes body, meta, next-stamp zero and tail together.
         mem.word(off).store(stamp(pos), Release);
+        if self.zeroed < self.tail + ZERO_AHEAD / 2 {
+            self.zero_ahead();
+        }
+    }
+
+    /// Zeroes the stamp words of free space up to `ZERO_AHEAD` bytes past
+    /// `tail`, after the current record is already visible: the next records
+    /// then find their successor's stamp word zeroed and its line already
+    /// owned. Only free space is touched (the consumer has released it), and
+    /// the next record's Release store publishes these zeros too.
+    #[cold]
+    fn zero_ahead(&mut self) {
+        let limit = (self.tail + ZERO_AHEAD).min(self.head_cache + self.size as u64);
+        let mut q = self.zeroed.max(self.tail);
+        while q + 8 <= limit {
+            // Relaxed: ordered before the next stamp's Release store.
+            self.mem.word(q as usize).store(0, Relaxed);
+            q += ALIGN as u64;
+        }
+        self.zeroed = self.zeroed.max(q);
     }
 
     /// After publishing: whether the consumer announced it is asleep (the
@@ -629,7 +666,7 @@ mod mem {
 #[cfg(all(test, not(loom)))]
 mod tests {
     //! In-process tests on heap memory; they also run under Miri:
-    //! `cargo +nightly miri test -p transport-shm --lib ring`.
+    //! `MIRIFLAGS=-Zmiri-disable-weak-memory-emulation cargo +nightly miri test -p transport-shm --lib ring`.
 
     use super::*;
     use std::ptr::NonNull;
