@@ -1,0 +1,82 @@
+//! Rough round-trip figures for the iceoryx2 backend: two processes pinned to
+//! cores 0 and 1, ping-pong of 8 B and 409.6 KB messages, medians printed.
+//! Not a test (timings on a shared machine are noise-prone); run with
+//! `cargo run --release -p transport-iceoryx2 --example iox2_pingpong`.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use transport::{Endpoint, Listener, Options, Receiver, Sender, Transport};
+use transport_iceoryx2::Iceoryx2;
+
+const ENV_ENDPOINT: &str = "IOX2_PINGPONG_ENDPOINT";
+const SIZES: [(usize, usize); 2] = [(8, 20_000), (409_600, 2_000)];
+
+fn pin(core: usize) {
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    if let Some(id) = ids.into_iter().find(|c| c.id == core) {
+        core_affinity::set_for_current(id);
+    }
+}
+
+fn main() {
+    if let Ok(ep) = std::env::var(ENV_ENDPOINT) {
+        pin(1);
+        let opts = Options {
+            expected_max_message: 409_600,
+            ..Options::unique("pingpong-peer")
+        };
+        let (mut tx, mut rx) = Iceoryx2::connect(&Endpoint(ep), &opts).expect("connect");
+        while let Ok(m) = rx.recv() {
+            tx.send(m).expect("echo");
+        }
+        return;
+    }
+    pin(0);
+    let opts = Options {
+        expected_max_message: 409_600,
+        ..Options::unique("pingpong")
+    };
+    let t0 = Instant::now();
+    let (listener, endpoint) = Iceoryx2::listen(&opts).expect("listen");
+    let t_listen = t0.elapsed();
+    let mut child = Command::new(std::env::current_exe().expect("exe"))
+        .env(ENV_ENDPOINT, &endpoint.0)
+        .spawn()
+        .expect("spawn peer");
+    let t1 = Instant::now();
+    let (mut tx, mut rx) = listener
+        .accept(Instant::now() + Duration::from_secs(30))
+        .expect("accept");
+    println!(
+        "listen {:?}, accept (incl. peer exec + connect) {:?}",
+        t_listen,
+        t1.elapsed()
+    );
+    for (size, iters) in SIZES {
+        let msg: Vec<u8> = (0..size).map(|i| (i * 7 + size) as u8).collect();
+        let mut rtts = Vec::with_capacity(iters);
+        for i in 0..iters + iters / 10 {
+            let start = Instant::now();
+            tx.send(&msg).expect("send");
+            let got = rx.recv().expect("recv");
+            let rtt = start.elapsed();
+            assert_eq!(got.len(), size);
+            assert_eq!(got.last(), msg.last());
+            if i >= iters / 10 {
+                rtts.push(rtt);
+            }
+        }
+        rtts.sort();
+        let q = |p: f64| rtts[((rtts.len() - 1) as f64 * p) as usize];
+        println!(
+            "{size:>7} B: median RTT {:?}  p10 {:?}  p90 {:?}  p99 {:?}  ({iters} round trips)",
+            q(0.5),
+            q(0.1),
+            q(0.9),
+            q(0.99)
+        );
+    }
+    drop((tx, rx));
+    let _ = child.wait();
+}
