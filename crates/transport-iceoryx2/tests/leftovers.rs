@@ -1,0 +1,66 @@
+//! A connection removes everything it created in /dev/shm and /tmp, and its
+//! halves work from threads other than the one that made them.
+
+use std::time::{Duration, Instant};
+
+use transport::{Listener, Options, Receiver, Sender, Transport};
+use transport_iceoryx2::Iceoryx2;
+
+/// Names in /dev/shm and /tmp that belong to the domain in `endpoint`.
+fn leftovers(endpoint: &str) -> Vec<String> {
+    let domain = endpoint.split(':').nth(2).expect("domain in endpoint");
+    let mut found = Vec::new();
+    for dir in ["/dev/shm", "/tmp"] {
+        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(domain) {
+                found.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn nothing_left_after_both_sides_drop() {
+    let mut opts = Options::unique("iox2-leftovers");
+    opts.expected_max_message = 4096;
+    let (listener, endpoint) = Iceoryx2::listen(&opts).expect("listen");
+    assert!(
+        !leftovers(&endpoint.0).is_empty(),
+        "the domain should exist while listening"
+    );
+    let ep = endpoint.clone();
+    let o = opts.clone();
+    // The connector's halves are created on one thread and used on another.
+    let connector = std::thread::spawn(move || Iceoryx2::connect(&ep, &o).expect("connect"));
+    let (mut ltx, mut lrx) = listener
+        .accept(Instant::now() + Duration::from_secs(20))
+        .expect("accept");
+    let (tx, rx) = connector.join().expect("connect thread");
+    let echo = std::thread::spawn(move || {
+        let (mut tx, mut rx) = (tx, rx);
+        while let Ok(m) = rx.recv() {
+            tx.send(m).expect("echo");
+        }
+    });
+    // Larger than expected_max_message: the publisher grows its segment.
+    for len in [0, 1, 100, 4096, 100_000, 3 << 20] {
+        let msg = vec![len as u8; len];
+        ltx.send(&msg).expect("send");
+        assert_eq!(lrx.recv().expect("recv"), &msg[..]);
+    }
+    drop((ltx, lrx));
+    echo.join().expect("echo thread");
+    let left = leftovers(&endpoint.0);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn failed_accept_leaves_nothing() {
+    let (listener, endpoint) = Iceoryx2::listen(&Options::unique("iox2-timeout")).expect("listen");
+    let res = listener.accept(Instant::now() + Duration::from_millis(50));
+    assert!(matches!(res, Err(transport::OpenError::Timeout)));
+    let left = leftovers(&endpoint.0);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
