@@ -1,13 +1,13 @@
-//! Rough round-trip figures for the iceoryx2 backend: two processes pinned to
-//! cores 0 and 1, ping-pong of 8 B and 409.6 KB messages, medians printed.
+//! Rough round-trip figures for the iceoryx2 backends: two processes pinned
+//! to cores 0 and 1, ping-pong of 8 B and 409.6 KB messages, medians printed.
 //! Not a test (timings on a shared machine are noise-prone); run with
-//! `cargo run --release -p transport-iceoryx2 --example iox2_pingpong`.
+//! `cargo run --release -p transport-iceoryx2 --example iox2_pingpong [block]`.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use transport::{Endpoint, Listener, Options, Receiver, Sender, Transport};
-use transport_iceoryx2::Iceoryx2;
+use transport_iceoryx2::{Iceoryx2, Iceoryx2Block};
 
 const ENV_ENDPOINT: &str = "IOX2_PINGPONG_ENDPOINT";
 const SIZES: [(usize, usize); 2] = [(8, 20_000), (409_600, 2_000)];
@@ -20,13 +20,21 @@ fn pin(core: usize) {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("block") {
+        run::<Iceoryx2Block>();
+    } else {
+        run::<Iceoryx2>();
+    }
+}
+
+fn run<T: Transport>() {
     if let Ok(ep) = std::env::var(ENV_ENDPOINT) {
         pin(1);
         let opts = Options {
             expected_max_message: 409_600,
             ..Options::unique("pingpong-peer")
         };
-        let (mut tx, mut rx) = Iceoryx2::connect(&Endpoint(ep), &opts).expect("connect");
+        let (mut tx, mut rx) = T::connect(&Endpoint(ep), &opts).expect("connect");
         while let Ok(m) = rx.recv() {
             tx.send(m).expect("echo");
         }
@@ -38,9 +46,10 @@ fn main() {
         ..Options::unique("pingpong")
     };
     let t0 = Instant::now();
-    let (listener, endpoint) = Iceoryx2::listen(&opts).expect("listen");
+    let (listener, endpoint) = T::listen(&opts).expect("listen");
     let t_listen = t0.elapsed();
     let mut child = Command::new(std::env::current_exe().expect("exe"))
+        .args(std::env::args().skip(1))
         .env(ENV_ENDPOINT, &endpoint.0)
         .spawn()
         .expect("spawn peer");
@@ -49,7 +58,8 @@ fn main() {
         .accept(Instant::now() + Duration::from_secs(30))
         .expect("accept");
     println!(
-        "listen {:?}, accept (incl. peer exec + connect) {:?}",
+        "{}: listen {:?}, accept (incl. peer exec + connect) {:?}",
+        T::NAME,
         t_listen,
         t1.elapsed()
     );

@@ -90,17 +90,21 @@
 
 pub mod cleanup;
 
+use std::marker::PhantomData;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use cleanup::Domain;
+use iceoryx2::port::listener::Listener as EventListener;
+use iceoryx2::port::notifier::Notifier;
 use iceoryx2::port::publisher::Publisher;
 use iceoryx2::port::subscriber::Subscriber;
 use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::port::{BackpressureAction, BackpressureInfo};
 use iceoryx2::prelude::*;
 use iceoryx2::sample::Sample;
+use iceoryx2::service::port_factory::event::PortFactory as EventFactory;
 use iceoryx2::service::port_factory::publish_subscribe::PortFactory as PubSubFactory;
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::process::{Pid, PidfdFlags, pidfd_open};
@@ -109,6 +113,7 @@ use transport::{Capabilities, Endpoint, OpenError, Options, RecvError, SendError
 /// The iceoryx2 flavour: inter-process, single-threaded reference counting.
 type Svc = ipc::Service;
 type Service = PubSubFactory<Svc, [u8], ()>;
+type EventService = EventFactory<Svc>;
 
 /// Most samples a subscriber queue holds before `send` waits.
 pub const MAX_QUEUE_DEPTH: usize = 16;
@@ -119,8 +124,12 @@ pub const MIN_QUEUE_DEPTH: usize = 2;
 /// Bytes of expected-size messages a queue aims to hold; see [`queue_depth`].
 pub const QUEUE_BYTES: usize = 8 << 20;
 
-/// Empty polls between two liveness checks in `recv` (a few hundred µs).
+/// Empty polls between two liveness checks in a spinning `recv` (a few
+/// hundred µs).
 pub const CHECK_EVERY: u32 = 4096;
+
+/// Longest sleep of a blocking `recv` before it checks the peer's liveness.
+pub const EVENT_CHECK_PERIOD: Duration = Duration::from_millis(10);
 
 /// Largest message. iceoryx2 handles more, but every data segment holds
 /// `depth + 2` chunks and is zeroed (made resident) when created, and a chunk
@@ -133,13 +142,51 @@ pub const MAX_MESSAGE: usize = 16 << 20;
 /// its own); a listener that dies is noticed sooner through its pidfd.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-const ENDPOINT_SCHEME: &str = "iceoryx2";
 const HELLO_MAGIC: [u8; 4] = *b"IOX2";
 const HELLO_LEN: usize = 8;
 
-/// The busy-waiting iceoryx2 transport (`iceoryx2`).
+/// What distinguishes the named variants: how a receiver waits.
+pub trait Flavour: Send + 'static {
+    /// Registry name, also the endpoint scheme.
+    const NAME: &'static str;
+    /// Registry description.
+    const DESCRIPTION: &'static str;
+    /// Receivers sleep on an iceoryx2 event (and senders notify it) instead
+    /// of spinning.
+    const EVENTS: bool;
+}
+
+/// Receivers poll the subscriber without yielding.
 #[derive(Debug)]
-pub struct Iceoryx2;
+pub struct BusyWait;
+
+impl Flavour for BusyWait {
+    const NAME: &'static str = "iceoryx2";
+    const DESCRIPTION: &'static str =
+        "iceoryx2 0.10 zero-copy publish-subscribe (dynamic [u8] slices), busy-wait receive";
+    const EVENTS: bool = false;
+}
+
+/// Receivers sleep on an iceoryx2 event that every send notifies.
+#[derive(Debug)]
+pub struct EventWait;
+
+impl Flavour for EventWait {
+    const NAME: &'static str = "iceoryx2-block";
+    const DESCRIPTION: &'static str = "iceoryx2 0.10 zero-copy publish-subscribe, receive blocks \
+         on an iceoryx2 event (unix datagram socket) notified per send";
+    const EVENTS: bool = true;
+}
+
+/// The iceoryx2 transport, by wait flavour.
+#[derive(Debug)]
+pub struct Iox2<F>(PhantomData<F>);
+
+/// `iceoryx2`: busy-waiting receive.
+pub type Iceoryx2 = Iox2<BusyWait>;
+
+/// `iceoryx2-block`: receive sleeps on an iceoryx2 event.
+pub type Iceoryx2Block = Iox2<EventWait>;
 
 /// Liveness of the peer process, shared with the publisher's back-pressure
 /// handler, which is installed before the peer's pid is known.
@@ -177,9 +224,11 @@ impl PeerWatch {
 
 /// Publishes messages as iceoryx2 samples.
 pub struct Iox2Sender {
-    // Field order is drop order: port, then service, then node.
+    // Field order is drop order: ports, then services, then node.
     publisher: Publisher<Svc, [u8], ()>,
+    notifier: Option<Notifier<Svc>>,
     service: Service,
+    _events: Option<EventService>,
     _node: Node<Svc>,
     peer: Arc<PeerWatch>,
     _cleanup: Arc<cleanup::Guard>,
@@ -189,7 +238,9 @@ pub struct Iox2Sender {
 pub struct Iox2Receiver {
     sample: Option<Sample<Svc, [u8], ()>>,
     subscriber: Subscriber<Svc, [u8], ()>,
+    listener: Option<EventListener<Svc>>,
     service: Service,
+    _events: Option<EventService>,
     _node: Node<Svc>,
     peer: Arc<PeerWatch>,
     _cleanup: Arc<cleanup::Guard>,
@@ -198,7 +249,7 @@ pub struct Iox2Receiver {
 // SAFETY: the `!Send` parts are iceoryx2's `SingleThreaded` (`Rc`) handles
 // that tie a port to its service and node. Every clone of those `Rc`s lives
 // inside the same half: each half creates its own `Node`, opens its own
-// service handle from it and builds its one port from that (see `half_node`),
+// service handles from it and builds its ports from those (see `half_node`),
 // and a received `Sample` holds a clone of its own subscriber's state. Moving
 // a half moves all clones together, so no reference count is ever touched
 // from two threads. iceoryx2's process-wide state is behind real mutexes.
@@ -300,16 +351,52 @@ fn make_service(node: &Node<Svc>, name: &ServiceName, role: Role) -> Result<Serv
     }
 }
 
+fn make_events(
+    node: &Node<Svc>,
+    name: &ServiceName,
+    role: Role,
+) -> Result<EventService, OpenError> {
+    let b = node.service_builder(name).event();
+    match role {
+        Role::Create { .. } => b
+            .max_notifiers(1)
+            .max_listeners(1)
+            .max_nodes(2)
+            .create()
+            .map_err(|e| backend("creating event service", e)),
+        Role::Open => b.open().map_err(|e| backend("opening event service", e)),
+    }
+}
+
+/// Names of one direction's services.
+struct Names {
+    data: ServiceName,
+    /// The event service, for flavours that block.
+    events: Option<ServiceName>,
+}
+
 fn make_sender(
     cfg: &Config,
-    name: &ServiceName,
+    names: &Names,
     role: Role,
     slice_len: usize,
     peer: Arc<PeerWatch>,
     guard: &Arc<cleanup::Guard>,
 ) -> Result<Iox2Sender, OpenError> {
     let node = half_node(cfg)?;
-    let service = make_service(&node, name, role)?;
+    let service = make_service(&node, &names.data, role)?;
+    let events = match &names.events {
+        Some(n) => Some(make_events(&node, n, role)?),
+        None => None,
+    };
+    let notifier = match &events {
+        Some(ev) => Some(
+            ev.notifier_builder()
+                .create()
+                .map_err(|e| backend("creating notifier", e))?,
+        ),
+        None => None,
+    };
     let watch = Arc::clone(&peer);
     let publisher = service
         .publisher_builder()
@@ -331,7 +418,9 @@ fn make_sender(
         .map_err(|e| backend("creating publisher", e))?;
     Ok(Iox2Sender {
         publisher,
+        notifier,
         service,
+        _events: events,
         _node: node,
         peer,
         _cleanup: Arc::clone(guard),
@@ -340,21 +429,35 @@ fn make_sender(
 
 fn make_receiver(
     cfg: &Config,
-    name: &ServiceName,
+    names: &Names,
     role: Role,
     peer: Arc<PeerWatch>,
     guard: &Arc<cleanup::Guard>,
 ) -> Result<Iox2Receiver, OpenError> {
     let node = half_node(cfg)?;
-    let service = make_service(&node, name, role)?;
+    let service = make_service(&node, &names.data, role)?;
     let subscriber = service
         .subscriber_builder()
         .create()
         .map_err(|e| backend("creating subscriber", e))?;
+    let events = match &names.events {
+        Some(n) => Some(make_events(&node, n, role)?),
+        None => None,
+    };
+    let listener = match &events {
+        Some(ev) => Some(
+            ev.listener_builder()
+                .create()
+                .map_err(|e| backend("creating event listener", e))?,
+        ),
+        None => None,
+    };
     Ok(Iox2Receiver {
         sample: None,
         subscriber,
+        listener,
         service,
+        _events: events,
         _node: node,
         peer,
         _cleanup: Arc::clone(guard),
@@ -438,6 +541,17 @@ impl Iox2Receiver {
     }
 }
 
+impl Iox2Sender {
+    /// A failure is a disconnect if the peer has gone, else iceoryx2's own.
+    fn failure(&self, what: String) -> SendError {
+        if self.peer_listening() {
+            SendError::Backend(format!("iceoryx2: {what}"))
+        } else {
+            SendError::Disconnected
+        }
+    }
+}
+
 impl transport::Sender for Iox2Sender {
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
         if msg.len() > MAX_MESSAGE {
@@ -450,17 +564,18 @@ impl transport::Sender for Iox2Sender {
             SendError::Backend(format!("iceoryx2: loan of {} bytes: {e:?}", msg.len()))
         })?;
         match sample.write_from_slice(msg).send() {
-            Ok(0) => Err(SendError::Disconnected),
-            Ok(_) => Ok(()),
-            Err(iceoryx2::port::SendError::UnableToDeliver) => Err(SendError::Disconnected),
-            Err(e) => {
-                if self.peer_listening() {
-                    Err(SendError::Backend(format!("iceoryx2: send: {e:?}")))
-                } else {
-                    Err(SendError::Disconnected)
-                }
-            }
+            Ok(0) => return Err(SendError::Disconnected),
+            Ok(_) => {}
+            Err(iceoryx2::port::SendError::UnableToDeliver) => return Err(SendError::Disconnected),
+            Err(e) => return Err(self.failure(format!("send: {e:?}"))),
         }
+        if let Some(n) = &self.notifier {
+            // iceoryx2 skips the syscall while an earlier notification is
+            // still pending, so a busy receiver costs the sender nothing.
+            n.notify()
+                .map_err(|e| self.failure(format!("notify: {e:?}")))?;
+        }
+        Ok(())
     }
 }
 
@@ -478,8 +593,22 @@ impl transport::Receiver for Iox2Receiver {
             if let Some(s) = self.subscriber.receive().map_err(recv_failed)? {
                 break s;
             }
-            until_check -= 1;
-            if until_check == 0 {
+            let check = match &self.listener {
+                None => {
+                    until_check -= 1;
+                    std::hint::spin_loop();
+                    until_check == 0
+                }
+                // Wakes on any notification (possibly for a sample already
+                // taken: the loop just polls again); a quiet period is the
+                // time to look at the peer.
+                Some(l) => {
+                    l.timed_wait(|_| {}, EVENT_CHECK_PERIOD)
+                        .map_err(|e| RecvError::Backend(format!("iceoryx2: wait: {e:?}")))?
+                        == 0
+                }
+            };
+            if check {
                 until_check = CHECK_EVERY;
                 if !self.peer_publishing() {
                     // The peer is gone, so everything it sent is queued already.
@@ -490,7 +619,6 @@ impl transport::Receiver for Iox2Receiver {
                         .ok_or(RecvError::Disconnected)?;
                 }
             }
-            std::hint::spin_loop();
         };
         Ok(self.sample.insert(sample).payload())
     }
@@ -518,10 +646,10 @@ impl transport::Listener for Iox2Listener {
     }
 }
 
-/// Splits `iceoryx2:<pid>:<domain>:<base>` into its parts.
-fn parse_endpoint(endpoint: &Endpoint) -> Option<(u32, Domain, &str)> {
+/// Splits `<scheme>:<pid>:<domain>:<base>` into its parts.
+fn parse_endpoint<'a>(endpoint: &'a Endpoint, scheme: &str) -> Option<(u32, Domain, &'a str)> {
     let mut parts = endpoint.0.splitn(4, ':');
-    if parts.next()? != ENDPOINT_SCHEME {
+    if parts.next()? != scheme {
         return None;
     }
     let pid = parts.next()?.parse::<u32>().ok().filter(|&p| p > 0)?;
@@ -531,17 +659,24 @@ fn parse_endpoint(endpoint: &Endpoint) -> Option<(u32, Domain, &str)> {
         .then_some((pid, domain, base))
 }
 
-fn names(base: &str) -> Result<(ServiceName, ServiceName), OpenError> {
-    Ok((
-        service_name(&format!("{base}/l2c"))?,
-        service_name(&format!("{base}/c2l"))?,
-    ))
+/// Service names of the listener-to-connector and connector-to-listener
+/// directions.
+fn names(base: &str, events: bool) -> Result<(Names, Names), OpenError> {
+    let one = |dir: &str| -> Result<Names, OpenError> {
+        Ok(Names {
+            data: service_name(&format!("{base}/{dir}"))?,
+            events: match events {
+                true => Some(service_name(&format!("{base}/{dir}-events"))?),
+                false => None,
+            },
+        })
+    };
+    Ok((one("l2c")?, one("c2l")?))
 }
 
-impl transport::Transport for Iceoryx2 {
-    const NAME: &'static str = "iceoryx2";
-    const DESCRIPTION: &'static str =
-        "iceoryx2 0.10 zero-copy publish-subscribe (dynamic [u8] slices), busy-wait receive";
+impl<F: Flavour> transport::Transport for Iox2<F> {
+    const NAME: &'static str = F::NAME;
+    const DESCRIPTION: &'static str = F::DESCRIPTION;
     type Sender = Iox2Sender;
     type Receiver = Iox2Receiver;
     type Listener = Iox2Listener;
@@ -553,7 +688,7 @@ impl transport::Transport for Iceoryx2 {
             cleanup::sweep_stale();
         });
         let base = format!("{}{}", cleanup::BASE_PREFIX, opts.tag);
-        let (l2c, c2l) = names(&base)?;
+        let (l2c, c2l) = names(&base, F::EVENTS)?;
         let pid = std::process::id();
         let domain = Domain::for_tag(&opts.tag, pid);
         let cfg = domain.config().map_err(OpenError::Backend)?;
@@ -571,10 +706,7 @@ impl transport::Transport for Iceoryx2 {
             &guard,
         )?;
         let rx = make_receiver(&cfg, &c2l, role, peer, &guard)?;
-        let endpoint = Endpoint(format!(
-            "{ENDPOINT_SCHEME}:{pid}:{}:{base}",
-            domain.as_str()
-        ));
+        let endpoint = Endpoint(format!("{}:{pid}:{}:{base}", F::NAME, domain.as_str()));
         Ok((Iox2Listener { tx, rx }, endpoint))
     }
 
@@ -583,9 +715,9 @@ impl transport::Transport for Iceoryx2 {
         opts: &Options,
     ) -> Result<(Iox2Sender, Iox2Receiver), OpenError> {
         quiet_logs();
-        let (listener_pid, domain, base) =
-            parse_endpoint(endpoint).ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
-        let (l2c, c2l) = names(base)?;
+        let (listener_pid, domain, base) = parse_endpoint(endpoint, F::NAME)
+            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let (l2c, c2l) = names(base, F::EVENTS)?;
         let peer = Arc::new(PeerWatch::default());
         peer.watch(listener_pid)?;
         let cfg = domain.config().map_err(OpenError::Backend)?;
@@ -622,7 +754,11 @@ impl transport::Transport for Iceoryx2 {
         Capabilities {
             max_message_size: MAX_MESSAGE,
             zero_copy_recv: true,
-            wait: WaitStrategy::Spin,
+            wait: if F::EVENTS {
+                WaitStrategy::Block
+            } else {
+                WaitStrategy::Spin
+            },
         }
     }
 }

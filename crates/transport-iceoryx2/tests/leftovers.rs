@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use transport::{Listener, Options, Receiver, Sender, Transport};
-use transport_iceoryx2::Iceoryx2;
+use transport_iceoryx2::{Iceoryx2, Iceoryx2Block};
 
 /// Names in /dev/shm and /tmp that belong to the domain in `endpoint`.
 fn leftovers(endpoint: &str) -> Vec<String> {
@@ -23,9 +23,18 @@ fn leftovers(endpoint: &str) -> Vec<String> {
 
 #[test]
 fn nothing_left_after_both_sides_drop() {
+    round_trips_then_nothing_left::<Iceoryx2>();
+}
+
+#[test]
+fn nothing_left_after_both_sides_drop_block() {
+    round_trips_then_nothing_left::<Iceoryx2Block>();
+}
+
+fn round_trips_then_nothing_left<T: Transport>() {
     let mut opts = Options::unique("iox2-leftovers");
     opts.expected_max_message = 4096;
-    let (listener, endpoint) = Iceoryx2::listen(&opts).expect("listen");
+    let (listener, endpoint) = T::listen(&opts).expect("listen");
     assert!(
         !leftovers(&endpoint.0).is_empty(),
         "the domain should exist while listening"
@@ -33,7 +42,7 @@ fn nothing_left_after_both_sides_drop() {
     let ep = endpoint.clone();
     let o = opts.clone();
     // The connector's halves are created on one thread and used on another.
-    let connector = std::thread::spawn(move || Iceoryx2::connect(&ep, &o).expect("connect"));
+    let connector = std::thread::spawn(move || T::connect(&ep, &o).expect("connect"));
     let (mut ltx, mut lrx) = listener
         .accept(Instant::now() + Duration::from_secs(20))
         .expect("accept");
