@@ -12,6 +12,7 @@ mod markdown;
 pub mod schema;
 mod svg;
 pub mod table;
+mod targets;
 
 pub use compare::{
     CellChange, CellKey, Comparison, DEFAULT_THRESHOLD, Verdict, compare, render_comparison,

@@ -49,6 +49,7 @@ pub fn render_markdown(results: &Results, opts: &RenderOptions<'_>) -> String {
     answer(&mut d, &idx, py.as_ref());
     environment(&mut d, results);
     floors(&mut d, &idx);
+    d.raw(&crate::targets::section(results));
     matrices(&mut d, &idx, py.as_ref());
     seed_tables(&mut d, &idx, py.as_ref());
     fits(&mut d, &idx, py.as_ref());
