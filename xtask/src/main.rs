@@ -92,7 +92,7 @@ struct Matrix {
 fn matrix(args: &BenchArgs) -> Matrix {
     if args.quick {
         Matrix {
-            sizes: Some("100,3200,51200"),
+            sizes: Some("8B,100,3200,51200"),
             trials: "2",
             messages: "100",
             warmup_ms: "5",
@@ -101,7 +101,9 @@ fn matrix(args: &BenchArgs) -> Matrix {
         }
     } else {
         Matrix {
-            sizes: None,
+            // The notebook's ten sizes, plus 8 B: the targets are stated for
+            // an 8-byte ping-pong.
+            sizes: Some("8B,100,200,400,800,1600,3200,6400,12800,25600,51200"),
             trials: "5",
             messages: "1000",
             warmup_ms: "30",
