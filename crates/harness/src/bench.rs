@@ -1,6 +1,11 @@
-//! A run: the matrix of pairs to execute (transports interleaved innermost, so
-//! machine drift hits every transport alike), their execution with progress,
-//! and the folding of every trial into result cells.
+//! A run: the matrix of pairs (or fanout groups) to execute (transports
+//! interleaved innermost, so machine drift hits every transport alike), their
+//! execution with progress, and the folding of every trial into result cells.
+//!
+//! Two workloads depend on the run itself: a paced job sends at a fraction of
+//! the stream rate its transport measured in the same trial and placement (so
+//! paced jobs run after stream within each trial), and a busy-waiting backend
+//! whose processes must share a core gets fewer messages (see [`crowded`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,12 +20,45 @@ use crate::placement::Placement;
 use crate::registry::Backend;
 use crate::role::{RoleOutput, RoleSpec};
 use crate::stats::{Trial, mean_ci, summarize};
-use crate::supervisor::{Limits, run_pair};
+use crate::supervisor::{Limits, run_group};
 use crate::workload::Workload;
 
 /// Stream trials send this many times `messages`: each message is cheap, and
 /// a throughput figure needs a long enough window.
 pub const STREAM_FACTOR: usize = 4;
+
+/// Paced trials send at most this many times `messages` per size; the count
+/// itself follows from the rate (see `workload::paced_messages`).
+pub const PACED_FACTOR: usize = 100;
+
+/// Measured messages per trial and size (before [`STREAM_FACTOR`]) for a
+/// busy-waiting backend whose processes share a core: each handover then
+/// waits for a scheduler timeslice (milliseconds), so the full count would
+/// take hours and say nothing more.
+pub const CROWDED_MESSAGES: usize = 50;
+
+/// Whether this backend busy-waits and this job puts two or more of its
+/// processes on one core: `same` always; `split` when several fanout workers
+/// share core 1; `none` when there are more processes than cores.
+pub fn crowded(backend: &Backend, placement: Placement, workload: Workload) -> bool {
+    if (backend.capabilities)().wait != transport::WaitStrategy::Spin {
+        return false;
+    }
+    let consumers = workload.consumers();
+    match placement {
+        Placement::Same => true,
+        Placement::Split => consumers > 1,
+        Placement::None => consumers + 1 > crate::env::online_cpus(),
+    }
+}
+
+/// The note a crowded cell carries in the results.
+fn crowded_note(messages: usize) -> String {
+    format!(
+        "reduced to {messages} messages per trial and size: a busy-waiting backend with \
+         processes sharing a core hands over once per scheduler timeslice"
+    )
+}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -82,10 +120,13 @@ impl Job {
 
 impl Plan {
     fn jobs(&self) -> Vec<Job> {
+        // Paced jobs need the stream rate of the same trial: run them last.
+        let mut workloads = self.workloads.clone();
+        workloads.sort_by_key(|w| w.load().is_some());
         let mut jobs = Vec::new();
         for trial in 0..self.trials {
             for &placement in &self.placements {
-                for &workload in &self.workloads {
+                for &workload in &workloads {
                     let codecs = if workload.uses_codec() {
                         self.codecs.clone()
                     } else {
@@ -125,9 +166,25 @@ type Key = (usize, usize, usize, usize, usize, String);
 struct Acc {
     trials: Vec<Trial>,
     rates: Vec<f64>,
+    /// Measured messages per trial (throughput cells' `n`).
+    messages: Vec<u64>,
+    /// Paced: the rate each trial was asked to send at.
+    offered: Vec<f64>,
     cpu_producer: Vec<f64>,
     cpu_consumer: Vec<f64>,
+    note: Option<String>,
 }
+
+/// What a job contributes to its cells besides the measurements.
+struct Extra<'a> {
+    /// Paced: the target rate per size.
+    offered: &'a [f64],
+    /// Why the cell deviates from the run's settings.
+    note: Option<String>,
+}
+
+/// A job's index in the plan: (transport, workload, codec, placement).
+type Id = (usize, usize, usize, usize);
 
 /// Runs every pair of the plan and folds the results into cells.
 pub fn execute(plan: &Plan, exe: &Path) -> Result<Outcome> {
@@ -145,8 +202,10 @@ pub fn execute(plan: &Plan, exe: &Path) -> Result<Outcome> {
     );
     bar.enable_steady_tick(Duration::from_millis(250));
     let mut accs: BTreeMap<Key, Acc> = BTreeMap::new();
-    let mut failed: BTreeMap<(usize, usize, usize, usize), String> = BTreeMap::new();
-    let index = |job: &Job| {
+    let mut failed: BTreeMap<Id, String> = BTreeMap::new();
+    // Stream rates per size, by (trial, transport, placement), for paced jobs.
+    let mut stream_rates: BTreeMap<(usize, usize, usize), Vec<Option<f64>>> = BTreeMap::new();
+    let index = |job: &Job| -> Id {
         (
             plan.transports
                 .iter()
@@ -178,10 +237,45 @@ pub fn execute(plan: &Plan, exe: &Path) -> Result<Outcome> {
             bar.inc(1);
             continue;
         }
-        let messages = if job.workload == Workload::Stream {
-            plan.messages * STREAM_FACTOR
+        let crowded = crowded(job.backend, job.placement, job.workload);
+        let base = if crowded {
+            plan.messages.min(CROWDED_MESSAGES)
         } else {
             plan.messages
+        };
+        let messages = match job.workload {
+            Workload::Stream => base * STREAM_FACTOR,
+            // An upper bound: the paced count per size follows from its rate.
+            Workload::Paced(_) if crowded => base * STREAM_FACTOR,
+            Workload::Paced(_) => base * PACED_FACTOR,
+            // Every worker needs at least one task.
+            Workload::Fanout(_) => base.max(job.workload.consumers()),
+            Workload::Seed | Workload::Pingpong => base,
+        };
+        let rates = match job.workload.load() {
+            None => Vec::new(),
+            Some(load) => {
+                let measured = stream_rates
+                    .get(&(job.trial, id.0, id.3))
+                    .filter(|r| r.len() == sizes.len() && r.iter().all(Option::is_some));
+                match measured {
+                    Some(r) => r.iter().flatten().map(|r| r * load).collect(),
+                    None => {
+                        let msg = format!(
+                            "skipped: paced sends at a fraction of the stream rate of the same \
+                             transport, placement and trial, and stream gave none ({} {} trial {} \
+                             failed or did not run)",
+                            job.backend.name,
+                            job.placement,
+                            job.trial + 1
+                        );
+                        bar.suspend(|| eprintln!("SKIPPED {}: {msg}", job.label()));
+                        failed.insert(id, msg);
+                        bar.inc(1);
+                        continue;
+                    }
+                }
+            }
         };
         let spec = RoleSpec {
             role: crate::placement::Role::Consumer,
@@ -194,10 +288,26 @@ pub fn execute(plan: &Plan, exe: &Path) -> Result<Outcome> {
             placement: job.placement,
             tag: transport::Options::unique("ib").tag,
             endpoint: None,
+            endpoints: Vec::new(),
+            worker: 0,
+            rates: rates.clone(),
             connect_timeout_ms: plan.limits.connect.as_millis() as u64,
         };
-        match run_pair(exe, &spec, plan.limits) {
-            Ok((producer, consumer)) => fold(&mut accs, id, &producer, &consumer),
+        match run_group(exe, &spec, plan.limits) {
+            Ok((producer, consumers)) => {
+                if job.workload == Workload::Stream {
+                    let r = consumers
+                        .first()
+                        .map(|c| c.sizes.iter().map(|s| s.sustained_msgs_per_s).collect())
+                        .unwrap_or_default();
+                    stream_rates.insert((job.trial, id.0, id.3), r);
+                }
+                let extra = Extra {
+                    offered: &rates,
+                    note: crowded.then(|| crowded_note(base)),
+                };
+                fold(&mut accs, id, &producer, &consumers, &extra);
+            }
             Err(e) => {
                 let msg = format!("{}: {e:#}", job.label());
                 bar.suspend(|| eprintln!("FAILED {msg}"));
@@ -216,19 +326,33 @@ pub fn execute(plan: &Plan, exe: &Path) -> Result<Outcome> {
 
 fn fold(
     accs: &mut BTreeMap<Key, Acc>,
-    id: (usize, usize, usize, usize),
+    id: Id,
     producer: &RoleOutput,
-    consumer: &RoleOutput,
+    consumers: &[RoleOutput],
+    extra: &Extra<'_>,
 ) {
-    for (si, (p, c)) in producer.sizes.iter().zip(&consumer.sizes).enumerate() {
+    for (si, p) in producer.sizes.iter().enumerate() {
+        let cs: Vec<_> = consumers.iter().filter_map(|c| c.sizes.get(si)).collect();
         let metrics = p
             .metrics
             .iter()
-            .chain(&c.metrics)
+            .chain(cs.iter().flat_map(|c| &c.metrics))
             .map(|(m, t)| (m.clone(), Some(t), None));
-        let rate = c
+        let rate = p
             .msgs_per_s
+            .or_else(|| cs.iter().find_map(|c| c.msgs_per_s))
             .map(|r| ("throughput".to_owned(), None, Some(r)));
+        // The consumers' CPU per measured message: their total over the
+        // messages they shared (one consumer: its own figure).
+        let handled: u64 = cs.iter().map(|c| c.messages).sum();
+        let cpu_consumer = if handled > 0 {
+            cs.iter()
+                .map(|c| c.cpu_ns_per_msg * c.messages as f64)
+                .sum::<f64>()
+                / handled as f64
+        } else {
+            cs.iter().map(|c| c.cpu_ns_per_msg).sum()
+        };
         for (metric, trial, rate) in metrics.chain(rate) {
             let acc = accs
                 .entry((id.0, id.1, id.2, id.3, si, metric))
@@ -238,9 +362,16 @@ fn fold(
             }
             if let Some(r) = rate {
                 acc.rates.push(r);
+                acc.messages.push(p.messages);
+            }
+            if let Some(&o) = extra.offered.get(si) {
+                acc.offered.push(o);
+            }
+            if extra.note.is_some() {
+                acc.note.clone_from(&extra.note);
             }
             acc.cpu_producer.push(p.cpu_ns_per_msg);
-            acc.cpu_consumer.push(c.cpu_ns_per_msg);
+            acc.cpu_consumer.push(cpu_consumer);
         }
     }
 }
@@ -250,6 +381,8 @@ fn metrics_of(workload: Workload) -> &'static [&'static str] {
         Workload::Seed => &["put", "get", "total", "encode", "decode"],
         Workload::Pingpong => &["rtt"],
         Workload::Stream => &["throughput", "oneway"],
+        Workload::Fanout(_) => &["throughput", "latency"],
+        Workload::Paced(_) => &["latency"],
     }
 }
 
@@ -257,11 +390,7 @@ fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-fn cells(
-    plan: &Plan,
-    accs: BTreeMap<Key, Acc>,
-    failed: &BTreeMap<(usize, usize, usize, usize), String>,
-) -> Outcome {
+fn cells(plan: &Plan, accs: BTreeMap<Key, Acc>, failed: &BTreeMap<Id, String>) -> Outcome {
     let mut out = Outcome::default();
     let codec_name = |i: usize, w: Workload| {
         if w.uses_codec() {
@@ -288,14 +417,16 @@ fn cells(
             trials: acc.trials.len().max(acc.rates.len()),
             cpu_producer_ns: mean(&acc.cpu_producer),
             cpu_consumer_ns: mean(&acc.cpu_consumer),
+            workers: workload.is_fanout().then(|| workload.consumers()),
+            offered_msgs_per_s: mean(&acc.offered),
+            note: acc.note,
             ..Cell::default()
         };
         if acc.rates.is_empty() {
             cell.summary = summarize(&acc.trials);
             cell.trial_means_ns = acc.trials.iter().map(Trial::mean).collect();
         } else {
-            let messages = (plan.messages * STREAM_FACTOR) as u64;
-            cell.summary = throughput_summary(&acc.rates, messages);
+            cell.summary = throughput_summary(&acc.rates, acc.messages.iter().sum());
             cell.trial_means_ns = acc.rates.iter().map(|r| 1e9 / r).collect();
             let (rate, _) = mean_ci(&acc.rates);
             cell.msgs_per_s = Some(rate);
@@ -324,6 +455,7 @@ fn cells(
                     metric: (*metric).to_owned(),
                     status: Status::Failed,
                     error: Some(err.clone()),
+                    workers: workload.is_fanout().then(|| workload.consumers()),
                     ..Cell::default()
                 });
             }
@@ -334,7 +466,7 @@ fn cells(
 
 /// A throughput cell's distribution is over trials: each trial gives one rate,
 /// shown as nanoseconds per message so every cell shares the same fields.
-fn throughput_summary(rates: &[f64], messages_per_trial: u64) -> Summary {
+fn throughput_summary(rates: &[f64], messages: u64) -> Summary {
     let mut ns: Vec<f64> = rates.iter().map(|r| 1e9 / r).collect();
     ns.sort_by(f64::total_cmp);
     let (rate, ci) = mean_ci(rates);
@@ -347,7 +479,7 @@ fn throughput_summary(rates: &[f64], messages_per_trial: u64) -> Summary {
     };
     let q = |p: f64| ns[((k - 1) as f64 * p).round() as usize];
     Summary {
-        n: messages_per_trial * k as u64,
+        n: messages,
         mean_ns: 1e9 / rate,
         sd_ns: sd,
         ci95_low_ns: ci.map(|(_, hi)| 1e9 / hi),

@@ -21,7 +21,7 @@ use crate::registry::{self, Backend};
 use crate::role::{Control, RoleSpec};
 use crate::sizes;
 use crate::supervisor::Limits;
-use crate::workload::{self, Workload};
+use crate::workload;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -73,7 +73,8 @@ struct RunArgs {
     /// Codecs for the seed workload, comma-separated (other workloads send raw bytes).
     #[arg(long, value_delimiter = ',', default_value = "raw")]
     codec: Vec<String>,
-    /// Workloads, comma-separated.
+    /// Workloads, comma-separated: seed, pingpong, stream, fanout (= fanout1,fanout2,fanout4;
+    /// fanoutN: N workers), paced (= paced50,paced80; pacedP: P% of the stream rate, needs stream).
     #[arg(long, value_delimiter = ',', default_value = "seed,pingpong,stream")]
     workload: Vec<String>,
     /// Payload sizes: int64 element counts (100) or bytes with a unit (8B, 4KiB, 1MiB, 6.4KB).
@@ -318,7 +319,7 @@ fn command_line() -> String {
 
 fn run(args: RunArgs) -> Result<()> {
     let transports = parse_transports(&args.transport)?;
-    let workloads = parse_names(&args.workload, str::parse::<Workload>)?;
+    let workloads = workload::parse_list(&args.workload).map_err(Usage)?;
     let codecs = parse_names(&args.codec, |n| {
         Codec::from_name(n).ok_or_else(|| {
             let names: Vec<_> = codec::ALL.iter().map(|c| c.name()).collect();

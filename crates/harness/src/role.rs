@@ -6,6 +6,9 @@
 //! The child writes exactly three kinds of line to stdout: `ENDPOINT <name>`
 //! (consumer only, once listening), `PROGRESS <n>` (after each size, so the
 //! supervisor can tell a stalled pair from a slow one) and `RESULT <json>`.
+//!
+//! A fanout workload runs one producer and N consumers ("workers"): each
+//! worker listens on its own connection, and the producer connects to all.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -41,6 +44,16 @@ pub struct RoleSpec {
     pub tag: String,
     /// The consumer's endpoint (producer only).
     pub endpoint: Option<String>,
+    /// Fanout producer: every worker's endpoint, in worker order.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// Fanout worker: this worker's index, from 0.
+    #[serde(default)]
+    pub worker: usize,
+    /// Paced workloads: the rate to send at per size (in the order of
+    /// `sizes`), messages per second.
+    #[serde(default)]
+    pub rates: Vec<f64>,
     /// How long the consumer waits for the producer to connect.
     pub connect_timeout_ms: u64,
 }
@@ -61,8 +74,16 @@ pub struct SizeOutput {
     pub metrics: Vec<(String, Trial)>,
     /// This process's CPU time per measured message, nanoseconds.
     pub cpu_ns_per_msg: f64,
-    /// Messages per second over the measured window (stream consumer only).
+    /// Measured messages this process handled (a fanout worker: its share).
+    #[serde(default)]
+    pub messages: u64,
+    /// Messages per second over the measured window (stream consumer,
+    /// fanout producer).
     pub msgs_per_s: Option<f64>,
+    /// Stream consumer: measured messages over the time from the first
+    /// measured send to the last receive, the rate paced workloads scale.
+    #[serde(default)]
+    pub sustained_msgs_per_s: Option<f64>,
 }
 
 /// The role's channel to the supervisor: lines on stdout.
@@ -94,12 +115,48 @@ impl Control {
     }
 }
 
-/// Sets up the connection for transport `T` and runs the workload's side.
-pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutput> {
-    let opts = Options {
-        tag: spec.tag.clone(),
+/// Connection options for worker `worker` (0 outside fanout): every fanout
+/// connection gets its own resource names.
+fn options(spec: &RoleSpec, worker: usize) -> Options {
+    Options {
+        tag: if spec.workload.is_fanout() {
+            format!("{}-w{worker}", spec.tag)
+        } else {
+            spec.tag.clone()
+        },
         expected_max_message: spec.sizes.iter().copied().max().unwrap_or(0) as usize + 64,
-    };
+    }
+}
+
+/// Sets up the connection(s) for transport `T` and runs the workload's side.
+pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutput> {
+    let fault = crate::fault::Fault::from_env().filter(|_| spec.role == Role::Producer);
+    if spec.role == Role::Producer && spec.workload.is_fanout() {
+        anyhow::ensure!(
+            spec.endpoints.len() == spec.workload.consumers(),
+            "fanout producer started with {} endpoints for {} workers",
+            spec.endpoints.len(),
+            spec.workload.consumers()
+        );
+        let mut conns = Vec::with_capacity(spec.endpoints.len());
+        for (k, ep) in spec.endpoints.iter().enumerate() {
+            conns.push(
+                T::connect(&Endpoint(ep.clone()), &options(spec, k))
+                    .with_context(|| format!("{}: connecting to worker {k} at {ep}", T::NAME))?,
+            );
+        }
+        return match fault {
+            Some(f) => {
+                let mut faulty: Vec<_> = conns
+                    .into_iter()
+                    .map(|(tx, rx)| (crate::fault::Faulty::new(tx, f), rx))
+                    .collect();
+                workload::run_fanout_producer(spec, &mut faulty, ctl)
+            }
+            None => workload::run_fanout_producer(spec, &mut conns, ctl),
+        };
+    }
+    let opts = options(spec, spec.worker);
     let (mut tx, mut rx) = match spec.role {
         Role::Consumer => {
             let (listener, ep) =
@@ -119,7 +176,7 @@ pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutpu
                 .with_context(|| format!("{}: connecting to {ep}", T::NAME))?
         }
     };
-    match crate::fault::Fault::from_env().filter(|_| spec.role == Role::Producer) {
+    match fault {
         Some(fault) => workload::run_side(
             spec,
             &mut crate::fault::Faulty::new(tx, fault),

@@ -1,7 +1,9 @@
-//! The supervisor: starts the consumer, relays its endpoint to a newly started
-//! producer, watches both under deadlines, and turns every way a pair can go
-//! wrong (a crash, a kill, a verification failure, a hang) into an error that
-//! names the process and the reason, within seconds, with both processes gone.
+//! The supervisor: starts the consumer (or a fanout workload's workers),
+//! relays the endpoint(s) to a newly started producer, watches every process
+//! under deadlines, and turns every way a group can go wrong (a crash, a kill,
+//! a verification failure, a hang) into an error that names the process and
+//! the reason, within seconds, with all processes gone. A pair is a group with
+//! one consumer; there is one code path for both.
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -39,13 +41,16 @@ impl Default for Limits {
 /// How many bytes of a child's stderr to keep for the error message.
 const STDERR_TAIL: usize = 4096;
 
+/// Events from the processes' stdout readers, by index in the group
+/// (0 = producer, 1.. = consumers).
 enum Event {
-    Line(Role, String),
-    Eof(Role),
+    Line(usize, String),
+    Eof(usize),
 }
 
 struct Proc {
-    role: Role,
+    /// "producer", "consumer" or "worker 2", for messages.
+    label: String,
     child: Child,
     stderr: Arc<Mutex<String>>,
     status: Option<ExitStatus>,
@@ -55,7 +60,13 @@ struct Proc {
 }
 
 impl Proc {
-    fn spawn(exe: &Path, spec: &RoleSpec, events: mpsc::Sender<Event>) -> Result<Self> {
+    fn spawn(
+        exe: &Path,
+        spec: &RoleSpec,
+        index: usize,
+        label: String,
+        events: mpsc::Sender<Event>,
+    ) -> Result<Self> {
         let json = serde_json::to_string(spec)?;
         let mut cmd = Command::new(exe);
         cmd.arg("__role")
@@ -75,18 +86,17 @@ impl Proc {
         }
         let mut child = cmd
             .spawn()
-            .with_context(|| format!("starting the {} process ({})", spec.role, exe.display()))?;
-        let role = spec.role;
+            .with_context(|| format!("starting the {label} process ({})", exe.display()))?;
         let stdout = child.stdout.take().context("child stdout")?;
         let stderr_pipe = child.stderr.take().context("child stderr")?;
         thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if events.send(Event::Line(role, line)).is_err() {
+                if events.send(Event::Line(index, line)).is_err() {
                     return;
                 }
             }
-            let _ = events.send(Event::Eof(role));
+            let _ = events.send(Event::Eof(index));
         });
         let stderr = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&stderr);
@@ -110,7 +120,7 @@ impl Proc {
             }
         });
         Ok(Self {
-            role,
+            label,
             child,
             stderr,
             status: None,
@@ -125,7 +135,7 @@ impl Proc {
             self.status = self
                 .child
                 .try_wait()
-                .with_context(|| format!("waiting for the {}", self.role))?;
+                .with_context(|| format!("waiting for the {}", self.label))?;
         }
         Ok(())
     }
@@ -162,9 +172,9 @@ impl Proc {
             .map(|s| s.trim().to_owned())
             .unwrap_or_default();
         if err.is_empty() {
-            format!("{} (pid {pid}) {how}", self.role)
+            format!("{} (pid {pid}) {how}", self.label)
         } else {
-            format!("{} (pid {pid}) {how}: {err}", self.role)
+            format!("{} (pid {pid}) {how}: {err}", self.label)
         }
     }
 }
@@ -193,66 +203,117 @@ fn signal_name(sig: i32) -> &'static str {
 /// Runs one producer–consumer pair to completion and returns (producer,
 /// consumer) measurements, or an error naming what went wrong.
 pub fn run_pair(exe: &Path, spec: &RoleSpec, limits: Limits) -> Result<(RoleOutput, RoleOutput)> {
-    let (events_tx, events) = mpsc::channel();
-    let mut consumer_spec = spec.clone();
-    consumer_spec.role = Role::Consumer;
-    consumer_spec.connect_timeout_ms = limits.connect.as_millis() as u64;
-    let mut consumer = Proc::spawn(exe, &consumer_spec, events_tx.clone())?;
+    let (p, mut c) = run_group(exe, spec, limits)?;
+    let c = c.pop().context("the consumer sent no results")?;
+    Ok((p, c))
+}
 
-    // Phase 1: the consumer listens and tells us where.
+/// Runs a producer and the workload's consumers (one, or a fanout's workers)
+/// to completion and returns (producer, consumers in worker order), or an
+/// error naming what went wrong.
+pub fn run_group(
+    exe: &Path,
+    spec: &RoleSpec,
+    limits: Limits,
+) -> Result<(RoleOutput, Vec<RoleOutput>)> {
+    let (events_tx, events) = mpsc::channel();
+    let n = spec.workload.consumers();
+    let fanout = spec.workload.is_fanout();
+    let connect_ms = limits.connect.as_millis() as u64;
+    // procs[0] is the producer once it starts; consumers are 1..=n.
+    let mut procs: Vec<Proc> = Vec::with_capacity(n + 1);
+    for k in 0..n {
+        let mut consumer_spec = spec.clone();
+        consumer_spec.role = Role::Consumer;
+        consumer_spec.worker = k;
+        consumer_spec.connect_timeout_ms = connect_ms;
+        let label = if fanout {
+            format!("worker {k}")
+        } else {
+            "consumer".to_owned()
+        };
+        procs.push(Proc::spawn(
+            exe,
+            &consumer_spec,
+            k + 1,
+            label,
+            events_tx.clone(),
+        )?);
+    }
+
+    // Phase 1: every consumer listens and tells us where.
     let deadline = Instant::now() + limits.connect;
-    let endpoint = loop {
+    let mut endpoints: Vec<Option<String>> = vec![None; n];
+    while endpoints.iter().any(Option::is_none) {
         match events.recv_timeout(Duration::from_millis(20)) {
-            Ok(Event::Line(_, line)) => {
-                if let Some(ep) = line.strip_prefix("ENDPOINT ") {
-                    break ep.to_owned();
+            Ok(Event::Line(i, line)) => {
+                if let Some(ep) = line.strip_prefix("ENDPOINT ")
+                    && let Some(slot) = endpoints.get_mut(i.wrapping_sub(1))
+                {
+                    *slot = Some(ep.to_owned());
                 }
             }
-            Ok(Event::Eof(_)) => {
-                consumer.status = consumer.child.wait().ok();
-                bail!("{} before publishing an endpoint", consumer.describe());
+            Ok(Event::Eof(i)) => {
+                if let Some(p) = procs.get_mut(i.wrapping_sub(1)) {
+                    p.status = p.child.wait().ok();
+                    bail!("{} before publishing an endpoint", p.describe());
+                }
             }
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => bail!("lost contact with the consumer"),
+            Err(RecvTimeoutError::Disconnected) => bail!("lost contact with the consumers"),
         }
-        consumer.poll_exit()?;
-        if consumer.status.is_some() {
-            bail!("{} before publishing an endpoint", consumer.describe());
+        for p in &mut procs {
+            p.poll_exit()?;
+            if p.status.is_some() {
+                bail!("{} before publishing an endpoint", p.describe());
+            }
         }
         if Instant::now() > deadline {
-            consumer.kill();
+            let missing: Vec<&str> = procs
+                .iter()
+                .zip(&endpoints)
+                .filter(|(_, e)| e.is_none())
+                .map(|(p, _)| p.label.as_str())
+                .collect();
             bail!(
-                "the consumer published no endpoint within {:?}",
-                limits.connect
+                "no endpoint within {:?} from: {}",
+                limits.connect,
+                missing.join(", ")
             );
         }
-    };
+    }
+    let endpoints: Vec<String> = endpoints.into_iter().flatten().collect();
 
-    // Phase 2: the producer connects and both run.
+    // Phase 2: the producer connects and all run.
     let mut producer_spec = spec.clone();
     producer_spec.role = Role::Producer;
-    producer_spec.endpoint = Some(endpoint);
-    producer_spec.connect_timeout_ms = consumer_spec.connect_timeout_ms;
-    let producer = Proc::spawn(exe, &producer_spec, events_tx)?;
-    let mut procs = [producer, consumer];
+    producer_spec.endpoint = endpoints.first().cloned();
+    producer_spec.endpoints = if fanout { endpoints } else { Vec::new() };
+    producer_spec.connect_timeout_ms = connect_ms;
+    let producer = Proc::spawn(exe, &producer_spec, 0, "producer".to_owned(), events_tx)?;
+    procs.insert(0, producer);
     let mut last_progress = Instant::now();
     let sizes = spec.sizes.len();
 
     loop {
         match events.recv_timeout(Duration::from_millis(20)) {
-            Ok(Event::Line(role, line)) => {
-                let p = &mut procs[role as usize];
+            Ok(Event::Line(i, line)) => {
+                let Some(p) = procs.get_mut(i) else { continue };
                 if let Some(n) = line.strip_prefix("PROGRESS ") {
                     p.progress = n.parse().unwrap_or(p.progress);
                     last_progress = Instant::now();
                 } else if let Some(json) = line.strip_prefix("RESULT ") {
                     p.result = Some(
                         serde_json::from_str(json)
-                            .with_context(|| format!("{role} sent malformed results"))?,
+                            .with_context(|| format!("{} sent malformed results", p.label))?,
                     );
                 }
             }
-            Ok(Event::Eof(role)) => procs[role as usize].eof = true,
+            Ok(Event::Eof(i)) => {
+                if let Some(p) = procs.get_mut(i) {
+                    p.eof = true;
+                }
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {}
         }
@@ -260,8 +321,8 @@ pub fn run_pair(exe: &Path, spec: &RoleSpec, limits: Limits) -> Result<(RoleOutp
             p.poll_exit()?;
         }
         if procs.iter().any(Proc::failed) {
-            // Give the other side a moment to exit on its own, so the report
-            // shows both stories (the first failure usually causes the second).
+            // Give the others a moment to exit on their own, so the report
+            // shows every story (the first failure usually causes the next).
             let grace = Instant::now() + Duration::from_millis(300);
             while Instant::now() < grace && procs.iter().any(|p| p.status.is_none()) {
                 thread::sleep(Duration::from_millis(10));
@@ -274,11 +335,14 @@ pub fn run_pair(exe: &Path, spec: &RoleSpec, limits: Limits) -> Result<(RoleOutp
             }
             // Let the stderr readers catch the last words.
             thread::sleep(Duration::from_millis(20));
-            let mut failed: Vec<&Proc> = procs.iter().filter(|p| p.failed()).collect();
-            // The consumer creates the transport and verifies; its story first.
-            failed.sort_by_key(|p| p.role != Role::Consumer);
-            let stories: Vec<String> = failed.iter().map(|p| p.describe()).collect();
-            return Err(anyhow!("{}", stories.join("; then ")));
+            // Consumers create the transport and verify; their stories first.
+            let failed: Vec<String> = procs[1..]
+                .iter()
+                .chain(&procs[..1])
+                .filter(|p| p.failed())
+                .map(Proc::describe)
+                .collect();
+            return Err(anyhow!("{}", failed.join("; then ")));
         }
         if procs.iter().all(Proc::done) {
             break;
@@ -287,23 +351,25 @@ pub fn run_pair(exe: &Path, spec: &RoleSpec, limits: Limits) -> Result<(RoleOutp
             for p in &mut procs {
                 p.kill();
             }
-            let [prod, cons] = &procs;
+            let counts: Vec<String> = procs
+                .iter()
+                .map(|p| format!("{} {}/{sizes}", p.label, p.progress))
+                .collect();
             bail!(
-                "no progress for {:?}: killed both processes (producer finished {}/{sizes} sizes, consumer {}/{sizes}); the transport is stalled or deadlocked",
+                "no progress for {:?}: killed every process (sizes finished: {}); the transport is stalled or deadlocked",
                 limits.stall,
-                prod.progress,
-                cons.progress
+                counts.join(", ")
             );
         }
     }
-    let [mut prod, mut cons] = procs;
-    let p = prod
-        .result
-        .take()
-        .ok_or_else(|| anyhow!("{} without sending results", prod.describe()))?;
-    let c = cons
-        .result
-        .take()
-        .ok_or_else(|| anyhow!("{} without sending results", cons.describe()))?;
-    Ok((p, c))
+    let mut outputs = Vec::with_capacity(procs.len());
+    for p in &mut procs {
+        let r = p
+            .result
+            .take()
+            .ok_or_else(|| anyhow!("{} without sending results", p.describe()))?;
+        outputs.push(r);
+    }
+    let producer = outputs.remove(0);
+    Ok((producer, outputs))
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `ipcbench` binary: bad input, a real small run,
-//! injected corruption/loss/duplication, and peers that die or hang.
+//! the fanout and paced workloads, injected corruption/loss/duplication, and
+//! peers (or fanout workers) that die or hang.
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -61,6 +62,18 @@ fn unknown_names_are_usage_errors_listing_valid_ones() {
     let o = run(&["run", "--workload", "flood"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("valid workloads: seed, pingpong, stream"));
+
+    let o = run(&["run", "--workload", "fanout0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("fanoutN"));
+
+    let o = run(&["run", "--workload", "seed,paced"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("add stream to --workload"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = run(&["run", "--placement", "everywhere"]);
     assert_eq!(o.status.code(), Some(2));
@@ -142,6 +155,68 @@ fn small_run_measures_and_verifies_every_cell() {
     assert!(!dir.path().join(".out.json.tmp").exists());
 }
 
+#[test]
+fn fanout_and_paced_fill_their_cells() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("out.json");
+    let mut args = vec![
+        "run",
+        "--transport",
+        "pipe",
+        "--workload",
+        "stream,fanout,paced",
+        "--sizes",
+        "8B,4KiB",
+        "--trials",
+        "2",
+        "--placement",
+        "split,same",
+        "--json",
+    ];
+    args.push(json.to_str().expect("utf-8 path"));
+    args.extend(&QUICK[2..]);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&json);
+    // 2 placements x 2 sizes x (stream 2 + fanout 3 x 2 + paced 2 x 1).
+    assert_eq!(r.cells.len(), 2 * 2 * (2 + 6 + 2));
+    for c in &r.cells {
+        assert_eq!(c.status, Status::Ok, "{c:?}");
+        assert_eq!(c.trials, 2, "{c:?}");
+        assert!(
+            c.cpu_producer_ns.is_some_and(|v| v > 0.0) && c.cpu_consumer_ns.is_some(),
+            "{c:?}"
+        );
+        if let Some(n) = c.workload.strip_prefix("fanout") {
+            let n: usize = n.parse().expect("worker count");
+            assert_eq!(c.workers, Some(n), "{c:?}");
+            assert_eq!(c.summary.n, 2 * 30, "{c:?}");
+            match c.metric.as_str() {
+                "throughput" => assert!(c.msgs_per_s.is_some_and(|m| m > 0.0), "{c:?}"),
+                "latency" => assert!(c.summary.p50_ns > 0.0, "{c:?}"),
+                m => panic!("unexpected fanout metric {m}"),
+            }
+        } else if c.workload.starts_with("paced") {
+            assert_eq!(c.metric, "latency", "{c:?}");
+            assert!(c.offered_msgs_per_s.is_some_and(|r| r > 0.0), "{c:?}");
+            // At least the minimum per trial, at most 100 x --messages.
+            assert!((2 * 30..=2 * 3000).contains(&c.summary.n), "{c:?}");
+            assert!(c.summary.max_ns >= c.summary.p99_ns, "{c:?}");
+        } else {
+            assert_eq!(c.workers, None);
+        }
+    }
+    let offered = |w: &str| {
+        r.cells
+            .iter()
+            .find(|c| c.workload == w && c.placement == "split" && c.size_bytes == 8)
+            .and_then(|c| c.offered_msgs_per_s)
+            .expect("paced cell")
+    };
+    let ratio = offered("paced80") / offered("paced50");
+    assert!((1.0..2.5).contains(&ratio), "80% / 50% offered: {ratio}");
+}
+
 fn faulty_run(fault: &str, workload: &str) -> (Output, Duration) {
     let start = Instant::now();
     let mut args = vec![
@@ -174,6 +249,10 @@ fn corruption_loss_and_duplication_fail_the_run_naming_the_cell() {
         ("drop:15", "stream", "lost or reordered"),
         ("duplicate:15", "stream", "duplicate or reordered"),
         ("corrupt:15", "pingpong", "differs from what was sent"),
+        ("corrupt:15", "fanout2", "contents corrupted"),
+        ("duplicate:15", "fanout2", "duplicate or reordered"),
+        // One task in flight per worker: a lost task is a deadlock too.
+        ("drop:15", "fanout2", "no progress"),
     ] {
         let (o, took) = faulty_run(fault, workload);
         assert_eq!(o.status.code(), Some(1), "{fault} {workload}");
@@ -313,5 +392,44 @@ fn a_consumer_that_stops_reading_is_killed_at_the_stall_deadline() {
         !Path::new(&format!("/proc/{consumer}/cmdline")).exists()
             || std::fs::read_to_string(format!("/proc/{consumer}/stat"))
                 .is_ok_and(|s| s.contains(" Z "))
+    );
+}
+
+#[test]
+fn a_killed_fanout_worker_is_reported_within_seconds() {
+    let child = ipcbench()
+        .args([
+            "run",
+            "--transport",
+            "pipe",
+            "--workload",
+            "fanout4",
+            "--sizes",
+            "8B",
+            "--messages",
+            "10000000",
+            "--stall-timeout",
+            "3",
+        ])
+        .args(QUICK[4..].iter())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let worker = wait_for_child(child.id(), "\"worker\":2");
+    let _ = Command::new("kill")
+        .args(["-KILL", &worker.to_string()])
+        .status();
+    let parent = child.id();
+    let (code, err, took) = finish_within(child, Duration::from_secs(10));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("worker 2 (pid") && err.contains("SIGKILL"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(
+        children_matching(parent, "__role").is_empty(),
+        "orphans left"
     );
 }

@@ -176,9 +176,21 @@ pub struct Cell {
     /// Producer CPU time (user + system) per message, nanoseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_producer_ns: Option<f64>,
-    /// Consumer CPU time (user + system) per message, nanoseconds.
+    /// Consumer CPU time (user + system) per message, nanoseconds; for a
+    /// fanout workload, all workers' CPU time over all tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_consumer_ns: Option<f64>,
+    /// Fanout workloads: the number of worker processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    /// Paced workloads: the rate the producer was asked to send at, messages
+    /// per second (mean over trials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_msgs_per_s: Option<f64>,
+    /// Why this cell deviates from the run's settings (for example, fewer
+    /// messages for a busy-waiting backend sharing a core).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Cell {

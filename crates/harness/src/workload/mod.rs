@@ -7,6 +7,8 @@
 //! can tell them apart without any extra round trip; verification of every
 //! message happens after the timestamps it contributes to.
 
+mod fanout;
+mod paced;
 mod pingpong;
 mod seed;
 mod stream;
@@ -21,7 +23,9 @@ use transport::{Receiver, Sender};
 
 use crate::clock::now_ns;
 use crate::placement::Role;
-use crate::role::{Control, RoleOutput, RoleSpec};
+use crate::role::{Control, RoleOutput, RoleSpec, SizeOutput};
+
+pub use paced::message_count as paced_messages;
 
 /// Sequence-number flag marking warm-up messages, which are verified but not
 /// recorded.
@@ -30,6 +34,9 @@ pub const WARMUP: u64 = 1 << 63;
 /// Warm-up always sends at least this many messages, however short the
 /// warm-up time.
 const MIN_WARMUP_MESSAGES: u64 = 10;
+
+/// The most worker processes a fanout workload may start.
+pub const MAX_WORKERS: u16 = 64;
 
 /// A workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -41,31 +48,70 @@ pub enum Workload {
     Pingpong,
     /// Producer floods, consumer measures throughput.
     Stream,
+    /// One producer hands tasks to this many worker processes, one channel
+    /// per worker, one task in flight per worker.
+    Fanout(u16),
+    /// Open loop: the producer sends at this percentage of the stream rate
+    /// measured for the same transport, placement and size in the same trial.
+    Paced(u8),
 }
 
-/// Every workload, in report order.
-pub const ALL: [Workload; 3] = [Workload::Seed, Workload::Pingpong, Workload::Stream];
+/// The workloads `fanout` stands for.
+pub const FANOUT_DEFAULT: [Workload; 3] = [
+    Workload::Fanout(1),
+    Workload::Fanout(2),
+    Workload::Fanout(4),
+];
+
+/// The workloads `paced` stands for.
+pub const PACED_DEFAULT: [Workload; 2] = [Workload::Paced(50), Workload::Paced(80)];
+
+/// Every workload with its default parameters, in report order.
+pub const ALL: [Workload; 8] = [
+    Workload::Seed,
+    Workload::Pingpong,
+    Workload::Stream,
+    FANOUT_DEFAULT[0],
+    FANOUT_DEFAULT[1],
+    FANOUT_DEFAULT[2],
+    PACED_DEFAULT[0],
+    PACED_DEFAULT[1],
+];
+
+const VALID: &str = "seed, pingpong, stream, fanout (= fanout1,fanout2,fanout4), fanoutN \
+(N workers, 1..=64), paced (= paced50,paced80), pacedP (P% of the stream rate, 1..=100)";
 
 impl Workload {
-    /// The name users type.
-    pub fn name(self) -> &'static str {
+    /// The name users type and results carry: `seed`, `fanout4`, `paced80`.
+    pub fn name(self) -> String {
         match self {
-            Self::Seed => "seed",
-            Self::Pingpong => "pingpong",
-            Self::Stream => "stream",
+            Self::Seed => "seed".to_owned(),
+            Self::Pingpong => "pingpong".to_owned(),
+            Self::Stream => "stream".to_owned(),
+            Self::Fanout(n) => format!("fanout{n}"),
+            Self::Paced(p) => format!("paced{p}"),
         }
     }
 
     /// One line for `ipcbench list`.
-    pub fn description(self) -> &'static str {
+    pub fn description(self) -> String {
         match self {
             Self::Seed => {
                 "the notebook's put/get, lockstep across processes: put, get, total, encode, decode"
+                    .to_owned()
             }
-            Self::Pingpong => "round trip of a message echoed by the consumer: rtt",
+            Self::Pingpong => "round trip of a message echoed by the consumer: rtt".to_owned(),
             Self::Stream => {
                 "producer floods: throughput, and one-way latency under saturation (queueing time)"
+                    .to_owned()
             }
+            Self::Fanout(n) => format!(
+                "one producer, {n} worker process{}, one task in flight per worker: throughput (tasks/s), latency",
+                if n == 1 { "" } else { "es" }
+            ),
+            Self::Paced(p) => format!(
+                "open loop at {p}% of the same cell's stream rate: latency from the intended send time"
+            ),
         }
     }
 
@@ -73,25 +119,92 @@ impl Workload {
     pub fn uses_codec(self) -> bool {
         self == Self::Seed
     }
+
+    /// Consumer processes the workload runs: its workers, else one.
+    pub fn consumers(self) -> usize {
+        match self {
+            Self::Fanout(n) => usize::from(n),
+            _ => 1,
+        }
+    }
+
+    /// Whether this is a fanout workload.
+    pub fn is_fanout(self) -> bool {
+        matches!(self, Self::Fanout(_))
+    }
+
+    /// For paced workloads, the fraction of the stream rate to send at.
+    pub fn load(self) -> Option<f64> {
+        match self {
+            Self::Paced(p) => Some(f64::from(p) / 100.0),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Workload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 
 impl FromStr for Workload {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        ALL.into_iter().find(|w| w.name() == s).ok_or_else(|| {
-            let names: Vec<_> = ALL.iter().map(|w| w.name()).collect();
-            format!(
-                "unknown workload {s:?}; valid workloads: {}",
-                names.join(", ")
-            )
-        })
+        let bad = || format!("unknown workload {s:?}; valid workloads: {VALID}");
+        // Digits only: `str::parse` would also take `+2`.
+        let param = |prefix: &str| {
+            s.strip_prefix(prefix)
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        };
+        match s {
+            "seed" => Ok(Self::Seed),
+            "pingpong" => Ok(Self::Pingpong),
+            "stream" => Ok(Self::Stream),
+            _ => {
+                if let Some(n) = param("fanout") {
+                    match n.parse::<u16>() {
+                        Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(Self::Fanout(n)),
+                        _ => Err(bad()),
+                    }
+                } else if let Some(p) = param("paced") {
+                    match p.parse::<u8>() {
+                        Ok(p) if (1..=100).contains(&p) => Ok(Self::Paced(p)),
+                        _ => Err(bad()),
+                    }
+                } else {
+                    Err(bad())
+                }
+            }
+        }
     }
+}
+
+/// Parses the command line's workload list: `fanout` and `paced` stand for
+/// their default members; duplicates are dropped; paced needs stream, whose
+/// rate it paces at.
+pub fn parse_list(given: &[String]) -> Result<Vec<Workload>, String> {
+    let mut out: Vec<Workload> = Vec::new();
+    for name in given.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        let ws: Vec<Workload> = match name {
+            "fanout" => FANOUT_DEFAULT.to_vec(),
+            "paced" => PACED_DEFAULT.to_vec(),
+            _ => vec![name.parse()?],
+        };
+        for w in ws {
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    if out.iter().any(|w| w.load().is_some()) && !out.contains(&Workload::Stream) {
+        return Err(
+            "the paced workloads send at a fraction of the stream rate measured in the same \
+             run: add stream to --workload"
+                .to_owned(),
+        );
+    }
+    Ok(out)
 }
 
 /// Runs this process's side of the workload on an established connection.
@@ -103,6 +216,53 @@ pub fn run_side<S: Sender, R: Receiver>(
 ) -> Result<RoleOutput> {
     let codec =
         Codec::from_name(&spec.codec).with_context(|| format!("unknown codec {:?}", spec.codec))?;
+    for_each_size(spec, ctl, |i, elements| {
+        let rate = || {
+            spec.rates
+                .get(i)
+                .copied()
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .context("paced workload started without a target rate for this size")
+        };
+        match (spec.workload, spec.role) {
+            (Workload::Seed, Role::Producer) => seed::producer(tx, rx, codec, elements, spec),
+            (Workload::Seed, Role::Consumer) => seed::consumer(tx, rx, codec, elements, spec),
+            (Workload::Pingpong, Role::Producer) => pingpong::producer(tx, rx, elements, spec),
+            (Workload::Pingpong, Role::Consumer) => pingpong::consumer(tx, rx, elements, spec),
+            (Workload::Stream, Role::Producer) => stream::producer(tx, rx, elements, spec),
+            (Workload::Stream, Role::Consumer) => stream::consumer(tx, rx, elements, spec),
+            (Workload::Fanout(_), Role::Consumer) => fanout::worker(tx, rx, elements, spec),
+            (Workload::Fanout(_), Role::Producer) => {
+                bail!("internal error: the fanout producer needs one connection per worker")
+            }
+            (Workload::Paced(_), Role::Producer) => {
+                paced::producer(tx, rx, elements, spec, rate()?)
+            }
+            (Workload::Paced(_), Role::Consumer) => {
+                paced::consumer(tx, rx, elements, spec, rate()?)
+            }
+        }
+    })
+}
+
+/// Runs the fanout producer over one connection per worker.
+pub fn run_fanout_producer<S: Sender, R: Receiver>(
+    spec: &RoleSpec,
+    conns: &mut [(S, R)],
+    ctl: &mut Control,
+) -> Result<RoleOutput> {
+    for_each_size(spec, ctl, |_, elements| {
+        fanout::producer(conns, elements, spec)
+    })
+}
+
+/// Runs `one` for every size in the spec's order, naming the cell in errors
+/// and reporting progress after each.
+fn for_each_size(
+    spec: &RoleSpec,
+    ctl: &mut Control,
+    mut one: impl FnMut(usize, usize) -> Result<SizeOutput>,
+) -> Result<RoleOutput> {
     let mut out = RoleOutput::default();
     for (i, &size) in spec.sizes.iter().enumerate() {
         let cell = || {
@@ -112,15 +272,7 @@ pub fn run_side<S: Sender, R: Receiver>(
             )
         };
         let elements = usize::try_from(size / 8).context("size does not fit in memory")?;
-        let result = match (spec.workload, spec.role) {
-            (Workload::Seed, Role::Producer) => seed::producer(tx, rx, codec, elements, spec),
-            (Workload::Seed, Role::Consumer) => seed::consumer(tx, rx, codec, elements, spec),
-            (Workload::Pingpong, Role::Producer) => pingpong::producer(tx, rx, elements, spec),
-            (Workload::Pingpong, Role::Consumer) => pingpong::consumer(tx, rx, elements, spec),
-            (Workload::Stream, Role::Producer) => stream::producer(tx, rx, elements, spec),
-            (Workload::Stream, Role::Consumer) => stream::consumer(tx, rx, elements, spec),
-        };
-        let mut size_out = result.with_context(cell)?;
+        let mut size_out = one(i, elements).with_context(cell)?;
         size_out.size_bytes = size;
         out.sizes.push(size_out);
         ctl.progress(i + 1)?;
@@ -221,11 +373,32 @@ mod tests {
         for w in ALL {
             assert_eq!(w.name().parse::<Workload>(), Ok(w));
         }
-        assert!(
-            "flood"
-                .parse::<Workload>()
-                .expect_err("bad")
-                .contains("seed, pingpong, stream")
+        assert_eq!("fanout16".parse::<Workload>(), Ok(Workload::Fanout(16)));
+        assert_eq!("paced95".parse::<Workload>(), Ok(Workload::Paced(95)));
+        for bad in [
+            "flood", "fanout0", "fanout65", "fanout", "paced0", "paced101", "fanout+2",
+        ] {
+            let e = bad.parse::<Workload>().expect_err(bad);
+            assert!(e.contains("seed, pingpong, stream"), "{e}");
+        }
+    }
+
+    #[test]
+    fn lists_expand_dedup_and_need_stream_for_paced() {
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let got = parse_list(&names(&["stream", "fanout", "fanout2", "paced"])).expect("ok");
+        assert_eq!(
+            got,
+            [
+                Workload::Stream,
+                Workload::Fanout(1),
+                Workload::Fanout(2),
+                Workload::Fanout(4),
+                Workload::Paced(50),
+                Workload::Paced(80)
+            ]
         );
+        let e = parse_list(&names(&["seed", "paced80"])).expect_err("no stream");
+        assert!(e.contains("add stream"), "{e}");
     }
 }

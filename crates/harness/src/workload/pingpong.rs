@@ -49,6 +49,7 @@ pub(super) fn producer<S: Sender, R: Receiver>(
     Ok(SizeOutput {
         metrics: vec![("rtt".to_owned(), rtt.to_trial())],
         cpu_ns_per_msg: (cpu_time_ns() - cpu0) as f64 / spec.messages.max(1) as f64,
+        messages: spec.messages as u64,
         ..SizeOutput::default()
     })
 }
@@ -85,6 +86,7 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
     }
     Ok(SizeOutput {
         cpu_ns_per_msg: (cpu_time_ns() - cpu0) as f64 / spec.messages.max(1) as f64,
+        messages: spec.messages as u64,
         ..SizeOutput::default()
     })
 }

@@ -44,6 +44,7 @@ pub(super) fn producer<S: Sender, R: Receiver>(
             .map(|(m, r)| ((*m).to_owned(), r.to_trial()))
             .collect(),
         cpu_ns_per_msg: cpu,
+        messages: spec.messages as u64,
         ..SizeOutput::default()
     })
 }
@@ -115,6 +116,7 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
     }
     Ok(SizeOutput {
         cpu_ns_per_msg: (cpu_time_ns() - cpu0) as f64 / spec.messages.max(1) as f64,
+        messages: spec.messages as u64,
         ..SizeOutput::default()
     })
 }
