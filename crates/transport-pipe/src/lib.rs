@@ -18,7 +18,6 @@ use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
 
-use rustix::event::{PollFd, PollFlags, poll};
 use rustix::pipe::{PipeFlags, fcntl_setpipe_size, pipe_with};
 use transport::framing::{FramedReader, FramedWriter};
 use transport::{
@@ -115,7 +114,7 @@ impl transport::Listener for PipeListener {
     type Receiver = PipeReceiver;
 
     fn accept(self, deadline: Instant) -> Result<(PipeSender, PipeReceiver), OpenError> {
-        wait_readable(&self.inbound, deadline)?;
+        transport::wait_readable(&self.inbound, deadline)?;
         let mut inbound = File::from(self.inbound);
         let mut hello = [0u8; 1];
         let n = inbound
@@ -133,24 +132,6 @@ impl transport::Listener for PipeListener {
 }
 
 const HELLO: u8 = 0x5A;
-
-fn wait_readable(fd: &OwnedFd, deadline: Instant) -> Result<(), OpenError> {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(OpenError::Timeout);
-        }
-        let ts = rustix::time::Timespec::try_from(left)
-            .map_err(|_| OpenError::Backend("deadline out of range".into()))?;
-        let mut fds = [PollFd::new(fd, PollFlags::IN)];
-        match poll(&mut fds, Some(&ts)) {
-            Ok(0) => {}
-            Ok(_) => return Ok(()),
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(OpenError::io("poll", e.into())),
-        }
-    }
-}
 
 impl<S: PipeSize> transport::Transport for Pipe<S> {
     const NAME: &'static str = S::NAME;

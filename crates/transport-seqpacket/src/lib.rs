@@ -36,7 +36,6 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::{Errno, IoSlice};
 use rustix::net::{
     AddressFamily, RecvFlags, SendAncillaryBuffer, SendFlags, SocketAddrUnix, SocketFlags,
@@ -252,18 +251,7 @@ impl transport::Listener for SeqPacketListener {
 
     fn accept(self, deadline: Instant) -> Result<(SeqPacketSender, SeqPacketReceiver), OpenError> {
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(OpenError::Timeout);
-            }
-            let ts = rustix::time::Timespec::try_from(left)
-                .map_err(|_| OpenError::Backend("deadline out of range".into()))?;
-            let mut fds = [PollFd::new(&self.0, PollFlags::IN)];
-            match poll(&mut fds, Some(&ts)) {
-                Ok(0) | Err(Errno::INTR) => continue,
-                Ok(_) => {}
-                Err(e) => return Err(OpenError::io("poll", e.into())),
-            }
+            transport::wait_readable(&self.0, deadline)?;
             // The listener is non-blocking, so a peer that vanished between
             // poll and accept sends us back to waiting. The accepted socket
             // does not inherit O_NONBLOCK: it blocks, as the halves expect.

@@ -18,7 +18,6 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::time::Instant;
 
-use rustix::event::{PollFd, PollFlags, poll};
 use transport::framing::{FramedReader, FramedWriter};
 use transport::{
     Capabilities, DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, RecvError, SendError,
@@ -76,18 +75,7 @@ impl transport::Listener for TcpListenerHalf {
 
     fn accept(self, deadline: Instant) -> Result<(TcpSender, TcpReceiver), OpenError> {
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(OpenError::Timeout);
-            }
-            let ts = rustix::time::Timespec::try_from(left)
-                .map_err(|_| OpenError::Backend("deadline out of range".into()))?;
-            let mut fds = [PollFd::new(&self.0, PollFlags::IN)];
-            match poll(&mut fds, Some(&ts)) {
-                Ok(0) | Err(rustix::io::Errno::INTR) => continue,
-                Ok(_) => {}
-                Err(e) => return Err(OpenError::io("poll", e.into())),
-            }
+            transport::wait_readable(&self.0, deadline)?;
             // The listener is non-blocking, so a connection that vanished
             // between poll and accept sends us back to waiting, not to sleep.
             match self.0.accept() {

@@ -18,7 +18,6 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Instant;
 
-use rustix::event::{PollFd, PollFlags, poll};
 use rustix::pipe::{PipeFlags, pipe_with};
 use tokio::net::unix::pipe;
 use tokio::runtime::Runtime;
@@ -63,29 +62,12 @@ fn into_tokio<F: Flavor>(tx: OwnedFd, rx: OwnedFd) -> Result<Halves, OpenError> 
     Ok(crate::halves(rt, w, r))
 }
 
-fn wait_readable(fd: &OwnedFd, deadline: Instant) -> Result<(), OpenError> {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(OpenError::Timeout);
-        }
-        let ts = rustix::time::Timespec::try_from(left)
-            .map_err(|_| OpenError::Backend("deadline out of range".into()))?;
-        let mut fds = [PollFd::new(fd, PollFlags::IN)];
-        match poll(&mut fds, Some(&ts)) {
-            Ok(0) | Err(rustix::io::Errno::INTR) => {}
-            Ok(_) => return Ok(()),
-            Err(e) => return Err(OpenError::io("poll", e.into())),
-        }
-    }
-}
-
 impl<F: Flavor> transport::Listener for PipeListener<F> {
     type Sender = TokioSender<pipe::Sender>;
     type Receiver = TokioReceiver<pipe::Receiver>;
 
     fn accept(self, deadline: Instant) -> Result<Halves, OpenError> {
-        wait_readable(&self.inbound, deadline)?;
+        transport::wait_readable(&self.inbound, deadline)?;
         let mut inbound = File::from(self.inbound);
         let mut hello = [0u8; 1];
         let n = inbound

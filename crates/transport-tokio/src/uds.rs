@@ -14,7 +14,6 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::time::Instant;
 
-use rustix::event::{PollFd, PollFlags, poll};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use transport::{Capabilities, Endpoint, OpenError, Options};
 
@@ -57,18 +56,7 @@ impl<F: Flavor> transport::Listener for UdsListener<F> {
 
     fn accept(self, deadline: Instant) -> Result<Halves, OpenError> {
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(OpenError::Timeout);
-            }
-            let ts = rustix::time::Timespec::try_from(left)
-                .map_err(|_| OpenError::Backend("deadline out of range".into()))?;
-            let mut fds = [PollFd::new(&self.listener, PollFlags::IN)];
-            match poll(&mut fds, Some(&ts)) {
-                Ok(0) | Err(rustix::io::Errno::INTR) => continue,
-                Ok(_) => {}
-                Err(e) => return Err(OpenError::io("poll", e.into())),
-            }
+            transport::wait_readable(&self.listener, deadline)?;
             // The listener is non-blocking, so a peer that vanished between
             // poll and accept sends us back to waiting instead of hanging.
             match self.listener.accept() {

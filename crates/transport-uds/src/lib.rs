@@ -11,7 +11,6 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::time::Instant;
 
-use rustix::event::{PollFd, PollFlags, poll};
 use transport::framing::{FramedReader, FramedWriter};
 use transport::{
     Capabilities, DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, RecvError, SendError,
@@ -63,20 +62,7 @@ impl transport::Listener for UdsListener {
     type Receiver = UdsReceiver;
 
     fn accept(self, deadline: Instant) -> Result<(UdsSender, UdsReceiver), OpenError> {
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(OpenError::Timeout);
-            }
-            let ts = rustix::time::Timespec::try_from(left)
-                .map_err(|_| OpenError::Backend("deadline out of range".into()))?;
-            let mut fds = [PollFd::new(&self.0, PollFlags::IN)];
-            match poll(&mut fds, Some(&ts)) {
-                Ok(0) | Err(rustix::io::Errno::INTR) => continue,
-                Ok(_) => break,
-                Err(e) => return Err(OpenError::io("poll", e.into())),
-            }
-        }
+        transport::wait_readable(&self.0, deadline)?;
         let (stream, _) = self.0.accept().map_err(|e| OpenError::io("accept", e))?;
         halves(stream)
     }

@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn claimed_length_within_max_grows_only_with_data() {
-        let mut data = ((1u64 << 29) as u64).to_le_bytes().to_vec();
+        let mut data = (1u64 << 29).to_le_bytes().to_vec();
         data.extend_from_slice(&[1u8; 1000]);
         let mut r = FramedReader::new(Cursor::new(data), 1 << 30);
         let err = r.recv().expect_err("truncated");

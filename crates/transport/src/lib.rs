@@ -50,6 +50,9 @@
 
 pub mod framing;
 
+mod wait;
+pub use wait::wait_readable;
+
 use std::fmt;
 use std::io;
 use std::time::Instant;
