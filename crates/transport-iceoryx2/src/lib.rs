@@ -1,14 +1,24 @@
 //! iceoryx2 backend: zero-copy publish–subscribe over shared memory, one
-//! iceoryx2 service per direction, receive by busy-waiting.
+//! iceoryx2 service per direction.
+//!
+//! Two variants differ only in how `recv` waits:
+//!
+//! - `iceoryx2` ([`Iceoryx2`]): busy-polls the subscriber;
+//! - `iceoryx2-block` ([`Iceoryx2Block`]): adds an iceoryx2 event service per
+//!   direction; `send` notifies it after publishing, and `recv` sleeps on it
+//!   (iceoryx2's `ipc` events are unix datagram sockets; a notification is
+//!   skipped while an earlier one is still pending, so a receiver that keeps
+//!   up costs the sender no syscall).
 //!
 //! # Shape
 //!
 //! `listen` creates two `[u8]` slice services named after [`Options::tag`]
 //! (`ipcbench/<tag>/l2c`, listener to connector, and `ipcbench/<tag>/c2l`),
-//! a publisher on the first and a subscriber on the second. The endpoint is
-//! `iceoryx2:<listener pid>:<domain>:ipcbench/<tag>` (the domain is explained in
-//! [`cleanup`]). The connector opens both services
-//! and creates the mirror-image ports.
+//! a publisher on the first and a subscriber on the second (plus event
+//! services `…-events` with a notifier and a listener for `iceoryx2-block`).
+//! The endpoint is `<name>:<listener pid>:<domain>:ipcbench/<tag>` (the domain
+//! is explained in [`cleanup`]). The connector opens the services and creates
+//! the mirror-image ports.
 //!
 //! Every message is one sample: `send` loans an uninitialised slice of exactly
 //! the message length from the publisher's data segment, copies the bytes in
@@ -49,7 +59,8 @@
 //!   service's dynamic config, so the count of publishers on the inbound
 //!   service (subscribers on the outbound one) drops to zero.
 //!
-//! `recv` checks both every [`CHECK_EVERY`] empty polls; on a dead peer it
+//! `recv` checks both every [`CHECK_EVERY`] empty polls (`iceoryx2-block`:
+//! after every [`EVENT_CHECK_PERIOD`] without a notification); on a dead peer it
 //! polls once more (whatever the peer sent before dying is already queued) and
 //! then returns [`RecvError::Disconnected`]. `send` returns
 //! [`SendError::Disconnected`] when iceoryx2 delivered to nobody (the peer's
