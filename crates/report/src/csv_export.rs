@@ -31,6 +31,9 @@ pub const CSV_COLUMNS: &[&str] = &[
     "bytes_per_s",
     "cpu_producer_ns",
     "cpu_consumer_ns",
+    "workers",
+    "offered_msgs_per_s",
+    "note",
 ];
 
 /// One row per cell with a header row. Absent optional values are empty;
@@ -77,6 +80,9 @@ pub fn to_csv(results: &Results) -> String {
                 opt(c.bytes_per_s),
                 opt(c.cpu_producer_ns),
                 opt(c.cpu_consumer_ns),
+                c.workers.map(|w| w.to_string()).unwrap_or_default(),
+                opt(c.offered_msgs_per_s),
+                c.note.clone().unwrap_or_default(),
             ],
         );
     }

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use crate::schema::{Cell, Results, Status};
 
-/// Workloads in reading order; others follow alphabetically.
-const WORKLOAD_ORDER: &[&str] = &["seed", "pingpong", "stream", "paced", "fanout"];
+/// Workload families in reading order; within a family, by parameter
+/// (`fanout1`, `fanout2`, `fanout4`); others follow alphabetically.
+const WORKLOAD_ORDER: &[&str] = &["seed", "pingpong", "stream", "fanout", "paced"];
 /// Codecs cheapest first; others follow alphabetically.
 const CODEC_ORDER: &[&str] = &["raw", "bincode", "msgpack", "pickle"];
 /// Placements as documented; others follow alphabetically.
@@ -20,15 +21,33 @@ const METRIC_ORDER: &[&str] = &[
     "decode",
     "rtt",
     "throughput",
+    "latency",
     "oneway",
 ];
 
+/// A workload name split into its family and numeric parameter:
+/// `fanout4` → (`fanout`, 4), `paced80` → (`paced`, 80), `seed` → (`seed`, None).
+pub fn family(workload: &str) -> (&str, Option<u32>) {
+    let digits = workload.len()
+        - workload
+            .bytes()
+            .rev()
+            .take_while(u8::is_ascii_digit)
+            .count();
+    let (name, n) = workload.split_at(digits);
+    match n.parse() {
+        Ok(n) if !name.is_empty() => (name, Some(n)),
+        _ => (workload, None),
+    }
+}
+
 /// The metric a workload's answer is judged on.
 pub fn primary_metric(workload: &str) -> Option<&'static str> {
-    match workload {
+    match family(workload).0 {
         "seed" => Some("total"),
         "pingpong" => Some("rtt"),
-        "stream" => Some("throughput"),
+        "stream" | "fanout" => Some("throughput"),
+        "paced" => Some("latency"),
         _ => None,
     }
 }
@@ -46,7 +65,20 @@ pub fn describe_metric(workload: &str, metric: &str) -> String {
         ("stream", "oneway") => {
             "one-way latency under saturation: queueing time, not a latency floor".to_owned()
         }
-        (_, m) => m.to_owned(),
+        _ => match (family(workload), metric) {
+            (("fanout", Some(n)), "throughput") => format!(
+                "tasks per second handed to {n} worker process{}, one task in flight per worker",
+                if n == 1 { "" } else { "es" }
+            ),
+            (("fanout", _), "latency") => {
+                "from the producer's send to the worker holding the task".to_owned()
+            }
+            (("paced", Some(p)), "latency") => format!(
+                "open loop at {p}% of the stream rate: from the intended send time to the \
+                 consumer holding the message"
+            ),
+            (_, m) => m.to_owned(),
+        },
     }
 }
 
@@ -61,6 +93,25 @@ fn order(known: &[&str], mut found: Vec<String>) -> Vec<String> {
         let pa = known.iter().position(|k| k == a).unwrap_or(known.len());
         let pb = known.iter().position(|k| k == b).unwrap_or(known.len());
         pa.cmp(&pb).then_with(|| a.cmp(b))
+    });
+    found.dedup();
+    found
+}
+
+/// Workloads ordered by family, then parameter.
+fn order_workloads(mut found: Vec<String>) -> Vec<String> {
+    found.sort_by(|a, b| {
+        let key = |w: &String| {
+            let (f, n) = family(w);
+            let known = WORKLOAD_ORDER.iter().position(|k| *k == f);
+            // Unknown families sort after known ones, by whole name.
+            (
+                known.unwrap_or(WORKLOAD_ORDER.len()),
+                known.map(|_| n),
+                w.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
     });
     found.dedup();
     found
@@ -136,10 +187,7 @@ impl<'a> Index<'a> {
 
     /// Workloads present, in reading order.
     pub fn workloads(&self) -> Vec<String> {
-        order(
-            WORKLOAD_ORDER,
-            distinct(self.cells().map(|c| c.workload.as_str())),
-        )
+        order_workloads(distinct(self.cells().map(|c| c.workload.as_str())))
     }
 
     /// Placements present for a workload: the run's configured order first.
@@ -233,5 +281,25 @@ mod tests {
             vec!["zz".into(), "msgpack".into(), "raw".into(), "aa".into()],
         );
         assert_eq!(v, ["raw", "msgpack", "aa", "zz"]);
+    }
+
+    #[test]
+    fn workloads_sort_by_family_then_parameter() {
+        let v = order_workloads(
+            [
+                "paced80", "fanout4", "zz", "fanout16", "seed", "paced50", "fanout2", "stream",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        assert_eq!(
+            v,
+            [
+                "seed", "stream", "fanout2", "fanout4", "fanout16", "paced50", "paced80", "zz"
+            ]
+        );
+        assert_eq!(family("fanout4"), ("fanout", Some(4)));
+        assert_eq!(family("seed"), ("seed", None));
+        assert_eq!(family("42"), ("42", None));
     }
 }

@@ -8,7 +8,7 @@ use crate::format::{
     CountUnit, MISSING, RateUnit, TimeUnit, fmt_bytes, fmt_multiple, fmt_percent, fmt_rate,
     fmt_time,
 };
-use crate::index::{Group, Index, describe_metric, is_throughput, primary_metric};
+use crate::index::{Group, Index, describe_metric, family, is_throughput, primary_metric};
 use crate::schema::{Cell, Results, Status, Summary};
 use crate::table::{Align, Table};
 
@@ -47,11 +47,14 @@ pub fn render_markdown(results: &Results, opts: &RenderOptions<'_>) -> String {
     d.h(1, "ipcbench results");
     d.para(&intro(&idx));
     answer(&mut d, &idx, py.as_ref());
+    placement_sweep(&mut d, &idx);
     environment(&mut d, results);
     floors(&mut d, &idx);
     d.raw(&crate::targets::section(results));
     matrices(&mut d, &idx, py.as_ref());
     seed_tables(&mut d, &idx, py.as_ref());
+    fanout_section(&mut d, &idx, py.as_ref());
+    paced_section(&mut d, &idx);
     fits(&mut d, &idx, py.as_ref());
     cpu(&mut d, &idx);
     if !opts.plots.is_empty() {
@@ -177,15 +180,16 @@ impl<'a> Python<'a> {
         Self { idx: Index::new(r) }
     }
 
-    /// Transports in the baseline's seed cells, the two-process one first.
-    fn transports(&self) -> Vec<String> {
+    /// Transports in the baseline's cells of a workload, the two-process one
+    /// first.
+    fn transports_in(&self, workload: &str) -> Vec<String> {
         let mut v: Vec<String> = Vec::new();
         for c in self
             .idx
             .results
             .cells
             .iter()
-            .filter(|c| c.workload == "seed")
+            .filter(|c| c.workload == workload)
         {
             if !v.contains(&c.transport) {
                 v.push(c.transport.clone());
@@ -199,26 +203,43 @@ impl<'a> Python<'a> {
         v
     }
 
-    /// The transport "x faster than mp.Queue" refers to.
-    fn main(&self) -> Option<String> {
-        self.transports().into_iter().next()
+    /// Transports in the baseline's seed cells.
+    fn transports(&self) -> Vec<String> {
+        self.transports_in("seed")
     }
 
-    /// A seed cell, in the same placement if the baseline has it, else in
-    /// the baseline's first placement.
-    fn cell(&self, transport: &str, placement: &str, size: u64, metric: &str) -> Option<&'a Cell> {
-        let placements = self.idx.placements("seed");
+    /// The transport "x faster than mp.Queue" refers to, for a workload.
+    fn main_in(&self, workload: &str) -> Option<String> {
+        self.transports_in(workload).into_iter().next()
+    }
+
+    /// The transport "x faster than mp.Queue" refers to in seed tables.
+    fn main(&self) -> Option<String> {
+        self.main_in("seed")
+    }
+
+    /// A cell of a workload, in the same placement if the baseline has it,
+    /// else in the baseline's first placement for that workload.
+    fn cell_in(
+        &self,
+        workload: &str,
+        transport: &str,
+        placement: &str,
+        size: u64,
+        metric: &str,
+    ) -> Option<&'a Cell> {
+        let placements = self.idx.placements(workload);
         let p = if placements.iter().any(|p| p == placement) {
             placement.to_owned()
         } else {
             placements.into_iter().next()?
         };
-        let codecs = self.idx.codecs("seed", &p);
+        let codecs = self.idx.codecs(workload, &p);
         codecs.iter().find_map(|codec| {
             self.idx.ok(
                 transport,
                 Group {
-                    workload: "seed",
+                    workload,
                     placement: &p,
                     codec,
                 },
@@ -227,6 +248,16 @@ impl<'a> Python<'a> {
             )
         })
     }
+
+    /// A seed cell.
+    fn cell(&self, transport: &str, placement: &str, size: u64, metric: &str) -> Option<&'a Cell> {
+        self.cell_in("seed", transport, placement, size, metric)
+    }
+}
+
+/// Whether the Python baseline has a counterpart for this workload.
+fn python_has(workload: &str) -> bool {
+    workload == "seed" || family(workload).0 == "fanout"
 }
 
 /// A cell as one entry of a matrix.
@@ -311,6 +342,7 @@ fn matrix(d: &mut Doc, sizes: &[u64], columns: &[(String, Vec<Slot<'_>>)], show:
     }
     let mut t = Table::new(header);
     let mut failed = Vec::new();
+    let mut notes = Notes::default();
     // Per column, each size's ratio to the best of that size (1 = best).
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); columns.len()];
     for (row, &size) in sizes.iter().enumerate() {
@@ -345,12 +377,19 @@ fn matrix(d: &mut Doc, sizes: &[u64], columns: &[(String, Vec<Slot<'_>>)], show:
                     if let (Some(v), Some(b)) = (vals[i], best) {
                         ratios[i].push(if show == Show::Time { v / b } else { b / v });
                     }
-                    match value(c) {
+                    let text = match value(c) {
                         Some(v) if show == Show::Time => {
                             format!("{} ({})", units[i](v), units[i](c.summary.p99_ns))
                         }
                         Some(v) => units[i](v),
                         None => MISSING.to_owned(),
+                    };
+                    match &c.note {
+                        Some(note) => {
+                            notes.add(note, name);
+                            format!("{text} †")
+                        }
+                        None => text,
                     }
                 }
             });
@@ -377,6 +416,37 @@ fn matrix(d: &mut Doc, sizes: &[u64], columns: &[(String, Vec<Slot<'_>>)], show:
         ));
     }
     d.failures(&failed);
+    notes.render(d);
+}
+
+/// Cell notes (`Cell::note`) collected for the footnotes below a table: each
+/// distinct note once, with the series it applies to.
+#[derive(Default)]
+struct Notes {
+    seen: Vec<(String, Vec<String>)>,
+}
+
+impl Notes {
+    fn add(&mut self, note: &str, name: &str) {
+        match self.seen.iter_mut().find(|(n, _)| n == note) {
+            Some((_, names)) => {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+            None => self.seen.push((note.to_owned(), vec![name.to_owned()])),
+        }
+    }
+
+    fn render(&self, d: &mut Doc) {
+        for (note, names) in &self.seen {
+            d.out
+                .push_str(&format!("- † {}: {note}\n", names.join(", ")));
+        }
+        if !self.seen.is_empty() {
+            d.out.push('\n');
+        }
+    }
 }
 
 fn group<'s>(w: &'s str, p: &'s str, c: &'s str) -> Group<'s> {
@@ -448,7 +518,7 @@ fn answer(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
                 describe_metric(w, &metric)
             ),
         );
-        let py_main = py.and_then(|py| py.main()).filter(|_| w == "seed");
+        let py_main = py.filter(|_| python_has(w)).and_then(|py| py.main_in(w));
         let throughput = is_throughput(&metric);
         let mut cols = vec![
             ("Size", Align::Left),
@@ -477,7 +547,9 @@ fn answer(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
             let mut by_mean = ok.clone();
             by_mean.sort_by(|a, b| a.1.summary.mean_ns.total_cmp(&b.1.summary.mean_ns));
             let figure = |c: &Cell| {
-                if throughput {
+                if throughput && family(w).0 == "fanout" {
+                    msgs_per_s(c).map_or(MISSING.to_owned(), |r| fmt_per_s(r, "tasks"))
+                } else if throughput {
                     bytes_per_s(c).map_or(MISSING.to_owned(), fmt_rate)
                 } else {
                     mean_ci(&c.summary)
@@ -505,7 +577,7 @@ fn answer(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
                     .map_or(MISSING.to_owned(), |(n, c)| format!("{n}: {}", figure(c))),
             ];
             if let (Some(pm), Some(py)) = (&py_main, py) {
-                row.push(match (fastest, py.cell(pm, &p, size, &metric)) {
+                row.push(match (fastest, py.cell_in(w, pm, &p, size, &metric)) {
                     (Some(c), Some(pc)) => versus(pc.summary.mean_ns, c.summary.mean_ns),
                     _ => MISSING.to_owned(),
                 });
@@ -736,13 +808,13 @@ fn matrices(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
                             (tr.clone(), slots)
                         })
                         .collect();
-                    if w == "seed"
+                    if python_has(&w)
                         && let Some(py) = py
                     {
-                        for pt in py.transports() {
+                        for pt in py.transports_in(&w) {
                             let slots: Vec<Slot<'_>> = sizes
                                 .iter()
-                                .map(|&s| Slot::of(py.cell(&pt, &p, s, &metric)))
+                                .map(|&s| Slot::of(py.cell_in(&w, &pt, &p, s, &metric)))
                                 .collect();
                             if slots.iter().any(|s| s.ok().is_some()) {
                                 columns.push((format!("py {pt}"), slots));
@@ -1018,6 +1090,483 @@ fn cpu(d: &mut Doc, idx: &Index<'_>) {
             t.row(row);
         }
         d.table(&t);
+    }
+}
+
+/// A placement costing this many times `split` or more is called out.
+pub const CRITICAL_RATIO: f64 = 10.0;
+
+/// A paced cell whose median latency exceeds this many send intervals did
+/// not keep up: a backlog built up.
+pub const BACKLOG_INTERVALS: f64 = 50.0;
+
+/// The figure placements are compared on: the median for latencies, the
+/// time per message (1 / mean rate) for throughputs; lower is better.
+fn cost(c: &Cell) -> f64 {
+    if is_throughput(&c.metric) {
+        c.summary.mean_ns
+    } else {
+        c.summary.p50_ns
+    }
+}
+
+/// `1.2 µs + 0.8 µs`: producer and consumer CPU per message.
+fn cpu_pair(c: &Cell) -> String {
+    let show = |v: Option<f64>| v.map_or(MISSING.to_owned(), fmt_time);
+    format!("{} + {}", show(c.cpu_producer_ns), show(c.cpu_consumer_ns))
+}
+
+/// `12.3 k`, `60.4`, `1.94 M`: a count with a decimal prefix.
+fn fmt_count(x: f64) -> String {
+    let u = CountUnit::for_value(x);
+    format!("{} {}", u.fmt(x), u.prefix()).trim_end().to_owned()
+}
+
+/// `12.3 k tasks/s`, `60.4 msg/s`.
+fn fmt_per_s(x: f64, unit: &str) -> String {
+    let u = CountUnit::for_value(x);
+    format!("{} {}{unit}/s", u.fmt(x), u.prefix())
+}
+
+/// What a workload's throughput counts.
+fn rate_unit(workload: &str) -> &'static str {
+    if family(workload).0 == "fanout" {
+        "tasks"
+    } else {
+        "msg"
+    }
+}
+
+/// Every workload's headline metric on each placement against `split`, at
+/// the smallest size, and the large ratios called out by name.
+fn placement_sweep(d: &mut Doc, idx: &Index<'_>) {
+    struct Hit<'a> {
+        transport: String,
+        workload: String,
+        placement: String,
+        ratio: f64,
+        split: &'a Cell,
+        other: &'a Cell,
+    }
+    let workloads: Vec<String> = idx
+        .workloads()
+        .into_iter()
+        .filter(|w| {
+            let ps = idx.placements(w);
+            ps.iter().any(|p| p == "split") && ps.len() > 1
+        })
+        .collect();
+    if workloads.is_empty() {
+        return;
+    }
+    let mut others: Vec<String> = Vec::new();
+    for w in &workloads {
+        for p in idx.placements(w) {
+            if p != "split" && !others.contains(&p) {
+                others.push(p);
+            }
+        }
+    }
+    d.h(2, "Placement sweep: what sharing a core costs");
+    d.para(&format!(
+        "Each figure is a placement's cost relative to `split` (producer on core 0, consumers \
+         on core 1) for the same transport, at the smallest size both ran, on the workload's \
+         headline metric: the median for latencies, time per message for throughputs. \
+         2.00x = twice as slow. `same` puts every process on core 0; `none` leaves them to \
+         the scheduler. Ratios of {} or more are marked ⚠ and listed below.",
+        fmt_multiple(CRITICAL_RATIO)
+    ));
+    let mut hits: Vec<Hit<'_>> = Vec::new();
+    for o in &others {
+        let mut t = Table::new(
+            std::iter::once(("Transport".to_owned(), Align::Left)).chain(workloads.iter().map(
+                |w| {
+                    (
+                        format!("{w} ({})", primary_metric(w).unwrap_or("?")),
+                        Align::Right,
+                    )
+                },
+            )),
+        );
+        let mut transports: Vec<String> = Vec::new();
+        for w in &workloads {
+            let Some(codec) = idx.codecs(w, "split").into_iter().next() else {
+                continue;
+            };
+            for tr in idx.transports(group(w, "split", &codec)) {
+                if !transports.contains(&tr) {
+                    transports.push(tr);
+                }
+            }
+        }
+        let mut any = false;
+        for tr in &transports {
+            let mut row = vec![tr.clone()];
+            for w in &workloads {
+                let metric = primary_metric(w).unwrap_or("");
+                let codec = idx
+                    .codecs(w, "split")
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
+                let (gs, go) = (group(w, "split", &codec), group(w, o, &codec));
+                let pair = idx
+                    .sizes(gs)
+                    .into_iter()
+                    .find_map(|s| Some((idx.ok(tr, gs, s, metric)?, idx.ok(tr, go, s, metric)?)));
+                row.push(match pair {
+                    Some((a, b)) if cost(a) > 0.0 => {
+                        any = true;
+                        let r = cost(b) / cost(a);
+                        if r >= CRITICAL_RATIO {
+                            hits.push(Hit {
+                                transport: tr.clone(),
+                                workload: w.clone(),
+                                placement: o.clone(),
+                                ratio: r,
+                                split: a,
+                                other: b,
+                            });
+                            format!("**{}** ⚠", fmt_multiple(r))
+                        } else {
+                            fmt_multiple(r)
+                        }
+                    }
+                    _ => MISSING.to_owned(),
+                });
+            }
+            t.row(row);
+        }
+        if any {
+            d.h(3, &format!("{o} ÷ split"));
+            d.table(&t);
+        }
+    }
+    if hits.is_empty() {
+        d.para(&format!(
+            "No transport is {} or more slower on another placement than on `split`.",
+            fmt_multiple(CRITICAL_RATIO)
+        ));
+        return;
+    }
+    hits.sort_by(|a, b| b.ratio.total_cmp(&a.ratio));
+    const SHOWN: usize = 12;
+    let mut lines = Vec::new();
+    let mut footnotes: Vec<String> = Vec::new();
+    for h in hits.iter().take(SHOWN) {
+        let show = |c: &Cell| {
+            if is_throughput(&c.metric) {
+                msgs_per_s(c).map_or(MISSING.to_owned(), |r| fmt_per_s(r, rate_unit(&c.workload)))
+            } else {
+                fmt_time(c.summary.p50_ns)
+            }
+        };
+        let mut line = format!(
+            "- **{}**, {} {} at {}: {} on `{}` against {} on `split` ({} worse)",
+            h.transport,
+            h.workload,
+            h.split.metric,
+            fmt_bytes(h.split.size_bytes),
+            show(h.other),
+            h.placement,
+            show(h.split),
+            fmt_multiple(h.ratio)
+        );
+        if let Some(note) = &h.other.note {
+            line.push_str(" †");
+            if !footnotes.contains(note) {
+                footnotes.push(note.clone());
+            }
+        }
+        lines.push(line);
+    }
+    if hits.len() > SHOWN {
+        lines.push(format!(
+            "- … and {} more (see the tables).",
+            hits.len() - SHOWN
+        ));
+    }
+    for note in footnotes {
+        lines.push(format!("\n† {note}."));
+    }
+    d.para(&format!(
+        "**Criticalities** (largest first). A busy-waiting receiver that shares its core \
+         with the sender holds the core until the scheduler preempts it, so every handover \
+         costs a timeslice (milliseconds); more processes than cores does the same to \
+         anything that spins.\n\n{}",
+        lines.join("\n")
+    ));
+}
+
+/// Fanout: task throughput and latency as the number of workers grows.
+fn fanout_section(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
+    let workloads: Vec<String> = idx
+        .workloads()
+        .into_iter()
+        .filter(|w| family(w).0 == "fanout")
+        .collect();
+    if workloads.is_empty() {
+        return;
+    }
+    d.h(2, "Fanout: one producer, N workers");
+    d.para(
+        "The seed's real use case: one producer hands tasks to N worker processes; each \
+         worker receives a task, verifies every byte and acknowledges it. Transports are \
+         point to point, so the producer holds one channel per worker and deals tasks \
+         round-robin with one task in flight per worker (N in flight). Throughput is tasks \
+         per second over the measured window; latency runs from the producer's send to the \
+         worker holding the task. On this run's machine, workers beyond the number of cores \
+         share them (a legitimate, labelled case). `py mp-queue` is Python's natural \
+         pattern instead: one shared `multiprocessing.Queue` of tasks and one of \
+         acknowledgements. Figures at the smallest size; all sizes are in the matrices above.",
+    );
+    let mut placements: Vec<String> = Vec::new();
+    for w in &workloads {
+        for p in idx.placements(w) {
+            if !placements.contains(&p) {
+                placements.push(p);
+            }
+        }
+    }
+    let ns: Vec<u32> = workloads.iter().filter_map(|w| family(w).1).collect();
+    for p in &placements {
+        let keys: Vec<(String, String)> = workloads
+            .iter()
+            .filter_map(|w| Some((w.clone(), idx.codecs(w, p).into_iter().next()?)))
+            .collect();
+        let groups: Vec<(String, Group<'_>)> = keys
+            .iter()
+            .map(|(w, c)| (w.clone(), group(w, p, c)))
+            .collect();
+        if groups.is_empty() {
+            continue;
+        }
+        let Some(size) = groups
+            .iter()
+            .filter_map(|(_, g)| idx.sizes(*g).into_iter().next())
+            .min()
+        else {
+            continue;
+        };
+        // (name, throughput cell per N, latency cell per N)
+        type Row<'c> = (String, Vec<Option<&'c Cell>>, Vec<Option<&'c Cell>>);
+        let mut rows: Vec<Row<'_>> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for (_, g) in &groups {
+            for tr in idx.transports(*g) {
+                if !names.contains(&tr) {
+                    names.push(tr);
+                }
+            }
+        }
+        for tr in &names {
+            let thr = groups
+                .iter()
+                .map(|(_, g)| idx.ok(tr, *g, size, "throughput"))
+                .collect();
+            let lat = groups
+                .iter()
+                .map(|(_, g)| idx.ok(tr, *g, size, "latency"))
+                .collect();
+            rows.push((tr.clone(), thr, lat));
+        }
+        if let Some(py) = py {
+            for pt in py.transports_in(&groups[0].0) {
+                let thr = groups
+                    .iter()
+                    .map(|(w, _)| py.cell_in(w, &pt, p, size, "throughput"))
+                    .collect();
+                let lat = groups
+                    .iter()
+                    .map(|(w, _)| py.cell_in(w, &pt, p, size, "latency"))
+                    .collect();
+                rows.push((format!("py {pt}"), thr, lat));
+            }
+        }
+        let nlist = |sep: &str| ns.iter().map(u32::to_string).collect::<Vec<_>>().join(sep);
+        let (first, last) = (ns.first().copied(), ns.last().copied());
+        let mut cols: Vec<(String, Align)> = vec![("Transport".to_owned(), Align::Left)];
+        for n in &ns {
+            cols.push((format!("tasks/s, N={n}"), Align::Right));
+        }
+        if let (Some(a), Some(b)) = (first, last)
+            && a != b
+        {
+            cols.push((format!("N={b} ÷ N={a}"), Align::Right));
+        }
+        cols.push((
+            format!("latency p50 (p99), N={}", nlist(" / ")),
+            Align::Right,
+        ));
+        cols.push((
+            format!("CPU per task, prod + workers, N={}", last.unwrap_or(1)),
+            Align::Right,
+        ));
+        let mut t = Table::new(cols);
+        for (name, thr, lat) in &rows {
+            if thr.iter().chain(lat).all(Option::is_none) {
+                continue;
+            }
+            let mut row = vec![name.clone()];
+            for c in thr {
+                row.push(
+                    c.and_then(msgs_per_s).map_or(MISSING.to_owned(), fmt_count)
+                        + if c.is_some_and(|c| c.note.is_some()) {
+                            " †"
+                        } else {
+                            ""
+                        },
+                );
+            }
+            if first != last {
+                let rate = |c: Option<&Option<&Cell>>| c.copied().flatten().and_then(msgs_per_s);
+                row.push(match (rate(thr.first()), rate(thr.last())) {
+                    (Some(a), Some(b)) if a > 0.0 => fmt_multiple(b / a),
+                    _ => MISSING.to_owned(),
+                });
+            }
+            row.push(
+                lat.iter()
+                    .map(|c| {
+                        c.map_or(MISSING.to_owned(), |c| {
+                            format!(
+                                "{} ({})",
+                                fmt_time(c.summary.p50_ns),
+                                fmt_time(c.summary.p99_ns)
+                            )
+                        })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+            );
+            row.push(
+                thr.last()
+                    .copied()
+                    .flatten()
+                    .map_or(MISSING.to_owned(), cpu_pair),
+            );
+            t.row(row);
+        }
+        d.h(3, &format!("fanout · placement {p} · {}", fmt_bytes(size)));
+        d.table(&t);
+    }
+    d.para(
+        "N=a ÷ N=b: how task throughput scales with workers (1.00x = no gain). † fewer \
+         messages: a busy-waiting backend with processes sharing a core (see the matrices).",
+    );
+}
+
+/// Paced: tail latency at a fixed offered load, with the CPU it costs.
+fn paced_section(d: &mut Doc, idx: &Index<'_>) {
+    let workloads: Vec<String> = idx
+        .workloads()
+        .into_iter()
+        .filter(|w| family(w).0 == "paced")
+        .collect();
+    if workloads.is_empty() {
+        return;
+    }
+    d.h(2, "Paced: latency at a fixed offered load (open loop)");
+    d.para(&format!(
+        "The producer sends at a fixed rate, a percentage (the load) of the end-to-end stream \
+         rate its transport reached in the same trial, placement and size; latency runs from \
+         each message's *intended* send time to the consumer holding it, so a sender held up \
+         by the transport cannot hide the delay (coordinated omission corrected, as in wrk2). \
+         Offered = the rate asked for. CPU per message includes the producer's pacing (it \
+         sleeps, then spins to each send time). ⚠ marks a median above {BACKLOG_INTERVALS} \
+         send intervals: the transport, or the machine, did not keep up and a backlog built \
+         up."
+    ));
+    let mut placements: Vec<String> = Vec::new();
+    for w in &workloads {
+        for p in idx.placements(w) {
+            if !placements.contains(&p) {
+                placements.push(p);
+            }
+        }
+    }
+    for p in &placements {
+        let keys: Vec<(String, String)> = workloads
+            .iter()
+            .filter_map(|w| Some((w.clone(), idx.codecs(w, p).into_iter().next()?)))
+            .collect();
+        let groups: Vec<(String, Group<'_>)> = keys
+            .iter()
+            .map(|(w, c)| {
+                let load = family(w).1.map_or(w.clone(), |l| format!("{l}%"));
+                (load, group(w, p, c))
+            })
+            .collect();
+        let mut sizes: Vec<u64> = groups.iter().flat_map(|(_, g)| idx.sizes(*g)).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let shown: Vec<u64> = match (sizes.first(), sizes.last()) {
+            (Some(&a), Some(&b)) if a != b => vec![a, b],
+            (Some(&a), _) => vec![a],
+            _ => continue,
+        };
+        for size in shown {
+            let mut t = Table::new([
+                ("Transport", Align::Left),
+                ("Load", Align::Right),
+                ("Offered", Align::Right),
+                ("p50", Align::Right),
+                ("p99", Align::Right),
+                ("p99.9", Align::Right),
+                ("max", Align::Right),
+                ("CPU per msg, prod + cons", Align::Right),
+            ]);
+            let mut names: Vec<String> = Vec::new();
+            for (_, g) in &groups {
+                for tr in idx.transports(*g) {
+                    if !names.contains(&tr) {
+                        names.push(tr);
+                    }
+                }
+            }
+            let mut failed = Vec::new();
+            let mut notes = Notes::default();
+            for tr in &names {
+                for (load, g) in &groups {
+                    let Some(c) = idx.get(tr, *g, size, "latency") else {
+                        continue;
+                    };
+                    if c.status == Status::Failed {
+                        failed.push((
+                            format!("{tr} at {load}"),
+                            size,
+                            c.error.clone().unwrap_or_default(),
+                        ));
+                        t.row([tr.clone(), load.clone(), "failed".to_owned()]);
+                        continue;
+                    }
+                    let s = &c.summary;
+                    let backlog = c
+                        .offered_msgs_per_s
+                        .is_some_and(|r| r > 0.0 && s.p50_ns > BACKLOG_INTERVALS * 1e9 / r);
+                    let mut name = tr.clone();
+                    if let Some(note) = &c.note {
+                        notes.add(note, tr);
+                        name.push_str(" †");
+                    }
+                    t.row([
+                        name,
+                        load.clone(),
+                        c.offered_msgs_per_s
+                            .map_or(MISSING.to_owned(), |r| fmt_per_s(r, "msg")),
+                        format!("{}{}", fmt_time(s.p50_ns), if backlog { " ⚠" } else { "" }),
+                        fmt_time(s.p99_ns),
+                        fmt_time(s.p999_ns),
+                        fmt_time(s.max_ns),
+                        cpu_pair(c),
+                    ]);
+                }
+            }
+            d.h(3, &format!("paced · placement {p} · {}", fmt_bytes(size)));
+            d.table(&t);
+            d.failures(&failed);
+            notes.render(d);
+        }
     }
 }
 

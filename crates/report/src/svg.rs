@@ -4,8 +4,8 @@
 
 use plotters::prelude::*;
 
-use crate::format::{fmt_bytes, fmt_rate, fmt_time};
-use crate::index::{Group, Index};
+use crate::format::{CountUnit, fmt_bytes, fmt_rate, fmt_time};
+use crate::index::{Group, Index, family};
 use crate::schema::{Cell, Results};
 
 /// One rendered plot.
@@ -28,7 +28,8 @@ pub fn render_svgs(results: &Results, python: Option<&Results>) -> Vec<(String, 
 }
 
 /// The plots with their titles: per placement, pingpong round trip (median
-/// with a band to p99), stream throughput, and seed put/get means beside the
+/// with a band to p99), stream throughput, fanout task throughput per worker
+/// count, paced p99 latency per load, and seed put/get means beside the
 /// Python baseline.
 pub fn render_plots(results: &Results, python: Option<&Results>) -> Vec<Plot> {
     let idx = Index::new(results);
@@ -77,6 +78,63 @@ pub fn render_plots(results: &Results, python: Option<&Results>) -> Vec<Plot> {
                 series,
             }],
         ));
+    }
+
+    // Fanout and paced: one panel per worker count / load, per placement.
+    for (fam, metric) in [("fanout", "throughput"), ("paced", "latency")] {
+        let workloads: Vec<String> = idx
+            .workloads()
+            .into_iter()
+            .filter(|w| family(w).0 == fam)
+            .collect();
+        let mut placements: Vec<String> = Vec::new();
+        for w in &workloads {
+            for p in idx.placements(w) {
+                if !placements.contains(&p) {
+                    placements.push(p);
+                }
+            }
+        }
+        for p in &placements {
+            let panels: Vec<Panel> = workloads
+                .iter()
+                .filter_map(|w| {
+                    let codec = idx.codecs(w, p).into_iter().next()?;
+                    let g = group(w, p, &codec);
+                    Some(if fam == "fanout" {
+                        let n = family(w).1.unwrap_or(1);
+                        Panel {
+                            heading: format!("{n} worker{}", if n == 1 { "" } else { "s" }),
+                            y_desc: "tasks per second".into(),
+                            y_fmt: YFormat::PerSecond,
+                            series: transport_series(&idx, g, metric, tasks, false),
+                        }
+                    } else {
+                        Panel {
+                            heading: format!("{}% load", family(w).1.unwrap_or(0)),
+                            y_desc: "p99 latency from the intended send".into(),
+                            y_fmt: YFormat::Time,
+                            series: transport_series(
+                                &idx,
+                                g,
+                                metric,
+                                |c| Some(c.summary.p99_ns),
+                                false,
+                            ),
+                        }
+                    })
+                })
+                .collect();
+            if panels.is_empty() {
+                continue;
+            }
+            let title = if fam == "fanout" {
+                format!("Fanout task throughput vs size, by number of workers (placement {p})")
+            } else {
+                format!("Paced (open loop) p99 latency vs size, by offered load (placement {p})")
+            };
+            plots.push(plot(format!("{fam}-{p}.svg"), title, &panels));
+        }
     }
 
     let mut seed_groups: Vec<(String, String)> = Vec::new();
@@ -149,6 +207,11 @@ fn rate(c: &Cell) -> Option<f64> {
     })
 }
 
+fn tasks(c: &Cell) -> Option<f64> {
+    c.msgs_per_s
+        .or_else(|| (c.summary.mean_ns > 0.0).then(|| 1e9 / c.summary.mean_ns))
+}
+
 /// A line on a plot.
 struct Series {
     name: String,
@@ -162,6 +225,8 @@ struct Series {
 enum YFormat {
     Time,
     Rate,
+    /// Events per second (tasks/s).
+    PerSecond,
 }
 
 struct Panel {
@@ -549,6 +614,10 @@ where
             trim_zeros(&match y_fmt {
                 YFormat::Time => fmt_time(*y),
                 YFormat::Rate => fmt_rate(*y),
+                YFormat::PerSecond => {
+                    let u = CountUnit::for_value(*y);
+                    format!("{} {}/s", u.fmt(*y), u.prefix().trim_end())
+                }
             })
         })
         .x_label_style(("sans-serif", 11))

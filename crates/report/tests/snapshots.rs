@@ -110,6 +110,8 @@ fn plots_draw_every_transport() {
             "pingpong-split.svg",
             "pingpong-same.svg",
             "stream-split.svg",
+            "fanout-split.svg",
+            "paced-split.svg",
             "seed-split-raw.svg",
             "seed-split-bincode.svg"
         ]
@@ -119,21 +121,28 @@ fn plots_draw_every_transport() {
         assert!(p.svg.trim_end().ends_with("</svg>"), "{}", p.file_name);
         assert!(!p.svg.contains("plot failed"), "{}", p.file_name);
     }
-    let seed = &plots[3].svg;
+    let seed = &plots[5].svg;
     for name in ["pipe", "uds", "shm", "py mp-queue", "py mp-queue-inproc"] {
         assert!(
             seed.contains(&format!("\n{name}\n")),
             "{name} missing from the seed plot"
         );
     }
-    assert_eq!(report::render_svgs(&run, None).len(), 5);
+    assert_eq!(report::render_svgs(&run, None).len(), 7);
+    for name in ["1 worker", "4 workers", "pipe", "shm"] {
+        assert!(
+            plots[3].svg.contains(name),
+            "{name} missing from the fanout plot"
+        );
+    }
 }
 
 #[test]
 fn plots_of_python_alone() {
     let py = fixtures::python();
     let plots = render_plots(&py, None);
-    assert_eq!(plots.len(), 1);
+    let names: Vec<&str> = plots.iter().map(|p| p.file_name.as_str()).collect();
+    assert_eq!(names, ["fanout-split.svg", "seed-split-pickle.svg"]);
     let empty = Results {
         cells: Vec::new(),
         ..fixtures::run()
