@@ -22,6 +22,19 @@ Two modes, each a transport name in the JSON:
     the ack before array *i + 1*. put = the put call; get = from put's return
     to the consumer holding the array; total = put + get.
 
+With ``--workloads seed,fanout`` it also runs ``fanoutN`` (transport
+``mp-queue``), the seed's real use case as Python code writes it: one
+producer hands tasks to N worker processes through ONE shared task queue and
+collects acknowledgements from ONE shared ack queue, keeping N tasks in
+flight (each ack releases the next task). A worker gets whichever task comes,
+timestamps it, verifies every element off the clock and acks ``(seq,
+timestamp)``. Metrics as ipcbench's fanout: ``throughput`` (tasks/s from the
+first measured put to the last measured ack) and ``latency`` (put start to
+the worker holding the task). ipcbench's transports are point to point, so
+its fanout uses one channel per worker dealt round-robin instead; the task
+and its acknowledgement are the same. The paced workloads have no
+counterpart here (they pace at a stream rate this baseline does not measure).
+
 Every (trial, size) runs in fresh processes; trials are the outer loop so
 drift over time hits all sizes alike. The first ``--warmup`` messages of each
 are discarded. Only the standard library and numpy are used.
@@ -29,7 +42,7 @@ are discarded. Only the standard library and numpy are used.
 Example::
 
     python3 mpqueue_bench.py --sizes 100,200 --messages 1000 --trials 3 \\
-        --warmup 50 --placement split --json out.json
+        --warmup 50 --placement split --workloads seed,fanout --json out.json
 """
 
 from __future__ import annotations
@@ -52,6 +65,9 @@ import numpy as np
 SCHEMA_VERSION = 1
 MODES = ("mp-queue", "mp-queue-inproc")
 METRICS = ("total", "put", "get")
+WORKLOADS = ("seed", "fanout")
+FANOUT_METRICS = ("throughput", "latency")
+DEFAULT_WORKERS = [1, 2, 4]
 DEFAULT_SIZES = [int(x) for x in np.around(np.geomspace(100, 51200, 10)).astype(int)]
 
 # Two-sided 95% Student t critical values by degrees of freedom: constants of
@@ -243,6 +259,143 @@ def producer(
         conn.close()
 
 
+
+
+# --------------------------------------------------------------------------
+# Fanout: one producer, N workers, one shared task queue and one ack queue
+
+
+def fanout_worker(wid: int, elements: int, warmup: int, placement: str, tasks, acks) -> None:
+    """Gets tasks until a ``None`` sentinel, timestamps and verifies each,
+    acks ``(seq, timestamp)``; finally reports its CPU time over the measured
+    tasks as ``("cpu", worker, ns, tasks)``."""
+    pin(placement, "consumer")
+    base = payload(elements)
+    clock = time.clock_gettime_ns
+    mono = time.CLOCK_MONOTONIC
+    cpu0, measured = None, 0
+    try:
+        while True:
+            arr = tasks.get()
+            t = clock(mono)
+            if arr is None:
+                break
+            seq = int(arr[0]) if isinstance(arr, np.ndarray) and arr.size else -1
+            err = verify(arr, base, seq)
+            if err:
+                acks.put(("error", f"worker {wid}: {err}"))
+                return
+            if seq >= warmup:
+                if cpu0 is None:
+                    cpu0 = time.process_time_ns()
+                measured += 1
+            acks.put((seq, t))
+        cpu = time.process_time_ns() - cpu0 if cpu0 is not None else 0
+        acks.put(("cpu", wid, cpu, measured))
+    except BaseException as e:
+        acks.put(("error", f"worker {wid}: {type(e).__name__}: {e}"))
+    finally:
+        acks.close()
+        acks.join_thread()
+
+
+def fanout_producer(
+    elements: int, workers: int, messages: int, warmup: int, placement: str, stall_s: float,
+    tasks, acks, conn,
+) -> None:
+    """Keeps ``workers`` tasks in flight: puts tasks 0..N-1, then one new task
+    per ack. Warm-up tasks (sequence < warmup) are all acked before the
+    measured ones start. Sends ``("ok", latencies ns, rate, cpu producer ns
+    per task, cpu workers ns per task)``."""
+    try:
+        pin(placement, "producer")
+        base = payload(elements)
+        # One buffer per task in flight: the feeder thread pickles a buffer
+        # after put returns, so it is reused only once its task was acked.
+        free = [base.copy() for _ in range(workers)]
+        busy: dict[int, np.ndarray] = {}
+        sent_at: dict[int, int] = {}
+        clock = time.clock_gettime_ns
+        mono = time.CLOCK_MONOTONIC
+        latency = np.empty(messages, dtype=np.int64)
+
+        def put(seq: int) -> None:
+            buf = free.pop()
+            stamp(buf, seq)
+            busy[seq] = buf
+            t0 = clock(mono)
+            tasks.put(buf)
+            sent_at[seq] = t0
+
+        def phase(first: int, count: int) -> tuple[int, int]:
+            """Tasks first..first+count: (first put time, last ack time)."""
+            nxt, end = first, first + count
+            start = clock(mono)
+            while nxt < end and free:
+                put(nxt)
+                nxt += 1
+            last = start
+            while sent_at:
+                try:
+                    msg = acks.get(timeout=stall_s)
+                except Exception as e:  # queue.Empty: a worker stalled or died
+                    raise TrialError(f"no ack within {stall_s:g} s with {len(sent_at)} tasks in flight ({type(e).__name__})")
+                last = clock(mono)
+                seq, t = msg[0], msg[1]
+                if seq == "error":
+                    raise TrialError(str(t))
+                if seq not in sent_at:
+                    raise TrialError(f"ack for task {seq}, which is not in flight (duplicate or stray)")
+                t0 = sent_at.pop(seq)
+                free.append(busy.pop(seq))
+                if seq >= warmup:
+                    latency[seq - warmup] = max(t - t0, 0)
+                if nxt < end:
+                    put(nxt)
+                    nxt += 1
+            return start, last
+
+        phase(0, warmup)
+        cpu0 = time.process_time_ns()
+        start, last = phase(warmup, messages)
+        cpu = (time.process_time_ns() - cpu0) / messages
+        rate = messages * 1e9 / (last - start) if last > start else float("nan")
+        for _ in range(workers):
+            tasks.put(None)
+        worker_cpu = 0
+        for _ in range(workers):
+            msg = acks.get(timeout=stall_s)
+            if msg[0] == "error":
+                raise TrialError(str(msg[1]))
+            if msg[0] != "cpu":
+                raise TrialError(f"unexpected message {msg[0]!r} after the last task")
+            worker_cpu += msg[2]
+        tasks.close()
+        tasks.join_thread()
+        conn.send(("ok", latency, rate, cpu, worker_cpu / messages))
+    except BaseException as e:
+        report_error(conn, e)
+    finally:
+        conn.close()
+
+
+def run_fanout_trial(ctx, workers: int, elements: int, args) -> tuple[np.ndarray, float, float, float]:
+    """One fanout trial in fresh processes: (latency ns, tasks/s, producer CPU
+    ns per task, workers' CPU ns per task)."""
+    recv, send = ctx.Pipe(duplex=False)
+    tasks, acks = ctx.Queue(), ctx.Queue()
+    procs = [
+        ctx.Process(target=fanout_worker, args=(w, elements, args.warmup, args.placement, tasks, acks))
+        for w in range(workers)
+    ]
+    procs.append(ctx.Process(
+        target=fanout_producer,
+        args=(elements, workers, args.messages, args.warmup, args.placement, args.timeout,
+              tasks, acks, send),
+    ))
+    return supervise(procs, recv, send, args.timeout)
+
+
 # --------------------------------------------------------------------------
 # Supervision (parent process)
 
@@ -267,13 +420,20 @@ def run_trial(ctx, mode: str, elements: int, args) -> tuple[np.ndarray, np.ndarr
                 args=(elements, args.messages, args.warmup, args.placement, args.timeout, q, ack, send),
             ),
         ]
+    put_ns, get_ns, warm_ns = supervise(procs, recv, send, args.timeout)
+    return put_ns, get_ns, warm_ns
+
+
+def supervise(procs, recv, send, timeout: float) -> tuple:
+    """Starts the processes, waits for the one result on ``recv``, and makes
+    sure none outlives the trial; returns the result's fields after "ok"."""
     for p in procs:
         p.start()
     send.close()
     ok = False
     try:
-        if not recv.poll(args.timeout):
-            raise TrialError(f"no result within {args.timeout:g} s")
+        if not recv.poll(timeout):
+            raise TrialError(f"no result within {timeout:g} s")
         msg = recv.recv()
         ok = msg[0] == "ok"
     except EOFError:
@@ -293,7 +453,7 @@ def run_trial(ctx, mode: str, elements: int, args) -> tuple[np.ndarray, np.ndarr
     bad = [p.exitcode for p in procs if p.exitcode != 0]
     if bad:
         raise TrialError(f"worker exit codes {bad}")
-    return msg[1], msg[2], msg[3]
+    return tuple(msg[1:])
 
 
 def summarize(trials: list[np.ndarray]) -> dict[str, Any]:
@@ -328,19 +488,55 @@ def summarize(trials: list[np.ndarray]) -> dict[str, Any]:
     }
 
 
-def cell(mode: str, placement: str, elements: int, metric: str) -> dict[str, Any]:
+def throughput_summary(rates: list[float], tasks: int) -> dict[str, Any]:
+    """A throughput cell as ipcbench writes it: one rate per trial, the
+    distribution in nanoseconds per task (1 / rate), the CI from the rates."""
+    r = np.array(rates, dtype=np.float64)
+    ns = np.sort(1e9 / r)
+    k = len(ns)
+    mean_rate = float(r.mean())
+    low = high = None
+    if k >= 2:
+        half = t_975(k - 1) * float(np.std(r, ddof=1)) / math.sqrt(k)
+        low = 1e9 / (mean_rate + half)
+        high = 1e9 / (mean_rate - half) if mean_rate > half else None
+    q = lambda p: float(ns[int(round((k - 1) * p))])  # noqa: E731  (nearest rank, as ipcbench)
     return {
+        "n": tasks,
+        "mean_ns": 1e9 / mean_rate,
+        "sd_ns": float(np.std(ns, ddof=1)) if k > 1 else 0.0,
+        "ci95_low_ns": low,
+        "ci95_high_ns": high,
+        "p50_ns": q(0.5),
+        "p90_ns": q(0.9),
+        "p99_ns": q(0.99),
+        "p999_ns": q(0.999),
+        "min_ns": float(ns[0]),
+        "max_ns": float(ns[-1]),
+        "outliers": 0,
+        "trial_means_ns": [float(x) for x in 1e9 / r],
+        "msgs_per_s": mean_rate,
+    }
+
+
+def cell(mode: str, placement: str, elements: int, metric: str, workload: str = "seed") -> dict[str, Any]:
+    c = {
         "transport": mode,
         "codec": "pickle",
-        "workload": "seed",
+        "workload": workload,
         "placement": placement,
         "size_bytes": elements * 8,
         "metric": metric,
     }
+    if workload.startswith("fanout"):
+        c["workers"] = int(workload[len("fanout"):])
+    return c
 
 
-def failed_cell(mode: str, placement: str, elements: int, metric: str, error: str) -> dict[str, Any]:
-    c = cell(mode, placement, elements, metric)
+def failed_cell(
+    mode: str, placement: str, elements: int, metric: str, error: str, workload: str = "seed"
+) -> dict[str, Any]:
+    c = cell(mode, placement, elements, metric, workload)
     c.update(
         status="failed", error=error, trials=0, n=0, mean_ns=0.0, sd_ns=0.0,
         ci95_low_ns=None, ci95_high_ns=None, p50_ns=0.0, p90_ns=0.0, p99_ns=0.0,
@@ -408,6 +604,8 @@ def environment(args, start_method: str, start: datetime.datetime) -> dict[str, 
         ["MALLOC_MMAP_THRESHOLD_", os.environ.get("MALLOC_MMAP_THRESHOLD_", "unset")],
         ["MALLOC_TRIM_THRESHOLD_", os.environ.get("MALLOC_TRIM_THRESHOLD_", "unset")],
         ["multiprocessing start method", start_method],
+        ["workloads", ",".join(args.workloads)],
+        ["fanout workers", ",".join(map(str, args.workers)) if "fanout" in args.workloads else "not run"],
         ["warm-up messages", str(args.warmup)],
         ["sizes (int64 elements)", ",".join(str(s) for s in args.sizes)],
         ["timers", "mp-queue-inproc: time.perf_counter_ns; mp-queue: time.clock_gettime_ns(CLOCK_MONOTONIC)"],
@@ -443,7 +641,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, help="messages discarded before measuring (default 50)")
     ap.add_argument("--placement", choices=("split", "same", "none"), default="split",
                     help="split: producer CPU 0, consumer CPU 1; same: both CPU 0; none: unpinned")
-    ap.add_argument("--modes", default=",".join(MODES), help=f"comma-separated subset of {','.join(MODES)}")
+    ap.add_argument("--modes", default=",".join(MODES),
+                    help=f"seed workload: comma-separated subset of {','.join(MODES)}")
+    ap.add_argument("--workloads", default="seed",
+                    help=f"comma-separated subset of {','.join(WORKLOADS)} (default seed)")
+    ap.add_argument("--workers", default=",".join(map(str, DEFAULT_WORKERS)),
+                    help="fanout: comma-separated worker counts (default 1,2,4)")
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="seconds a trial may take, and a message may wait for its ack, before failing")
     ap.add_argument("--quick", action="store_true",
@@ -462,6 +665,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     unknown = [m for m in args.modes if m not in MODES]
     if unknown or not args.modes:
         ap.error(f"unknown mode(s) {unknown}: choose from {', '.join(MODES)}")
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = [w for w in args.workloads if w not in WORKLOADS]
+    if unknown or not args.workloads:
+        ap.error(f"unknown workload(s) {unknown}: choose from {', '.join(WORKLOADS)}")
+    try:
+        args.workers = sorted({int(w) for w in args.workers.split(",") if w.strip()})
+    except ValueError:
+        ap.error(f"invalid --workers {args.workers!r}: expected counts such as 1,2,4")
+    if not args.workers or min(args.workers) < 1 or max(args.workers) > 64:
+        ap.error("--workers must be between 1 and 64")
+
     if args.placement != "none":
         have = os.sched_getaffinity(0)
         need = {0} if args.placement == "same" else {0, 1}
@@ -497,10 +711,13 @@ def main(argv: list[str]) -> int:
     ctx = mp.get_context(method)
 
     samples: dict[tuple[str, int], dict[str, list[np.ndarray]]] = {}
+    # Per (fanoutN, elements): latency arrays, rates and CPU per trial.
+    fan: dict[tuple[str, int], dict[str, list]] = {}
     errors: dict[tuple[str, int], str] = {}
     warm_ms: list[float] = []
+    fanouts = [f"fanout{n}" for n in args.workers] if "fanout" in args.workloads else []
     for trial in range(args.trials):
-        for mode in args.modes:
+        for mode in args.modes if "seed" in args.workloads else []:
             for elements in args.sizes:
                 key = (mode, elements)
                 if key in errors:
@@ -521,9 +738,31 @@ def main(argv: list[str]) -> int:
                 print(f"trial {trial + 1}/{args.trials} {mode:>15} {elements:>6} elements: "
                       f"put {np.mean(put_ns) / 1e3:8.2f} µs  get {np.mean(get_ns) / 1e3:8.2f} µs  "
                       f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
+        for w in fanouts:
+            workers = int(w[len("fanout"):])
+            for elements in args.sizes:
+                key = (w, elements)
+                if key in errors:
+                    continue
+                t0 = time.monotonic()
+                try:
+                    lat, rate, cpu_p, cpu_c = run_fanout_trial(ctx, workers, elements, args)
+                except TrialError as e:
+                    errors[key] = str(e)
+                    print(f"trial {trial + 1}/{args.trials} {w} {elements} elements: FAILED: {e}",
+                          file=sys.stderr)
+                    continue
+                f = fan.setdefault(key, {"latency": [], "rates": [], "cpu_p": [], "cpu_c": []})
+                f["latency"].append(lat)
+                f["rates"].append(rate)
+                f["cpu_p"].append(cpu_p)
+                f["cpu_c"].append(cpu_c)
+                print(f"trial {trial + 1}/{args.trials} {w:>15} {elements:>6} elements: "
+                      f"{rate / 1e3:8.2f} k tasks/s  latency {np.mean(lat) / 1e3:8.2f} µs  "
+                      f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
 
     cells = []
-    for mode in args.modes:
+    for mode in args.modes if "seed" in args.workloads else []:
         for elements in args.sizes:
             key = (mode, elements)
             for metric in METRICS:
@@ -533,6 +772,25 @@ def main(argv: list[str]) -> int:
                 trials = samples[key][metric]
                 c = cell(mode, args.placement, elements, metric)
                 c.update(status="ok", trials=len(trials), **summarize(trials))
+                cells.append(c)
+    for w in fanouts:
+        for elements in args.sizes:
+            key = (w, elements)
+            for metric in FANOUT_METRICS:
+                if key in errors:
+                    cells.append(failed_cell("mp-queue", args.placement, elements, metric,
+                                             errors[key], w))
+                    continue
+                f = fan[key]
+                c = cell("mp-queue", args.placement, elements, metric, w)
+                if metric == "throughput":
+                    c.update(status="ok", trials=len(f["rates"]),
+                             **throughput_summary(f["rates"], args.messages * len(f["rates"])))
+                    c["bytes_per_s"] = c["msgs_per_s"] * elements * 8
+                else:
+                    c.update(status="ok", trials=len(f["latency"]), **summarize(f["latency"]))
+                c["cpu_producer_ns"] = float(np.mean(f["cpu_p"]))
+                c["cpu_consumer_ns"] = float(np.mean(f["cpu_c"]))
                 cells.append(c)
 
     results = {

@@ -60,6 +60,14 @@ class Statistics(unittest.TestCase):
         self.assertEqual(s["n"], 100)
         self.assertEqual(s["max_ns"], 1_000_000.0)
 
+    def test_throughput_summary_inverts_rates(self):
+        s = mb.throughput_summary([1000.0, 2000.0], 10)
+        self.assertEqual(s["n"], 10)
+        self.assertAlmostEqual(s["mean_ns"], 1e9 / 1500.0)
+        self.assertEqual(s["trial_means_ns"], [1e6, 5e5])
+        self.assertEqual((s["min_ns"], s["max_ns"]), (5e5, 1e6))
+        self.assertLess(s["ci95_low_ns"], s["mean_ns"])
+
 
 class Verification(unittest.TestCase):
     def test_accepts_the_right_message(self):
@@ -154,6 +162,46 @@ class EndToEnd(unittest.TestCase):
             self.assertEqual(c["status"], "failed")
             self.assertIn("0.0001", c["error"])
             self.assertEqual(c["trials"], 0)
+
+    def test_fanout_writes_throughput_and_latency_cells(self):
+        placement = "split" if {0, 1} <= os.sched_getaffinity(0) else "none"
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "out.json")
+            r = subprocess.run(
+                [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "1,100",
+                 "--messages", "20", "--trials", "2", "--warmup", "5", "--workloads", "fanout",
+                 "--workers", "1,2", "--placement", placement, "--json", out],
+                capture_output=True, text=True, timeout=120,
+            )
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, encoding="utf-8") as f:
+                cells = json.load(f)["cells"]
+        self.assertEqual(len(cells), 2 * 2 * 2)  # worker counts x sizes x metrics
+        for c in cells:
+            self.assertLessEqual(CELL_FIELDS, set(c), c)
+            self.assertEqual(c["status"], "ok")
+            self.assertEqual(c["transport"], "mp-queue")
+            self.assertIn(c["workload"], ("fanout1", "fanout2"))
+            self.assertEqual(c["workers"], int(c["workload"][-1]))
+            self.assertEqual(c["n"], 40)
+            self.assertEqual(c["trials"], 2)
+            self.assertGreater(c["cpu_producer_ns"], 0)
+            self.assertIn(c["metric"], mb.FANOUT_METRICS)
+            if c["metric"] == "throughput":
+                self.assertGreater(c["msgs_per_s"], 0)
+                self.assertGreater(c["bytes_per_s"], 0)
+                self.assertAlmostEqual(c["mean_ns"], 1e9 / c["msgs_per_s"])
+            self.assertLessEqual(c["min_ns"], c["p50_ns"])
+            self.assertLessEqual(c["p50_ns"], c["max_ns"])
+
+    def test_unknown_workload_is_refused(self):
+        r = subprocess.run(
+            [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--workloads", "seed,paced",
+             "--json", "-"],
+            capture_output=True, text=True, timeout=60,
+        )
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("paced", r.stderr)
 
     def test_bad_size_is_refused_with_the_value_named(self):
         r = subprocess.run(
