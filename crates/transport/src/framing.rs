@@ -200,6 +200,105 @@ mod tests {
         assert!(matches!(r.recv(), Err(RecvError::Corrupt(_))));
     }
 
+    /// Hands out at most `chunk` bytes per read, like a pipe delivering a
+    /// frame in pieces, and reports `Interrupted` on every third read.
+    struct Trickle {
+        data: Vec<u8>,
+        pos: usize,
+        chunk: usize,
+        reads: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            if self.reads.is_multiple_of(3) {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.chunk).min(self.data.len() - self.pos);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    fn trickle(data: Vec<u8>, chunk: usize) -> Trickle {
+        Trickle {
+            data,
+            pos: 0,
+            chunk,
+            reads: 0,
+        }
+    }
+
+    #[test]
+    fn truncated_body_is_corrupt_never_a_short_message() {
+        // A sender killed mid-message: the header promises 100 bytes, 50 come.
+        let mut data = frames(&[b"whole"]);
+        data.extend_from_slice(&100u64.to_le_bytes());
+        data.extend_from_slice(&[9u8; 50]);
+        let mut r = FramedReader::new(Cursor::new(data), 1 << 20);
+        assert_eq!(r.recv().expect("first frame"), b"whole");
+        match r.recv() {
+            Err(RecvError::Corrupt(why)) => assert!(why.contains("58 of 108"), "{why}"),
+            other => panic!("expected Corrupt, got {:?}", other.map(<[u8]>::len)),
+        }
+    }
+
+    #[test]
+    fn length_is_checked_against_the_maximum_exactly() {
+        let at_max = frames(&[&[1u8; 1000]]);
+        let mut r = FramedReader::new(Cursor::new(at_max), 1000);
+        assert_eq!(r.recv().expect("at the maximum").len(), 1000);
+
+        let mut over = 1001u64.to_le_bytes().to_vec();
+        over.extend_from_slice(&[1u8; 1001]);
+        let mut r = FramedReader::new(Cursor::new(over), 1000);
+        match r.recv() {
+            Err(RecvError::Corrupt(why)) => assert!(why.contains("1001"), "{why}"),
+            other => panic!("expected Corrupt, got {:?}", other.map(<[u8]>::len)),
+        }
+    }
+
+    #[test]
+    fn inconsistent_length_desynchronises_into_corrupt() {
+        // The header claims 3 bytes but 16 follow: the 13 left over are read
+        // as the next header (a huge length) and rejected, not delivered.
+        let mut data = 3u64.to_le_bytes().to_vec();
+        data.extend_from_slice(b"abc");
+        data.extend_from_slice(&[0xEEu8; 13]);
+        let mut r = FramedReader::new(Cursor::new(data), 1 << 20);
+        assert_eq!(r.recv().expect("the claimed 3 bytes"), b"abc");
+        assert!(matches!(r.recv(), Err(RecvError::Corrupt(_))));
+    }
+
+    #[test]
+    fn huge_claim_trickling_in_allocates_nothing_extra() {
+        // Each length up to the 1 GiB maximum, then a few bytes and the end.
+        for claimed in [1u64 << 30, (1 << 30) - 1, 1 << 24, u64::from(u32::MAX)] {
+            let mut data = claimed.to_le_bytes().to_vec();
+            data.extend_from_slice(&[5u8; 300]);
+            let mut r = FramedReader::new(trickle(data, 7), 1 << 30);
+            let err = r.recv().expect_err("truncated or too large");
+            assert!(matches!(err, RecvError::Corrupt(_)), "{claimed}: {err}");
+            assert_eq!(r.buf.len(), INITIAL_BUFFER, "{claimed}: buffer grew");
+        }
+    }
+
+    #[test]
+    fn frames_split_across_reads_and_interrupts_keep_boundaries() {
+        let big = vec![3u8; 3 * INITIAL_BUFFER];
+        let msgs: [&[u8]; 5] = [b"", b"x", &big, b"", b"tail"];
+        for chunk in [1, 5, 8, 9, 4096] {
+            let data = frames(&msgs);
+            let mut r = FramedReader::new(trickle(data, chunk), 1 << 20);
+            for m in msgs {
+                assert_eq!(r.recv().expect("frame"), m, "chunk {chunk}");
+            }
+            assert!(matches!(r.recv(), Err(RecvError::Disconnected)));
+        }
+    }
+
     #[test]
     fn too_large_send_sends_nothing() {
         let mut w = FramedWriter::new(Vec::new(), 4);
