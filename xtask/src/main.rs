@@ -21,7 +21,7 @@ struct Cli {
 enum Task {
     /// Run the benchmark matrix and write results/README.md, results/results.json (+ CSV, SVG).
     #[command(
-        after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 15 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement (split, same, none)\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
+        after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 15 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement, plus fanout and paced\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
     )]
     BenchAll(BenchArgs),
     /// Re-render results/README.md, CSV and SVG from an existing results JSON.
@@ -37,7 +37,7 @@ struct BenchArgs {
     /// A short smoke run: 3 sizes, 2 trials, 100 messages.
     #[arg(long, conflicts_with = "full")]
     quick: bool,
-    /// Every placement (split, same, none); takes about three times as long.
+    /// Every placement (split, same, none) plus the fanout and paced workloads; well over an hour.
     #[arg(long)]
     full: bool,
     /// Write into DIR instead of results/.
@@ -86,7 +86,9 @@ struct Matrix {
     messages: &'static str,
     warmup_ms: &'static str,
     placements: &'static str,
+    workloads: &'static str,
     python_sizes: &'static str,
+    python_workloads: &'static str,
 }
 
 fn matrix(args: &BenchArgs) -> Matrix {
@@ -97,7 +99,9 @@ fn matrix(args: &BenchArgs) -> Matrix {
             messages: "100",
             warmup_ms: "5",
             placements: "split",
+            workloads: "seed,pingpong,stream",
             python_sizes: "100,3200,51200",
+            python_workloads: "seed",
         }
     } else {
         Matrix {
@@ -112,7 +116,15 @@ fn matrix(args: &BenchArgs) -> Matrix {
             } else {
                 "split"
             },
+            // fanout and paced would take the default run well past its
+            // 15 minutes here: they come with --full.
+            workloads: if args.full {
+                "seed,pingpong,stream,fanout,paced"
+            } else {
+                "seed,pingpong,stream"
+            },
             python_sizes: "100,200,400,800,1600,3200,6400,12800,25600,51200",
+            python_workloads: if args.full { "seed,fanout" } else { "seed" },
         }
     }
 }
@@ -154,7 +166,7 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
     // One invocation runs all workloads so transports interleave across trials.
     cmd.args([
         "--workload",
-        "seed,pingpong,stream",
+        m.workloads,
         "--trials",
         m.trials,
         "--messages",
@@ -290,6 +302,8 @@ fn python_baseline(root: &Path, staging: &Path, m: &Matrix, args: &BenchArgs) ->
             m.trials,
             "--placement",
             placement,
+            "--workloads",
+            m.python_workloads,
             "--json",
         ])
         .arg(&out)
