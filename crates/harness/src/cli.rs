@@ -1,9 +1,10 @@
-//! The command line: `list`, `run`, `floors`, `report`, and the hidden
+//! The command line: `list`, `run`, `floors`, `report`, `compare`, `soak`, and the hidden
 //! `__role` the supervisor uses to start producer and consumer processes.
 //!
 //! Exit codes: 0 success; 1 a run failed (a cell failed verification, a
 //! process died or hung, an I/O error); 2 bad command-line input, reported
-//! before any process is started.
+//! before any process is started; 128 + n interrupted by signal n (130
+//! Ctrl-C, 143 SIGTERM), see [`crate::interrupt`].
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,7 +32,7 @@ use crate::workload;
     long_about = "Runs one identical producer-consumer benchmark across inter-process transports \
 (pipes, Unix sockets, shared memory, ...) in separate, pinned processes, verifies every message, \
 and writes the results as JSON for `ipcbench report` or `cargo xtask bench-all`.",
-    after_help = "Examples:\n  ipcbench list\n  ipcbench run --transport pipe,uds --workload pingpong --sizes 8B,4KiB,1MiB\n  ipcbench run --workload seed --codec raw,bincode --json out.json\n  ipcbench floors --placement split,same\n\nExit codes: 0 ok, 1 run failed, 2 bad input."
+    after_help = "Examples:\n  ipcbench list\n  ipcbench run --transport pipe,uds --workload pingpong --sizes 8B,4KiB,1MiB\n  ipcbench run --workload seed --codec raw,bincode --json out.json\n  ipcbench floors --placement split,same\n  ipcbench soak --minutes 10\n\nExit codes: 0 ok, 1 run failed, 2 bad input, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -60,6 +61,11 @@ enum Command {
         after_help = "Example:\n  ipcbench compare old/results.json results/results.json --threshold 5"
     )]
     Compare(CompareArgs),
+    /// Stream through every transport for a while, verifying, and check that memory stays flat.
+    #[command(
+        after_help = "Examples:\n  ipcbench soak --minutes 10\n  ipcbench soak --minutes 1 --transport shm-block,uds --sizes 8B,64KiB"
+    )]
+    Soak(crate::soak::SoakArgs),
     /// Internal: one process of a producer-consumer pair.
     #[command(name = "__role", hide = true)]
     Role { spec: String },
@@ -198,19 +204,26 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
 /// Bad input: exit code 2, message only.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct Usage(String);
+pub(crate) struct Usage(pub(crate) String);
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Role { .. }) {
+        crate::interrupt::ignore_terminal_interrupt();
+    } else if let Err(e) = crate::interrupt::install() {
+        eprintln!("warning: cannot handle Ctrl-C ({e}); an interrupted run may leave files behind");
+    }
     let result = match cli.command {
         Command::List => list(),
         Command::Run(args) => run(args),
         Command::Floors(args) => floors(args),
         Command::Report(args) => report_cmd(args),
         Command::Compare(args) => compare_cmd(args),
+        Command::Soak(args) => crate::soak::run(args),
         Command::Role { spec } => role_main(&spec),
     };
+    crate::interrupt::hold_if_interrupted();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<Usage>().is_some() => {
@@ -225,7 +238,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Writes to stdout; a closed pipe (`ipcbench list | head`) is not an error.
-fn emit(text: &str) -> Result<()> {
+pub(crate) fn emit(text: &str) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

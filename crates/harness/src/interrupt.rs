@@ -1,0 +1,195 @@
+//! Ctrl-C, SIGTERM and SIGHUP for the long-running commands (`run`, `floors`,
+//! `soak`): stop the running pair so it cleans up after itself, leave every
+//! output file as it was (results are only ever written whole, at the end,
+//! by rename), and exit with 128 + the signal number (130 for Ctrl-C, 143
+//! for SIGTERM).
+//!
+//! The signal handler only writes the signal number to a pipe; a thread
+//! reads it and does the work, so nothing async-signal-unsafe runs in the
+//! handler. That thread kills the producers first: a consumer whose
+//! producer is gone gets `Disconnected`, fails its role, and drops its
+//! transport, which removes what the transport created (iceoryx2's files in
+//! /dev/shm and /tmp, for instance). Whatever is still alive after a short
+//! grace is killed with SIGKILL, and every child is reaped before we exit.
+//!
+//! Role processes ignore SIGINT (see [`ignore_terminal_interrupt`]): Ctrl-C in
+//! a terminal signals the whole foreground process group, and a role that
+//! died of it would leave its resources behind; the supervisor decides.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Write end of the self-pipe; -1 until [`install`] ran.
+static PIPE_W: AtomicI32 = AtomicI32::new(-1);
+
+/// Set once a signal is being handled.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// How long consumers get to notice their producer is gone and exit.
+const GRACE: Duration = Duration::from_secs(2);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    let fd = PIPE_W.load(Ordering::Relaxed);
+    let byte = sig as u8;
+    // SAFETY: write(2) is async-signal-safe; `byte` outlives the call. A full
+    // pipe (a second signal before the first was handled) drops the byte.
+    unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+}
+
+/// Installs the handlers and starts the thread that acts on them. Call once,
+/// early, from the supervising process only.
+pub fn install() -> io::Result<()> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let [read_fd, write_fd] = fds;
+    PIPE_W.store(write_fd, Ordering::Relaxed);
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut byte = 0u8;
+            loop {
+                // SAFETY: reads one byte into `byte` from our own pipe.
+                let n = unsafe { libc::read(read_fd, (&raw mut byte).cast(), 1) };
+                if n == 1 {
+                    break;
+                }
+                if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return;
+            }
+            let sig = i32::from(byte);
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            eprintln!(
+                "\nipcbench: interrupted ({}): stopping the running pair; no results written",
+                signal_name(sig)
+            );
+            // The main thread sees its pair die and would report that as a
+            // failure: what it says from now on is moot, and silenced.
+            silence_stdio();
+            stop_children();
+            std::process::exit(128 + sig);
+        })?;
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction with a valid handler and an empty mask;
+        // SA_RESTART keeps the supervisor's blocking calls from failing with
+        // EINTR before the thread above acts.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Called by the main thread before it exits: if a signal is being handled,
+/// waits for the handler to end the process with the signal's exit code
+/// (instead of exiting 1 because its pair was killed under it).
+pub fn hold_if_interrupted() {
+    while INTERRUPTED.load(Ordering::SeqCst) {
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn silence_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        for fd in [libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+            // SAFETY: dup2 onto the standard descriptors, which stay open.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+}
+
+/// In a role process: let Ctrl-C in the terminal reach only the supervisor,
+/// which stops the pair in an order that lets it clean up.
+pub fn ignore_terminal_interrupt() {
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        _ => "signal",
+    }
+}
+
+/// Our direct children, with whether each is a producer role.
+fn children() -> Vec<(libc::pid_t, bool)> {
+    let me = std::process::id();
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<libc::pid_t>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after the command name, which may contain spaces: state, ppid.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid != Some(me) {
+            continue;
+        }
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let producer = String::from_utf8_lossy(&cmd).contains("\"role\":\"producer\"");
+        out.push((pid, producer));
+    }
+    out
+}
+
+fn kill(pid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: kill(2) on a child we have not reaped, so the pid is still ours.
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// Whether the child has exited; reaps it if so.
+fn reaped(pid: libc::pid_t) -> bool {
+    let mut status = 0;
+    // SAFETY: waitpid on our own child with WNOHANG.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    r == pid || r < 0
+}
+
+/// Kills producers, gives consumers [`GRACE`] to exit on their own, then
+/// kills and reaps everything that is left.
+fn stop_children() {
+    let kids = children();
+    for &(pid, producer) in &kids {
+        if producer {
+            kill(pid, libc::SIGKILL);
+        }
+    }
+    let mut alive: Vec<libc::pid_t> = kids.iter().map(|&(pid, _)| pid).collect();
+    let until = Instant::now() + GRACE;
+    while !alive.is_empty() && Instant::now() < until {
+        alive.retain(|&pid| !reaped(pid));
+        thread::sleep(Duration::from_millis(10));
+    }
+    for &pid in &alive {
+        kill(pid, libc::SIGKILL);
+    }
+    for pid in alive {
+        let mut status = 0;
+        // SAFETY: blocking waitpid on our own child, which was just killed.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+    }
+}

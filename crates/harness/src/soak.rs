@@ -1,0 +1,528 @@
+//! `ipcbench soak`: streams through every backend (or the chosen ones) for a
+//! given total time with verification on, and watches the resident memory of
+//! the producer and consumer processes while they run, so leaks and slow
+//! corruption show up that a short benchmark would miss.
+//!
+//! Each backend gets an equal share of the time. A short calibration pair
+//! measures its stream rate per size; then one long-lived pair streams the
+//! sizes round after round (the `stream` workload: every message verified,
+//! loss, duplication and reordering detected) for the rest of its share,
+//! while a sampler reads `VmRSS` of both role processes from /proc every
+//! second. The first round allocates every buffer the largest size needs, so
+//! memory is compared from the end of the first round to the end of the run:
+//! it must not grow by more than [`GROWTH_FACTOR`] plus [`GROWTH_SLACK_KIB`].
+//! Any failed pair or memory growth makes the exit status 1.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::cli::Usage;
+use crate::placement::{Placement, Role};
+use crate::registry::{self, Backend};
+use crate::role::RoleSpec;
+use crate::sizes;
+use crate::supervisor::{Limits, run_pair};
+use crate::workload::Workload;
+
+/// Memory may grow by this factor between the end of the first round and the
+/// end of the run ...
+pub const GROWTH_FACTOR: f64 = 1.2;
+/// ... plus this many KiB (allocator noise, lazily touched pages).
+pub const GROWTH_SLACK_KIB: u64 = 8 * 1024;
+
+/// How long one round through all sizes should take.
+const ROUND: Duration = Duration::from_secs(2);
+/// Measured messages per size of the calibration pair.
+const CALIBRATION_MESSAGES: usize = 200;
+/// How often the sampler reads the role processes' memory.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+/// `ipcbench soak` arguments.
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// Total duration in minutes, shared equally by the transports (fractions allowed).
+    #[arg(long, value_parser = parse_minutes)]
+    pub minutes: f64,
+    /// Transports, comma-separated (default: all; see `ipcbench list`).
+    #[arg(long, value_delimiter = ',')]
+    pub transport: Vec<String>,
+    /// Payload sizes streamed in turn (same syntax as `run --sizes`).
+    #[arg(long, default_value = "100,800,6400,51200")]
+    pub sizes: String,
+    /// Where producer and consumer run: split, same or none.
+    #[arg(long, default_value = "split")]
+    pub placement: String,
+    /// Kill a pair that finishes no size within this many seconds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub stall_timeout: u64,
+}
+
+fn parse_minutes(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: expected minutes, such as 10 or 0.5"))?;
+    if !(v > 0.0 && v <= 10_080.0) {
+        return Err(format!(
+            "invalid duration {s:?}: must be more than 0 and at most 10080 minutes (a week)"
+        ));
+    }
+    Ok(v)
+}
+
+/// One reading of both role processes' resident memory, KiB.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Sample {
+    /// Seconds since the soak pair started.
+    pub at_s: f64,
+    /// Producer `VmRSS`, if it was readable.
+    pub producer_kib: Option<u64>,
+    /// Consumer `VmRSS`, if it was readable.
+    pub consumer_kib: Option<u64>,
+}
+
+/// What one backend's soak did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Backend name.
+    pub transport: &'static str,
+    /// Wall time of the soak pair.
+    pub seconds: f64,
+    /// Measured messages sent and verified (warm-up excluded).
+    pub messages: u64,
+    /// Their payload bytes.
+    pub bytes: u64,
+    /// Failed pairs (calibration or soak); each message says why.
+    pub errors: Vec<String>,
+    /// Memory over time.
+    pub samples: Vec<Sample>,
+    /// Seconds after which memory counts as warmed up.
+    pub warm_s: f64,
+}
+
+/// Memory at the end of the first round and at the end, per role, KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Growth {
+    /// Reference reading, after the first round.
+    pub first: u64,
+    /// Last reading.
+    pub last: u64,
+    /// Largest reading.
+    pub max: u64,
+}
+
+impl Growth {
+    /// Whether the last reading stays within the allowed growth.
+    pub fn flat(&self) -> bool {
+        (self.last as f64) <= self.first as f64 * GROWTH_FACTOR + GROWTH_SLACK_KIB as f64
+    }
+}
+
+/// The growth of one role's memory over `samples`, from the first reading at
+/// or after `warm_s`; `None` with fewer than two readings to compare.
+pub fn growth(samples: &[Sample], warm_s: f64, role: Role) -> Option<Growth> {
+    let values: Vec<(f64, u64)> = samples
+        .iter()
+        .filter_map(|s| {
+            let v = match role {
+                Role::Producer => s.producer_kib,
+                Role::Consumer => s.consumer_kib,
+            };
+            v.map(|v| (s.at_s, v))
+        })
+        .collect();
+    let start = values.iter().position(|&(t, _)| t >= warm_s)?;
+    let warm = &values[start..];
+    if warm.len() < 2 {
+        return None;
+    }
+    Some(Growth {
+        first: warm[0].1,
+        last: warm[warm.len() - 1].1,
+        max: warm.iter().map(|&(_, v)| v).max().unwrap_or(0),
+    })
+}
+
+impl Outcome {
+    /// No failed pair and flat memory in both roles.
+    pub fn ok(&self) -> bool {
+        self.errors.is_empty()
+            && [Role::Producer, Role::Consumer]
+                .into_iter()
+                .all(|r| growth(&self.samples, self.warm_s, r).is_none_or(|g| g.flat()))
+    }
+}
+
+/// Runs the soak and prints its record; fails if any backend failed.
+pub fn run(args: SoakArgs) -> Result<()> {
+    let backends = select(&args.transport)?;
+    let placement: Placement = args.placement.parse().map_err(Usage)?;
+    if !placement.supported(crate::env::online_cpus()) {
+        bail!(Usage(format!(
+            "placement {placement} needs 2 cores; this machine has {}",
+            crate::env::online_cpus()
+        )));
+    }
+    let sizes =
+        sizes::parse_list(&args.sizes, sizes::machine_max()).map_err(|e| Usage(e.to_string()))?;
+    let exe = std::env::current_exe().context("locating the ipcbench binary")?;
+    let limits = Limits {
+        stall: Duration::from_secs(args.stall_timeout),
+        ..Limits::default()
+    };
+    let share = Duration::from_secs_f64(args.minutes * 60.0 / backends.len() as f64);
+    let own_rss_start = rss_kib(std::process::id());
+    eprintln!(
+        "soak: {} transport(s), {:.0} s each, sizes {}, placement {placement}",
+        backends.len(),
+        share.as_secs_f64(),
+        sizes
+            .iter()
+            .map(|&s| sizes::human(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut outcomes = Vec::new();
+    for b in backends {
+        let sizes: Vec<u64> = sizes
+            .iter()
+            .copied()
+            .filter(|&s| s + 64 <= (b.capabilities)().max_message_size as u64)
+            .collect();
+        let o = soak_one(&exe, b, &sizes, placement, share, limits);
+        eprintln!("{}", line(&o));
+        outcomes.push(o);
+    }
+    let own_rss_end = rss_kib(std::process::id());
+    let mut text = table(&outcomes);
+    if let (Some(a), Some(b)) = (own_rss_start, own_rss_end) {
+        let _ = writeln!(text, "\nsupervisor (this process) RSS: {a} KiB -> {b} KiB");
+    }
+    crate::cli::emit(&text)?;
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| !o.ok())
+        .map(|o| o.transport)
+        .collect();
+    if !failed.is_empty() {
+        bail!("soak failed for: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+fn select(given: &[String]) -> Result<Vec<&'static Backend>> {
+    let names: Vec<&str> = given
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Ok(registry::BACKENDS.iter().collect());
+    }
+    names
+        .into_iter()
+        .map(|n| {
+            registry::find(n).ok_or_else(|| {
+                Usage(format!(
+                    "unknown transport {n:?}; valid transports: {}",
+                    registry::names().join(", ")
+                ))
+                .into()
+            })
+        })
+        .collect()
+}
+
+fn spec(
+    b: &Backend,
+    sizes: Vec<u64>,
+    messages: usize,
+    placement: Placement,
+    limits: Limits,
+) -> RoleSpec {
+    RoleSpec {
+        role: Role::Consumer,
+        transport: b.name.to_owned(),
+        workload: Workload::Stream,
+        codec: "raw".to_owned(),
+        sizes,
+        messages,
+        warmup_ms: 0,
+        placement,
+        tag: transport::Options::unique("ib").tag,
+        endpoint: None,
+        endpoints: Vec::new(),
+        worker: 0,
+        rates: Vec::new(),
+        connect_timeout_ms: limits.connect.as_millis() as u64,
+    }
+}
+
+fn soak_one(
+    exe: &Path,
+    b: &'static Backend,
+    sizes: &[u64],
+    placement: Placement,
+    share: Duration,
+    limits: Limits,
+) -> Outcome {
+    let mut out = Outcome {
+        transport: b.name,
+        ..Outcome::default()
+    };
+    if sizes.is_empty() {
+        out.errors.push("no size fits this transport".into());
+        return out;
+    }
+    let started = Instant::now();
+    // Calibration: messages per second at each size.
+    let cal = spec(b, sizes.to_vec(), CALIBRATION_MESSAGES, placement, limits);
+    let rates = match run_pair(exe, &cal, limits) {
+        Ok((_, consumer)) => consumer
+            .sizes
+            .iter()
+            .map(|s| s.msgs_per_s.unwrap_or(0.0))
+            .collect::<Vec<f64>>(),
+        Err(e) => {
+            out.errors.push(format!("calibration: {e:#}"));
+            return out;
+        }
+    };
+    // One round sends `messages` of every size and should take ROUND.
+    let secs_per_message: f64 = rates.iter().map(|&r| 1.0 / r.max(1.0)).sum();
+    let messages = ((ROUND.as_secs_f64() / secs_per_message) as usize).clamp(20, 10_000_000);
+    let round_s = messages as f64 * secs_per_message;
+    let left = share.saturating_sub(started.elapsed()).as_secs_f64();
+    let rounds = ((left / round_s) as usize).max(2);
+    let all_sizes: Vec<u64> = sizes
+        .iter()
+        .copied()
+        .cycle()
+        .take(rounds * sizes.len())
+        .collect();
+    let soak = spec(b, all_sizes, messages, placement, limits);
+
+    let sampler = Sampler::start(soak.tag.clone());
+    let t0 = Instant::now();
+    let result = run_pair(exe, &soak, limits);
+    out.seconds = t0.elapsed().as_secs_f64();
+    out.samples = sampler.stop();
+    // Memory counts from the end of the first round, when every buffer the
+    // largest size needs exists.
+    out.warm_s = round_s + SAMPLE_EVERY.as_secs_f64();
+    match result {
+        Ok(_) => {
+            out.messages = (rounds * sizes.len() * messages) as u64;
+            out.bytes = rounds as u64 * messages as u64 * sizes.iter().sum::<u64>();
+        }
+        Err(e) => out.errors.push(format!("soak pair: {e:#}")),
+    }
+    out
+}
+
+/// Reads the role processes' memory in the background.
+struct Sampler {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<Vec<Sample>>,
+}
+
+impl Sampler {
+    fn start(tag: String) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = thread::spawn(move || {
+            let t0 = Instant::now();
+            let mut samples = Vec::new();
+            let mut pids: [Option<u32>; 2] = [None, None];
+            while !flag.load(Ordering::Relaxed) {
+                if pids.iter().any(Option::is_none) {
+                    for (pid, role) in role_processes(&tag) {
+                        pids[role as usize] = Some(pid);
+                    }
+                }
+                let read = |r: Role| pids[r as usize].and_then(rss_kib);
+                let s = Sample {
+                    at_s: t0.elapsed().as_secs_f64(),
+                    producer_kib: read(Role::Producer),
+                    consumer_kib: read(Role::Consumer),
+                };
+                if s.producer_kib.is_some() || s.consumer_kib.is_some() {
+                    samples.push(s);
+                }
+                // Sleep in small steps so `stop` is prompt.
+                let until = Instant::now() + SAMPLE_EVERY;
+                while Instant::now() < until && !flag.load(Ordering::Relaxed) {
+                    thread::sleep(Duration::from_millis(20));
+                }
+            }
+            samples
+        });
+        Self { stop, handle }
+    }
+
+    fn stop(self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap_or_default()
+    }
+}
+
+/// Our children running a role of the pair tagged `tag`.
+fn role_processes(tag: &str) -> Vec<(u32, Role)> {
+    let me = std::process::id();
+    let needle = format!("\"tag\":\"{tag}\"");
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid != Some(me) {
+            continue;
+        }
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd);
+        if !cmd.contains(&needle) {
+            continue;
+        }
+        let role = if cmd.contains("\"role\":\"producer\"") {
+            Role::Producer
+        } else {
+            Role::Consumer
+        };
+        out.push((pid, role));
+    }
+    out
+}
+
+/// `VmRSS` of a process, KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn show(g: Option<Growth>) -> String {
+    match g {
+        Some(g) => format!(
+            "{} -> {} KiB (max {}){}",
+            g.first,
+            g.last,
+            g.max,
+            if g.flat() { "" } else { " GREW" }
+        ),
+        None => "n/a (run too short)".to_owned(),
+    }
+}
+
+fn line(o: &Outcome) -> String {
+    format!(
+        "soak {}: {:.0} s, {} messages, {:.2} GB, {} error(s); producer RSS {}; consumer RSS {}{}",
+        o.transport,
+        o.seconds,
+        o.messages,
+        o.bytes as f64 / 1e9,
+        o.errors.len(),
+        show(growth(&o.samples, o.warm_s, Role::Producer)),
+        show(growth(&o.samples, o.warm_s, Role::Consumer)),
+        o.errors
+            .iter()
+            .map(|e| format!("\n  error: {e}"))
+            .collect::<String>()
+    )
+}
+
+/// The record as a Markdown table (what docs/reliability.md quotes).
+fn table(outcomes: &[Outcome]) -> String {
+    let mut t = String::from(
+        "| transport | seconds | messages | GB | errors | producer RSS KiB (after round 1 -> end, max) | consumer RSS KiB (after round 1 -> end, max) | verdict |\n|---|---:|---:|---:|---:|---|---|---|\n",
+    );
+    for o in outcomes {
+        let g = |r| match growth(&o.samples, o.warm_s, r) {
+            Some(g) => format!("{} -> {} ({})", g.first, g.last, g.max),
+            None => "n/a".to_owned(),
+        };
+        let _ = writeln!(
+            t,
+            "| {} | {:.0} | {} | {:.2} | {} | {} | {} | {} |",
+            o.transport,
+            o.seconds,
+            o.messages,
+            o.bytes as f64 / 1e9,
+            o.errors.len(),
+            g(Role::Producer),
+            g(Role::Consumer),
+            if o.ok() { "ok" } else { "FAILED" }
+        );
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples(values: &[(f64, u64)]) -> Vec<Sample> {
+        values
+            .iter()
+            .map(|&(at_s, v)| Sample {
+                at_s,
+                producer_kib: Some(v),
+                consumer_kib: Some(v),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn growth_counts_from_the_end_of_the_first_round() {
+        let s = samples(&[(0.5, 1000), (2.5, 50_000), (3.5, 51_000), (9.0, 52_000)]);
+        let g = growth(&s, 2.0, Role::Producer).expect("enough samples");
+        assert_eq!((g.first, g.last, g.max), (50_000, 52_000, 52_000));
+        assert!(g.flat());
+        assert!(growth(&s, 5.0, Role::Consumer).is_none());
+    }
+
+    #[test]
+    fn growth_beyond_the_allowance_is_not_flat() {
+        let flat = Growth {
+            first: 100_000,
+            last: 120_000 + GROWTH_SLACK_KIB,
+            max: 0,
+        };
+        assert!(flat.flat());
+        let grew = Growth {
+            last: flat.last + 1,
+            ..flat
+        };
+        assert!(!grew.flat());
+    }
+
+    #[test]
+    fn minutes_are_validated_with_the_range() {
+        assert_eq!(parse_minutes("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "abc", "nan", "20000"] {
+            let e = parse_minutes(bad).expect_err(bad);
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn own_memory_is_readable() {
+        assert!(rss_kib(std::process::id()).is_some_and(|v| v > 0));
+    }
+}
