@@ -55,7 +55,7 @@ pub fn crowded(backend: &Backend, placement: Placement, workload: Workload) -> b
 /// The note a crowded cell carries in the results.
 fn crowded_note(messages: usize) -> String {
     format!(
-        "reduced to {messages} messages per trial and size: a busy-waiting backend with \
+        "at most {messages} messages per trial and size: a busy-waiting backend with \
          processes sharing a core hands over once per scheduler timeslice"
     )
 }
@@ -304,7 +304,7 @@ pub fn execute(plan: &Plan, exe: &Path) -> Result<Outcome> {
                 }
                 let extra = Extra {
                     offered: &rates,
-                    note: crowded.then(|| crowded_note(base)),
+                    note: crowded.then(|| crowded_note(messages)),
                 };
                 fold(&mut accs, id, &producer, &consumers, &extra);
             }
