@@ -147,7 +147,10 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
     if !status.success() {
         bail!("cargo build --release -p harness failed");
     }
-    let exe = root.join("target/release/ipcbench");
+    // Cargo puts the binary under CARGO_TARGET_DIR when that is set.
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let exe = target.join("release/ipcbench");
 
     // Everything is written into a staging directory next to the output and
     // moved into place only at the end: an interrupted run leaves the last
