@@ -6,11 +6,14 @@
 //!
 //! The signal handler only writes the signal number to a pipe; a thread
 //! reads it and does the work, so nothing async-signal-unsafe runs in the
-//! handler. That thread kills the producers first: a consumer whose
-//! producer is gone gets `Disconnected`, fails its role, and drops its
-//! transport, which removes what the transport created (iceoryx2's files in
-//! /dev/shm and /tmp, for instance). Whatever is still alive after a short
-//! grace is killed with SIGKILL, and every child is reaped before we exit.
+//! handler. That thread first parks the main thread (a SIGUSR2 whose handler
+//! never returns): otherwise the supervisor in it would see its pair die,
+//! kill the rest at once, report a failure and go on to the next pair. Then
+//! it kills the producers: a consumer whose producer is gone gets
+//! `Disconnected`, fails its role, and drops its transport, which removes
+//! what the transport created (iceoryx2's files in /dev/shm and /tmp, for
+//! instance). Whatever is still alive after a short grace is killed with
+//! SIGKILL, every child is reaped, and the process ends with `_exit`.
 //!
 //! Role processes ignore SIGINT (see [`ignore_terminal_interrupt`]): Ctrl-C in
 //! a terminal signals the whole foreground process group, and a role that
@@ -26,9 +29,20 @@ static PIPE_W: AtomicI32 = AtomicI32::new(-1);
 
 /// Set once a signal is being handled.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set by the main thread once it is parked.
+static PARKED: AtomicBool = AtomicBool::new(false);
 
 /// How long consumers get to notice their producer is gone and exit.
-const GRACE: Duration = Duration::from_secs(2);
+const GRACE: Duration = Duration::from_secs(5);
+
+extern "C" fn park(_: libc::c_int) {
+    PARKED.store(true, Ordering::SeqCst);
+    loop {
+        // SAFETY: pause(2) is async-signal-safe; we never return, so the
+        // interrupted code never resumes.
+        unsafe { libc::pause() };
+    }
+}
 
 extern "C" fn on_signal(sig: libc::c_int) {
     let fd = PIPE_W.load(Ordering::Relaxed);
@@ -48,6 +62,9 @@ pub fn install() -> io::Result<()> {
     }
     let [read_fd, write_fd] = fds;
     PIPE_W.store(write_fd, Ordering::Relaxed);
+    // SAFETY: pthread_self has no preconditions; `install` runs on the main
+    // thread, which lives until the process exits.
+    let main = unsafe { libc::pthread_self() };
     thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -65,23 +82,36 @@ pub fn install() -> io::Result<()> {
             }
             let sig = i32::from(byte);
             INTERRUPTED.store(true, Ordering::SeqCst);
+            // Printed while the main thread can still release the stderr
+            // lock; nothing below takes a lock the parked thread may hold.
             eprintln!(
                 "\nipcbench: interrupted ({}): stopping the running pair; no results written",
                 signal_name(sig)
             );
-            // The main thread sees its pair die and would report that as a
-            // failure: what it says from now on is moot, and silenced.
-            silence_stdio();
+            // SAFETY: signals the main thread, which exists (see above).
+            unsafe { libc::pthread_kill(main, libc::SIGUSR2) };
+            let until = Instant::now() + Duration::from_secs(1);
+            while !PARKED.load(Ordering::SeqCst) && Instant::now() < until {
+                thread::sleep(Duration::from_millis(1));
+            }
             stop_children();
-            std::process::exit(128 + sig);
+            // SAFETY: ends the process without running atexit handlers or
+            // flushing stdio, whose locks the parked thread may hold.
+            unsafe { libc::_exit(128 + sig) };
         })?;
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 4] = [
+        (libc::SIGUSR2, park),
+        (libc::SIGINT, on_signal),
+        (libc::SIGTERM, on_signal),
+        (libc::SIGHUP, on_signal),
+    ];
+    for (sig, handler) in handlers {
         // SAFETY: a zeroed sigaction with a valid handler and an empty mask;
         // SA_RESTART keeps the supervisor's blocking calls from failing with
         // EINTR before the thread above acts.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+            sa.sa_sigaction = handler as *const () as libc::sighandler_t;
             sa.sa_flags = libc::SA_RESTART;
             libc::sigemptyset(&mut sa.sa_mask);
             if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
@@ -92,22 +122,12 @@ pub fn install() -> io::Result<()> {
     Ok(())
 }
 
-/// Called by the main thread before it exits: if a signal is being handled,
-/// waits for the handler to end the process with the signal's exit code
-/// (instead of exiting 1 because its pair was killed under it).
+/// Called by the main thread before it exits: if a signal is being handled
+/// (it arrived too late to park us), waits for the handler to end the
+/// process with the signal's exit code.
 pub fn hold_if_interrupted() {
     while INTERRUPTED.load(Ordering::SeqCst) {
         thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn silence_stdio() {
-    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
-        use std::os::fd::AsRawFd;
-        for fd in [libc::STDOUT_FILENO, libc::STDERR_FILENO] {
-            // SAFETY: dup2 onto the standard descriptors, which stay open.
-            unsafe { libc::dup2(null.as_raw_fd(), fd) };
-        }
     }
 }
 
