@@ -91,16 +91,16 @@ struct RunArgs {
     #[arg(long, value_delimiter = ',', default_value = "split")]
     placement: Vec<String>,
     /// Independent trials per cell; each starts fresh processes.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, default_value_t = 5, allow_hyphen_values = true, value_parser = number_in(1u32, 1000))]
     trials: u32,
     /// Measured messages per trial and size (stream sends 4x as many).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    #[arg(long, default_value_t = 1000, allow_hyphen_values = true, value_parser = number_in(1u32, 10_000_000))]
     messages: u32,
     /// Warm-up per trial and size, milliseconds (at least 10 messages).
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    #[arg(long, default_value_t = 50, allow_hyphen_values = true, value_parser = number_in(0u64, 60_000))]
     warmup_ms: u64,
     /// Kill a pair that finishes no size within this many seconds.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, default_value_t = 60, allow_hyphen_values = true, value_parser = number_in(1u64, 86_400))]
     stall_timeout: u64,
     /// Write results JSON here (atomically).
     #[arg(long)]
@@ -152,6 +152,21 @@ struct CompareArgs {
     threshold: f64,
 }
 
+/// A parser for a whole number in `min..=max` whose error names the value
+/// and the range (clap's own says "invalid digit" for `-5`).
+pub(crate) fn number_in<T>(min: T, max: T) -> impl Fn(&str) -> Result<T, String> + Clone
+where
+    T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display,
+{
+    move |s: &str| {
+        s.trim()
+            .parse::<T>()
+            .ok()
+            .filter(|v| *v >= min && *v <= max)
+            .ok_or_else(|| format!("{s:?} is not a whole number from {min} to {max}"))
+    }
+}
+
 fn parse_percent(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim_end_matches('%')
@@ -165,7 +180,13 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     Ok(v / 100.0)
 }
 
+/// Reads a results file named on the command line; a missing or malformed
+/// one is bad input (exit status 2).
 fn load(path: &Path) -> Result<Results> {
+    read_results(path).map_err(|e| Usage(format!("{e:#}")).into())
+}
+
+fn read_results(path: &Path) -> Result<Results> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let r: Results = serde_json::from_str(&text)

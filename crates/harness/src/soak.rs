@@ -48,7 +48,7 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 #[derive(Debug, Args)]
 pub struct SoakArgs {
     /// Total duration in minutes, shared equally by the transports (fractions allowed).
-    #[arg(long, value_parser = parse_minutes)]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_minutes)]
     pub minutes: f64,
     /// Transports, comma-separated (default: all; see `ipcbench list`).
     #[arg(long, value_delimiter = ',')]
@@ -60,20 +60,20 @@ pub struct SoakArgs {
     #[arg(long, default_value = "split")]
     pub placement: String,
     /// Kill a pair that finishes no size within this many seconds.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, default_value_t = 60, allow_hyphen_values = true, value_parser = crate::cli::number_in(1u64, 86_400))]
     pub stall_timeout: u64,
 }
 
 fn parse_minutes(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: expected minutes, such as 10 or 0.5"))?;
-    if !(v > 0.0 && v <= 10_080.0) {
-        return Err(format!(
-            "invalid duration {s:?}: must be more than 0 and at most 10080 minutes (a week)"
-        ));
-    }
-    Ok(v)
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| *v > 0.0 && *v <= 10_080.0)
+        .ok_or_else(|| {
+            format!(
+                "invalid duration {s:?}: minutes, more than 0 and at most 10080 minutes (a week), such as 10 or 0.5"
+            )
+        })
 }
 
 /// One reading of both role processes' resident memory, KiB.
