@@ -41,6 +41,7 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_shm::ShmAdaptive>(),
     entry::<transport_shm::ShmBlock>(),
     entry::<transport_iceoryx2::Iceoryx2>(),
+    entry::<transport_iceoryx2::Iceoryx2Block>(),
     entry::<transport_ipc_channel::IpcChannelBytes>(),
     entry::<transport_ipc_channel::IpcChannelTyped>(),
     entry::<transport_ipc_channel::IpcChannelShmem>(),
