@@ -57,8 +57,13 @@ struct BenchArgs {
     quiet: bool,
 }
 
+mod interrupt;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = interrupt::install() {
+        eprintln!("xtask: warning: cannot handle Ctrl-C ({e})");
+    }
     let r = match cli.command {
         Task::BenchAll(args) => bench_all(&args),
         Task::Render { dir } => render_dir(&dir),
@@ -157,7 +162,7 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
     // good results untouched.
     let staging = out_dir.join(format!(".staging-{}", std::process::id()));
     std::fs::create_dir_all(&staging)?;
-    let guard = Staging(staging.clone());
+    let guard = Staging::new(staging.clone());
 
     let m = matrix(args);
     let json = staging.join("results.json");
@@ -238,12 +243,20 @@ fn step(args: &BenchArgs, what: &str) {
     }
 }
 
-/// Removes the staging directory however bench-all ends.
+/// Removes the staging directory however bench-all ends, Ctrl-C included.
 struct Staging(PathBuf);
+
+impl Staging {
+    fn new(dir: PathBuf) -> Self {
+        interrupt::stage(dir.clone());
+        Self(dir)
+    }
+}
 
 impl Drop for Staging {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        interrupt::unstage(&self.0);
     }
 }
 
@@ -362,7 +375,7 @@ fn render_dir(dir: &Path) -> Result<()> {
     // Render into a staging directory too, so a failure leaves the old files.
     let staging = dir.join(format!(".staging-{}", std::process::id()));
     std::fs::create_dir_all(&staging)?;
-    let guard = Staging(staging.clone());
+    let guard = Staging::new(staging.clone());
     std::fs::copy(dir.join("results.json"), staging.join("results.json"))?;
     if dir.join("python.json").exists() {
         std::fs::copy(dir.join("python.json"), staging.join("python.json"))?;
