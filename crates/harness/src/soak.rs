@@ -44,6 +44,8 @@ pub const GROWTH_SLACK_KIB: u64 = 8 * 1024;
 pub const PAIR_MAX: Duration = Duration::from_secs(120);
 /// Rounds through all sizes per pair.
 pub const ROUNDS: usize = 4;
+/// The shortest pair worth starting with what is left of a share.
+const MIN_PAIR: Duration = Duration::from_secs(5);
 /// Measured messages per size of the calibration pair.
 const CALIBRATION_MESSAGES: usize = 200;
 /// How often the sampler reads the role processes' memory.
@@ -322,7 +324,9 @@ fn soak_one(
             return out;
         }
     };
-    let secs_per_message: f64 = rates.iter().map(|&r| 1.0 / r.max(1.0)).sum();
+    // Seconds one message of every size takes; refined after each pair
+    // (the short calibration pair is a rough guide).
+    let mut secs_per_message: f64 = rates.iter().map(|&r| 1.0 / r.max(1.0)).sum();
     loop {
         let left = share.saturating_sub(started.elapsed());
         let pair_len = left.min(PAIR_MAX).as_secs_f64().max(1.0);
@@ -339,7 +343,8 @@ fn soak_one(
         let sampler = Sampler::start(soak.tag.clone());
         let t0 = Instant::now();
         let result = run_pair(exe, &soak, limits);
-        out.seconds += t0.elapsed().as_secs_f64();
+        let took = t0.elapsed().as_secs_f64();
+        out.seconds += took;
         out.pairs.push(PairMemory {
             samples: sampler.stop(),
             // From the end of the first round, when every buffer the largest
@@ -350,14 +355,14 @@ fn soak_one(
             Ok(_) => {
                 out.messages += (ROUNDS * sizes.len() * messages) as u64;
                 out.bytes += (ROUNDS * messages) as u64 * sizes.iter().sum::<u64>();
+                secs_per_message = took / (ROUNDS * messages) as f64;
             }
             Err(e) => {
                 out.errors.push(format!("soak pair: {e:#}"));
                 return out;
             }
         }
-        // Another pair only if at least half of one fits in the share.
-        if share.saturating_sub(started.elapsed()) < PAIR_MAX.min(share) / 2 {
+        if share.saturating_sub(started.elapsed()) < MIN_PAIR {
             return out;
         }
     }
