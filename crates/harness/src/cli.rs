@@ -391,10 +391,13 @@ fn run(args: RunArgs) -> Result<()> {
         }
         measure_floors(&plan.placements, &plan.sizes)?
     };
+    // Taken before the run: the commit and date describe the code that was
+    // built and when it started, even if the tree changes meanwhile.
+    let environment = crate::env::collect(command_line(), clock);
     let outcome = bench::execute(&plan, &exe)?;
     let results = Results {
         schema_version: SCHEMA_VERSION,
-        environment: crate::env::collect(command_line(), clock),
+        environment,
         config: RunConfig {
             trials: plan.trials,
             messages: plan.messages,
