@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -256,6 +256,9 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
         }
     };
 
+    // Recorded in the results, so the report says how long this matrix
+    // takes on the machine it describes.
+    record_wall_time(&json, started.elapsed(), args)?;
     render_into(
         &staging,
         args.baseline.as_deref(),
@@ -399,6 +402,30 @@ fn merge_into(main: &Path, extra: &Path) -> Result<()> {
     );
     let json = serde_json::to_string_pretty(&a)?;
     std::fs::write(main, json).with_context(|| format!("writing {}", main.display()))
+}
+
+/// Adds the wall time of the whole bench-all so far (build, benchmark runs,
+/// Python baseline) to the environment table of the results.
+fn record_wall_time(json: &Path, took: Duration, args: &BenchArgs) -> Result<()> {
+    let mut r = read_results(json)?;
+    let mode = if args.quick {
+        "--quick"
+    } else if args.full {
+        "--full"
+    } else {
+        "default"
+    };
+    let secs = took.as_secs();
+    r.environment.extra.push((
+        "bench-all wall time".to_owned(),
+        format!(
+            "{} min {:02} s ({mode} matrix, Python baseline included)",
+            secs / 60,
+            secs % 60
+        ),
+    ));
+    let text = serde_json::to_string_pretty(&r)?;
+    std::fs::write(json, text).with_context(|| format!("writing {}", json.display()))
 }
 
 fn read_results(path: &Path) -> Result<Results> {

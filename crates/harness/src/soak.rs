@@ -352,9 +352,13 @@ fn soak_one(
             warm_s: messages as f64 * secs_per_message + SAMPLE_EVERY.as_secs_f64(),
         });
         match result {
-            Ok(_) => {
-                out.messages += (ROUNDS * sizes.len() * messages) as u64;
-                out.bytes += (ROUNDS * messages) as u64 * sizes.iter().sum::<u64>();
+            Ok((_, consumer)) => {
+                // Counted from what arrived: a size streams for at least
+                // `stream::MIN_SECONDS`, so small sizes send more than asked.
+                for s in &consumer.sizes {
+                    out.messages += s.messages;
+                    out.bytes += s.messages * s.size_bytes;
+                }
                 secs_per_message = took / (ROUNDS * messages) as f64;
             }
             Err(e) => {

@@ -200,6 +200,10 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
+/// How long consumers get to exit on their own after a stalled group's
+/// producer is killed.
+const CONSUMER_GRACE: Duration = Duration::from_secs(2);
+
 /// Runs one producer–consumer pair to completion and returns (producer,
 /// consumer) measurements, or an error naming what went wrong.
 pub fn run_pair(exe: &Path, spec: &RoleSpec, limits: Limits) -> Result<(RoleOutput, RoleOutput)> {
@@ -348,6 +352,19 @@ pub fn run_group(
             break;
         }
         if last_progress.elapsed() > limits.stall {
+            // The producer first: consumers that are merely waiting then see
+            // their peer die and exit on their own, removing what their
+            // transport created (iceoryx2's files), instead of leaving it to
+            // the next run's sweep. Whatever is still there after the grace
+            // is killed.
+            procs[0].kill();
+            let grace = Instant::now() + CONSUMER_GRACE;
+            while Instant::now() < grace && procs.iter().any(|p| p.status.is_none()) {
+                thread::sleep(Duration::from_millis(10));
+                for p in &mut procs {
+                    p.poll_exit()?;
+                }
+            }
             for p in &mut procs {
                 p.kill();
             }

@@ -139,7 +139,9 @@ fn small_run_measures_and_verifies_every_cell() {
         assert_eq!(c.trials, 2, "{c:?}");
         match c.metric.as_str() {
             "throughput" => assert!(c.msgs_per_s.is_some_and(|m| m > 0.0), "{c:?}"),
-            "oneway" => assert_eq!(c.summary.n, 2 * 30 * 4),
+            // At least 4 x --messages, more if that took under
+            // stream's minimum duration.
+            "oneway" => assert!(c.summary.n >= 2 * 30 * 4, "{c:?}"),
             _ => assert_eq!(c.summary.n, 2 * 30, "{c:?}"),
         }
         if ["rtt", "total", "put"].contains(&c.metric.as_str()) {

@@ -1273,10 +1273,14 @@ fn placement_sweep(d: &mut Doc, idx: &Index<'_>) {
             fmt_multiple(h.ratio)
         );
         if let Some(note) = &h.other.note {
-            line.push_str(" †");
-            if !footnotes.contains(note) {
+            // Notes differ in their numbers (50 messages for ping-pong, 200
+            // for stream): one mark per distinct note.
+            let i = footnotes.iter().position(|n| n == note).unwrap_or_else(|| {
                 footnotes.push(note.clone());
-            }
+                footnotes.len() - 1
+            });
+            line.push(' ');
+            line.push_str(&footnote_mark(i));
         }
         lines.push(line);
     }
@@ -1286,8 +1290,8 @@ fn placement_sweep(d: &mut Doc, idx: &Index<'_>) {
             hits.len() - SHOWN
         ));
     }
-    for note in footnotes {
-        lines.push(format!("\n† {note}."));
+    for (i, note) in footnotes.iter().enumerate() {
+        lines.push(format!("\n{} {note}.", footnote_mark(i)));
     }
     d.para(&format!(
         "**Criticalities** (largest first). A busy-waiting receiver that shares its core \
@@ -1605,5 +1609,15 @@ fn python_section(d: &mut Doc, py: &Python<'_>) {
                 seed_table(d, &py.idx, g, &tr, None);
             }
         }
+    }
+}
+
+/// The i-th footnote mark: †, ‡, §, then †4, †5, ...
+fn footnote_mark(i: usize) -> String {
+    match i {
+        0 => "†".to_owned(),
+        1 => "‡".to_owned(),
+        2 => "§".to_owned(),
+        _ => format!("†{}", i + 1),
     }
 }

@@ -345,6 +345,28 @@ fn raw_buffers(pat: &codec::pattern::PatternSet) -> Result<Vec<Vec<u8>>> {
         .collect()
 }
 
+/// The consumer's acknowledgement that it has received and verified a whole
+/// size, so sizes never overlap.
+const DONE: &[u8] = b"done";
+
+/// Consumer side of the end of a size.
+fn send_done<S: Sender>(tx: &mut S) -> Result<()> {
+    tx.send(DONE).context("acknowledging the size")
+}
+
+/// Producer side: waits for the consumer's [`DONE`].
+fn await_done<R: Receiver>(rx: &mut R) -> Result<()> {
+    let ack = rx
+        .recv()
+        .context("waiting for the consumer to finish the size")?;
+    anyhow::ensure!(
+        ack == DONE,
+        "unexpected acknowledgement of {} bytes",
+        ack.len()
+    );
+    Ok(())
+}
+
 /// Writes the header into a raw buffer.
 #[inline(always)]
 fn patch_header(buf: &mut [u8], seq: u64, send_ns: u64) {

@@ -14,13 +14,15 @@
 
 use std::num::NonZeroU64;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use codec::Codec;
 use codec::pattern::PatternSet;
 use rustix::time::{ClockId, Timespec};
 use transport::{Receiver, Sender};
 
-use super::{MIN_WARMUP_MESSAGES, SeqTracker, WARMUP, patch_header, raw_buffers};
+use super::{
+    MIN_WARMUP_MESSAGES, SeqTracker, WARMUP, await_done, patch_header, raw_buffers, send_done,
+};
 use crate::clock::now_ns;
 use crate::placement::Placement;
 use crate::role::{RoleSpec, SizeOutput};
@@ -109,16 +111,10 @@ pub(super) fn producer<S: Sender, R: Receiver>(
         tx.send(buf)
             .with_context(|| format!("message #{}", seq & !WARMUP))?;
     }
-    let ack = rx
-        .recv()
-        .context("waiting for the consumer to finish the size")?;
-    ensure!(
-        ack == b"done",
-        "unexpected acknowledgement of {} bytes",
-        ack.len()
-    );
+    let cpu = (cpu_time_ns() - cpu0) as f64 / measured as f64;
+    await_done(rx)?;
     Ok(SizeOutput {
-        cpu_ns_per_msg: (cpu_time_ns() - cpu0) as f64 / measured as f64,
+        cpu_ns_per_msg: cpu,
         messages: measured,
         ..SizeOutput::default()
     })
@@ -151,7 +147,7 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
         }
     }
     let cpu = (cpu_time_ns() - cpu0) as f64 / n as f64;
-    tx.send(b"done").context("acknowledging the size")?;
+    send_done(tx)?;
     Ok(SizeOutput {
         metrics: vec![("latency".to_owned(), latency.to_trial())],
         cpu_ns_per_msg: cpu,

@@ -7,16 +7,35 @@
 //! messages over first send to last receive), which the paced workloads pace
 //! at a fraction of. After each size the consumer acknowledges, so sizes
 //! never overlap.
+//!
+//! A size streams for at least [`MIN_SECONDS`] and at least the run's message
+//! count, whichever is longer: a fast transport otherwise fills its buffer and
+//! finishes within a millisecond, and the burst rate that measures is not one
+//! it can keep up (the paced workloads, which pace at a fraction of it, showed
+//! queues growing without bound). The producer decides when to stop, so it
+//! ends the size with an [`END`] message carrying the count it sent; the
+//! consumer checks that count against what arrived, so a message lost at the
+//! tail is an error, not a shorter run.
 
 use anyhow::{Context, Result, ensure};
 use codec::Codec;
 use codec::pattern::PatternSet;
 use transport::{Receiver, Sender};
 
-use super::{MIN_WARMUP_MESSAGES, SeqTracker, WARMUP, patch_header, raw_buffers};
+use super::{
+    MIN_WARMUP_MESSAGES, SeqTracker, WARMUP, await_done, patch_header, raw_buffers, send_done,
+};
 use crate::clock::now_ns;
 use crate::role::{RoleSpec, SizeOutput};
 use crate::stats::{Recorder, cpu_time_ns};
+
+/// Each size streams measured messages for at least this long.
+pub const MIN_SECONDS: f64 = 0.2;
+
+/// Sequence-number flag of the message that ends a size; the rest of its
+/// sequence number is the count of measured messages sent before it. Its
+/// payload is the pattern of that count, verified like any other.
+pub const END: u64 = 1 << 62;
 
 pub(super) fn producer<S: Sender, R: Receiver>(
     tx: &mut S,
@@ -36,23 +55,31 @@ pub(super) fn producer<S: Sender, R: Receiver>(
             .with_context(|| format!("warm-up message #{w}"))?;
         w += 1;
     }
+    let min = spec.messages as u64;
     let cpu0 = cpu_time_ns();
-    for seq in 0..spec.messages as u64 {
+    let stop_at = now_ns() + (MIN_SECONDS * 1e9) as u64;
+    let mut seq = 0;
+    loop {
         let buf = &mut bufs[(seq % n) as usize];
-        patch_header(buf, seq, now_ns());
+        // The stamp doubles as the clock for deciding when to stop: no
+        // second clock read per message.
+        let now = now_ns();
+        patch_header(buf, seq, now);
         tx.send(buf).with_context(|| format!("message #{seq}"))?;
+        seq += 1;
+        if seq >= min && now >= stop_at {
+            break;
+        }
     }
-    let ack = rx
-        .recv()
-        .context("waiting for the consumer to finish the size")?;
-    ensure!(
-        ack == b"done",
-        "unexpected acknowledgement of {} bytes",
-        ack.len()
-    );
+    let cpu = (cpu_time_ns() - cpu0) as f64 / seq as f64;
+    let buf = &mut bufs[(seq % n) as usize];
+    patch_header(buf, END | seq, now_ns());
+    tx.send(buf)
+        .with_context(|| format!("the end-of-size message after #{}", seq - 1))?;
+    await_done(rx)?;
     Ok(SizeOutput {
-        cpu_ns_per_msg: (cpu_time_ns() - cpu0) as f64 / spec.messages.max(1) as f64,
-        messages: spec.messages as u64,
+        cpu_ns_per_msg: cpu,
+        messages: seq,
         ..SizeOutput::default()
     })
 }
@@ -67,12 +94,23 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
     let mut oneway = Recorder::new();
     let mut seqs = SeqTracker::default();
     let (mut first, mut last, mut cpu0, mut first_sent) = (0, 0, 0, 0);
-    let n = spec.messages as u64;
-    while seqs.measured < n {
+    loop {
         let msg = rx.recv().context("waiting for the next message")?;
         let t = now_ns();
         let decoded = Codec::Raw.decode(msg)?;
         let seq = decoded.header.seq;
+        if seq & (END | WARMUP) == END {
+            let sent = seq & !END;
+            ensure!(
+                sent == seqs.measured,
+                "the producer ended the size after {sent} measured messages, but {} arrived \
+                 (messages lost at the tail)",
+                seqs.measured
+            );
+            pat.verify(&decoded, seq)
+                .context("verification of the end-of-size message failed")?;
+            break;
+        }
         pat.verify(&decoded, seqs.expect(seq))
             .context("verification failed")?;
         if seqs.advance(seq) {
@@ -85,8 +123,14 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
             oneway.record(t.saturating_sub(decoded.header.send_ns));
         }
     }
+    let n = seqs.measured;
+    ensure!(
+        n >= spec.messages as u64,
+        "the producer ended the size after {n} measured messages, fewer than the {} asked for",
+        spec.messages
+    );
     let cpu = (cpu_time_ns() - cpu0) as f64 / n.max(1) as f64;
-    tx.send(b"done").context("acknowledging the size")?;
+    send_done(tx)?;
     // n messages arrive in n-1 inter-arrival gaps after the first.
     let rate = (n > 1 && last > first).then(|| (n - 1) as f64 * 1e9 / (last - first) as f64);
     // End to end, from the first measured send: a buffer that swallowed the
@@ -96,7 +140,7 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
         sustained_msgs_per_s: sustained,
         metrics: vec![("oneway".to_owned(), oneway.to_trial())],
         cpu_ns_per_msg: cpu,
-        messages: spec.messages as u64,
+        messages: n,
         msgs_per_s: rate,
         ..SizeOutput::default()
     })
