@@ -145,3 +145,133 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
         ..SizeOutput::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    use transport::{RecvError, SendError};
+
+    use super::*;
+    use crate::placement::{Placement, Role};
+    use crate::workload::Workload;
+
+    /// One direction of an in-process connection: whole messages over a
+    /// channel, so the workload's own protocol is tested without a backend.
+    struct Tx {
+        to: mpsc::SyncSender<Vec<u8>>,
+        /// Drops the last measured message before the end message, as a
+        /// transport losing the tail would.
+        lose_tail: bool,
+        held: Option<Vec<u8>>,
+    }
+
+    impl Sender for Tx {
+        fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
+            let seq = msg
+                .get(..8)
+                .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+            if !self.lose_tail || seq & WARMUP != 0 || msg.len() < 16 {
+                return self
+                    .to
+                    .send(msg.to_vec())
+                    .map_err(|_| SendError::Disconnected);
+            }
+            // Measured messages go out one behind; the end message discards
+            // the one held back.
+            let previous = self.held.replace(msg.to_vec());
+            if seq & END != 0 {
+                self.held = None;
+                return self
+                    .to
+                    .send(msg.to_vec())
+                    .map_err(|_| SendError::Disconnected);
+            }
+            match previous {
+                Some(p) => self.to.send(p).map_err(|_| SendError::Disconnected),
+                None => Ok(()),
+            }
+        }
+    }
+
+    struct Rx {
+        from: mpsc::Receiver<Vec<u8>>,
+        current: Vec<u8>,
+    }
+
+    impl Receiver for Rx {
+        fn recv(&mut self) -> Result<&[u8], RecvError> {
+            self.current = self.from.recv().map_err(|_| RecvError::Disconnected)?;
+            Ok(&self.current)
+        }
+    }
+
+    fn pair(lose_tail: bool) -> (Tx, Rx) {
+        let (to, from) = mpsc::sync_channel(64);
+        (
+            Tx {
+                to,
+                lose_tail,
+                held: None,
+            },
+            Rx {
+                from,
+                current: Vec::new(),
+            },
+        )
+    }
+
+    fn spec(role: Role) -> RoleSpec {
+        RoleSpec {
+            role,
+            transport: "in-process".to_owned(),
+            workload: Workload::Stream,
+            codec: "raw".to_owned(),
+            sizes: vec![800],
+            messages: 50,
+            warmup_ms: 0,
+            placement: Placement::None,
+            tag: "t".to_owned(),
+            endpoint: None,
+            endpoints: Vec::new(),
+            worker: 0,
+            rates: Vec::new(),
+            connect_timeout_ms: 1000,
+        }
+    }
+
+    /// Runs one size of the stream over an in-process connection.
+    fn run(lose_tail: bool) -> (Result<SizeOutput>, Result<SizeOutput>) {
+        let (mut p_tx, mut c_rx) = pair(lose_tail);
+        let (mut c_tx, mut p_rx) = pair(false);
+        let consumer = std::thread::spawn(move || {
+            let r = consumer(&mut c_tx, &mut c_rx, 100, &spec(Role::Consumer));
+            // Dropping the channels unblocks a producer waiting for `done`.
+            drop((c_tx, c_rx));
+            r
+        });
+        let produced = producer(&mut p_tx, &mut p_rx, 100, &spec(Role::Producer));
+        drop((p_tx, p_rx));
+        let consumed = consumer.join().expect("consumer thread");
+        (produced, consumed)
+    }
+
+    #[test]
+    fn a_size_streams_for_the_minimum_time_and_counts_agree() {
+        let t0 = Instant::now();
+        let (p, c) = run(false);
+        let (p, c) = (p.expect("producer"), c.expect("consumer"));
+        assert!(t0.elapsed().as_secs_f64() >= MIN_SECONDS);
+        assert!(p.messages >= 50, "{}", p.messages);
+        assert_eq!(p.messages, c.messages);
+        assert!(c.msgs_per_s.is_some_and(|r| r > 0.0));
+    }
+
+    #[test]
+    fn a_message_lost_at_the_tail_fails_the_size() {
+        let (_, c) = run(true);
+        let e = format!("{:#}", c.expect_err("the consumer must notice"));
+        assert!(e.contains("messages lost at the tail"), "{e}");
+    }
+}
