@@ -24,6 +24,25 @@ enum Task {
         after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 15 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement, plus fanout and paced\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
     )]
     BenchAll(BenchArgs),
+    /// Re-run only the Python multiprocessing.Queue baseline (every placement
+    /// of the chosen matrix) into DIR/python.json, and re-render DIR.
+    #[command(
+        after_help = "Examples:\n  cargo xtask python-baseline --full   # after a bench-all --full into results/\n  cargo xtask python-baseline --quick --dir /tmp/ipcbench-smoke"
+    )]
+    PythonBaseline {
+        /// Directory holding the results.json to render the baseline beside.
+        #[arg(long, default_value = "results")]
+        dir: PathBuf,
+        /// The --quick matrix's sizes and counts.
+        #[arg(long, conflicts_with = "full")]
+        quick: bool,
+        /// The --full matrix: every placement, seed and fanout.
+        #[arg(long)]
+        full: bool,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Re-render results/README.md, CSV and SVG from an existing results JSON.
     Render {
         /// Directory holding results.json (and python.json if any).
@@ -67,6 +86,23 @@ fn main() -> ExitCode {
     let r = match cli.command {
         Task::BenchAll(args) => bench_all(&args),
         Task::Render { dir } => render_dir(&dir),
+        Task::PythonBaseline {
+            dir,
+            quick,
+            full,
+            quiet,
+        } => python_only(
+            &dir,
+            &BenchArgs {
+                quick,
+                full,
+                out: None,
+                baseline: None,
+                no_python: false,
+                transport: None,
+                quiet,
+            },
+        ),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -353,31 +389,44 @@ fn python_baseline(root: &Path, staging: &Path, m: &Matrix, args: &BenchArgs) ->
             bail!("pip install numpy failed");
         }
     }
+    // One run per placement of the matrix, merged into one file: the
+    // placement sweep covers the baseline too.
     let out = staging.join("python.json");
-    let placement = m.placements.split(',').next().unwrap_or("split");
-    let ok = Command::new(&vpy)
-        .arg(&script)
-        .args([
-            "--sizes",
-            m.python_sizes,
-            "--messages",
-            m.messages,
-            "--trials",
-            m.trials,
-            "--placement",
-            placement,
-            "--workloads",
-            m.python_workloads,
-            "--json",
-        ])
-        .arg(&out)
-        .status()?
-        .success();
-    // A failed cell still leaves a results file with that cell marked failed.
-    if !out.exists() {
-        bail!("the Python baseline failed and wrote no results");
+    let mut all_ok = true;
+    for placement in m.placements.split(',') {
+        let part = staging.join(format!("python-{placement}.json"));
+        step(args, &format!("Python baseline, placement {placement}"));
+        let ok = Command::new(&vpy)
+            .arg(&script)
+            .args([
+                "--sizes",
+                m.python_sizes,
+                "--messages",
+                m.messages,
+                "--trials",
+                m.trials,
+                "--placement",
+                placement,
+                "--workloads",
+                m.python_workloads,
+                "--json",
+            ])
+            .arg(&part)
+            .status()?
+            .success();
+        all_ok &= ok;
+        // A failed cell still leaves a results file with that cell marked failed.
+        if !part.exists() {
+            bail!("the Python baseline (placement {placement}) failed and wrote no results");
+        }
+        if out.exists() {
+            merge_into(&out, &part)?;
+            std::fs::remove_file(&part)?;
+        } else {
+            std::fs::rename(&part, &out)?;
+        }
     }
-    if !ok {
+    if !all_ok {
         eprintln!(
             "xtask: the Python baseline reported failed cells; they are marked in the report"
         );
@@ -460,6 +509,25 @@ fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: bool) -> Res
     std::fs::write(dir.join("README.md"), md)?;
     std::fs::write(dir.join("results.csv"), report::to_csv(&results))?;
     Ok(())
+}
+
+/// `python-baseline`: runs the baseline into a staging directory, then puts
+/// python.json in place and re-renders, so a failure leaves DIR as it was.
+fn python_only(dir: &Path, args: &BenchArgs) -> Result<()> {
+    if !dir.join("results.json").exists() {
+        bail!(
+            "{} has no results.json; run `cargo xtask bench-all` first",
+            dir.display()
+        );
+    }
+    let staging = dir.join(format!(".staging-py-{}", std::process::id()));
+    std::fs::create_dir_all(&staging)?;
+    let guard = Staging::new(staging.clone());
+    python_baseline(&root(), &staging, &matrix(args), args)?;
+    std::fs::rename(staging.join("python.json"), dir.join("python.json"))
+        .with_context(|| format!("moving python.json into {}", dir.display()))?;
+    drop(guard);
+    render_dir(dir)
 }
 
 fn render_dir(dir: &Path) -> Result<()> {

@@ -47,7 +47,7 @@ pub fn render_markdown(results: &Results, opts: &RenderOptions<'_>) -> String {
     d.h(1, "ipcbench results");
     d.para(&intro(&idx));
     answer(&mut d, &idx, py.as_ref());
-    placement_sweep(&mut d, &idx);
+    placement_sweep(&mut d, &idx, py.as_ref());
     environment(&mut d, results);
     floors(&mut d, &idx);
     d.raw(&crate::targets::section(results));
@@ -1139,7 +1139,7 @@ fn rate_unit(workload: &str) -> &'static str {
 
 /// Every workload's headline metric on each placement against `split`, at
 /// the smallest size, and the large ratios called out by name.
-fn placement_sweep(d: &mut Doc, idx: &Index<'_>) {
+fn placement_sweep<'a>(d: &mut Doc, idx: &'a Index<'a>, py: Option<&'a Python<'a>>) {
     struct Hit<'a> {
         transport: String,
         workload: String,
@@ -1148,22 +1148,34 @@ fn placement_sweep(d: &mut Doc, idx: &Index<'_>) {
         split: &'a Cell,
         other: &'a Cell,
     }
-    let workloads: Vec<String> = idx
-        .workloads()
-        .into_iter()
-        .filter(|w| {
-            let ps = idx.placements(w);
+    // Ours and the Python baseline's: a workload is swept if either ran it
+    // on split and on another placement.
+    let sources: Vec<&Index<'_>> = std::iter::once(idx).chain(py.map(|p| &p.idx)).collect();
+    let swept = |w: &String| {
+        sources.iter().any(|ix| {
+            let ps = ix.placements(w);
             ps.iter().any(|p| p == "split") && ps.len() > 1
         })
-        .collect();
+    };
+    let mut workloads: Vec<String> = idx.workloads();
+    for ix in &sources[1..] {
+        for w in ix.workloads() {
+            if !workloads.contains(&w) {
+                workloads.push(w);
+            }
+        }
+    }
+    workloads.retain(swept);
     if workloads.is_empty() {
         return;
     }
     let mut others: Vec<String> = Vec::new();
-    for w in &workloads {
-        for p in idx.placements(w) {
-            if p != "split" && !others.contains(&p) {
-                others.push(p);
+    for ix in &sources {
+        for w in &workloads {
+            for p in ix.placements(w) {
+                if p != "split" && !others.contains(&p) {
+                    others.push(p);
+                }
             }
         }
     }
@@ -1188,39 +1200,41 @@ fn placement_sweep(d: &mut Doc, idx: &Index<'_>) {
                 },
             )),
         );
-        let mut transports: Vec<String> = Vec::new();
-        for w in &workloads {
-            let Some(codec) = idx.codecs(w, "split").into_iter().next() else {
-                continue;
-            };
-            for tr in idx.transports(group(w, "split", &codec)) {
-                if !transports.contains(&tr) {
-                    transports.push(tr);
+        // (label, transport, index): ours, then the Python baseline's.
+        let mut rows: Vec<(String, String, &Index<'_>)> = Vec::new();
+        let ixs = std::iter::once(("", idx)).chain(py.map(|p| ("py ", &p.idx)));
+        for (prefix, ix) in ixs {
+            for w in &workloads {
+                let Some(codec) = ix.codecs(w, "split").into_iter().next() else {
+                    continue;
+                };
+                for tr in ix.transports(group(w, "split", &codec)) {
+                    let label = format!("{prefix}{tr}");
+                    if !rows.iter().any(|(l, _, _)| *l == label) {
+                        rows.push((label, tr, ix));
+                    }
                 }
             }
         }
         let mut any = false;
-        for tr in &transports {
-            let mut row = vec![tr.clone()];
+        for (label, tr, ix) in &rows {
+            let mut row = vec![label.clone()];
+            let mut row_any = false;
             for w in &workloads {
                 let metric = primary_metric(w).unwrap_or("");
-                let codec = idx
-                    .codecs(w, "split")
-                    .into_iter()
-                    .next()
-                    .unwrap_or_default();
+                let codec = ix.codecs(w, "split").into_iter().next().unwrap_or_default();
                 let (gs, go) = (group(w, "split", &codec), group(w, o, &codec));
-                let pair = idx
+                let pair = ix
                     .sizes(gs)
                     .into_iter()
-                    .find_map(|s| Some((idx.ok(tr, gs, s, metric)?, idx.ok(tr, go, s, metric)?)));
+                    .find_map(|s| Some((ix.ok(tr, gs, s, metric)?, ix.ok(tr, go, s, metric)?)));
                 row.push(match pair {
                     Some((a, b)) if cost(a) > 0.0 => {
-                        any = true;
+                        row_any = true;
                         let r = cost(b) / cost(a);
                         if r >= CRITICAL_RATIO {
                             hits.push(Hit {
-                                transport: tr.clone(),
+                                transport: label.clone(),
                                 workload: w.clone(),
                                 placement: o.clone(),
                                 ratio: r,
@@ -1235,7 +1249,12 @@ fn placement_sweep(d: &mut Doc, idx: &Index<'_>) {
                     _ => MISSING.to_owned(),
                 });
             }
-            t.row(row);
+            // A row with nothing to compare (a mode that ran on one
+            // placement only) would only say so in dashes.
+            if row_any {
+                any = true;
+                t.row(row);
+            }
         }
         if any {
             d.h(3, &format!("{o} ÷ split"));
@@ -1322,7 +1341,8 @@ fn fanout_section(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
          worker holding the task. On this run's machine, workers beyond the number of cores \
          share them (a legitimate, labelled case). `py mp-queue` is Python's natural \
          pattern instead: one shared `multiprocessing.Queue` of tasks and one of \
-         acknowledgements. Figures at the smallest size; all sizes are in the matrices above.",
+         acknowledgements. Figures at the smallest size Python ran too (our smallest without \
+         it); all sizes are in the matrices above.",
     );
     let mut placements: Vec<String> = Vec::new();
     for w in &workloads {
@@ -1345,10 +1365,28 @@ fn fanout_section(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
         if groups.is_empty() {
             continue;
         }
-        let Some(size) = groups
+        // Python's baseline counts only where it ran this very placement
+        // (its figures from another placement would pass for these).
+        let py = py.filter(|py| groups.iter().any(|(w, _)| py.idx.placements(w).contains(p)));
+        let mut sizes: Vec<u64> = groups.iter().flat_map(|(_, g)| idx.sizes(*g)).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        // The smallest size, or with Python beside, the smallest it ran too
+        // (the notebook starts at 100 elements; ours at 8 B).
+        let py_has = |size: u64| {
+            py.is_some_and(|py| {
+                groups.iter().any(|(w, _)| {
+                    py.transports_in(w)
+                        .iter()
+                        .any(|pt| py.cell_in(w, pt, p, size, "throughput").is_some())
+                })
+            })
+        };
+        let Some(size) = sizes
             .iter()
-            .filter_map(|(_, g)| idx.sizes(*g).into_iter().next())
-            .min()
+            .copied()
+            .find(|&s| py_has(s))
+            .or_else(|| sizes.first().copied())
         else {
             continue;
         };

@@ -165,3 +165,44 @@ fn the_documented_example_parses() {
     // Renders without panicking, failed cell and all.
     assert!(render_markdown(&r, &RenderOptions::default()).contains("failed"));
 }
+
+#[test]
+fn the_placement_sweep_has_a_row_for_each_python_baseline_placement_run() {
+    let run = fixtures::run();
+    let mut py = fixtures::python();
+    // The baseline also ran on one core, ten times slower.
+    let same: Vec<report::Cell> = py
+        .cells
+        .iter()
+        .filter(|c| c.workload == "seed" && c.transport == "mp-queue")
+        .map(|c| {
+            let mut c = c.clone();
+            c.placement = "same".into();
+            c.summary.p50_ns *= 10.0;
+            c.summary.mean_ns *= 10.0;
+            c
+        })
+        .collect();
+    py.cells.extend(same);
+    py.config.placements.push("same".into());
+    let md = render_markdown(
+        &run,
+        &RenderOptions {
+            python: Some(&py),
+            ..RenderOptions::default()
+        },
+    );
+    let sweep = md
+        .split("### same ÷ split")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a same ÷ split table");
+    let row = sweep
+        .lines()
+        .find(|l| l.starts_with("| py mp-queue "))
+        .unwrap_or_else(|| panic!("no Python row in:\n{sweep}"));
+    assert!(row.contains("**10.0x** ⚠"), "{row}");
+    // Only placements the baseline ran: no row for the in-process mode,
+    // which ran on split alone.
+    assert!(!sweep.contains("| py mp-queue-inproc "), "{sweep}");
+}
