@@ -21,7 +21,7 @@ struct Cli {
 enum Task {
     /// Run the benchmark matrix and write results/README.md, results/results.json (+ CSV, SVG).
     #[command(
-        after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 15 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement, plus fanout and paced\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
+        after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 12 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement, plus fanout and paced: about 55 minutes here\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
     )]
     BenchAll(BenchArgs),
     /// Re-run only the Python multiprocessing.Queue baseline (every placement
@@ -56,7 +56,7 @@ struct BenchArgs {
     /// A short smoke run: 3 sizes, 2 trials, 100 messages.
     #[arg(long, conflicts_with = "full")]
     quick: bool,
-    /// Every placement (split, same, none) plus the fanout and paced workloads; well over an hour.
+    /// Every placement (split, same, none) plus the fanout and paced workloads, and the Python baseline on every placement; about 55 minutes here.
     #[arg(long)]
     full: bool,
     /// Write into DIR instead of results/.
@@ -155,7 +155,7 @@ fn matrix(args: &BenchArgs) -> Matrix {
             // an 8-byte ping-pong.
             sizes: Some("8B,100,200,400,800,1600,3200,6400,12800,25600,51200"),
             // 3 trials x 1000 messages: three times the notebook's samples per
-            // cell, and a default run of about 15 minutes here.
+            // cell, and a default run of about 12 minutes here.
             trials: "3",
             messages: "1000",
             warmup_ms: "20",
@@ -164,8 +164,8 @@ fn matrix(args: &BenchArgs) -> Matrix {
             } else {
                 "split"
             },
-            // fanout and paced would take the default run well past its
-            // 15 minutes here: they come with --full.
+            // fanout, paced and the other placements take four times as
+            // long (49 min here): they come with --full.
             workloads: if args.full {
                 "seed,pingpong,stream,fanout,paced"
             } else {
