@@ -21,7 +21,7 @@ struct Cli {
 enum Task {
     /// Run the benchmark matrix and write results/README.md, results/results.json (+ CSV, SVG).
     #[command(
-        after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 12 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement, plus fanout and paced: about 55 minutes here\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
+        after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 11 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement, plus fanout and paced: about 55 minutes here\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
     )]
     BenchAll(BenchArgs),
     /// Re-run only the Python multiprocessing.Queue baseline (every placement
@@ -155,7 +155,7 @@ fn matrix(args: &BenchArgs) -> Matrix {
             // an 8-byte ping-pong.
             sizes: Some("8B,100,200,400,800,1600,3200,6400,12800,25600,51200"),
             // 3 trials x 1000 messages: three times the notebook's samples per
-            // cell, and a default run of about 12 minutes here.
+            // cell, and a default run of about 11 minutes here.
             trials: "3",
             messages: "1000",
             warmup_ms: "20",
