@@ -210,33 +210,11 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
 
     let m = matrix(args);
     let json = staging.join("results.json");
-    let mut cmd = Command::new(&exe);
-    cmd.current_dir(&root)
-        .args(["run", "--codec", "raw,bincode,msgpack"]);
     step(args, "running the benchmark matrix");
     // Codecs cross the seed workload only; pingpong and stream send raw bytes.
     // One invocation runs all workloads so transports interleave across trials.
-    cmd.args([
-        "--workload",
-        m.workloads,
-        "--trials",
-        m.trials,
-        "--messages",
-        m.messages,
-        "--warmup-ms",
-        m.warmup_ms,
-    ]);
-    cmd.args(["--placement", m.placements, "--keep-going", "--json"])
-        .arg(&json);
-    if let Some(s) = m.sizes {
-        cmd.args(["--sizes", s]);
-    }
-    if let Some(t) = &args.transport {
-        cmd.args(["--transport", t]);
-    }
-    if args.quiet {
-        cmd.arg("--quiet");
-    }
+    let mut cmd = ipcbench_run(&exe, &root, &m, args, m.workloads, m.placements, &json);
+    cmd.args(["--codec", "raw,bincode,msgpack"]);
     let mut bench_ok = cmd.status().context("running ipcbench")?.success();
     if !json.exists() {
         bail!("ipcbench wrote no results; the previous results are untouched");
@@ -244,34 +222,7 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
     if m.same_core_pingpong {
         step(args, "running pingpong with both processes on one core");
         let same = staging.join("same-core.json");
-        let mut cmd = Command::new(&exe);
-        cmd.current_dir(&root).args([
-            "run",
-            "--workload",
-            "pingpong",
-            "--placement",
-            "same",
-            "--keep-going",
-        ]);
-        cmd.args([
-            "--trials",
-            m.trials,
-            "--messages",
-            m.messages,
-            "--warmup-ms",
-            m.warmup_ms,
-            "--json",
-        ])
-        .arg(&same);
-        if let Some(s) = m.sizes {
-            cmd.args(["--sizes", s]);
-        }
-        if let Some(t) = &args.transport {
-            cmd.args(["--transport", t]);
-        }
-        if args.quiet {
-            cmd.arg("--quiet");
-        }
+        let mut cmd = ipcbench_run(&exe, &root, &m, args, "pingpong", "same", &same);
         bench_ok &= cmd.status().context("running ipcbench")?.success();
         if same.exists() {
             merge_into(&json, &same)?;
@@ -319,6 +270,47 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
         bail!("some cells failed (they are marked in the report); see the errors above");
     }
     Ok(())
+}
+
+/// An `ipcbench run` of the matrix's counts, sizes and transports for these
+/// workloads and placements, writing `json`; failed cells are marked, not
+/// fatal.
+fn ipcbench_run(
+    exe: &Path,
+    root: &Path,
+    m: &Matrix,
+    args: &BenchArgs,
+    workloads: &str,
+    placements: &str,
+    json: &Path,
+) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.current_dir(root).args([
+        "run",
+        "--workload",
+        workloads,
+        "--placement",
+        placements,
+        "--trials",
+        m.trials,
+        "--messages",
+        m.messages,
+        "--warmup-ms",
+        m.warmup_ms,
+        "--keep-going",
+        "--json",
+    ]);
+    cmd.arg(json);
+    if let Some(s) = m.sizes {
+        cmd.args(["--sizes", s]);
+    }
+    if let Some(t) = &args.transport {
+        cmd.args(["--transport", t]);
+    }
+    if args.quiet {
+        cmd.arg("--quiet");
+    }
+    cmd
 }
 
 fn step(args: &BenchArgs, what: &str) {
