@@ -150,6 +150,9 @@ struct CompareArgs {
     /// Changes smaller than this many percent count as noise.
     #[arg(long, default_value_t = 5.0, value_parser = parse_percent)]
     threshold: f64,
+    /// List every matched cell, not only the changed and failed ones.
+    #[arg(long)]
+    all: bool,
 }
 
 /// A parser for a whole number in `min..=max` whose error names the value
@@ -219,7 +222,7 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
     let old = load(&args.old)?;
     let new = load(&args.new)?;
     let cmp = report::compare(&old, &new, args.threshold);
-    emit(&report::render_comparison(&cmp))
+    emit(&report::render_comparison(&cmp, args.all))
 }
 
 /// Bad input: exit code 2, message only.

@@ -237,9 +237,19 @@ fn judge(key: CellKey, o: &Cell, n: &Cell, threshold: f64) -> CellChange {
     }
 }
 
-/// The comparison as Markdown, headed `# Comparison`.
-pub fn render_comparison(c: &Comparison) -> String {
-    format!("# Comparison\n\n{}", render_body(c, 2, true))
+/// The comparison as Markdown, headed `# Comparison`: the summary counts,
+/// the cells that changed beyond noise or failed, and cells only in one run;
+/// `all` adds a table of every matched cell (one row per cell, thousands in
+/// a full run).
+pub fn render_comparison(c: &Comparison, all: bool) -> String {
+    let mut out = format!("# Comparison\n\n{}", render_body(c, 2, all));
+    if !all && !c.changes.is_empty() {
+        out.push_str(&format!(
+            "{} matched cells in all; `--all` lists every one.\n",
+            c.changes.len()
+        ));
+    }
+    out
 }
 
 /// The comparison's body, with its sub-headings at `level`; `all` adds the

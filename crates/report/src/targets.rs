@@ -227,7 +227,7 @@ mod tests {
                     p50_ns: 10_000.0,
                     ..Summary::default()
                 }),
-                memcpy: Vec::new(),
+                ..Floors::default()
             }],
             cells: vec![
                 rtt("pipe", pipe),

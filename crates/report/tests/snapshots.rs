@@ -58,12 +58,18 @@ fn comparison() {
         &fixtures::run(),
         report::DEFAULT_THRESHOLD,
     );
-    insta::assert_snapshot!("comparison", render_comparison(&c));
+    insta::assert_snapshot!("comparison", render_comparison(&c, true));
+    // By default only what changed, the failures and the summary.
+    let short = render_comparison(&c, false);
+    assert!(!short.contains("All matched cells"), "{short}");
+    assert!(short.contains("Changes beyond noise"), "{short}");
+    assert!(short.contains("`--all` lists every one"), "{short}");
+    assert!(short.len() < render_comparison(&c, true).len());
     assert_eq!(c.count(report::Verdict::Faster), 1, "{c:#?}");
     assert_eq!(c.count(report::Verdict::Slower), 1, "{c:#?}");
     assert_eq!(c.count(report::Verdict::Failed), 4);
     assert_eq!(c.only_old.len(), 1);
-    insta::assert_snapshot!("comparison", render_comparison(&c));
+    insta::assert_snapshot!("comparison", render_comparison(&c, true));
 }
 
 #[test]
