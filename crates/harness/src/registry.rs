@@ -49,6 +49,7 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_tokio::TokioUdsMt>(),
     entry::<transport_tokio::TokioPipe>(),
     entry::<transport_tokio::TokioPipeMt>(),
+    entry::<shm_queue::ShmQueue>(),
 ];
 
 /// Looks a backend up by name.

@@ -1,0 +1,338 @@
+//! A queue handle: a mapped segment plus the blocking put/get built on the
+//! ring's single attempts (spin briefly, yield, then sleep on a futex), the
+//! periodic reclaim of dead owners' claims, and unlinking by the creator.
+
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, fence};
+use std::time::{Duration, Instant};
+
+use crate::Error;
+use crate::ring::{Attempt, Ring};
+use crate::segment::{self, Mapping};
+use crate::wait::{alive, futex_wait, my_pid};
+
+/// How long a waiting side polls before it yields: catches a record from a
+/// process running on another core without a futex round trip (~10 µs or
+/// much more when the other core is idle), short enough not to matter when
+/// nothing comes.
+pub const SPIN: Duration = Duration::from_micros(20);
+/// How many times a waiting side yields before it sleeps.
+pub const YIELDS: u32 = 8;
+/// Longest single futex sleep: the period of the dead-owner check.
+pub const SLICE: Duration = Duration::from_millis(50);
+
+/// Default number of slots for [`Queue::create`] callers that do not care.
+pub const DEFAULT_SLOTS: u64 = 64;
+
+/// A handle to a shared queue. Any number of processes (and threads) may hold
+/// handles to the same queue and put and get concurrently.
+#[derive(Debug)]
+pub struct Queue {
+    ring: Ring,
+    name: String,
+    /// The pid that created the segment and unlinks it on drop; `None` for
+    /// handles that opened an existing one.
+    creator: Option<u32>,
+    unlinked: AtomicBool,
+    // Declared last: dropped after `ring`, whose pointers borrow it.
+    _map: Mapping,
+}
+
+/// Which side a wait is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Put,
+    Get,
+}
+
+impl Queue {
+    /// Creates a queue of `slots` records of at most `max_record` bytes each,
+    /// in a new segment `ipcbench-q-<pid>-<tag>`. Segments left by killed
+    /// creators are swept first.
+    pub fn create(tag: &str, slots: u64, max_record: usize) -> Result<Self, Error> {
+        segment::sweep_stale();
+        let me = my_pid();
+        let name = format!("{}{me}-{}", segment::NAME_PREFIX, segment::sanitize(tag));
+        let len = crate::ring::total_size(slots, max_record as u64).ok_or_else(|| {
+            Error::Invalid(format!(
+                "a queue of {slots} slots of {max_record} bytes is out of range (slots {}..={}, at most {} bytes each, and it must fit the address space)",
+                crate::ring::MIN_SLOTS,
+                crate::ring::MAX_SLOTS,
+                crate::ring::MAX_SLOT_SIZE
+            ))
+        })?;
+        let map = segment::create(&name, len)?;
+        // SAFETY: `map` is `len` fresh zeroed bytes, page-aligned, owned by
+        // the returned queue for as long as the ring view is used.
+        let ring = unsafe { Ring::init(map.base(), map.len(), slots, max_record as u64, me) };
+        let ring = match ring {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = segment::unlink(&name);
+                return Err(e);
+            }
+        };
+        Ok(Self {
+            ring,
+            name,
+            creator: Some(me),
+            unlinked: AtomicBool::new(false),
+            _map: map,
+        })
+    }
+
+    /// Creates a queue with a name unique on this machine.
+    pub fn create_unique(slots: u64, max_record: usize) -> Result<Self, Error> {
+        use std::sync::atomic::AtomicU64;
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        Self::create(&format!("{n}-{nanos:x}"), slots, max_record)
+    }
+
+    /// Opens the queue another handle created, by its [`Queue::name`].
+    pub fn open(name: &str) -> Result<Self, Error> {
+        let map = segment::open(name)?;
+        // SAFETY: the mapping covers the whole segment and lives as long as
+        // the returned queue; `attach` validates everything it reads.
+        let ring = unsafe { Ring::attach(map.base(), map.len()) }.map_err(|e| e.named(name))?;
+        Ok(Self {
+            ring,
+            name: name.to_owned(),
+            creator: None,
+            unlinked: AtomicBool::new(false),
+            _map: map,
+        })
+    }
+
+    /// The segment's name (what [`Queue::open`] takes).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Largest record, in bytes.
+    pub fn max_record(&self) -> usize {
+        self.ring.max_record()
+    }
+
+    /// Number of slots (the most records it holds at once).
+    pub fn capacity(&self) -> u64 {
+        self.ring.slots()
+    }
+
+    /// Records waiting (approximate while others put and get).
+    pub fn len(&self) -> u64 {
+        self.ring.len()
+    }
+
+    /// Whether no record is waiting (approximate, as `len`).
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+
+    /// Whether every slot is taken (approximate, as `len`).
+    pub fn is_full(&self) -> bool {
+        self.ring.len() >= self.ring.slots()
+    }
+
+    /// Records lost because a process died holding them (mid-put or
+    /// mid-get), over the queue's life, as counted by all handles.
+    pub fn lost(&self) -> u64 {
+        self.ring.lost()
+    }
+
+    /// Frees every slot claimed by a dead process now (waiting calls do this
+    /// on their own every [`SLICE`]); returns how many it freed.
+    pub fn reclaim_dead(&self) -> u64 {
+        self.ring.reclaim_dead(my_pid(), &alive)
+    }
+
+    /// Words for a protocol layered on this queue (the transport handshake).
+    pub fn aux(&self) -> &[AtomicU32; 16] {
+        &self.ring.header().aux.0
+    }
+
+    /// Removes the segment's name now: handles already open keep working,
+    /// new `open`s fail. The creator's drop does this if nobody did.
+    pub fn unlink(&self) -> Result<(), Error> {
+        if self.unlinked.swap(true, Relaxed) {
+            return Ok(());
+        }
+        segment::unlink(&self.name)
+    }
+
+    /// Appends `msg`, waiting up to `timeout` (`None`: forever) for a free
+    /// slot. Fails with [`Error::TooLarge`] before touching the queue if the
+    /// record can never fit, [`Error::Full`] on timeout.
+    pub fn put(&self, msg: &[u8], timeout: Option<Duration>) -> Result<(), Error> {
+        self.put_with(msg.len(), timeout, |buf| buf.copy_from_slice(msg))
+    }
+
+    /// As [`Queue::put`], the record's `len` bytes written in place by `fill`.
+    pub fn put_with(
+        &self,
+        len: usize,
+        timeout: Option<Duration>,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<(), Error> {
+        self.put_until(len, deadline(timeout), fill, &mut || Ok(()))
+    }
+
+    /// As [`Queue::put_with`] with a deadline, calling `check` every sleep
+    /// slice; an error from `check` ends the wait (a transport uses it to
+    /// notice a dead peer).
+    pub fn put_until(
+        &self,
+        len: usize,
+        deadline: Option<Instant>,
+        fill: impl FnOnce(&mut [u8]),
+        check: &mut dyn FnMut() -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let me = my_pid();
+        let mut fill = Some(fill);
+        let mut fill_once = |buf: &mut [u8]| {
+            if let Some(f) = fill.take() {
+                f(buf);
+            }
+        };
+        self.wait(Side::Put, deadline, check, &mut || {
+            self.ring.try_put(len, me, &alive, &mut fill_once)
+        })
+    }
+
+    /// Takes the oldest record, waiting up to `timeout` (`None`: forever);
+    /// [`Error::Empty`] on timeout.
+    pub fn get(&self, timeout: Option<Duration>) -> Result<Vec<u8>, Error> {
+        self.get_with(timeout, <[u8]>::to_vec)
+    }
+
+    /// As [`Queue::get`], lending the record to `take` (which copies out what
+    /// it needs) while this process holds its slot.
+    pub fn get_with<R>(
+        &self,
+        timeout: Option<Duration>,
+        take: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, Error> {
+        self.get_until(deadline(timeout), take, &mut || Ok(()))
+    }
+
+    /// As [`Queue::get_with`] with a deadline and a `check` as in
+    /// [`Queue::put_until`].
+    pub fn get_until<R>(
+        &self,
+        deadline: Option<Instant>,
+        take: impl FnOnce(&[u8]) -> R,
+        check: &mut dyn FnMut() -> Result<(), Error>,
+    ) -> Result<R, Error> {
+        let me = my_pid();
+        let mut take = Some(take);
+        let mut take_once = |buf: &[u8]| take.take().map(|f| f(buf));
+        let got = self.wait(Side::Get, deadline, check, &mut || {
+            self.ring.try_get(me, &alive, &mut take_once)
+        })?;
+        got.ok_or_else(|| Error::Invalid("record taken twice".into()))
+    }
+
+    /// The wait discipline shared by put and get: try, spin [`SPIN`], yield
+    /// [`YIELDS`] times, then sleep on the side's futex in slices of at most
+    /// [`SLICE`], reclaiming dead owners' slots and calling `check` between
+    /// slices.
+    fn wait<T>(
+        &self,
+        side: Side,
+        deadline: Option<Instant>,
+        check: &mut dyn FnMut() -> Result<(), Error>,
+        attempt: &mut dyn FnMut() -> Result<Attempt<T>, Error>,
+    ) -> Result<T, Error> {
+        let busy = || match side {
+            Side::Put => Error::Full,
+            Side::Get => Error::Empty,
+        };
+        let mut try_once = || attempt().map_err(|e| e.named(&self.name));
+        if let Attempt::Done(v) = try_once()? {
+            return Ok(v);
+        }
+        let now = Instant::now();
+        if deadline.is_some_and(|d| d <= now) {
+            return Err(busy());
+        }
+        let spin_until = now + SPIN;
+        let mut polls = 0u32;
+        while !polls.is_multiple_of(32) || Instant::now() < spin_until {
+            std::hint::spin_loop();
+            polls = polls.wrapping_add(1);
+            if let Attempt::Done(v) = try_once()? {
+                return Ok(v);
+            }
+        }
+        for _ in 0..YIELDS {
+            std::thread::yield_now();
+            if let Attempt::Done(v) = try_once()? {
+                return Ok(v);
+            }
+        }
+        let w = &self.ring.header().wake.0;
+        let (word, waiting) = match side {
+            Side::Put => (&w.space, &w.producers_waiting),
+            Side::Get => (&w.items, &w.consumers_waiting),
+        };
+        loop {
+            check()?;
+            let seen = word.load(Acquire);
+            waiting.fetch_add(1, Relaxed);
+            // SeqCst fence: pairs with the one in `Ring::notify`, so either
+            // the re-check below sees the record/slot or the notifier sees us
+            // registered and wakes us.
+            fence(SeqCst);
+            let again = try_once();
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if matches!(again, Ok(Attempt::Busy)) && left.is_none_or(|l| !l.is_zero()) {
+                futex_wait(word, seen, left.map_or(SLICE, |l| l.min(SLICE)));
+            }
+            waiting.fetch_sub(1, Relaxed);
+            if let Attempt::Done(v) = again? {
+                return Ok(v);
+            }
+            if let Attempt::Done(v) = try_once()? {
+                return Ok(v);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(busy());
+            }
+            self.reclaim_dead();
+        }
+    }
+}
+
+fn deadline(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future))
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        // Only the creating process unlinks: a forked child inherits the
+        // handle (and its `creator` pid) but is not the creator.
+        if self.creator == Some(my_pid()) {
+            let _ = self.unlink();
+        }
+    }
+}
+
+impl Queue {
+    /// Wakes every sleeper on both futex words (a layer above uses it when
+    /// its own state changes, e.g. a side closes).
+    pub fn wake_all(&self) {
+        let w = &self.ring.header().wake.0;
+        for word in [&w.items, &w.space] {
+            word.fetch_add(1, Release);
+            crate::wait::futex_wake(word, u32::MAX);
+        }
+    }
+}

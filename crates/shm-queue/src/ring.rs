@@ -1,0 +1,466 @@
+//! The queue protocol over a block of memory: header, slots, and the
+//! claim / publish / release transitions of a Vyukov-style bounded MPMC
+//! queue whose claims are made on the slot's state word (not only on the
+//! shared position), so a claim always names its owner's pid.
+//!
+//! The memory may be a shared mapping or, in tests and the fuzz target, a
+//! heap buffer; every word read from it is untrusted and validated.
+
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicU32, AtomicU64, fence};
+
+use crate::Error;
+use crate::state::{IDLE, LOST, READING, WRITING, dist, pack, unpack};
+
+/// Bytes before the first slot (the header page).
+pub const HEADER_SIZE: usize = 4096;
+/// Bytes of a slot's own header (state word, length), before its payload.
+pub const SLOT_HEADER: usize = 64;
+/// Fewest slots: with one slot, "full at lap p" and "free at lap p+1" would
+/// be the same state word.
+pub const MIN_SLOTS: u64 = 2;
+/// Most slots (far below the 2^31 that wrapping sequence numbers allow).
+pub const MAX_SLOTS: u64 = 1 << 20;
+/// Largest payload of one slot.
+pub const MAX_SLOT_SIZE: u64 = 1 << 32;
+
+const MAGIC: u64 = u64::from_le_bytes(*b"ipcbMPQ1");
+const VERSION: u32 = 1;
+
+/// One 128-byte block, so the positions producers and consumers hammer do
+/// not share a cache line (nor an adjacent-line prefetch pair).
+#[repr(C, align(128))]
+#[derive(Debug, Default)]
+pub struct Padded<T>(pub T);
+
+/// Futex words and the counters beside them.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct Wake {
+    /// Bumped on every publish; consumers sleep on it.
+    pub items: AtomicU32,
+    /// Consumers asleep (or about to be) on `items`.
+    pub consumers_waiting: AtomicU32,
+    /// Bumped on every release; producers sleep on it.
+    pub space: AtomicU32,
+    /// Producers asleep (or about to be) on `space`.
+    pub producers_waiting: AtomicU32,
+}
+
+/// The header page.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct Header {
+    pub magic: AtomicU64,
+    pub slots: AtomicU64,
+    pub slot_size: AtomicU64,
+    pub version: AtomicU32,
+    pub creator_pid: AtomicU32,
+    pub enqueue: Padded<AtomicU64>,
+    pub dequeue: Padded<AtomicU64>,
+    /// Records lost to dead processes.
+    pub lost: Padded<AtomicU64>,
+    pub wake: Padded<Wake>,
+    /// Words for a protocol layered on top (the transport's handshake).
+    pub aux: Padded<[AtomicU32; 16]>,
+}
+
+const _: () = assert!(size_of::<Header>() <= HEADER_SIZE);
+
+/// A slot's header; the payload follows at `SLOT_HEADER`.
+#[repr(C)]
+#[derive(Debug)]
+struct SlotHead {
+    state: AtomicU64,
+    len: AtomicU64,
+}
+
+/// Distance between two slots for a given payload size.
+pub fn stride(slot_size: u64) -> Option<u64> {
+    slot_size
+        .checked_add(63)
+        .map(|s| s & !63)
+        .and_then(|s| s.checked_add(SLOT_HEADER as u64))
+}
+
+/// Total bytes of a queue's memory, or None when the geometry is invalid.
+pub fn total_size(slots: u64, slot_size: u64) -> Option<usize> {
+    if !(MIN_SLOTS..=MAX_SLOTS).contains(&slots) || slot_size > MAX_SLOT_SIZE {
+        return None;
+    }
+    stride(slot_size)?
+        .checked_mul(slots)?
+        .checked_add(HEADER_SIZE as u64)
+        .and_then(|t| usize::try_from(t).ok())
+}
+
+/// The outcome of one non-blocking attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Attempt<T> {
+    Done(T),
+    /// Full (put) or empty (get) right now.
+    Busy,
+}
+
+/// A view of queue memory. Holds raw pointers: whoever owns the memory keeps
+/// it alive and mapped while the view is used.
+#[derive(Debug, Clone, Copy)]
+pub struct Ring {
+    base: NonNull<u8>,
+    slots: u64,
+    slot_size: u64,
+    stride: u64,
+}
+
+// SAFETY: every shared word is an atomic; payload bytes are only touched by
+// the holder of the slot's claim.
+unsafe impl Send for Ring {}
+// SAFETY: as above.
+unsafe impl Sync for Ring {}
+
+impl Ring {
+    /// Initialises fresh (zeroed) memory as an empty queue.
+    ///
+    /// # Safety
+    /// `base` points to `len` writable bytes, 128-byte aligned, that stay
+    /// valid for as long as any view of them is used.
+    pub unsafe fn init(
+        base: NonNull<u8>,
+        len: usize,
+        slots: u64,
+        slot_size: u64,
+        creator_pid: u32,
+    ) -> Result<Self, Error> {
+        if total_size(slots, slot_size) != Some(len) {
+            return Err(Error::Invalid(format!(
+                "{slots} slots of {slot_size} bytes do not fit {len} bytes (slots must be in {MIN_SLOTS}..={MAX_SLOTS})"
+            )));
+        }
+        let ring = Self {
+            base,
+            slots,
+            slot_size,
+            stride: stride(slot_size).unwrap_or(0),
+        };
+        let h = ring.header();
+        for i in 0..slots {
+            // Relaxed: nobody else sees the memory before the magic below.
+            ring.slot(i).state.store(pack(i as u32, IDLE, 0), Relaxed);
+        }
+        h.slots.store(slots, Relaxed);
+        h.slot_size.store(slot_size, Relaxed);
+        h.version.store(VERSION, Relaxed);
+        h.creator_pid.store(creator_pid, Relaxed);
+        // Release: the magic is written last; `attach` checks it with Acquire.
+        h.magic.store(MAGIC, Release);
+        Ok(ring)
+    }
+
+    /// Validates memory initialised by `init` (possibly by another, possibly
+    /// hostile, process) and returns a view of it.
+    ///
+    /// # Safety
+    /// As for [`Ring::init`].
+    pub unsafe fn attach(base: NonNull<u8>, len: usize) -> Result<Self, Error> {
+        if len < HEADER_SIZE {
+            return Err(Error::Invalid(format!(
+                "{len} bytes is too small for a queue"
+            )));
+        }
+        // SAFETY: at least a header's worth of bytes, aligned, all atomics.
+        let h = unsafe { base.cast::<Header>().as_ref() };
+        if h.magic.load(Acquire) != MAGIC {
+            return Err(Error::Invalid("segment has no queue header".into()));
+        }
+        let version = h.version.load(Relaxed);
+        if version != VERSION {
+            return Err(Error::Invalid(format!(
+                "queue layout version {version}, expected {VERSION}"
+            )));
+        }
+        let (slots, slot_size) = (h.slots.load(Relaxed), h.slot_size.load(Relaxed));
+        if total_size(slots, slot_size) != Some(len) {
+            return Err(Error::Invalid(format!(
+                "header claims {slots} slots of {slot_size} bytes, which does not match the segment's {len} bytes"
+            )));
+        }
+        Ok(Self {
+            base,
+            slots,
+            slot_size,
+            stride: stride(slot_size).unwrap_or(0),
+        })
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        // SAFETY: `init`/`attach` checked the memory holds a header.
+        unsafe { self.base.cast::<Header>().as_ref() }
+    }
+
+    /// Number of slots.
+    pub fn slots(&self) -> u64 {
+        self.slots
+    }
+
+    /// Largest record, in bytes.
+    pub fn max_record(&self) -> usize {
+        usize::try_from(self.slot_size).unwrap_or(usize::MAX)
+    }
+
+    fn slot_ptr(&self, i: u64) -> NonNull<u8> {
+        let off = HEADER_SIZE as u64 + (i % self.slots) * self.stride;
+        // SAFETY: `i % slots < slots` and the memory holds `slots` strides
+        // after the header (checked by `total_size`).
+        unsafe { self.base.add(off as usize) }
+    }
+
+    fn slot(&self, i: u64) -> &SlotHead {
+        // SAFETY: in bounds (see `slot_ptr`), 64-byte aligned, all atomics.
+        unsafe { self.slot_ptr(i).cast::<SlotHead>().as_ref() }
+    }
+
+    fn payload(&self, i: u64) -> *mut u8 {
+        // SAFETY: the payload follows the slot header inside the stride.
+        unsafe { self.slot_ptr(i).as_ptr().add(SLOT_HEADER) }
+    }
+
+    /// Records published and not yet taken (approximate while others work).
+    pub fn len(&self) -> u64 {
+        let h = self.header();
+        let d = h.dequeue.0.load(Relaxed);
+        let e = h.enqueue.0.load(Relaxed);
+        e.saturating_sub(d).min(self.slots)
+    }
+
+    /// Whether `len()` is zero.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records lost to processes that died holding them.
+    pub fn lost(&self) -> u64 {
+        self.header().lost.0.load(Relaxed)
+    }
+
+    /// Tries once to append a record of `len` bytes, filled by `fill` while
+    /// this process holds the slot's claim. `me` is this process's pid;
+    /// `alive` tells whether another pid still runs (for reclaiming).
+    pub fn try_put(
+        &self,
+        len: usize,
+        me: u32,
+        alive: &dyn Fn(u32) -> bool,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Attempt<()>, Error> {
+        if len as u64 > self.slot_size {
+            return Err(Error::TooLarge {
+                size: len,
+                max: self.max_record(),
+            });
+        }
+        let enq = &self.header().enqueue.0;
+        loop {
+            let pos = enq.load(Relaxed);
+            let slot = self.slot(pos);
+            let word = slot.state.load(Acquire);
+            let (seq, kind, pid) = unpack(word);
+            match dist(seq, pos) {
+                0 if kind == IDLE => {
+                    // Acquire: the previous consumer's copy-out happens
+                    // before our writes to the payload.
+                    let claim = pack(seq, WRITING, me);
+                    if slot
+                        .state
+                        .compare_exchange(word, claim, Acquire, Relaxed)
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    // Relaxed: only moves the hint forward; if we die here,
+                    // whoever sees our claim moves it instead.
+                    let _ = enq.compare_exchange(pos, pos + 1, Relaxed, Relaxed);
+                    // SAFETY: the claim gives us this payload exclusively
+                    // until we publish; `len <= slot_size` was checked.
+                    let buf = unsafe { std::slice::from_raw_parts_mut(self.payload(pos), len) };
+                    fill(buf);
+                    slot.len.store(len as u64, Relaxed);
+                    // Release: payload and length before the full state.
+                    slot.state
+                        .store(pack(seq.wrapping_add(1), IDLE, 0), Release);
+                    self.notify(
+                        &self.header().wake.0.items,
+                        &self.header().wake.0.consumers_waiting,
+                        1,
+                    );
+                    return Ok(Attempt::Done(()));
+                }
+                // Claimed or published at this position: the shared position
+                // is behind; help it on (its owner may have died before).
+                0 | 1 => {
+                    let _ = enq.compare_exchange(pos, pos + 1, Relaxed, Relaxed);
+                }
+                d if d < 0 => {
+                    // Still in use from the previous lap: full, unless its
+                    // owner died, or the position moved meanwhile.
+                    if enq.load(Relaxed) != pos {
+                        continue;
+                    }
+                    if self.reclaim_word(slot, word, seq, kind, pid, me, alive) {
+                        continue;
+                    }
+                    return Ok(Attempt::Busy);
+                }
+                _ => {} // our position is stale: reload
+            }
+        }
+    }
+
+    /// Tries once to take the oldest record, lending its bytes to `take`
+    /// while this process holds the slot's claim.
+    pub fn try_get<R>(
+        &self,
+        me: u32,
+        alive: &dyn Fn(u32) -> bool,
+        take: &mut dyn FnMut(&[u8]) -> R,
+    ) -> Result<Attempt<R>, Error> {
+        let deq = &self.header().dequeue.0;
+        loop {
+            let pos = deq.load(Relaxed);
+            let slot = self.slot(pos);
+            let word = slot.state.load(Acquire);
+            let (seq, kind, pid) = unpack(word);
+            let next_lap = seq.wrapping_add(self.slots as u32).wrapping_sub(1);
+            match dist(seq, pos) {
+                1 if kind == IDLE => {
+                    // Acquire: the producer's payload is visible after this.
+                    if slot
+                        .state
+                        .compare_exchange(word, pack(seq, READING, me), Acquire, Relaxed)
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    let _ = deq.compare_exchange(pos, pos + 1, Relaxed, Relaxed);
+                    let len = slot.len.load(Relaxed);
+                    let out = if len > self.slot_size {
+                        Err(Error::Corrupt(format!(
+                            "record at position {pos} claims {len} bytes, more than the slot's {} (dropped)",
+                            self.slot_size
+                        )))
+                    } else {
+                        // SAFETY: our claim keeps producers off this payload;
+                        // `len` is within the slot.
+                        let buf =
+                            unsafe { std::slice::from_raw_parts(self.payload(pos), len as usize) };
+                        Ok(Attempt::Done(take(buf)))
+                    };
+                    // Release: our copy-out happens before a producer's
+                    // next write to the payload.
+                    slot.state.store(pack(next_lap, IDLE, 0), Release);
+                    self.notify(
+                        &self.header().wake.0.space,
+                        &self.header().wake.0.producers_waiting,
+                        1,
+                    );
+                    return out;
+                }
+                // Skip a record whose producer died; it was counted when it
+                // was marked lost. (If the exchange fails, someone else moved
+                // the slot on: look again.)
+                1 if kind == LOST => {
+                    let free = pack(next_lap, IDLE, 0);
+                    if slot
+                        .state
+                        .compare_exchange(word, free, Relaxed, Relaxed)
+                        .is_ok()
+                    {
+                        let _ = deq.compare_exchange(pos, pos + 1, Relaxed, Relaxed);
+                        let w = &self.header().wake.0;
+                        self.notify(&w.space, &w.producers_waiting, 1);
+                    }
+                }
+                1 if kind == READING => {
+                    let _ = deq.compare_exchange(pos, pos + 1, Relaxed, Relaxed);
+                }
+                1 => {
+                    return Err(Error::Corrupt(format!(
+                        "slot state {word:#x} at position {pos} is impossible"
+                    )));
+                }
+                d if d <= 0 => {
+                    // Not published yet (free, being written, or still in use
+                    // from the previous lap).
+                    if deq.load(Relaxed) != pos {
+                        continue;
+                    }
+                    if self.reclaim_word(slot, word, seq, kind, pid, me, alive) {
+                        continue;
+                    }
+                    return Ok(Attempt::Busy);
+                }
+                _ => {} // stale position
+            }
+        }
+    }
+
+    /// If `word` is a claim by a dead process, undoes it (a dead writer's
+    /// slot becomes LOST, a dead reader's slot becomes free) and counts the
+    /// loss. Returns whether the state changed (the caller looks again).
+    #[allow(clippy::too_many_arguments)]
+    fn reclaim_word(
+        &self,
+        slot: &SlotHead,
+        word: u64,
+        seq: u32,
+        kind: u32,
+        pid: u32,
+        me: u32,
+        alive: &dyn Fn(u32) -> bool,
+    ) -> bool {
+        let to = match kind {
+            WRITING => pack(seq.wrapping_add(1), LOST, 0),
+            READING => pack(seq.wrapping_add(self.slots as u32).wrapping_sub(1), IDLE, 0),
+            _ => return false,
+        };
+        if pid == me || alive(pid) {
+            return false;
+        }
+        // Only one process wins the exchange, so the loss is counted once.
+        if slot
+            .state
+            .compare_exchange(word, to, AcqRel, Relaxed)
+            .is_ok()
+        {
+            self.header().lost.0.fetch_add(1, Relaxed);
+            let w = &self.header().wake.0;
+            self.notify(&w.items, &w.consumers_waiting, u32::MAX);
+            self.notify(&w.space, &w.producers_waiting, u32::MAX);
+        }
+        true
+    }
+
+    /// Undoes every claim held by a dead process; returns how many.
+    pub fn reclaim_dead(&self, me: u32, alive: &dyn Fn(u32) -> bool) -> u64 {
+        let before = self.lost();
+        for i in 0..self.slots {
+            let slot = self.slot(i);
+            let word = slot.state.load(Acquire);
+            let (seq, kind, pid) = unpack(word);
+            self.reclaim_word(slot, word, seq, kind, pid, me, alive);
+        }
+        self.lost().saturating_sub(before)
+    }
+
+    /// Bumps a futex word and wakes up to `n` sleepers if any is registered.
+    fn notify(&self, word: &AtomicU32, waiting: &AtomicU32, n: u32) {
+        word.fetch_add(1, Release);
+        // SeqCst fence: pairs with the waiter's fence between registering and
+        // re-checking, so either it sees our publish or we see it waiting.
+        fence(SeqCst);
+        if waiting.load(Relaxed) > 0 {
+            crate::wait::futex_wake(word, n);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The queue as an ipcbench transport (`shm-queue`): one queue per direction,
+//! a handshake in the first queue's spare header words, and peer-death
+//! detection through the peer's close flag and pid.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::time::{Duration, Instant};
+
+use transport::{
+    Capabilities, Endpoint, Listener, OpenError, Options, Receiver, RecvError, SendError, Sender,
+    Transport, WaitStrategy,
+};
+
+use crate::wait::{alive, futex_wait, my_pid};
+use crate::{Error, Queue};
+
+/// Largest message: one slot's capacity (fixed, as the contract's
+/// capabilities are static; slots are sparse, so unused capacity costs
+/// address space, not memory).
+pub const MAX_MESSAGE: usize = 16 << 20;
+/// Bytes of records the slot count is chosen to hold at the expected size.
+const BUDGET: usize = 64 << 20;
+
+// Handshake words in the first queue's `aux` area.
+const STATE: usize = 0;
+const LISTENER_PID: usize = 1;
+const CONNECTOR_PID: usize = 2;
+/// `CLOSED + side`: that side has dropped its halves.
+const CLOSED: usize = 3;
+const CONNECTED: u32 = 1;
+const ENDPOINT_PREFIX: &str = "shm-queue:";
+
+/// The `shm-queue` backend: the MPMC queue used by exactly two processes.
+#[derive(Debug)]
+pub struct ShmQueue;
+
+/// Slots for a connection whose messages are about `expected` bytes.
+fn slots_for(expected: usize) -> u64 {
+    (BUDGET / expected.max(4096)).clamp(4, 64) as u64
+}
+
+/// Both queues of a connection as one side sees them.
+#[derive(Debug)]
+struct Link {
+    /// Carries listener -> connector; its aux words hold the handshake.
+    q0: Queue,
+    /// Carries connector -> listener.
+    q1: Queue,
+    /// 0: listener, 1: connector.
+    side: usize,
+    peer_pid: u32,
+}
+
+impl Link {
+    fn out(&self) -> &Queue {
+        if self.side == 0 { &self.q0 } else { &self.q1 }
+    }
+
+    fn inn(&self) -> &Queue {
+        if self.side == 0 { &self.q1 } else { &self.q0 }
+    }
+
+    /// Whether the peer has closed or died.
+    fn peer_gone(&self) -> bool {
+        self.q0.aux()[CLOSED + (1 - self.side)].load(Acquire) != 0 || !alive(self.peer_pid)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if self.peer_gone() {
+            Err(Error::Aborted("peer gone".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // Release: everything we published is visible to a peer that sees
+        // the flag.
+        self.q0.aux()[CLOSED + self.side].store(1, Release);
+        self.q0.wake_all();
+        self.q1.wake_all();
+    }
+}
+
+/// The listening side, before the peer has connected.
+#[derive(Debug)]
+pub struct ShmQueueListener {
+    q0: Queue,
+    q1: Queue,
+}
+
+/// Sending half.
+#[derive(Debug)]
+pub struct ShmQueueSender(Arc<Link>);
+
+/// Receiving half; lends a private copy of each record.
+#[derive(Debug)]
+pub struct ShmQueueReceiver {
+    link: Arc<Link>,
+    buf: Vec<u8>,
+}
+
+fn open_err(e: Error) -> OpenError {
+    match e {
+        Error::Io { what, source } => OpenError::Io { what, source },
+        e => OpenError::Backend(e.to_string()),
+    }
+}
+
+impl Transport for ShmQueue {
+    const NAME: &'static str = "shm-queue";
+    const DESCRIPTION: &'static str = "shared-memory MPMC queue (one per direction): slot claims name their owner pid, killed processes' slots are reclaimed; spins 20 µs then futex";
+    type Sender = ShmQueueSender;
+    type Receiver = ShmQueueReceiver;
+    type Listener = ShmQueueListener;
+
+    fn listen(opts: &Options) -> Result<(Self::Listener, Endpoint), OpenError> {
+        let slots = slots_for(opts.expected_max_message);
+        let q0 = Queue::create(&format!("{}-a", opts.tag), slots, MAX_MESSAGE).map_err(open_err)?;
+        let q1 = Queue::create(&format!("{}-b", opts.tag), slots, MAX_MESSAGE).map_err(open_err)?;
+        q0.aux()[LISTENER_PID].store(my_pid(), Relaxed);
+        let ep = format!("{ENDPOINT_PREFIX}{}:{}", q0.name(), q1.name());
+        Ok((ShmQueueListener { q0, q1 }, Endpoint(ep)))
+    }
+
+    fn connect(
+        endpoint: &Endpoint,
+        _opts: &Options,
+    ) -> Result<(Self::Sender, Self::Receiver), OpenError> {
+        let bad = || OpenError::BadEndpoint(endpoint.0.clone());
+        let rest = endpoint.0.strip_prefix(ENDPOINT_PREFIX).ok_or_else(bad)?;
+        let (n0, n1) = rest.split_once(':').ok_or_else(bad)?;
+        crate::segment::check_name(n0).map_err(|_| bad())?;
+        crate::segment::check_name(n1).map_err(|_| bad())?;
+        let q0 = Queue::open(n0).map_err(open_err)?;
+        let q1 = Queue::open(n1).map_err(open_err)?;
+        let aux = q0.aux();
+        let peer_pid = aux[LISTENER_PID].load(Relaxed);
+        aux[CONNECTOR_PID].store(my_pid(), Relaxed);
+        // Only one connector: the state word moves 0 -> CONNECTED once.
+        aux[STATE]
+            .compare_exchange(0, CONNECTED, Release, Relaxed)
+            .map_err(|_| OpenError::Backend(format!("queue {n0} already has a connector")))?;
+        crate::wait::futex_wake(&aux[STATE], u32::MAX);
+        Ok(split(Link {
+            q0,
+            q1,
+            side: 1,
+            peer_pid,
+        }))
+    }
+
+    fn capabilities() -> Capabilities {
+        Capabilities {
+            max_message_size: MAX_MESSAGE,
+            zero_copy_recv: false,
+            wait: WaitStrategy::Adaptive,
+        }
+    }
+}
+
+fn split(link: Link) -> (ShmQueueSender, ShmQueueReceiver) {
+    let link = Arc::new(link);
+    (
+        ShmQueueSender(Arc::clone(&link)),
+        ShmQueueReceiver {
+            link,
+            buf: Vec::new(),
+        },
+    )
+}
+
+impl Listener for ShmQueueListener {
+    type Sender = ShmQueueSender;
+    type Receiver = ShmQueueReceiver;
+
+    fn accept(self, deadline: Instant) -> Result<(Self::Sender, Self::Receiver), OpenError> {
+        let state = &self.q0.aux()[STATE];
+        loop {
+            // Acquire: pairs with the connector's Release, so its pid is
+            // visible once we see CONNECTED.
+            if state.load(Acquire) == CONNECTED {
+                break;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(OpenError::Timeout);
+            }
+            futex_wait(state, 0, left.min(Duration::from_millis(50)));
+        }
+        // Both sides have the segments mapped: the names can go.
+        self.q0.unlink().map_err(open_err)?;
+        self.q1.unlink().map_err(open_err)?;
+        let peer_pid = self.q0.aux()[CONNECTOR_PID].load(Relaxed);
+        Ok(split(Link {
+            q0: self.q0,
+            q1: self.q1,
+            side: 0,
+            peer_pid,
+        }))
+    }
+}
+
+impl Sender for ShmQueueSender {
+    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
+        let link = &*self.0;
+        if msg.len() > MAX_MESSAGE {
+            return Err(SendError::TooLarge {
+                size: msg.len(),
+                max: MAX_MESSAGE,
+            });
+        }
+        if link.q0.aux()[CLOSED + (1 - link.side)].load(Acquire) != 0 {
+            return Err(SendError::Disconnected);
+        }
+        let fill = |buf: &mut [u8]| buf.copy_from_slice(msg);
+        match link
+            .out()
+            .put_until(msg.len(), None, fill, &mut || link.check())
+        {
+            Ok(()) => Ok(()),
+            Err(Error::Aborted(_)) => Err(SendError::Disconnected),
+            Err(Error::TooLarge { size, max }) => Err(SendError::TooLarge { size, max }),
+            Err(e) => Err(SendError::Backend(e.to_string())),
+        }
+    }
+}
+
+impl Receiver for ShmQueueReceiver {
+    fn recv(&mut self) -> Result<&[u8], RecvError> {
+        let link = &*self.link;
+        let buf = &mut self.buf;
+        let take = |rec: &[u8]| {
+            buf.clear();
+            buf.extend_from_slice(rec);
+        };
+        match link.inn().get_until(None, take, &mut || link.check()) {
+            Ok(()) => Ok(&self.buf),
+            Err(Error::Aborted(_)) => {
+                // The peer is gone: deliver what it published before going.
+                let buf = &mut self.buf;
+                let take = |rec: &[u8]| {
+                    buf.clear();
+                    buf.extend_from_slice(rec);
+                };
+                match link
+                    .inn()
+                    .get_until(Some(Instant::now()), take, &mut || Ok(()))
+                {
+                    Ok(()) => Ok(&self.buf),
+                    Err(Error::Empty) => Err(RecvError::Disconnected),
+                    Err(e) => Err(recv_err(e)),
+                }
+            }
+            Err(e) => Err(recv_err(e)),
+        }
+    }
+}
+
+fn recv_err(e: Error) -> RecvError {
+    match e {
+        Error::Corrupt(m) => RecvError::Corrupt(m),
+        e => RecvError::Backend(e.to_string()),
+    }
+}

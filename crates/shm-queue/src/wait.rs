@@ -1,0 +1,80 @@
+//! Futex sleeps and wake-ups on words in shared memory, and the liveness
+//! test that decides whether a claim's owner is dead.
+
+use std::sync::atomic::AtomicU32;
+use std::time::Duration;
+
+use rustix::thread::futex;
+
+/// Sleeps while `word` holds `expected`, at most `timeout`. Spurious returns
+/// are fine: every caller re-checks its condition.
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
+    let ts = futex::Timespec {
+        tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(timeout.subsec_nanos()),
+    };
+    // Not FUTEX_PRIVATE: the word is shared with other processes. EAGAIN,
+    // EINTR and ETIMEDOUT all mean "look again".
+    let _ = futex::wait(word, futex::Flags::empty(), expected, Some(&ts));
+}
+
+/// Wakes up to `n` sleepers on `word`.
+pub fn futex_wake(word: &AtomicU32, n: u32) {
+    let _ = futex::wake(word, futex::Flags::empty(), n);
+}
+
+/// This process's pid, as stored in claims.
+pub fn my_pid() -> u32 {
+    rustix::process::getpid()
+        .as_raw_nonzero()
+        .get()
+        .unsigned_abs()
+}
+
+/// Whether process `pid` still runs. A zombie (killed, not yet reaped by its
+/// parent) counts as dead: it will never release a claim. Errs on the side
+/// of "alive" when it cannot tell, which only delays a reclaim.
+pub fn alive(pid: u32) -> bool {
+    let Some(p) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    if rustix::process::test_kill_process(p) == Err(rustix::io::Errno::SRCH) {
+        return false;
+    }
+    match std::fs::read(format!("/proc/{pid}/stat")) {
+        // The state letter follows the last ')' (the command may contain
+        // parentheses).
+        Ok(stat) => match stat.iter().rposition(|&b| b == b')') {
+            Some(i) => !matches!(stat.get(i + 2), Some(b'Z' | b'X')),
+            None => true,
+        },
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_is_alive_and_a_reaped_child_is_not() {
+        assert!(alive(my_pid()));
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
+        let pid = child.id();
+        // Once it has exited, unreaped (a zombie), it is dead for our
+        // purposes; give a loaded machine time to run it.
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while alive(pid) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(!alive(pid), "zombie {pid} reported alive: {stat}");
+        child.wait().expect("reap");
+        assert!(!alive(0));
+    }
+}
