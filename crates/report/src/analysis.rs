@@ -96,6 +96,9 @@ pub fn standing<'a>(contenders: impl IntoIterator<Item = (&'a str, &'a Summary)>
     }
 }
 
+/// Lowest R² at which a fit is shown as a cost model.
+pub const MIN_FIT_R2: f64 = 0.9;
+
 /// A least-squares line `time = fixed + size × per_byte`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fit {
@@ -114,6 +117,26 @@ impl Fit {
     /// with size (the slope is zero or negative).
     pub fn bandwidth(&self) -> Option<f64> {
         (self.ns_per_byte > 0.0).then(|| 1e9 / self.ns_per_byte)
+    }
+
+    /// Why the line should not be shown as a cost model, if it should not: a
+    /// negative fixed cost is impossible, and below R² 0.9 the line explains
+    /// too little of how time grows with size.
+    pub fn rejection(&self) -> Option<String> {
+        use crate::format::{fmt_time, round_sig};
+        if self.fixed_ns < 0.0 {
+            Some(format!(
+                "no linear fit: the line's fixed cost comes out negative ({})",
+                fmt_time(self.fixed_ns)
+            ))
+        } else if self.r2 < MIN_FIT_R2 {
+            Some(format!(
+                "no linear fit: R² {} is below {MIN_FIT_R2}",
+                round_sig(self.r2, 2)
+            ))
+        } else {
+            None
+        }
     }
 
     /// `11.2 µs + size / 2.31 GB/s (R² 0.998)`.
@@ -204,6 +227,16 @@ mod tests {
         assert!((f.r2 - 1.0).abs() < 1e-12);
         assert!((f.bandwidth().expect("bw") - 2.5e9).abs() < 1.0);
         assert_eq!(f.describe(), "11.2 µs + size / 2.50 GB/s (R² 1)");
+    }
+
+    #[test]
+    fn fits_that_cannot_be_cost_models_are_rejected() {
+        let good = fit(&[(0.0, 10.0), (1.0, 11.0), (2.0, 12.0)]).expect("fit");
+        assert_eq!(good.rejection(), None);
+        let negative = fit(&[(100.0, 1.0), (200.0, 100.0), (300.0, 199.0)]).expect("fit");
+        assert!(negative.rejection().expect("rejected").contains("negative"));
+        let noisy = fit(&[(1.0, 1.0), (2.0, 3.0), (3.0, 2.0), (4.0, 4.0)]).expect("fit");
+        assert!(noisy.rejection().expect("rejected").contains("R²"));
     }
 
     #[test]

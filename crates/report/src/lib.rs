@@ -4,6 +4,7 @@
 //! JSON alone.
 
 pub mod analysis;
+pub mod bootstrap;
 pub mod compare;
 mod csv_export;
 pub mod format;
@@ -13,6 +14,7 @@ pub mod schema;
 mod svg;
 pub mod table;
 mod targets;
+pub mod verdict;
 
 pub use compare::{
     CellChange, CellKey, Comparison, DEFAULT_THRESHOLD, Verdict, compare, render_comparison,

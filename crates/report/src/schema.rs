@@ -4,8 +4,14 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a field changes meaning or disappears; adding an optional
-/// field does not bump it.
-pub const SCHEMA_VERSION: u32 = 1;
+/// field does not bump it. Version 2: the mean's interval is a bootstrap
+/// interval over trials (was Student t), and cells carry their trial medians,
+/// the median of those with its own interval, and why trials stopped.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Every version this code reads (`ipcbench compare` and the report accept
+/// version 1 files; their cells simply lack the version-2 fields).
+pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=SCHEMA_VERSION;
 
 /// One run of the tool.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -67,6 +73,13 @@ pub struct RunConfig {
     pub warmup_ms: u64,
     /// Placements in the run.
     pub placements: Vec<String>,
+    /// Trials of the cells that are not headline cells (other codecs and
+    /// placements), where fewer were run; absent when every cell got `trials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary_trials: Option<usize>,
+    /// How every interval in the file was computed, in words.
+    #[serde(default)]
+    pub interval_method: String,
 }
 
 /// A summary of a latency distribution, nanoseconds.
@@ -78,8 +91,9 @@ pub struct Summary {
     pub mean_ns: f64,
     /// Standard deviation of the samples.
     pub sd_ns: f64,
-    /// 95% confidence interval of the mean, from independent trial means
-    /// (Student t); absent with fewer than two trials.
+    /// 95% confidence interval of the mean: percentile bootstrap over the
+    /// independent trial means (version 1 files: Student t); absent with fewer
+    /// trials than an interval needs.
     pub ci95_low_ns: Option<f64>,
     /// Upper end of that interval.
     pub ci95_high_ns: Option<f64>,
@@ -109,6 +123,13 @@ pub struct Floors {
     pub cacheline_rtt: Option<Summary>,
     /// Round trip of a bare 8-byte `write`/`read` over two pipes.
     pub raw_pipe_rtt: Option<Summary>,
+    /// The cache-line round trip batch-timed: median over several batches of
+    /// (elapsed time / round trips), with no clock read inside a batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cacheline_rtt_batch_ns: Option<f64>,
+    /// The raw pipe round trip batch-timed, as `cacheline_rtt_batch_ns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_pipe_rtt_batch_ns: Option<f64>,
     /// `memcpy` time and bandwidth per size (placement-independent; repeated
     /// for convenience).
     #[serde(default)]
@@ -167,6 +188,27 @@ pub struct Cell {
     /// Per-trial means, for comparisons between runs.
     #[serde(default)]
     pub trial_means_ns: Vec<f64>,
+    /// Per-trial medians (throughput cells: each trial's ns per message).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trial_medians_ns: Vec<f64>,
+    /// The headline statistic: the median of `trial_medians_ns` (0 in
+    /// version 1 files; use [`Cell::median`]).
+    #[serde(default)]
+    pub median_ns: f64,
+    /// 95% percentile-bootstrap interval of `median_ns` over trials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_ci_low_ns: Option<f64>,
+    /// Upper end of that interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_ci_high_ns: Option<f64>,
+    /// The cell's latency distribution as (quantile, ns) pairs over all its
+    /// messages, for distribution curves; empty for throughput cells.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub percentiles: Vec<(f64, f64)>,
+    /// Why no more trials were run for this cell (`planned`, `precision`,
+    /// `trial cap`, `time cap`), or absent in version 1 files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
     /// Messages per second (throughput metrics).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msgs_per_s: Option<f64>,
@@ -194,6 +236,31 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// The headline statistic: the median of the trial medians, or the
+    /// pooled median for files that predate it.
+    pub fn median(&self) -> f64 {
+        if self.median_ns > 0.0 {
+            self.median_ns
+        } else {
+            self.summary.p50_ns
+        }
+    }
+
+    /// The per-trial values the median's interval and the verdicts resample:
+    /// trial medians, or trial means for files that predate them.
+    pub fn trial_values(&self) -> &[f64] {
+        if self.trial_medians_ns.is_empty() {
+            &self.trial_means_ns
+        } else {
+            &self.trial_medians_ns
+        }
+    }
+
+    /// The 95% interval of [`Cell::median`], if the cell has one.
+    pub fn median_ci(&self) -> Option<(f64, f64)> {
+        self.median_ci_low_ns.zip(self.median_ci_high_ns)
+    }
+
     /// The cell's identity, for matching cells between runs.
     pub fn key(&self) -> (String, String, String, String, u64, String) {
         (
