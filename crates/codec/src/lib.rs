@@ -14,6 +14,8 @@
 //! Codecs sit above transports: the harness times encode and decode apart from
 //! send and receive.
 
+#![forbid(unsafe_code)]
+
 pub mod pattern;
 
 use std::borrow::Cow;

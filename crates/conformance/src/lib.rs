@@ -35,10 +35,14 @@
 //! docs/reliability.md lists every opt-out in its fault matrix. Nothing else
 //! skips a case.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, ExitStatus, Stdio};
+mod intruder;
+mod process;
+
+pub use intruder::intruder;
+
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -253,6 +257,14 @@ macro_rules! suite {
                 run($crate::Case::KilledSenderMidMessageListener, "killed_sender_mid_message_listener")
             }
             #[test]
+            fn intruder_is_refused() {
+                $crate::intruder::<$t>(module_path!(), "intruder_is_refused", true)
+            }
+            #[test]
+            fn intruder_alone_is_named() {
+                $crate::intruder::<$t>(module_path!(), "intruder_alone_is_named", false)
+            }
+            #[test]
             fn accept_times_out_without_peer() {
                 $crate::accept_times_out::<$t>()
             }
@@ -266,21 +278,6 @@ macro_rules! suite {
             }
         }
     };
-}
-
-/// Kills the peer process when a test ends, however it ends.
-struct PeerGuard {
-    child: Child,
-    /// What a listening peer printed on stdout (its stdout is read by a
-    /// thread to find the endpoint).
-    stdout: Arc<Mutex<String>>,
-}
-
-impl Drop for PeerGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Runs one case unless the backend's `suite!` line opted out of it; a
@@ -329,9 +326,10 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
         );
         let mut opts = Options::unique("conf");
         opts.tag = std::env::var(ENV_TAG).expect("tag variable");
-        arm_process_watchdog();
+        process::arm_process_watchdog();
         let (tx, rx) = if std::env::var_os(ENV_LISTEN).is_some() {
-            let (listener, endpoint) = T::listen(&opts).expect("peer: listen");
+            let (mut listener, endpoint) = T::listen(&opts).expect("peer: listen");
+            listener.expect_peer(std::os::unix::process::parent_id());
             println!("\n{ENDPOINT_LINE}{}", endpoint.0);
             let _ = std::io::stdout().flush();
             listener
@@ -347,25 +345,9 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
     }
 
     let opts = Options::unique("conf");
-    // libtest names a test by its path without the crate name.
-    let test_path = match module.split_once("::") {
-        Some((_, rest)) => format!("{rest}::{test}"),
-        None => test.to_owned(),
-    };
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        test_path.as_str(),
-        "--exact",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(ENV_CASE, case.name())
-    .env(ENV_TAG, &opts.tag)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let listener = if case.peer_listens() {
+    let mut cmd = process::self_command(module, test);
+    cmd.env(ENV_CASE, case.name()).env(ENV_TAG, &opts.tag);
+    let mut listener = if case.peer_listens() {
         cmd.env(ENV_LISTEN, "1");
         None
     } else {
@@ -373,13 +355,15 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
         cmd.env(ENV_ENDPOINT, &endpoint.0);
         Some(listener)
     };
-    let child = cmd.spawn().expect("spawn peer process");
-    let peer_pid = child.id();
-    let mut guard = PeerGuard {
-        child,
-        stdout: Arc::default(),
-    };
-    let endpoint_rx = case.peer_listens().then(|| watch_stdout(&mut guard));
+    let mut guard = process::spawn(&mut cmd);
+    let peer_pid = guard.child.id();
+    if let Some(listener) = &mut listener {
+        // Every case runs with the peer check on: the real peer must pass it.
+        listener.expect_peer(peer_pid);
+    }
+    let endpoint_rx = case
+        .peer_listens()
+        .then(|| process::watch_stdout(&mut guard));
 
     let (done_tx, done_rx) = mpsc::channel();
     let body = thread::spawn(move || {
@@ -401,12 +385,16 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
     match done_rx.recv_timeout(WATCHDOG) {
         Ok(()) => {}
         Err(mpsc::RecvTimeoutError::Disconnected) => {
-            let status = reap(&mut guard, Duration::from_secs(5));
-            let err = body.join().err().map(panic_text).unwrap_or_default();
+            let status = process::reap(&mut guard, Duration::from_secs(5));
+            let err = body
+                .join()
+                .err()
+                .map(process::panic_text)
+                .unwrap_or_default();
             panic!(
                 "{}: test side failed: {err}\npeer: {}",
                 case.name(),
-                describe(&mut guard, status)
+                process::describe(&mut guard, status)
             );
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -417,7 +405,7 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
             );
         }
     }
-    let status = reap(&mut guard, WATCHDOG / 2);
+    let status = process::reap(&mut guard, WATCHDOG / 2);
     if case.is_fault() {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(
@@ -425,7 +413,7 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
             Some(libc::SIGKILL),
             "{}: the peer should have died of our SIGKILL: {}",
             case.name(),
-            describe(&mut guard, status)
+            process::describe(&mut guard, status)
         );
     } else {
         let ok = status.is_some_and(|s| s.success());
@@ -433,99 +421,9 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
             ok,
             "{}: peer process failed: {}",
             case.name(),
-            describe(&mut guard, status)
+            process::describe(&mut guard, status)
         );
     }
-}
-
-/// Reads a listening peer's stdout: the endpoint goes to the returned
-/// channel, everything is kept for error messages.
-fn watch_stdout(guard: &mut PeerGuard) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    let out = guard.child.stdout.take().expect("peer stdout");
-    let keep = Arc::clone(&guard.stdout);
-    thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            // libtest may have printed the test's name on the same line.
-            if let Some((_, ep)) = line.split_once(ENDPOINT_LINE) {
-                let _ = tx.send(ep.to_owned());
-            }
-            if let Ok(mut k) = keep.lock() {
-                k.push_str(&line);
-                k.push('\n');
-            }
-        }
-    });
-    rx
-}
-
-/// Kills the peer with SIGKILL and waits until it is dead (a zombie: the
-/// guard reaps it later).
-fn kill_peer(pid: u32) {
-    let pid_t = libc::pid_t::try_from(pid).expect("pid fits pid_t");
-    // SAFETY: kill(2) on our own child, which is not reaped before the test
-    // ends, so the pid cannot have been reused.
-    let rc = unsafe { libc::kill(pid_t, libc::SIGKILL) };
-    assert_eq!(rc, 0, "kill({pid}, SIGKILL) failed");
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next());
-        if matches!(state, None | Some("Z" | "X")) {
-            return;
-        }
-        assert!(Instant::now() < until, "peer {pid} survived SIGKILL");
-        thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_else(|| "panic".to_owned())
-}
-
-fn reap(guard: &mut PeerGuard, within: Duration) -> Option<ExitStatus> {
-    let end = Instant::now() + within;
-    while Instant::now() < end {
-        match guard.child.try_wait() {
-            Ok(Some(s)) => return Some(s),
-            Ok(None) => thread::sleep(Duration::from_millis(5)),
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
-fn describe(guard: &mut PeerGuard, status: Option<ExitStatus>) -> String {
-    if status.is_none() {
-        // Its pipes reach end-of-file only once it is gone.
-        let _ = guard.child.kill();
-    }
-    let mut out = String::new();
-    if let Some(mut e) = guard.child.stderr.take() {
-        let _ = e.read_to_string(&mut out);
-    }
-    if let Some(mut o) = guard.child.stdout.take() {
-        let _ = o.read_to_string(&mut out);
-    }
-    if let Ok(o) = guard.stdout.lock() {
-        out.push_str(&o);
-    }
-    format!("{status:?}\n{out}")
-}
-
-/// The peer process may never outlive a hung test.
-fn arm_process_watchdog() {
-    thread::spawn(|| {
-        thread::sleep(WATCHDOG);
-        eprintln!("peer watchdog: no progress within {WATCHDOG:?}");
-        std::process::exit(101);
-    });
 }
 
 /// Message `seq` of `len` bytes: every byte depends on both, so loss, reorder,
@@ -745,7 +643,7 @@ fn kill_peer_later(peer: u32, delay: Duration, dead: &Arc<AtomicBool>) -> thread
     thread::spawn(move || {
         thread::sleep(delay);
         dead.store(true, Ordering::SeqCst);
-        kill_peer(peer);
+        process::kill_peer(peer);
     })
 }
 
@@ -864,7 +762,7 @@ fn test_side<T: Transport>(case: Case, mut tx: T::Sender, mut rx: T::Receiver, p
             // The peer is now filling the buffers with 16 MiB messages and
             // blocks inside one; kill it there.
             thread::sleep(Duration::from_millis(300));
-            kill_peer(peer);
+            process::kill_peer(peer);
             let len = cap::<T>(16 << 20);
             for seq in 1.. {
                 match rx.recv() {

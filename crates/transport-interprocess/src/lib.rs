@@ -20,6 +20,11 @@
 //! `Arc`, as the crate recommends since 2.4.7 (`&Stream` is `Read + Write`;
 //! its `split` is deprecated), so the socket closes, and the peer sees EOF or
 //! `EPIPE`, once both halves are dropped.
+//!
+//! The listener admits only its peer, judged by the crate's portable
+//! `peer_creds` (on Linux `SO_PEERCRED`) through [`transport::peer::Gate`].
+
+#![forbid(unsafe_code)]
 
 use std::io::{self, Read, Write};
 use std::sync::Arc;
@@ -31,10 +36,8 @@ use interprocess::local_socket::{
     GenericNamespaced, ListenerNonblockingMode, ListenerOptions, Stream,
 };
 use transport::framing::{FramedReader, FramedWriter};
-use transport::{
-    Capabilities, DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, RecvError, SendError,
-    WaitStrategy,
-};
+use transport::peer::{Gate, PeerCred};
+use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options};
 
 /// The interprocess local-socket transport.
 #[derive(Debug)]
@@ -45,8 +48,6 @@ pub const MAX_ACCEPT_NAP: Duration = Duration::from_millis(2);
 
 /// The first sleep: short, because the peer usually connects right away.
 const FIRST_ACCEPT_NAP: Duration = Duration::from_micros(50);
-
-const MAX: usize = DEFAULT_MAX_MESSAGE_SIZE;
 
 const PREFIX: &str = "interprocess:";
 
@@ -74,57 +75,62 @@ impl Write for SharedStream {
     }
 }
 
-/// Sends frames on the local socket.
-#[derive(Debug)]
-pub struct InterprocessSender(FramedWriter<SharedStream>);
-
-/// Receives frames from the local socket.
-#[derive(Debug)]
-pub struct InterprocessReceiver(FramedReader<SharedStream>);
-
 /// A listening local socket waiting for its one peer.
 #[derive(Debug)]
-pub struct InterprocessListener(interprocess::local_socket::Listener);
-
-impl transport::Sender for InterprocessSender {
-    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
-        self.0.send(msg)
-    }
+pub struct InterprocessListener {
+    listener: interprocess::local_socket::Listener,
+    gate: Gate,
 }
 
-impl transport::Receiver for InterprocessReceiver {
-    fn recv(&mut self) -> Result<&[u8], RecvError> {
-        self.0.recv()
-    }
-}
+type Halves = (FramedWriter<SharedStream>, FramedReader<SharedStream>);
 
-fn halves(stream: Stream) -> (InterprocessSender, InterprocessReceiver) {
+fn halves(stream: Stream) -> Halves {
     let stream = Arc::new(stream);
     (
-        InterprocessSender(FramedWriter::new(SharedStream(Arc::clone(&stream)), MAX)),
-        InterprocessReceiver(FramedReader::new(SharedStream(stream), MAX)),
+        FramedWriter::new(SharedStream(Arc::clone(&stream)), DEFAULT_MAX_MESSAGE_SIZE),
+        FramedReader::new(SharedStream(stream), DEFAULT_MAX_MESSAGE_SIZE),
     )
 }
 
-impl transport::Listener for InterprocessListener {
-    type Sender = InterprocessSender;
-    type Receiver = InterprocessReceiver;
+/// The peer's credentials as the crate reports them.
+fn peer_cred(stream: &Stream) -> Result<PeerCred, OpenError> {
+    let creds = stream
+        .peer_creds()
+        .map_err(|e| OpenError::io("reading the peer's credentials", e))?;
+    match (creds.pid(), creds.euid()) {
+        (Some(pid), Some(uid)) => Ok(PeerCred {
+            pid: pid.unsigned_abs(),
+            uid,
+        }),
+        _ => Err(OpenError::Backend(
+            "this platform reports no peer pid and uid".into(),
+        )),
+    }
+}
 
-    fn accept(
-        self,
-        deadline: Instant,
-    ) -> Result<(InterprocessSender, InterprocessReceiver), OpenError> {
+impl transport::Listener for InterprocessListener {
+    type Sender = FramedWriter<SharedStream>;
+    type Receiver = FramedReader<SharedStream>;
+
+    fn expect_peer(&mut self, pid: u32) -> bool {
+        self.gate.expect(pid);
+        true
+    }
+
+    fn accept(mut self, deadline: Instant) -> Result<Halves, OpenError> {
         let mut nap = FIRST_ACCEPT_NAP;
         let stream = loop {
-            match self.0.accept() {
-                Ok(stream) => break stream,
+            match self.listener.accept() {
+                // A refused stream is dropped, which closes it.
+                Ok(stream) if self.gate.admit(peer_cred(&stream)?) => break stream,
+                Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(OpenError::io("accept local socket", e)),
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(OpenError::Timeout);
+                return Err(self.gate.deadline_passed());
             }
             thread::sleep(nap.min(left));
             nap = (nap * 2).min(MAX_ACCEPT_NAP);
@@ -142,8 +148,8 @@ impl transport::Transport for Interprocess {
     const NAME: &'static str = "interprocess";
     const DESCRIPTION: &'static str = "interprocess crate's portable local socket \
         (Linux: abstract Unix stream socket), length-prefixed frames";
-    type Sender = InterprocessSender;
-    type Receiver = InterprocessReceiver;
+    type Sender = FramedWriter<SharedStream>;
+    type Receiver = FramedReader<SharedStream>;
     type Listener = InterprocessListener;
 
     fn listen(opts: &Options) -> Result<(InterprocessListener, Endpoint), OpenError> {
@@ -157,16 +163,14 @@ impl transport::Transport for Interprocess {
             .nonblocking(ListenerNonblockingMode::Accept)
             .create_sync()
             .map_err(|e| OpenError::io(format!("listen on local socket {name:?}"), e))?;
-        Ok((
-            InterprocessListener(listener),
-            Endpoint(format!("{PREFIX}{name}")),
-        ))
+        let listener = InterprocessListener {
+            listener,
+            gate: Gate::new(),
+        };
+        Ok((listener, Endpoint(format!("{PREFIX}{name}"))))
     }
 
-    fn connect(
-        endpoint: &Endpoint,
-        _opts: &Options,
-    ) -> Result<(InterprocessSender, InterprocessReceiver), OpenError> {
+    fn connect(endpoint: &Endpoint, _opts: &Options) -> Result<Halves, OpenError> {
         let name = endpoint
             .0
             .strip_prefix(PREFIX)
@@ -178,14 +182,6 @@ impl transport::Transport for Interprocess {
         let stream = Stream::connect(ns_name)
             .map_err(|e| OpenError::io(format!("connect to local socket {name:?}"), e))?;
         Ok(halves(stream))
-    }
-
-    fn capabilities() -> Capabilities {
-        Capabilities {
-            max_message_size: MAX,
-            zero_copy_recv: false,
-            wait: WaitStrategy::Block,
-        }
     }
 }
 

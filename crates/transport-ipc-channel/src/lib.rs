@@ -103,6 +103,8 @@
 //!   a `Vec` of at least the 207 KiB fragment size, typed: postcard's decoded
 //!   buffer), which `recv` keeps and lends until the next call.
 
+#![forbid(unsafe_code)]
+
 mod bytes;
 mod shmem;
 mod typed;

@@ -12,6 +12,8 @@
 //! larger messages need several wake-ups; `pipe-1m` enlarges it with
 //! `F_SETPIPE_SZ` to 1 MiB (the unprivileged limit in `/proc/sys/fs/pipe-max-size`).
 
+#![forbid(unsafe_code)]
+
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::marker::PhantomData;

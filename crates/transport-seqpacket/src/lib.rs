@@ -30,7 +30,10 @@
 //!
 //! The listening socket is bound in Linux's abstract namespace, so there is no
 //! file to clean up. A dead peer reads as a 0-byte record (EOF); `sendmsg` to
-//! it fails with `EPIPE` (`MSG_NOSIGNAL`, so no signal either way).
+//! it fails with `EPIPE` (`MSG_NOSIGNAL`, so no signal either way). The
+//! listener admits only its peer, by `SO_PEERCRED` ([`transport::peer`]).
+
+#![forbid(unsafe_code)]
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -41,10 +44,8 @@ use rustix::net::{
     AddressFamily, RecvFlags, SendAncillaryBuffer, SendFlags, SocketAddrUnix, SocketFlags,
     SocketType, sockopt,
 };
-use transport::{
-    Capabilities, DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, RecvError, SendError,
-    WaitStrategy,
-};
+use transport::peer::Gate;
+use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, RecvError, SendError};
 
 /// Largest record, trailer included, that either side sends or accepts.
 pub const RECORD_MAX: usize = 512 * 1024;
@@ -90,7 +91,10 @@ pub struct SeqPacketReceiver {
 
 /// A bound, listening socket waiting for its one peer.
 #[derive(Debug)]
-pub struct SeqPacketListener(OwnedFd);
+pub struct SeqPacketListener {
+    sock: OwnedFd,
+    gate: Gate,
+}
 
 impl SeqPacketSender {
     /// Sends `part` plus `trailer` as one record; `Ok(false)` means the kernel
@@ -249,14 +253,24 @@ impl transport::Listener for SeqPacketListener {
     type Sender = SeqPacketSender;
     type Receiver = SeqPacketReceiver;
 
-    fn accept(self, deadline: Instant) -> Result<(SeqPacketSender, SeqPacketReceiver), OpenError> {
+    fn expect_peer(&mut self, pid: u32) -> bool {
+        self.gate.expect(pid);
+        true
+    }
+
+    fn accept(
+        mut self,
+        deadline: Instant,
+    ) -> Result<(SeqPacketSender, SeqPacketReceiver), OpenError> {
         loop {
-            transport::wait_readable(&self.0, deadline)?;
+            self.gate.wait(&self.sock, deadline)?;
             // The listener is non-blocking, so a peer that vanished between
             // poll and accept sends us back to waiting. The accepted socket
             // does not inherit O_NONBLOCK: it blocks, as the halves expect.
-            match rustix::net::accept_with(&self.0, SocketFlags::CLOEXEC) {
-                Ok(sock) => return halves(sock),
+            // A refused socket is dropped, which closes it.
+            match rustix::net::accept_with(&self.sock, SocketFlags::CLOEXEC) {
+                Ok(sock) if self.gate.admit_unix(&sock)? => return halves(sock),
+                Ok(_) => {}
                 Err(Errno::AGAIN | Errno::INTR | Errno::CONNABORTED) => {}
                 Err(e) => return Err(OpenError::io("accept", e.into())),
             }
@@ -279,7 +293,11 @@ impl transport::Transport for SeqPacket {
             .map_err(|e| OpenError::io(format!("bind @{name}"), e.into()))?;
         rustix::net::listen(&sock, 1)
             .map_err(|e| OpenError::io(format!("listen @{name}"), e.into()))?;
-        Ok((SeqPacketListener(sock), Endpoint(format!("{PREFIX}{name}"))))
+        let listener = SeqPacketListener {
+            sock,
+            gate: Gate::new(),
+        };
+        Ok((listener, Endpoint(format!("{PREFIX}{name}"))))
     }
 
     fn connect(
@@ -295,14 +313,6 @@ impl transport::Transport for SeqPacket {
         rustix::net::connect(&sock, &address(name)?)
             .map_err(|e| OpenError::io(format!("connect @{name}"), e.into()))?;
         halves(sock)
-    }
-
-    fn capabilities() -> Capabilities {
-        Capabilities {
-            max_message_size: MAX,
-            zero_copy_recv: false,
-            wait: WaitStrategy::Block,
-        }
     }
 }
 

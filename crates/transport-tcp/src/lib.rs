@@ -14,49 +14,51 @@
 //! kernel then sends a reset and drops whatever was still in flight to us);
 //! both map to `Disconnected`. Writes to a reset connection fail with `EPIPE`
 //! or `ECONNRESET`, also `Disconnected`. Nothing is created in the file system.
+//!
+//! Any local process can connect to a loopback port, and TCP cannot say which
+//! process is on the other end, so the endpoint carries a random token after a
+//! `#` (`tcp:127.0.0.1:PORT#TOKEN`, the secret part of [`Endpoint::public`]):
+//! the connecting side sends it first, and the listener closes any connection
+//! whose first [`TOKEN_LEN`] bytes are not that token, then keeps waiting. A
+//! refused connection is named by its address and, through /proc, its owner
+//! ([`transport::peer::PeerCred::of_loopback_tcp`]).
 
+#![forbid(unsafe_code)]
+
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use transport::framing::{FramedReader, FramedWriter};
-use transport::{
-    Capabilities, DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, RecvError, SendError,
-    WaitStrategy,
-};
+use transport::peer::{Gate, PeerCred};
+use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options};
 
 /// The TCP loopback transport.
 #[derive(Debug)]
 pub struct Tcp;
 
-/// Sends frames on the connection.
+/// A bound, listening socket waiting for its one peer, and the token that
+/// peer must send.
 #[derive(Debug)]
-pub struct TcpSender(FramedWriter<TcpStream>);
+pub struct TcpListenerHalf {
+    listener: TcpListener,
+    token: [u8; TOKEN_LEN],
+    gate: Gate,
+}
 
-/// Receives frames from the connection.
-#[derive(Debug)]
-pub struct TcpReceiver(FramedReader<TcpStream>);
+/// Length of the token, in hex digits (128 random bits).
+pub const TOKEN_LEN: usize = 32;
 
-/// A bound, listening socket waiting for its one peer.
-#[derive(Debug)]
-pub struct TcpListenerHalf(TcpListener);
-
-const MAX: usize = DEFAULT_MAX_MESSAGE_SIZE;
+/// How long an accepted connection may take to send its token before it is
+/// refused: the real peer sends it right after connecting, so this only
+/// bounds how long a silent intruder holds up the real peer.
+const TOKEN_WAIT: Duration = Duration::from_secs(2);
 
 const PREFIX: &str = "tcp:";
 
-impl transport::Sender for TcpSender {
-    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
-        self.0.send(msg)
-    }
-}
+type Halves = (FramedWriter<TcpStream>, FramedReader<TcpStream>);
 
-impl transport::Receiver for TcpReceiver {
-    fn recv(&mut self) -> Result<&[u8], RecvError> {
-        self.0.recv()
-    }
-}
-
-fn halves(stream: TcpStream) -> Result<(TcpSender, TcpReceiver), OpenError> {
+fn halves(stream: TcpStream) -> Result<Halves, OpenError> {
     stream
         .set_nodelay(true)
         .map_err(|e| OpenError::io("setting TCP_NODELAY", e))?;
@@ -64,58 +66,140 @@ fn halves(stream: TcpStream) -> Result<(TcpSender, TcpReceiver), OpenError> {
         .try_clone()
         .map_err(|e| OpenError::io("dup socket", e))?;
     Ok((
-        TcpSender(FramedWriter::new(stream, MAX)),
-        TcpReceiver(FramedReader::new(reader, MAX)),
+        FramedWriter::new(stream, DEFAULT_MAX_MESSAGE_SIZE),
+        FramedReader::new(reader, DEFAULT_MAX_MESSAGE_SIZE),
     ))
 }
 
-impl transport::Listener for TcpListenerHalf {
-    type Sender = TcpSender;
-    type Receiver = TcpReceiver;
+/// 128 bits from the kernel's random source, as hex digits.
+fn random_token() -> Result<[u8; TOKEN_LEN], OpenError> {
+    let mut raw = [0u8; TOKEN_LEN / 2];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut raw))
+        .map_err(|e| OpenError::io("reading /dev/urandom", e))?;
+    let mut token = [0u8; TOKEN_LEN];
+    for (pair, byte) in token.chunks_exact_mut(2).zip(raw) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
+    }
+    Ok(token)
+}
 
-    fn accept(self, deadline: Instant) -> Result<(TcpSender, TcpReceiver), OpenError> {
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl TcpListenerHalf {
+    /// Reads the token from a fresh connection: `Ok(None)` admits it,
+    /// `Ok(Some(why))` refuses it.
+    fn check_token(
+        &self,
+        stream: &mut TcpStream,
+        deadline: Instant,
+    ) -> Result<Option<String>, OpenError> {
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .min(TOKEN_WAIT)
+            .max(Duration::from_millis(1));
+        stream
+            .set_read_timeout(Some(wait))
+            .map_err(|e| OpenError::io("setting SO_RCVTIMEO", e))?;
+        let mut got = [0u8; TOKEN_LEN];
+        let verdict = match stream.read_exact(&mut got) {
+            // Compare every byte, so timing does not leak a matching prefix.
+            Ok(())
+                if got
+                    .iter()
+                    .zip(&self.token)
+                    .fold(0, |acc, (a, b)| acc | (a ^ b))
+                    == 0 =>
+            {
+                None
+            }
+            Ok(()) => Some("sent the wrong token".to_owned()),
+            Err(e) => Some(format!("sent no token within {wait:?} ({e})")),
+        };
+        stream
+            .set_read_timeout(None)
+            .map_err(|e| OpenError::io("clearing SO_RCVTIMEO", e))?;
+        Ok(verdict)
+    }
+}
+
+impl transport::Listener for TcpListenerHalf {
+    type Sender = FramedWriter<TcpStream>;
+    type Receiver = FramedReader<TcpStream>;
+
+    fn expect_peer(&mut self, _pid: u32) -> bool {
+        // TCP cannot see the pid; the token does the job.
+        true
+    }
+
+    fn accept(mut self, deadline: Instant) -> Result<Halves, OpenError> {
         loop {
-            transport::wait_readable(&self.0, deadline)?;
+            self.gate.wait(&self.listener, deadline)?;
             // The listener is non-blocking, so a connection that vanished
             // between poll and accept sends us back to waiting, not to sleep.
-            match self.0.accept() {
-                Ok((stream, _)) => {
-                    // Accepted sockets do not inherit O_NONBLOCK on Linux, but
-                    // the frames below rely on blocking I/O, so make it explicit.
-                    stream
-                        .set_nonblocking(false)
-                        .map_err(|e| OpenError::io("clearing O_NONBLOCK", e))?;
-                    return halves(stream);
-                }
+            let (mut stream, from) = match self.listener.accept() {
+                Ok(accepted) => accepted,
                 Err(e)
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::WouldBlock
                             | std::io::ErrorKind::Interrupted
                             | std::io::ErrorKind::ConnectionAborted
-                    ) => {}
+                    ) =>
+                {
+                    continue;
+                }
                 Err(e) => return Err(OpenError::io("accept", e)),
+            };
+            // Accepted sockets do not inherit O_NONBLOCK on Linux, but the
+            // frames below rely on blocking I/O, so make it explicit.
+            stream
+                .set_nonblocking(false)
+                .map_err(|e| OpenError::io("clearing O_NONBLOCK", e))?;
+            match self.check_token(&mut stream, deadline)? {
+                None => return halves(stream),
+                Some(why) => self.gate.refuse(describe(from), why),
             }
         }
     }
 }
 
-fn parse(endpoint: &Endpoint) -> Result<SocketAddr, OpenError> {
-    endpoint
-        .0
-        .strip_prefix(PREFIX)
-        .and_then(|a| a.parse::<SocketAddrV4>().ok())
+/// A refused connection: its address, and its owner where /proc tells.
+fn describe(from: SocketAddr) -> String {
+    let SocketAddr::V4(v4) = from else {
+        return from.to_string();
+    };
+    match PeerCred::of_loopback_tcp(v4) {
+        Some((uid, Some(pid))) => format!("{from}, {}", PeerCred { pid, uid }),
+        Some((uid, None)) => format!("{from}, uid {uid}"),
+        None => from.to_string(),
+    }
+}
+
+/// The address and, if the endpoint has one, the token.
+fn parse(endpoint: &Endpoint) -> Result<(SocketAddr, Option<&str>), OpenError> {
+    let bad = || OpenError::BadEndpoint(endpoint.0.clone());
+    let rest = endpoint.0.strip_prefix(PREFIX).ok_or_else(bad)?;
+    let (addr, token) = match rest.split_once('#') {
+        Some((addr, token)) if token.len() == TOKEN_LEN => (addr, Some(token)),
+        Some(_) => return Err(bad()),
+        None => (rest, None),
+    };
+    let addr = addr
+        .parse::<SocketAddrV4>()
+        .ok()
         .filter(|a| a.port() != 0)
-        .map(SocketAddr::V4)
-        .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))
+        .ok_or_else(bad)?;
+    Ok((SocketAddr::V4(addr), token))
 }
 
 impl transport::Transport for Tcp {
     const NAME: &'static str = "tcp";
     const DESCRIPTION: &'static str =
         "TCP over loopback (127.0.0.1, TCP_NODELAY), length-prefixed frames";
-    type Sender = TcpSender;
-    type Receiver = TcpReceiver;
+    type Sender = FramedWriter<TcpStream>;
+    type Receiver = FramedReader<TcpStream>;
     type Listener = TcpListenerHalf;
 
     fn listen(_opts: &Options) -> Result<(TcpListenerHalf, Endpoint), OpenError> {
@@ -127,28 +211,33 @@ impl transport::Transport for Tcp {
         let addr = listener
             .local_addr()
             .map_err(|e| OpenError::io("getsockname", e))?;
+        let token = random_token()?;
+        let endpoint = Endpoint(format!(
+            "{PREFIX}{addr}#{}",
+            String::from_utf8_lossy(&token)
+        ));
         Ok((
-            TcpListenerHalf(listener),
-            Endpoint(format!("{PREFIX}{addr}")),
+            TcpListenerHalf {
+                listener,
+                token,
+                gate: Gate::new(),
+            },
+            endpoint,
         ))
     }
 
-    fn connect(
-        endpoint: &Endpoint,
-        _opts: &Options,
-    ) -> Result<(TcpSender, TcpReceiver), OpenError> {
-        let addr = parse(endpoint)?;
-        let stream =
+    /// Connects and proves knowledge of the token. An endpoint without one
+    /// (all a stranger can see) still connects, and is refused by the
+    /// listener.
+    fn connect(endpoint: &Endpoint, _opts: &Options) -> Result<Halves, OpenError> {
+        let (addr, token) = parse(endpoint)?;
+        let mut stream =
             TcpStream::connect(addr).map_err(|e| OpenError::io(format!("connect {addr}"), e))?;
+        let proof = token.map_or([b'-'; TOKEN_LEN].to_vec(), |t| t.as_bytes().to_vec());
+        stream
+            .write_all(&proof)
+            .map_err(|e| OpenError::io(format!("sending the token to {addr}"), e))?;
         halves(stream)
-    }
-
-    fn capabilities() -> Capabilities {
-        Capabilities {
-            max_message_size: MAX,
-            zero_copy_recv: false,
-            wait: WaitStrategy::Block,
-        }
     }
 }
 
@@ -158,13 +247,30 @@ mod tests {
 
     #[test]
     fn endpoint_round_trips_and_rejects_garbage() {
-        let ok = Endpoint("tcp:127.0.0.1:4242".into());
-        assert_eq!(
-            parse(&ok).expect("valid"),
-            SocketAddr::from(([127, 0, 0, 1], 4242))
-        );
-        for bad in ["tcp:127.0.0.1:0", "tcp:localhost:1", "uds:@x", "tcp:", ""] {
+        let token = "0123456789abcdef0123456789abcdef";
+        let ok = Endpoint(format!("tcp:127.0.0.1:4242#{token}"));
+        let (addr, t) = parse(&ok).expect("valid");
+        assert_eq!(addr, SocketAddr::from(([127, 0, 0, 1], 4242)));
+        assert_eq!(t, Some(token));
+        let public = Endpoint(ok.public().to_owned());
+        assert_eq!(parse(&public).expect("valid without a token").1, None);
+        for bad in [
+            "tcp:127.0.0.1:0",
+            "tcp:localhost:1",
+            "uds:@x",
+            "tcp:",
+            "",
+            "tcp:127.0.0.1:1#short",
+        ] {
             assert!(parse(&Endpoint(bad.into())).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tokens_are_hex_and_differ() {
+        let a = random_token().expect("token");
+        let b = random_token().expect("token");
+        assert_ne!(a, b);
+        assert!(a.iter().all(u8::is_ascii_hexdigit));
     }
 }

@@ -25,6 +25,8 @@
 //! once, a current-thread runtime lets one `block_on` own the reactor and hands
 //! readiness to the other (tokio documents concurrent `block_on` as supported).
 
+#![forbid(unsafe_code)]
+
 mod framing;
 mod pipe;
 mod uds;
@@ -34,9 +36,7 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::{Builder, Runtime};
-use transport::{
-    Capabilities, DEFAULT_MAX_MESSAGE_SIZE, OpenError, RecvError, SendError, WaitStrategy,
-};
+use transport::{DEFAULT_MAX_MESSAGE_SIZE, OpenError, RecvError, SendError};
 
 pub use framing::{AsyncFramedReader, AsyncFramedWriter};
 pub use pipe::{PipeListener, TokioPipeTransport};
@@ -155,12 +155,4 @@ fn halves<W: AsyncWrite + Unpin, R: AsyncRead + Unpin>(
             rt,
         },
     )
-}
-
-fn capabilities() -> Capabilities {
-    Capabilities {
-        max_message_size: MAX,
-        zero_copy_recv: false,
-        wait: WaitStrategy::Block,
-    }
 }

@@ -21,7 +21,7 @@ use std::time::Instant;
 use rustix::pipe::{PipeFlags, pipe_with};
 use tokio::net::unix::pipe;
 use tokio::runtime::Runtime;
-use transport::{Capabilities, Endpoint, OpenError, Options};
+use transport::{Endpoint, OpenError, Options};
 
 use crate::{Flavor, TokioReceiver, TokioSender};
 
@@ -139,10 +139,6 @@ impl<F: Flavor> transport::Transport for TokioPipeTransport<F> {
         tx.write_all(&[HELLO])
             .map_err(|e| OpenError::io("writing hello", e))?;
         into_tokio::<F>(OwnedFd::from(tx), OwnedFd::from(rx))
-    }
-
-    fn capabilities() -> Capabilities {
-        crate::capabilities()
     }
 }
 

@@ -7,6 +7,7 @@
 //! tokio. Its two owned halves share one reactor registration. Dropping the
 //! write half shuts down our direction (`shutdown(SHUT_WR)`), so a peer sees
 //! end of stream as soon as our sender is gone, as with a closed socket.
+//! The listener admits only its peer, by `SO_PEERCRED` ([`transport::peer`]).
 
 use std::io;
 use std::marker::PhantomData;
@@ -15,7 +16,8 @@ use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::time::Instant;
 
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use transport::{Capabilities, Endpoint, OpenError, Options};
+use transport::peer::Gate;
+use transport::{Endpoint, OpenError, Options};
 
 use crate::{Flavor, TokioReceiver, TokioSender};
 
@@ -29,6 +31,7 @@ pub struct TokioUdsTransport<F>(PhantomData<F>);
 #[derive(Debug)]
 pub struct UdsListener<F> {
     listener: UnixListener,
+    gate: Gate,
     flavor: PhantomData<F>,
 }
 
@@ -54,13 +57,22 @@ impl<F: Flavor> transport::Listener for UdsListener<F> {
     type Sender = TokioSender<OwnedWriteHalf>;
     type Receiver = TokioReceiver<OwnedReadHalf>;
 
-    fn accept(self, deadline: Instant) -> Result<Halves, OpenError> {
+    fn expect_peer(&mut self, pid: u32) -> bool {
+        self.gate.expect(pid);
+        true
+    }
+
+    fn accept(mut self, deadline: Instant) -> Result<Halves, OpenError> {
         loop {
-            transport::wait_readable(&self.listener, deadline)?;
+            self.gate.wait(&self.listener, deadline)?;
             // The listener is non-blocking, so a peer that vanished between
             // poll and accept sends us back to waiting instead of hanging.
+            // A refused stream is dropped, which closes it.
             match self.listener.accept() {
-                Ok((stream, _)) => return into_tokio::<F>(stream),
+                Ok((stream, _)) if self.gate.admit_unix(&stream)? => {
+                    return into_tokio::<F>(stream);
+                }
+                Ok(_) => {}
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -96,6 +108,7 @@ impl<F: Flavor> transport::Transport for TokioUdsTransport<F> {
         Ok((
             UdsListener {
                 listener,
+                gate: Gate::new(),
                 flavor: PhantomData,
             },
             Endpoint(format!("{PREFIX}{name}")),
@@ -111,9 +124,5 @@ impl<F: Flavor> transport::Transport for TokioUdsTransport<F> {
         let stream = UnixStream::connect_addr(&address(name)?)
             .map_err(|e| OpenError::io(format!("connect @{name}"), e))?;
         into_tokio::<F>(stream)
-    }
-
-    fn capabilities() -> Capabilities {
-        crate::capabilities()
     }
 }

@@ -4,7 +4,10 @@
 //! The listening socket is bound in Linux's abstract namespace
 //! (`\0ipcbench-<tag>`): it behaves like a path-bound socket for data transfer,
 //! but there is no file to remove, so even a run killed with SIGKILL leaves
-//! nothing behind. The listener is closed as soon as the peer is accepted.
+//! nothing behind. The listener admits only its peer (by `SO_PEERCRED`, see
+//! [`transport::peer`]) and is closed as soon as that peer is accepted.
+
+#![forbid(unsafe_code)]
 
 use std::io;
 use std::os::linux::net::SocketAddrExt;
@@ -12,59 +15,53 @@ use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::time::Instant;
 
 use transport::framing::{FramedReader, FramedWriter};
-use transport::{
-    Capabilities, DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, RecvError, SendError,
-    WaitStrategy,
-};
+use transport::peer::Gate;
+use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options};
 
 /// The Unix stream socket transport.
 #[derive(Debug)]
 pub struct Uds;
 
-/// Sends frames on the socket.
-#[derive(Debug)]
-pub struct UdsSender(FramedWriter<UnixStream>);
-
-/// Receives frames from the socket.
-#[derive(Debug)]
-pub struct UdsReceiver(FramedReader<UnixStream>);
-
 /// A bound, listening socket waiting for its one peer.
 #[derive(Debug)]
-pub struct UdsListener(UnixListener);
-
-const MAX: usize = DEFAULT_MAX_MESSAGE_SIZE;
-
-impl transport::Sender for UdsSender {
-    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
-        self.0.send(msg)
-    }
+pub struct UdsListener {
+    listener: UnixListener,
+    gate: Gate,
 }
 
-impl transport::Receiver for UdsReceiver {
-    fn recv(&mut self) -> Result<&[u8], RecvError> {
-        self.0.recv()
-    }
-}
+type Halves = (FramedWriter<UnixStream>, FramedReader<UnixStream>);
 
-fn halves(stream: UnixStream) -> Result<(UdsSender, UdsReceiver), OpenError> {
+fn halves(stream: UnixStream) -> Result<Halves, OpenError> {
     let reader = stream
         .try_clone()
         .map_err(|e| OpenError::io("dup socket", e))?;
     Ok((
-        UdsSender(FramedWriter::new(stream, MAX)),
-        UdsReceiver(FramedReader::new(reader, MAX)),
+        FramedWriter::new(stream, DEFAULT_MAX_MESSAGE_SIZE),
+        FramedReader::new(reader, DEFAULT_MAX_MESSAGE_SIZE),
     ))
 }
 
 impl transport::Listener for UdsListener {
-    type Sender = UdsSender;
-    type Receiver = UdsReceiver;
+    type Sender = FramedWriter<UnixStream>;
+    type Receiver = FramedReader<UnixStream>;
 
-    fn accept(self, deadline: Instant) -> Result<(UdsSender, UdsReceiver), OpenError> {
-        transport::wait_readable(&self.0, deadline)?;
-        let (stream, _) = self.0.accept().map_err(|e| OpenError::io("accept", e))?;
-        halves(stream)
+    fn expect_peer(&mut self, pid: u32) -> bool {
+        self.gate.expect(pid);
+        true
+    }
+
+    fn accept(mut self, deadline: Instant) -> Result<Halves, OpenError> {
+        loop {
+            self.gate.wait(&self.listener, deadline)?;
+            let (stream, _) = self
+                .listener
+                .accept()
+                .map_err(|e| OpenError::io("accept", e))?;
+            // A refused stream is dropped here, which closes it.
+            if self.gate.admit_unix(&stream)? {
+                return halves(stream);
+            }
+        }
     }
 }
 
@@ -77,21 +74,25 @@ impl transport::Transport for Uds {
     const NAME: &'static str = "uds";
     const DESCRIPTION: &'static str =
         "Unix-domain stream socket (abstract address), length-prefixed frames";
-    type Sender = UdsSender;
-    type Receiver = UdsReceiver;
+    type Sender = FramedWriter<UnixStream>;
+    type Receiver = FramedReader<UnixStream>;
     type Listener = UdsListener;
 
     fn listen(opts: &Options) -> Result<(UdsListener, Endpoint), OpenError> {
         let name = format!("ipcbench-{}", opts.tag);
         let listener = UnixListener::bind_addr(&address(&name)?)
             .map_err(|e| OpenError::io(format!("bind @{name}"), e))?;
-        Ok((UdsListener(listener), Endpoint(format!("uds:@{name}"))))
+        let endpoint = Endpoint(format!("uds:@{name}"));
+        Ok((
+            UdsListener {
+                listener,
+                gate: Gate::new(),
+            },
+            endpoint,
+        ))
     }
 
-    fn connect(
-        endpoint: &Endpoint,
-        _opts: &Options,
-    ) -> Result<(UdsSender, UdsReceiver), OpenError> {
+    fn connect(endpoint: &Endpoint, _opts: &Options) -> Result<Halves, OpenError> {
         let name = endpoint
             .0
             .strip_prefix("uds:@")
@@ -99,13 +100,5 @@ impl transport::Transport for Uds {
         let stream = UnixStream::connect_addr(&address(name)?)
             .map_err(|e| OpenError::io(format!("connect @{name}"), e))?;
         halves(stream)
-    }
-
-    fn capabilities() -> Capabilities {
-        Capabilities {
-            max_message_size: MAX,
-            zero_copy_recv: false,
-            wait: WaitStrategy::Block,
-        }
     }
 }

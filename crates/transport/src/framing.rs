@@ -63,6 +63,14 @@ impl<W: Write> FramedWriter<W> {
     }
 }
 
+/// A framed byte stream is a whole sending half: a stream backend names
+/// `FramedWriter<its stream>` as its `Sender` and needs no wrapper.
+impl<W: Write + Send + 'static> crate::Sender for FramedWriter<W> {
+    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
+        FramedWriter::send(self, msg)
+    }
+}
+
 /// Reads frames from a byte stream and lends them out of one buffer.
 #[derive(Debug)]
 pub struct FramedReader<R> {
@@ -147,6 +155,13 @@ impl<R: Read> FramedReader<R> {
             }
         }
         Ok(())
+    }
+}
+
+/// A framed byte stream is a whole receiving half, like [`FramedWriter`].
+impl<R: Read + Send + 'static> crate::Receiver for FramedReader<R> {
+    fn recv(&mut self) -> Result<&[u8], RecvError> {
+        FramedReader::recv(self)
     }
 }
 

@@ -42,13 +42,22 @@
 //!   unique per connection, so parallel runs never collide. Whatever `listen`
 //!   creates in the file system or /dev/shm is removed once both sides are
 //!   connected or when the listener is dropped, whichever comes first.
+//! - **Only the expected peer.** A connection-based listener (anything a
+//!   stranger can connect to by name) admits only its peer: a Unix socket by
+//!   `SO_PEERCRED` (our user, and the pid given to [`Listener::expect_peer`]),
+//!   a TCP connection by the secret part of its endpoint. Anyone else is
+//!   closed and the listener keeps waiting; if its deadline passes,
+//!   [`OpenError::Refused`] names them. See [`peer`].
 //! - **Signals.** Callers ignore `SIGPIPE`; backends map `EPIPE` to
 //!   [`SendError::Disconnected`].
 //!
 //! Serialization is never done here: transports move opaque bytes, codecs live
 //! above them, so encode and decode can be timed apart from the transport.
 
+#![forbid(unsafe_code)]
+
 pub mod framing;
+pub mod peer;
 
 mod wait;
 pub use wait::wait_readable;
@@ -136,6 +145,18 @@ impl Options {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint(pub String);
 
+impl Endpoint {
+    /// What anyone on the machine can learn of this endpoint by listing its
+    /// sockets: everything before a `#`. What follows the `#` is a secret the
+    /// connecting side proves it knows (TCP's token); keep it out of
+    /// world-readable places such as command lines.
+    pub fn public(&self) -> &str {
+        self.0
+            .split_once('#')
+            .map_or(self.0.as_str(), |(public, _)| public)
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -158,6 +179,10 @@ pub enum OpenError {
     /// The peer did not show up before the deadline.
     #[error("peer did not connect before the deadline")]
     Timeout,
+    /// The deadline passed after the listener turned other processes away;
+    /// the message names them (pid and uid where the kernel tells).
+    #[error("the expected peer did not connect before the deadline; refused: {0}")]
+    Refused(String),
     /// The backend's own library refused; the message says why.
     #[error("{0}")]
     Backend(String),
@@ -250,7 +275,18 @@ pub trait Listener: Send + 'static {
     type Sender: Sender;
     /// The receiving half this listener hands out.
     type Receiver: Receiver;
-    /// Waits until the peer has connected, or `deadline` passes.
+    /// Admits only process `pid` from now on. Returns whether this listener
+    /// can tell processes apart (a connection-based backend must, and the
+    /// conformance suite's intruder cases hold it to that); backends that
+    /// nobody can join by name (pipes, shared memory) keep the default.
+    fn expect_peer(&mut self, pid: u32) -> bool {
+        let _ = pid;
+        false
+    }
+
+    /// Waits until the peer has connected, or `deadline` passes. A
+    /// connection-based listener closes any other process that connects
+    /// first and keeps waiting (see [`peer`]).
     fn accept(self, deadline: Instant) -> Result<(Self::Sender, Self::Receiver), OpenError>;
 }
 

@@ -1,0 +1,146 @@
+//! The peer process: how a conformance test re-executes its own binary as
+//! the other side of a connection, watches it, kills it and reports what it
+//! printed when something goes wrong.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::{ENDPOINT_LINE, WATCHDOG};
+
+/// A command that runs test `test` of module `module` (as `module_path!()`
+/// gives it) in a fresh copy of this test binary, its output piped.
+pub(crate) fn self_command(module: &str, test: &str) -> Command {
+    // libtest names a test by its path without the crate name.
+    let test_path = match module.split_once("::") {
+        Some((_, rest)) => format!("{rest}::{test}"),
+        None => test.to_owned(),
+    };
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        test_path.as_str(),
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    cmd
+}
+
+/// Spawns `cmd` under a guard that kills it when the test ends.
+pub(crate) fn spawn(cmd: &mut Command) -> PeerGuard {
+    PeerGuard {
+        child: cmd.spawn().expect("spawn peer process"),
+        stdout: Arc::default(),
+    }
+}
+
+/// Kills the peer process when a test ends, however it ends.
+pub(crate) struct PeerGuard {
+    pub(crate) child: Child,
+    /// What a listening peer printed on stdout (its stdout is read by a
+    /// thread to find the endpoint).
+    pub(crate) stdout: Arc<Mutex<String>>,
+}
+
+impl Drop for PeerGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads a listening peer's stdout: the endpoint goes to the returned
+/// channel, everything is kept for error messages.
+pub(crate) fn watch_stdout(guard: &mut PeerGuard) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let out = guard.child.stdout.take().expect("peer stdout");
+    let keep = Arc::clone(&guard.stdout);
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            // libtest may have printed the test's name on the same line.
+            if let Some((_, ep)) = line.split_once(ENDPOINT_LINE) {
+                let _ = tx.send(ep.to_owned());
+            }
+            if let Ok(mut k) = keep.lock() {
+                k.push_str(&line);
+                k.push('\n');
+            }
+        }
+    });
+    rx
+}
+
+/// Kills the peer with SIGKILL and waits until it is dead (a zombie: the
+/// guard reaps it later).
+pub(crate) fn kill_peer(pid: u32) {
+    let pid_t = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+    // SAFETY: kill(2) on our own child, which is not reaped before the test
+    // ends, so the pid cannot have been reused.
+    let rc = unsafe { libc::kill(pid_t, libc::SIGKILL) };
+    assert_eq!(rc, 0, "kill({pid}, SIGKILL) failed");
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next());
+        if matches!(state, None | Some("Z" | "X")) {
+            return;
+        }
+        assert!(Instant::now() < until, "peer {pid} survived SIGKILL");
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+pub(crate) fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
+pub(crate) fn reap(guard: &mut PeerGuard, within: Duration) -> Option<ExitStatus> {
+    let end = Instant::now() + within;
+    while Instant::now() < end {
+        match guard.child.try_wait() {
+            Ok(Some(s)) => return Some(s),
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+pub(crate) fn describe(guard: &mut PeerGuard, status: Option<ExitStatus>) -> String {
+    if status.is_none() {
+        // Its pipes reach end-of-file only once it is gone.
+        let _ = guard.child.kill();
+    }
+    let mut out = String::new();
+    if let Some(mut e) = guard.child.stderr.take() {
+        let _ = e.read_to_string(&mut out);
+    }
+    if let Some(mut o) = guard.child.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    if let Ok(o) = guard.stdout.lock() {
+        out.push_str(&o);
+    }
+    format!("{status:?}\n{out}")
+}
+
+/// The peer process may never outlive a hung test.
+pub(crate) fn arm_process_watchdog() {
+    thread::spawn(|| {
+        thread::sleep(WATCHDOG);
+        eprintln!("peer watchdog: no progress within {WATCHDOG:?}");
+        std::process::exit(101);
+    });
+}
