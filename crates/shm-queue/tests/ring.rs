@@ -1,0 +1,215 @@
+//! The protocol on heap memory: order, sizes, full/empty, hostile headers,
+//! and recovery from owners that "die" (a fill or take that panics leaves its
+//! claim behind, exactly like a killed process; the liveness function then
+//! declares that pid dead).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+
+use shm_queue::Error;
+use shm_queue::ring::{Attempt, Ring, total_size};
+
+const ME: u32 = 100;
+const DEAD: u32 = 200;
+
+/// Heap memory aligned for the queue, freed on drop.
+struct Mem(Vec<u128>, usize);
+
+impl Mem {
+    fn new(len: usize) -> Self {
+        Self(vec![0u128; len.div_ceil(16) + 16], len)
+    }
+    fn base(&mut self) -> NonNull<u8> {
+        let p = self.0.as_mut_ptr().cast::<u8>();
+        let pad = p.align_offset(128);
+        NonNull::new(p.wrapping_add(pad)).expect("non-null")
+    }
+}
+
+fn ring(mem: &mut Mem, slots: u64, size: u64) -> Ring {
+    let len = mem.1;
+    // SAFETY: `mem` outlives every use of the ring in these tests.
+    unsafe { Ring::init(mem.base(), len, slots, size, ME) }.expect("init")
+}
+
+fn alive_all(_: u32) -> bool {
+    true
+}
+fn dead_200(pid: u32) -> bool {
+    pid != DEAD
+}
+
+fn put(r: &Ring, msg: &[u8]) -> Attempt<()> {
+    r.try_put(msg.len(), ME, &alive_all, &mut |b| b.copy_from_slice(msg))
+        .expect("put")
+}
+
+fn get(r: &Ring, alive: &dyn Fn(u32) -> bool) -> Attempt<Vec<u8>> {
+    r.try_get(ME, alive, &mut |b| b.to_vec()).expect("get")
+}
+
+#[test]
+fn fifo_sizes_full_and_empty() {
+    let mut m = Mem::new(total_size(4, 100).expect("size"));
+    let r = ring(&mut m, 4, 100);
+    assert_eq!(get(&r, &alive_all), Attempt::Busy);
+    for lap in 0..5u8 {
+        for i in 0..4u8 {
+            let len = [0usize, 1, 99, 100][i as usize];
+            assert_eq!(put(&r, &vec![lap ^ i; len]), Attempt::Done(()));
+        }
+        assert_eq!(r.len(), 4);
+        assert_eq!(put(&r, b"x"), Attempt::Busy, "a fifth record fits 4 slots");
+        for i in 0..4u8 {
+            let len = [0usize, 1, 99, 100][i as usize];
+            assert_eq!(get(&r, &alive_all), Attempt::Done(vec![lap ^ i; len]));
+        }
+        assert_eq!(get(&r, &alive_all), Attempt::Busy);
+    }
+    match r.try_put(101, ME, &alive_all, &mut |_| panic!("written")) {
+        Err(Error::TooLarge {
+            size: 101,
+            max: 100,
+        }) => {}
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let msg = Error::TooLarge {
+        size: 101,
+        max: 100,
+    }
+    .to_string();
+    assert!(msg.contains("101") && msg.contains("100"), "{msg}");
+    assert_eq!(r.lost(), 0);
+}
+
+#[test]
+fn producer_dead_mid_put_is_skipped_and_counted() {
+    let mut m = Mem::new(total_size(2, 64).expect("size"));
+    let r = ring(&mut m, 2, 64);
+    assert_eq!(put(&r, b"first"), Attempt::Done(()));
+    let died = catch_unwind(AssertUnwindSafe(|| {
+        let _ = r.try_put(8, DEAD, &alive_all, &mut |_| panic!("killed mid-put"));
+    }));
+    assert!(died.is_err());
+    // While the writer counts as alive, the record behind it waits.
+    assert_eq!(get(&r, &alive_all), Attempt::Done(b"first".to_vec()));
+    assert_eq!(get(&r, &alive_all), Attempt::Busy);
+    assert_eq!(r.lost(), 0);
+    // Once it is dead, its slot is skipped, counted, and reused.
+    assert_eq!(get(&r, &dead_200), Attempt::Busy);
+    assert_eq!(r.lost(), 1);
+    for round in 0..3u8 {
+        assert_eq!(put(&r, &[round; 3]), Attempt::Done(()));
+        assert_eq!(get(&r, &dead_200), Attempt::Done(vec![round; 3]));
+    }
+    assert_eq!(r.lost(), 1);
+}
+
+#[test]
+fn consumer_dead_mid_get_frees_its_slot_and_counts() {
+    let mut m = Mem::new(total_size(2, 64).expect("size"));
+    let r = ring(&mut m, 2, 64);
+    assert_eq!(put(&r, b"a"), Attempt::Done(()));
+    assert_eq!(put(&r, b"b"), Attempt::Done(()));
+    let died = catch_unwind(AssertUnwindSafe(|| {
+        let _ = r.try_get(DEAD, &alive_all, &mut |_| panic!("killed mid-get"));
+    }));
+    assert!(died.is_err());
+    assert_eq!(get(&r, &alive_all), Attempt::Done(b"b".to_vec()));
+    // The dead reader's slot blocks producers until it is reclaimed.
+    assert_eq!(put(&r, b"c"), Attempt::Busy);
+    assert_eq!(r.reclaim_dead(ME, &dead_200), 1);
+    assert_eq!(put(&r, b"c"), Attempt::Done(()));
+    assert_eq!(put(&r, b"d"), Attempt::Done(()));
+    assert_eq!(get(&r, &dead_200), Attempt::Done(b"c".to_vec()));
+    assert_eq!(get(&r, &dead_200), Attempt::Done(b"d".to_vec()));
+    assert_eq!(r.lost(), 1);
+}
+
+#[test]
+fn hostile_length_is_an_error_and_the_queue_goes_on() {
+    let slots = 2;
+    let len = total_size(slots, 64).expect("size");
+    let mut m = Mem::new(len);
+    let r = ring(&mut m, slots, 64);
+    assert_eq!(put(&r, b"ok"), Attempt::Done(()));
+    // The first slot's length word: header page, then the state word.
+    let base = m.base();
+    // SAFETY: inside the buffer; nobody else touches it now.
+    unsafe { base.add(4096 + 8).cast::<u64>().write(u64::MAX) };
+    match r.try_get(ME, &alive_all, &mut |b| b.len()) {
+        Err(Error::Corrupt(m)) => assert!(m.contains("claims"), "{m}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert_eq!(put(&r, b"next"), Attempt::Done(()));
+    assert_eq!(get(&r, &alive_all), Attempt::Done(b"next".to_vec()));
+}
+
+#[test]
+fn attach_refuses_bad_headers() {
+    let len = total_size(4, 64).expect("size");
+    let mut m = Mem::new(len);
+    let base = m.base();
+    // SAFETY: `m` outlives the views.
+    let zeroed = unsafe { Ring::attach(base, len) };
+    assert!(zeroed.is_err(), "zeroed memory accepted");
+    let _ = ring(&mut m, 4, 64);
+    // SAFETY: as above.
+    assert!(unsafe { Ring::attach(base, len) }.is_ok());
+    // SAFETY: as above; wrong length for the header's geometry.
+    assert!(unsafe { Ring::attach(base, len - 64) }.is_err());
+    // Claim an absurd slot count in the header (the `slots` word).
+    // SAFETY: inside the buffer.
+    unsafe { base.add(8).cast::<u64>().write(u64::MAX) };
+    // SAFETY: as above.
+    assert!(unsafe { Ring::attach(base, len) }.is_err());
+    assert!(total_size(1, 64).is_none() && total_size(2, u64::MAX).is_none());
+}
+
+#[test]
+fn threads_mpmc_every_record_once() {
+    use std::sync::Mutex;
+    let (slots, producers, consumers, per) = (8u64, 3u64, 3usize, 3000u64);
+    let mut m = Mem::new(total_size(slots, 32).expect("size"));
+    let r = ring(&mut m, slots, 32);
+    let seen = Mutex::new(vec![0u8; (producers * per) as usize]);
+    std::thread::scope(|s| {
+        for p in 0..producers {
+            let r = &r;
+            s.spawn(move || {
+                for i in 0..per {
+                    let id = p * per + i;
+                    let rec: Vec<u8> = id.to_le_bytes().repeat(1 + (id % 4) as usize);
+                    while put(r, &rec) == Attempt::Busy {
+                        std::thread::yield_now();
+                    }
+                }
+            });
+        }
+        for _ in 0..consumers {
+            let (r, seen) = (&r, &seen);
+            s.spawn(move || {
+                let total = producers * per;
+                loop {
+                    let done: u64 = seen
+                        .lock()
+                        .expect("lock")
+                        .iter()
+                        .map(|&c| u64::from(c))
+                        .sum();
+                    if done == total {
+                        return;
+                    }
+                    if let Attempt::Done(rec) = get(r, &alive_all) {
+                        let id = u64::from_le_bytes(rec[..8].try_into().expect("8 bytes"));
+                        assert_eq!(rec, id.to_le_bytes().repeat(1 + (id % 4) as usize));
+                        seen.lock().expect("lock")[id as usize] += 1;
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+            });
+        }
+    });
+    assert!(seen.into_inner().expect("lock").iter().all(|&c| c == 1));
+}
