@@ -494,11 +494,18 @@ fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: bool) -> Res
             .collect(),
         ..RenderOptions::default()
     };
-    let mut md = report::render_markdown(&results, &opts);
-    if python_missing {
-        md.push_str("\n> The Python `multiprocessing.Queue` baseline was not run on this machine (python3 or numpy unavailable); see the bench-all output.\n");
+    for page in report::render_pages(&results, &opts) {
+        let path = dir.join(&page.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let mut text = page.text;
+        if python_missing && page.path == "README.md" {
+            text.push_str("\n> The Python `multiprocessing.Queue` baseline was not run on this machine (python3 or numpy unavailable); see the bench-all output.\n");
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-    std::fs::write(dir.join("README.md"), md)?;
     std::fs::write(dir.join("results.csv"), report::to_csv(&results))?;
     Ok(())
 }

@@ -9,17 +9,20 @@ pub mod compare;
 mod csv_export;
 pub mod format;
 mod index;
-mod markdown;
+mod readme;
 pub mod schema;
+mod sections;
 mod svg;
 pub mod table;
 mod targets;
+pub mod thresholds;
 pub mod verdict;
 
 pub use compare::{
     CellChange, CellKey, Comparison, DEFAULT_THRESHOLD, Verdict, compare, render_comparison,
 };
 pub use csv_export::{CSV_COLUMNS, to_csv};
-pub use markdown::{PIPE_TARGET, RenderOptions, render_markdown};
+pub use readme::{Page, RenderOptions, render_markdown, render_pages};
 pub use schema::{Cell, Environment, Floors, MemcpyFloor, Results, RunConfig, Status, Summary};
 pub use svg::{Plot, render_plots, render_svgs};
+pub use thresholds::PIPE_TARGET;

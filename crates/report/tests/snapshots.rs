@@ -4,8 +4,27 @@
 mod fixtures;
 
 use report::{
-    RenderOptions, Results, compare, render_comparison, render_markdown, render_plots, to_csv,
+    RenderOptions, Results, compare, render_comparison, render_markdown, render_pages,
+    render_plots, to_csv,
 };
+
+/// Every Markdown page of a run, each headed by its path, for snapshots.
+fn pages(r: &Results, opts: &RenderOptions<'_>) -> String {
+    render_pages(r, opts)
+        .into_iter()
+        .map(|p| format!("<!-- ===== {} ===== -->\n\n{}", p.path, p.text))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One page of a run by its path.
+fn page(r: &Results, opts: &RenderOptions<'_>, path: &str) -> String {
+    render_pages(r, opts)
+        .into_iter()
+        .find(|p| p.path == path)
+        .unwrap_or_else(|| panic!("no page {path}"))
+        .text
+}
 
 #[test]
 fn markdown_with_python_baseline_and_plots() {
@@ -21,7 +40,10 @@ fn markdown_with_python_baseline_and_plots() {
         )],
         ..RenderOptions::default()
     };
-    insta::assert_snapshot!("markdown_full", render_markdown(&run, &opts));
+    insta::assert_snapshot!("markdown_full", pages(&run, &opts));
+    let readme = render_markdown(&run, &opts);
+    assert!(readme.lines().count() <= 300, "{readme}");
+    assert!(readme.len() <= 64 * 1024);
 }
 
 #[test]
@@ -37,17 +59,14 @@ fn markdown_of_an_empty_run() {
     let mut r = fixtures::run();
     r.cells.clear();
     r.floors.clear();
-    insta::assert_snapshot!(
-        "markdown_empty",
-        render_markdown(&r, &RenderOptions::default())
-    );
+    insta::assert_snapshot!("markdown_empty", pages(&r, &RenderOptions::default()));
 }
 
 #[test]
 fn markdown_of_the_python_baseline_alone() {
     insta::assert_snapshot!(
         "markdown_python",
-        render_markdown(&fixtures::python(), &RenderOptions::default())
+        pages(&fixtures::python(), &RenderOptions::default())
     );
 }
 
@@ -169,7 +188,7 @@ fn the_documented_example_parses() {
     assert_eq!(r.cells[1].status, report::Status::Failed);
     assert!(r.cells[0].summary.ci95_low_ns.is_some());
     // Renders without panicking, failed cell and all.
-    assert!(render_markdown(&r, &RenderOptions::default()).contains("failed"));
+    assert!(pages(&r, &RenderOptions::default()).contains("failed"));
 }
 
 #[test]
@@ -191,12 +210,13 @@ fn the_placement_sweep_has_a_row_for_each_python_baseline_placement_run() {
         .collect();
     py.cells.extend(same);
     py.config.placements.push("same".into());
-    let md = render_markdown(
+    let md = page(
         &run,
         &RenderOptions {
             python: Some(&py),
             ..RenderOptions::default()
         },
+        "details/placement.md",
     );
     let sweep = md
         .split("### same ÷ split")

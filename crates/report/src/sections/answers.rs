@@ -1,0 +1,534 @@
+//! The README's answers: one short section per question a user brings, each
+//! a small table with the winner, the verdict and "vs mp.Queue". Rows are
+//! collected as plain data first ([`Answer`]), then rendered.
+
+use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_percent, fmt_rate, fmt_time};
+use crate::index::{Index, family};
+use crate::schema::{Cell, Results, Status};
+use crate::sections::{
+    Doc, Python, bytes_per_s, cpu_sum, fmt_per_s, group, headline, median_ci, plural, versus,
+};
+use crate::table::{Align, Table};
+use crate::thresholds::{SEED_SIZES, SMALL_MESSAGE};
+use crate::verdict;
+
+/// One row of an answer table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// What the row is about: `4 workers, 800 B`.
+    pub case: String,
+    /// The fastest (or cheapest), or `–`.
+    pub winner: String,
+    /// Its figure, in the row's natural unit.
+    pub figure: String,
+    /// Whether it wins, and over whom, in words.
+    pub verdict: String,
+    /// Against Python's `multiprocessing.Queue`, where it ran the case.
+    pub vs_python: String,
+}
+
+/// One question and its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// Anchor-friendly heading.
+    pub question: String,
+    /// What the rows measure and where to find the rest.
+    pub lead: String,
+    /// The rows; empty when the run cannot answer (then `lead` says why).
+    pub rows: Vec<Row>,
+    /// Header of the figure column.
+    pub figure_header: String,
+}
+
+/// The verdict for one row: the fastest contender and a sentence on how
+/// sure the run is of it.
+pub fn judge(contenders: &[(&str, &Cell)]) -> (Option<String>, String) {
+    let ok: Vec<(&str, &Cell)> = contenders
+        .iter()
+        .filter(|(_, c)| c.status == Status::Ok)
+        .copied()
+        .collect();
+    let failed: Vec<&str> = contenders
+        .iter()
+        .filter(|(_, c)| c.status == Status::Failed)
+        .map(|(n, _)| *n)
+        .collect();
+    let v = verdict::verdict(ok.iter().copied());
+    let mut text = v.describe();
+    // The nearest contender the fastest beats, with the ratio's interval:
+    // how much the win is worth.
+    let beaten = v.comparisons().into_iter().find(|c| c.beaten);
+    if let Some(c) = beaten
+        && let Some(r) = &c.ratio
+    {
+        text.push_str(&format!("; {} faster than {}", r.describe(), c.name));
+    }
+    if ok.is_empty() && !failed.is_empty() {
+        text = format!("every contender failed ({})", failed.join(", "));
+    } else if !failed.is_empty() {
+        text.push_str(&format!(" (failed: {})", failed.join(", ")));
+    }
+    (v.fastest().map(str::to_owned), text)
+}
+
+/// The row for one (workload, placement, size, metric): every transport in
+/// the run contends.
+#[allow(clippy::too_many_arguments)] // one row of one contest: each argument is part of its identity
+fn contest(
+    idx: &Index<'_>,
+    py: Option<&Python<'_>>,
+    w: &str,
+    p: &str,
+    size: u64,
+    metric: &str,
+    case: String,
+    figure: &dyn Fn(&Cell) -> String,
+) -> Option<Row> {
+    let codec = idx.codecs(w, p).into_iter().next()?;
+    let g = group(w, p, &codec);
+    let names = idx.transports(g);
+    let cells: Vec<(&str, &Cell)> = names
+        .iter()
+        .filter_map(|t| idx.get(t, g, size, metric).map(|c| (t.as_str(), c)))
+        .collect();
+    if cells.is_empty() {
+        return None;
+    }
+    let (fastest, verdict) = judge(&cells);
+    let best = fastest
+        .as_deref()
+        .and_then(|f| cells.iter().find(|(n, _)| *n == f))
+        .map(|(_, c)| *c);
+    let vs_python = match (best, py.and_then(|py| Some((py, py.main_in(w)?)))) {
+        (Some(c), Some((py, main))) => py
+            .idx
+            .placements(w)
+            .contains(&p.to_owned())
+            .then(|| py.cell_in(w, &main, p, size, metric))
+            .flatten()
+            .map_or(MISSING.to_owned(), |pc| versus_python(c, pc)),
+        _ => MISSING.to_owned(),
+    };
+    Some(Row {
+        case,
+        winner: fastest.unwrap_or_else(|| MISSING.to_owned()),
+        figure: best.map_or(MISSING.to_owned(), figure),
+        verdict,
+        vs_python,
+    })
+}
+
+/// "12.3x faster (10.1–14.2)": the winner against Python's cell, with the
+/// ratio's interval where both have enough trials.
+fn versus_python(c: &Cell, py: &Cell) -> String {
+    match verdict::ratio(c, py) {
+        Some(r) if r.estimate >= 1.0 => format!("{} faster", r.describe()),
+        Some(r) => format!(
+            "{} slower",
+            verdict::Ratio {
+                estimate: 1.0 / r.estimate,
+                low: 1.0 / r.high,
+                high: 1.0 / r.low,
+            }
+            .describe()
+        ),
+        None => versus(headline(py), headline(c)),
+    }
+}
+
+/// The smallest and the largest of `sizes` (one if they coincide).
+fn ends(sizes: &[u64]) -> Vec<u64> {
+    match (sizes.first(), sizes.last()) {
+        (Some(&a), Some(&b)) if a != b => vec![a, b],
+        (Some(&a), _) => vec![a],
+        _ => Vec::new(),
+    }
+}
+
+fn sizes_of(idx: &Index<'_>, w: &str, p: &str) -> Vec<u64> {
+    idx.codecs(w, p)
+        .into_iter()
+        .next()
+        .map(|c| idx.sizes(group(w, p, &c)))
+        .unwrap_or_default()
+}
+
+/// The seed's question: hand arrays to 1, 2 and 4 worker processes.
+pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
+    let workloads: Vec<String> = idx
+        .workloads()
+        .into_iter()
+        .filter(|w| family(w).0 == "fanout")
+        .collect();
+    let mut a = Answer {
+        question: "Hand numpy-sized arrays (800 B–409.6 KB) to 1, 2 and 4 worker processes".into(),
+        lead: String::new(),
+        rows: Vec::new(),
+        figure_header: "tasks/s (median)".into(),
+    };
+    if workloads.is_empty() {
+        a.lead = "This run has no fanout workload (the default `cargo xtask bench-all` leaves \
+                  it out); `cargo xtask bench-all --full` runs fanout1, fanout2 and fanout4 \
+                  with the Python baseline beside them. The closest answer here is the seed \
+                  workload (one worker), in [details/seed.md](details/seed.md)."
+            .into();
+        return a;
+    }
+    let cores = idx.results.environment.cores;
+    for w in &workloads {
+        let Some(p) = idx.primary_placement(w) else {
+            continue;
+        };
+        let n = family(w).1.unwrap_or(1) as usize;
+        let in_range: Vec<u64> = sizes_of(idx, w, &p)
+            .into_iter()
+            .filter(|s| (SEED_SIZES.0..=SEED_SIZES.1).contains(s))
+            .collect();
+        for size in ends(&in_range) {
+            let over = if cores > 0 && n > cores {
+                " ⚠ > cores"
+            } else {
+                ""
+            };
+            let case = format!("{n} worker{}{over}, {}, {p}", plural(n), fmt_bytes(size));
+            let fig = |c: &Cell| fmt_per_s(1e9 / headline(c), "tasks");
+            a.rows
+                .extend(contest(idx, py, w, &p, size, "throughput", case, &fig));
+        }
+    }
+    a.lead = format!(
+        "One producer deals tasks round-robin to N worker processes, one in flight per \
+         worker; each worker verifies every byte. Placement `split`: the producer on core 0, \
+         the workers on the other core{}. ⚠ marks more workers than the machine's {cores} \
+         cores. All sizes: [details/fanout.md](details/fanout.md).",
+        if cores > 2 { "s" } else { "" }
+    );
+    a
+}
+
+/// Lowest round-trip latency for small messages.
+pub fn latency(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
+    let mut a = Answer {
+        question: "Lowest round-trip latency for small messages".into(),
+        lead: "Ping-pong: one message out, echoed back; the median round trip. All sizes: \
+               [details/pingpong.md](details/pingpong.md)."
+            .into(),
+        rows: Vec::new(),
+        figure_header: "round trip, median (95% CI)".into(),
+    };
+    let Some(p) = idx.primary_placement("pingpong") else {
+        a.lead = "This run has no pingpong workload.".into();
+        return a;
+    };
+    let small: Vec<u64> = sizes_of(idx, "pingpong", &p)
+        .into_iter()
+        .filter(|&s| s <= SMALL_MESSAGE)
+        .collect();
+    for size in ends(&small) {
+        let case = format!("{}, {p}", fmt_bytes(size));
+        a.rows.extend(contest(
+            idx, py, "pingpong", &p, size, "rtt", case, &median_ci,
+        ));
+    }
+    a
+}
+
+/// Highest throughput for large messages.
+pub fn throughput(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
+    let mut a = Answer {
+        question: "Highest throughput for large messages".into(),
+        lead: "Stream: the producer floods, the consumer verifies every byte; payload bytes \
+               per second at the largest sizes. All sizes: \
+               [details/stream.md](details/stream.md)."
+            .into(),
+        rows: Vec::new(),
+        figure_header: "payload rate (median)".into(),
+    };
+    let Some(p) = idx.primary_placement("stream") else {
+        a.lead = "This run has no stream workload.".into();
+        return a;
+    };
+    let sizes = sizes_of(idx, "stream", &p);
+    for &size in sizes.iter().rev().take(2).rev() {
+        let case = format!("{}, {p}", fmt_bytes(size));
+        let fig = |c: &Cell| {
+            let r = c.size_bytes as f64 * 1e9 / headline(c);
+            if r.is_finite() {
+                fmt_rate(r)
+            } else {
+                MISSING.to_owned()
+            }
+        };
+        a.rows.extend(contest(
+            idx,
+            py,
+            "stream",
+            &p,
+            size,
+            "throughput",
+            case,
+            &fig,
+        ));
+    }
+    a
+}
+
+/// Least CPU per message: what a transport costs a machine that is busy
+/// with other work.
+pub fn cpu(idx: &Index<'_>) -> Answer {
+    let mut a = Answer {
+        question: "Least CPU per message when the machine is busy".into(),
+        lead: "User + system CPU time per message, producer + consumer, while streaming \
+               (blocked time costs nothing, spinning does). CPU time is recorded once per \
+               cell, so there is no interval: differences under ~20 % are not a verdict. All \
+               cells: [details/cpu.md](details/cpu.md)."
+            .into(),
+        rows: Vec::new(),
+        figure_header: "CPU per message".into(),
+    };
+    let Some(p) = idx.primary_placement("stream") else {
+        a.lead = "This run has no stream workload, where CPU per message is compared.".into();
+        return a;
+    };
+    let Some(codec) = idx.codecs("stream", &p).into_iter().next() else {
+        return a;
+    };
+    let g = group("stream", &p, &codec);
+    for size in ends(&idx.sizes(g)) {
+        let mut v: Vec<(String, f64)> = idx
+            .transports(g)
+            .into_iter()
+            .filter_map(|t| {
+                let c = idx.ok(&t, g, size, "throughput")?;
+                (c.cpu_producer_ns.is_some() || c.cpu_consumer_ns.is_some())
+                    .then(|| (t, cpu_sum(c)))
+            })
+            .collect();
+        v.sort_by(|x, y| x.1.total_cmp(&y.1));
+        let Some((best, ns)) = v.first() else {
+            continue;
+        };
+        let verdict = match v.get(1) {
+            Some((second, s)) => format!("next: {second} {}", fmt_multiple(s / ns)),
+            None => "only one".to_owned(),
+        };
+        a.rows.push(Row {
+            case: format!("{}, {p}", fmt_bytes(size)),
+            winner: best.clone(),
+            figure: fmt_time(*ns),
+            verdict,
+            vs_python: MISSING.to_owned(),
+        });
+    }
+    a
+}
+
+/// One transport's cost over the machine's floors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloorCost {
+    pub transport: String,
+    /// Smallest-size round trip ÷ the cache-line round trip.
+    pub over_cacheline: Option<f64>,
+    /// Smallest-size round trip ÷ the bare pipe round trip.
+    pub over_pipe: Option<f64>,
+    /// Largest-size stream rate as a fraction of memcpy bandwidth.
+    pub of_memcpy: Option<f64>,
+}
+
+/// Every transport against the floors of the primary placement, cheapest
+/// round trip first.
+pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
+    let r: &Results = idx.results;
+    let Some(p) = idx
+        .primary_placement("pingpong")
+        .or_else(|| idx.primary_placement("stream"))
+    else {
+        return Vec::new();
+    };
+    let Some(f) = r.floors.iter().find(|f| f.placement == p) else {
+        return Vec::new();
+    };
+    let ping = idx
+        .codecs("pingpong", &p)
+        .into_iter()
+        .next()
+        .map(|c| (c, sizes_of(idx, "pingpong", &p)));
+    let stream = idx
+        .codecs("stream", &p)
+        .into_iter()
+        .next()
+        .map(|c| (c, sizes_of(idx, "stream", &p)));
+    let mut names: Vec<String> = Vec::new();
+    for (w, c) in [("pingpong", &ping), ("stream", &stream)] {
+        if let Some((codec, _)) = c {
+            for t in idx.transports(group(w, &p, codec)) {
+                if !names.contains(&t) {
+                    names.push(t);
+                }
+            }
+        }
+    }
+    let mut out: Vec<FloorCost> = names
+        .into_iter()
+        .map(|t| {
+            let rtt = ping.as_ref().and_then(|(codec, sizes)| {
+                let size = *sizes.first()?;
+                idx.ok(&t, group("pingpong", &p, codec), size, "rtt")
+                    .map(headline)
+            });
+            let rate = stream.as_ref().and_then(|(codec, sizes)| {
+                let size = *sizes.last()?;
+                let c = idx.ok(&t, group("stream", &p, codec), size, "throughput")?;
+                let m = f.memcpy.iter().find(|m| m.size_bytes == size)?;
+                bytes_per_s(c).map(|b| b / m.bytes_per_s)
+            });
+            let over = |floor: Option<f64>| match (rtt, floor) {
+                (Some(x), Some(fl)) if fl > 0.0 => Some(x / fl),
+                _ => None,
+            };
+            FloorCost {
+                over_cacheline: over(f.cacheline_rtt.as_ref().map(|s| s.p50_ns)),
+                over_pipe: over(f.raw_pipe_rtt.as_ref().map(|s| s.p50_ns)),
+                of_memcpy: rate,
+                transport: t,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let key = |x: &FloorCost| x.over_pipe.or(x.over_cacheline).unwrap_or(f64::INFINITY);
+        key(a).total_cmp(&key(b))
+    });
+    out
+}
+
+/// Renders one answer as a section.
+pub fn render(d: &mut Doc, a: &Answer) {
+    d.h(2, &a.question);
+    d.para(&a.lead);
+    if a.rows.is_empty() {
+        return;
+    }
+    let with_py = a.rows.iter().any(|r| r.vs_python != MISSING);
+    let mut cols = vec![
+        ("Case".to_owned(), Align::Left),
+        ("Winner".to_owned(), Align::Left),
+        (a.figure_header.clone(), Align::Right),
+        ("Verdict".to_owned(), Align::Left),
+    ];
+    if with_py {
+        cols.push(("vs mp.Queue".to_owned(), Align::Right));
+    }
+    let mut t = Table::new(cols);
+    for r in &a.rows {
+        let mut row = vec![
+            r.case.clone(),
+            r.winner.clone(),
+            r.figure.clone(),
+            r.verdict.clone(),
+        ];
+        if with_py {
+            row.push(r.vs_python.clone());
+        }
+        t.row(row);
+    }
+    d.table(&t);
+}
+
+/// Renders the floor-cost answer.
+pub fn render_floors(d: &mut Doc, rows: &[FloorCost]) {
+    d.h(2, "What each transport costs over the machine's floor");
+    if rows.is_empty() {
+        d.para("This run has no floors or no pingpong/stream cells to set against them.");
+        return;
+    }
+    d.para(
+        "The smallest ping-pong round trip as a multiple of the cheapest possible round trip \
+         (one cache line, both processes spinning) and of a bare 8-byte pipe round trip; the \
+         largest stream rate as a share of one `memcpy`. Floors: \
+         [details/environment.md](details/environment.md).",
+    );
+    let mut t = Table::new([
+        ("Transport", Align::Left),
+        ("RTT ÷ cache line", Align::Right),
+        ("RTT ÷ bare pipe", Align::Right),
+        ("stream ÷ memcpy", Align::Right),
+    ]);
+    for r in rows {
+        t.row([
+            r.transport.clone(),
+            r.over_cacheline.map_or(MISSING.to_owned(), fmt_multiple),
+            r.over_pipe.map_or(MISSING.to_owned(), fmt_multiple),
+            r.of_memcpy.map_or(MISSING.to_owned(), fmt_percent),
+        ]);
+    }
+    d.table(&t);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::testing::{cell, results};
+
+    #[test]
+    fn the_latency_answer_names_the_clear_winner_and_python_only_where_it_ran() {
+        let r = results(vec![
+            cell("fast", "pingpong", "split", 8, "rtt", 1_000.0),
+            cell("slow", "pingpong", "split", 8, "rtt", 9_000.0),
+            cell("fast", "pingpong", "split", 800, "rtt", 2_000.0),
+            cell("slow", "pingpong", "split", 800, "rtt", 2_010.0),
+            cell("fast", "pingpong", "split", 4096, "rtt", 3_000.0),
+        ]);
+        let idx = Index::new(&r);
+        let a = latency(&idx, None);
+        assert_eq!(a.rows.len(), 2, "{a:?}");
+        assert_eq!(a.rows[0].case, "8 B, split");
+        assert_eq!(a.rows[0].winner, "fast");
+        assert_eq!(
+            a.rows[0].verdict,
+            "**fast**; 9x (8.82–9.18) faster than slow"
+        );
+        assert!(a.rows[1].verdict.starts_with("tie"), "{:?}", a.rows[1]);
+        assert_eq!(a.rows[0].vs_python, MISSING);
+    }
+
+    #[test]
+    fn without_fanout_the_answer_says_which_run_has_it() {
+        let r = results(vec![cell("a", "seed", "split", 800, "total", 1.0)]);
+        let a = fanout(&Index::new(&r), None);
+        assert!(a.rows.is_empty());
+        assert!(a.lead.contains("--full"), "{}", a.lead);
+    }
+
+    #[test]
+    fn fanout_rows_compare_with_python_and_flag_oversubscription() {
+        let r = results(vec![
+            cell("a", "fanout4", "split", 800, "throughput", 10_000.0),
+            cell("b", "fanout4", "split", 800, "throughput", 50_000.0),
+        ]);
+        let py = results(vec![cell(
+            "mp-queue",
+            "fanout4",
+            "split",
+            800,
+            "throughput",
+            40_000.0,
+        )]);
+        let pyx = Python::new(&py);
+        let a = fanout(&Index::new(&r), Some(&pyx));
+        assert_eq!(a.rows.len(), 1);
+        assert!(a.rows[0].case.contains("⚠"), "{:?}", a.rows[0]);
+        assert_eq!(a.rows[0].winner, "a");
+        assert_eq!(a.rows[0].figure, "100 k tasks/s");
+        assert_eq!(a.rows[0].vs_python, "4x (3.92–4.08) faster");
+    }
+
+    #[test]
+    fn floor_costs_divide_by_the_runs_own_floors() {
+        let r = results(vec![cell("a", "pingpong", "split", 8, "rtt", 100_000.0)]);
+        let rows = floor_costs(&Index::new(&r));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].over_cacheline, Some(500.0));
+        assert_eq!(rows[0].over_pipe, Some(1.25));
+        assert_eq!(rows[0].of_memcpy, None);
+    }
+}

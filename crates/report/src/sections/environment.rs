@@ -1,0 +1,187 @@
+//! details/environment.md: the machine and the invocation, the floors measured in
+//! the same run, transports as multiples of their floor, and the targets.
+
+use crate::format::{MISSING, TimeUnit, fmt_bytes, fmt_multiple, fmt_percent, fmt_rate, fmt_time};
+use crate::index::{Group, Index};
+use crate::schema::{Cell, Results, Summary};
+use crate::sections::*;
+
+/// Mean with its interval, in one unit: `11.2 µs (11.0–11.4)` (floors
+/// have no trials of their own, so their interval is the summary's).
+fn mean_ci(s: &Summary) -> String {
+    let u = TimeUnit::for_value(s.mean_ns);
+    match ci(s) {
+        Some((lo, hi)) => format!(
+            "{} {} ({}–{})",
+            u.fmt(s.mean_ns),
+            u.label(),
+            u.fmt(lo),
+            u.fmt(hi)
+        ),
+        None => format!("{} {} (no interval)", u.fmt(s.mean_ns), u.label()),
+    }
+}
+use crate::analysis::ci;
+use crate::table::{Align, Table};
+
+/// The environment table: the machine, the invocation and the settings.
+pub fn environment(d: &mut Doc, r: &Results) {
+    let e = &r.environment;
+    let or_unknown = |s: &str| {
+        if s.is_empty() {
+            "unknown".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut t = Table::new([("Item", Align::Left), ("Value", Align::Left)]);
+    let mut kv = |k: &str, v: String| t.row([k.to_owned(), v]);
+    kv("Tool", or_unknown(&e.tool));
+    kv("CPU", or_unknown(&e.cpu_model));
+    kv("Logical CPUs", e.cores.to_string());
+    kv("Kernel", or_unknown(&e.kernel));
+    kv("rustc", or_unknown(&e.rustc));
+    kv("Virtualization", or_unknown(&e.virtualization));
+    kv("CPU governor", or_unknown(&e.governor));
+    kv("Placements", r.config.placements.join(", "));
+    kv("Clock read overhead", fmt_time(e.clock_overhead_ns));
+    kv("Git commit", or_unknown(&e.git_commit));
+    kv("Date (UTC)", or_unknown(&e.date));
+    kv("Command", format!("`{}`", e.command_line));
+    kv("Trials per cell", r.config.trials.to_string());
+    kv("Messages per trial", r.config.messages.to_string());
+    kv("Warm-up per trial", format!("{} ms", r.config.warmup_ms));
+    for (k, v) in &e.extra {
+        kv(k, v.clone());
+    }
+    d.table(&t);
+}
+
+/// The floors, and every transport as a multiple of its floor.
+pub fn floors(d: &mut Doc, idx: &Index<'_>) {
+    let r = idx.results;
+    if r.floors.is_empty() {
+        return;
+    }
+    d.h(2, "Floors");
+    d.para(
+        "Machine floors measured in the same run: the cheapest possible round trip \
+         between two processes (one cache line, spinning), a bare 8-byte pipe round trip, \
+         and `memcpy` per size.",
+    );
+    let mut t = Table::new([
+        ("Placement", Align::Left),
+        ("Floor", Align::Left),
+        ("p50", Align::Right),
+        ("p99", Align::Right),
+        ("mean (95% CI)", Align::Right),
+        ("samples", Align::Right),
+    ]);
+    for f in &r.floors {
+        for (name, s) in [
+            ("cache-line RTT", &f.cacheline_rtt),
+            ("raw pipe RTT (8 B)", &f.raw_pipe_rtt),
+        ] {
+            match s {
+                Some(s) => t.row([
+                    f.placement.clone(),
+                    name.to_owned(),
+                    fmt_time(s.p50_ns),
+                    fmt_time(s.p99_ns),
+                    mean_ci(s),
+                    s.n.to_string(),
+                ]),
+                None => t.row([
+                    f.placement.clone(),
+                    name.to_owned(),
+                    "not measured".to_owned(),
+                ]),
+            }
+        }
+    }
+    d.table(&t);
+    if let Some(f) = r.floors.iter().find(|f| !f.memcpy.is_empty()) {
+        let mut t = Table::new([
+            ("Size", Align::Left),
+            ("memcpy p50", Align::Right),
+            ("bandwidth", Align::Right),
+        ]);
+        let mut m = f.memcpy.clone();
+        m.sort_by_key(|m| m.size_bytes);
+        for m in &m {
+            t.row([
+                fmt_bytes(m.size_bytes),
+                fmt_time(m.p50_ns),
+                fmt_rate(m.bytes_per_s),
+            ]);
+        }
+        d.table(&t);
+    }
+
+    d.h(3, "Transports as multiples of their floor");
+    for f in &r.floors {
+        let p = f.placement.as_str();
+        let ping: Option<String> = idx
+            .placements("pingpong")
+            .contains(&f.placement)
+            .then(|| idx.codecs("pingpong", p).into_iter().next())
+            .flatten();
+        if let (Some(codec), Some(cl)) = (&ping, &f.cacheline_rtt) {
+            let g = group("pingpong", p, codec);
+            d.para(&format!(
+                "Round trip (pingpong p50) as a multiple of the cache-line RTT p50 ({}), \
+                 placement {p}:",
+                fmt_time(cl.p50_ns)
+            ));
+            ratio_matrix(d, idx, g, "rtt", |c| {
+                let r = c.summary.p50_ns / cl.p50_ns;
+                r.is_finite().then(|| fmt_multiple(r))
+            });
+        }
+        let stream = idx
+            .placements("stream")
+            .contains(&f.placement)
+            .then(|| idx.codecs("stream", p).into_iter().next())
+            .flatten();
+        if let Some(codec) = &stream
+            && !f.memcpy.is_empty()
+        {
+            let g = group("stream", p, codec);
+            d.para(&format!(
+                "Stream throughput as a fraction of `memcpy` bandwidth at the same size, \
+                 placement {p}:"
+            ));
+            ratio_matrix(d, idx, g, "throughput", |c| {
+                let m = f.memcpy.iter().find(|m| m.size_bytes == c.size_bytes)?;
+                bytes_per_s(c).map(|b| fmt_percent(b / m.bytes_per_s))
+            });
+        }
+    }
+}
+
+/// A matrix of a derived figure (multiple of a floor) per size and transport.
+fn ratio_matrix(
+    d: &mut Doc,
+    idx: &Index<'_>,
+    g: Group<'_>,
+    metric: &str,
+    text: impl Fn(&Cell) -> Option<String>,
+) {
+    let sizes = idx.sizes(g);
+    let mut t = Table::new(
+        std::iter::once(("Size".to_owned(), Align::Left))
+            .chain(idx.transports(g).into_iter().map(|tr| (tr, Align::Right))),
+    );
+    for size in sizes {
+        let mut row = vec![fmt_bytes(size)];
+        for tr in idx.transports(g) {
+            row.push(match Slot::of(idx.get(&tr, g, size, metric)) {
+                Slot::Missing => MISSING.to_owned(),
+                Slot::Failed(_) => "failed".to_owned(),
+                Slot::Ok(c) => text(c).unwrap_or_else(|| MISSING.to_owned()),
+            });
+        }
+        t.row(row);
+    }
+    d.table(&t);
+}

@@ -1,0 +1,185 @@
+//! The fanout summary: task throughput and latency as the number of workers grows.
+
+use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_time};
+use crate::index::{Group, Index, family};
+use crate::schema::Cell;
+use crate::sections::*;
+use crate::table::{Align, Table};
+
+/// Fanout: task throughput and latency as the number of workers grows.
+/// The fanout summary table per placement.
+pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
+    let workloads: Vec<String> = idx
+        .workloads()
+        .into_iter()
+        .filter(|w| family(w).0 == "fanout")
+        .collect();
+    if workloads.is_empty() {
+        return;
+    }
+    d.h(2, "Fanout: one producer, N workers");
+    d.para(
+        "The seed's real use case: one producer hands tasks to N worker processes; each \
+         worker receives a task, verifies every byte and acknowledges it. Transports are \
+         point to point, so the producer holds one channel per worker and deals tasks \
+         round-robin with one task in flight per worker (N in flight). Throughput is tasks \
+         per second over the measured window; latency runs from the producer's send to the \
+         worker holding the task. On this run's machine, workers beyond the number of cores \
+         share them (a legitimate, labelled case). `py mp-queue` is Python's natural \
+         pattern instead: one shared `multiprocessing.Queue` of tasks and one of \
+         acknowledgements. Figures at the smallest size Python ran too (our smallest without \
+         it); all sizes are in the matrices above.",
+    );
+    let mut placements: Vec<String> = Vec::new();
+    for w in &workloads {
+        for p in idx.placements(w) {
+            if !placements.contains(&p) {
+                placements.push(p);
+            }
+        }
+    }
+    let ns: Vec<u32> = workloads.iter().filter_map(|w| family(w).1).collect();
+    for p in &placements {
+        let keys: Vec<(String, String)> = workloads
+            .iter()
+            .filter_map(|w| Some((w.clone(), idx.codecs(w, p).into_iter().next()?)))
+            .collect();
+        let groups: Vec<(String, Group<'_>)> = keys
+            .iter()
+            .map(|(w, c)| (w.clone(), group(w, p, c)))
+            .collect();
+        if groups.is_empty() {
+            continue;
+        }
+        // Python's baseline counts only where it ran this very placement
+        // (its figures from another placement would pass for these).
+        let py = py.filter(|py| groups.iter().any(|(w, _)| py.idx.placements(w).contains(p)));
+        let mut sizes: Vec<u64> = groups.iter().flat_map(|(_, g)| idx.sizes(*g)).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        // The smallest size, or with Python beside, the smallest it ran too
+        // (the notebook starts at 100 elements; ours at 8 B).
+        let py_has = |size: u64| {
+            py.is_some_and(|py| {
+                groups.iter().any(|(w, _)| {
+                    py.transports_in(w)
+                        .iter()
+                        .any(|pt| py.cell_in(w, pt, p, size, "throughput").is_some())
+                })
+            })
+        };
+        let Some(size) = sizes
+            .iter()
+            .copied()
+            .find(|&s| py_has(s))
+            .or_else(|| sizes.first().copied())
+        else {
+            continue;
+        };
+        // (name, throughput cell per N, latency cell per N)
+        type Row<'c> = (String, Vec<Option<&'c Cell>>, Vec<Option<&'c Cell>>);
+        let mut rows: Vec<Row<'_>> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for (_, g) in &groups {
+            for tr in idx.transports(*g) {
+                if !names.contains(&tr) {
+                    names.push(tr);
+                }
+            }
+        }
+        for tr in &names {
+            let thr = groups
+                .iter()
+                .map(|(_, g)| idx.ok(tr, *g, size, "throughput"))
+                .collect();
+            let lat = groups
+                .iter()
+                .map(|(_, g)| idx.ok(tr, *g, size, "latency"))
+                .collect();
+            rows.push((tr.clone(), thr, lat));
+        }
+        if let Some(py) = py {
+            for pt in py.transports_in(&groups[0].0) {
+                let thr = groups
+                    .iter()
+                    .map(|(w, _)| py.cell_in(w, &pt, p, size, "throughput"))
+                    .collect();
+                let lat = groups
+                    .iter()
+                    .map(|(w, _)| py.cell_in(w, &pt, p, size, "latency"))
+                    .collect();
+                rows.push((format!("py {pt}"), thr, lat));
+            }
+        }
+        let nlist = |sep: &str| ns.iter().map(u32::to_string).collect::<Vec<_>>().join(sep);
+        let (first, last) = (ns.first().copied(), ns.last().copied());
+        let mut cols: Vec<(String, Align)> = vec![("Transport".to_owned(), Align::Left)];
+        for n in &ns {
+            cols.push((format!("tasks/s, N={n}"), Align::Right));
+        }
+        if let (Some(a), Some(b)) = (first, last)
+            && a != b
+        {
+            cols.push((format!("N={b} ÷ N={a}"), Align::Right));
+        }
+        cols.push((
+            format!("latency p50 (p99), N={}", nlist(" / ")),
+            Align::Right,
+        ));
+        cols.push((
+            format!("CPU per task, prod + workers, N={}", last.unwrap_or(1)),
+            Align::Right,
+        ));
+        let mut t = Table::new(cols);
+        for (name, thr, lat) in &rows {
+            if thr.iter().chain(lat).all(Option::is_none) {
+                continue;
+            }
+            let mut row = vec![name.clone()];
+            for c in thr {
+                row.push(
+                    c.and_then(msgs_per_s).map_or(MISSING.to_owned(), fmt_count)
+                        + if c.is_some_and(|c| c.note.is_some()) {
+                            " †"
+                        } else {
+                            ""
+                        },
+                );
+            }
+            if first != last {
+                let rate = |c: Option<&Option<&Cell>>| c.copied().flatten().and_then(msgs_per_s);
+                row.push(match (rate(thr.first()), rate(thr.last())) {
+                    (Some(a), Some(b)) if a > 0.0 => fmt_multiple(b / a),
+                    _ => MISSING.to_owned(),
+                });
+            }
+            row.push(
+                lat.iter()
+                    .map(|c| {
+                        c.map_or(MISSING.to_owned(), |c| {
+                            format!(
+                                "{} ({})",
+                                fmt_time(c.summary.p50_ns),
+                                fmt_time(c.summary.p99_ns)
+                            )
+                        })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+            );
+            row.push(
+                thr.last()
+                    .copied()
+                    .flatten()
+                    .map_or(MISSING.to_owned(), cpu_pair),
+            );
+            t.row(row);
+        }
+        d.h(3, &format!("fanout · placement {p} · {}", fmt_bytes(size)));
+        d.table(&t);
+    }
+    d.para(
+        "N=a ÷ N=b: how task throughput scales with workers (1.00x = no gain). † fewer \
+         messages: a busy-waiting backend with processes sharing a core (see the matrices).",
+    );
+}

@@ -1,0 +1,72 @@
+//! details/fits.md: time ≈ fixed + size / bandwidth per transport, or "no
+//! linear fit" with the reason where the line would lie.
+
+use crate::analysis::fit;
+use crate::index::{Index, primary_metric};
+use crate::sections::*;
+
+/// Every fit, grouped by workload, placement and codec.
+pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
+    let mut any = false;
+    let mut body = Doc::default();
+    for (w, p, codec) in idx.groups() {
+        let g = group(&w, &p, &codec);
+        let metrics = idx.metrics(g);
+        let chosen: Vec<String> = match primary_metric(&w) {
+            Some(m) if metrics.iter().any(|x| x == m) => vec![m.to_owned()],
+            _ => metrics,
+        };
+        for metric in chosen {
+            let mut lines = Vec::new();
+            let mut series: Vec<(String, Vec<(f64, f64)>)> = idx
+                .transports(g)
+                .into_iter()
+                .map(|tr| {
+                    let pts = idx
+                        .sizes(g)
+                        .into_iter()
+                        .filter_map(|s| idx.ok(&tr, g, s, &metric))
+                        .map(|c| (c.size_bytes as f64, c.summary.p50_ns))
+                        .collect();
+                    (tr, pts)
+                })
+                .collect();
+            if w == "seed"
+                && let Some(py) = py
+            {
+                for pt in py.transports_in("seed") {
+                    let pts = idx
+                        .sizes(g)
+                        .into_iter()
+                        .filter_map(|s| py.cell_in("seed", &pt, &p, s, &metric))
+                        .map(|c| (c.size_bytes as f64, c.summary.p50_ns))
+                        .collect();
+                    series.push((format!("py {pt}"), pts));
+                }
+            }
+            for (name, pts) in series {
+                if let Some(f) = fit(&pts) {
+                    let text = f.rejection().unwrap_or_else(|| f.describe());
+                    lines.push(format!("- {name}: {text}"));
+                }
+            }
+            if !lines.is_empty() {
+                any = true;
+                body.para(&format!(
+                    "**{w} {metric}** (placement {p}, codec {codec}):\n\n{}",
+                    lines.join("\n")
+                ));
+            }
+        }
+    }
+    if any {
+        d.h(2, "Fits: time ≈ fixed + size / bandwidth");
+        d.para(
+            "Least squares over the medians at each size. The fixed part is the \
+             per-message overhead; the bandwidth is the marginal cost of each extra byte. \
+             R² near 1 means the straight line explains the sizes; lower means cost \
+             steps (buffer limits, page faults) the line smooths over.",
+        );
+        d.raw(&body.out);
+    }
+}

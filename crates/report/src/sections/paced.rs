@@ -1,0 +1,123 @@
+//! Paced: tail latency at a fixed offered load, with the CPU it costs.
+
+use crate::format::{MISSING, fmt_bytes, fmt_time};
+use crate::index::{Group, Index, family};
+use crate::schema::Status;
+use crate::sections::*;
+use crate::table::{Align, Table};
+use crate::thresholds::*;
+
+/// Paced: tail latency at a fixed offered load, with the CPU it costs.
+/// The paced tables per placement and size.
+pub fn render(d: &mut Doc, idx: &Index<'_>) {
+    let workloads: Vec<String> = idx
+        .workloads()
+        .into_iter()
+        .filter(|w| family(w).0 == "paced")
+        .collect();
+    if workloads.is_empty() {
+        return;
+    }
+    d.h(2, "Paced: latency at a fixed offered load (open loop)");
+    d.para(&format!(
+        "The producer sends at a fixed rate, a percentage (the load) of the end-to-end stream \
+         rate its transport reached in the same trial, placement and size; latency runs from \
+         each message's *intended* send time to the consumer holding it, so a sender held up \
+         by the transport cannot hide the delay (coordinated omission corrected, as in wrk2). \
+         Offered = the rate asked for. CPU per message includes the producer's pacing (it \
+         sleeps, then spins to each send time). ⚠ marks a median above {BACKLOG_INTERVALS} \
+         send intervals: the transport, or the machine, did not keep up and a backlog built \
+         up."
+    ));
+    let mut placements: Vec<String> = Vec::new();
+    for w in &workloads {
+        for p in idx.placements(w) {
+            if !placements.contains(&p) {
+                placements.push(p);
+            }
+        }
+    }
+    for p in &placements {
+        let keys: Vec<(String, String)> = workloads
+            .iter()
+            .filter_map(|w| Some((w.clone(), idx.codecs(w, p).into_iter().next()?)))
+            .collect();
+        let groups: Vec<(String, Group<'_>)> = keys
+            .iter()
+            .map(|(w, c)| {
+                let load = family(w).1.map_or(w.clone(), |l| format!("{l}%"));
+                (load, group(w, p, c))
+            })
+            .collect();
+        let mut sizes: Vec<u64> = groups.iter().flat_map(|(_, g)| idx.sizes(*g)).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let shown: Vec<u64> = match (sizes.first(), sizes.last()) {
+            (Some(&a), Some(&b)) if a != b => vec![a, b],
+            (Some(&a), _) => vec![a],
+            _ => continue,
+        };
+        for size in shown {
+            let mut t = Table::new([
+                ("Transport", Align::Left),
+                ("Load", Align::Right),
+                ("Offered", Align::Right),
+                ("p50", Align::Right),
+                ("p99", Align::Right),
+                ("p99.9", Align::Right),
+                ("max", Align::Right),
+                ("CPU per msg, prod + cons", Align::Right),
+            ]);
+            let mut names: Vec<String> = Vec::new();
+            for (_, g) in &groups {
+                for tr in idx.transports(*g) {
+                    if !names.contains(&tr) {
+                        names.push(tr);
+                    }
+                }
+            }
+            let mut failed = Vec::new();
+            let mut notes = Notes::default();
+            for tr in &names {
+                for (load, g) in &groups {
+                    let Some(c) = idx.get(tr, *g, size, "latency") else {
+                        continue;
+                    };
+                    if c.status == Status::Failed {
+                        failed.push((
+                            format!("{tr} at {load}"),
+                            size,
+                            c.error.clone().unwrap_or_default(),
+                        ));
+                        t.row([tr.clone(), load.clone(), "failed".to_owned()]);
+                        continue;
+                    }
+                    let s = &c.summary;
+                    let backlog = c
+                        .offered_msgs_per_s
+                        .is_some_and(|r| r > 0.0 && s.p50_ns > BACKLOG_INTERVALS * 1e9 / r);
+                    let mut name = tr.clone();
+                    if let Some(note) = &c.note {
+                        notes.add(note, tr);
+                        name.push_str(" †");
+                    }
+                    t.row([
+                        name,
+                        load.clone(),
+                        c.offered_msgs_per_s
+                            .map_or(MISSING.to_owned(), |r| fmt_per_s(r, "msg")),
+                        format!("{}{}", fmt_time(s.p50_ns), if backlog { " ⚠" } else { "" }),
+                        fmt_time(s.p99_ns),
+                        fmt_time(s.p999_ns),
+                        fmt_time(s.max_ns),
+                        cpu_pair(c),
+                    ]);
+                }
+            }
+            d.h(3, &format!("paced · placement {p} · {}", fmt_bytes(size)));
+            d.table(&t);
+            d.failures(&failed);
+            notes.render(d);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! details/<family>.md: every placement, codec and metric of one workload
+//! family as matrices (one unit per table), then the family's own summary
+//! (seed-style tables, the fanout scaling table, the paced tail table).
+
+use crate::index::{Index, describe_metric, family, is_throughput};
+use crate::sections::matrix::{self, Show};
+use crate::sections::{Doc, Python, Slot, group, python_has, rate_unit};
+
+/// Workload families in the run, in reading order, each with its workloads.
+pub fn families(idx: &Index<'_>) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for w in idx.workloads() {
+        let f = family(&w).0.to_owned();
+        match out.iter_mut().find(|(name, _)| *name == f) {
+            Some((_, ws)) => ws.push(w),
+            None => out.push((f, vec![w])),
+        }
+    }
+    out
+}
+
+/// How a metric's matrix shows its cells.
+pub fn show_for(workload: &str, metric: &str) -> Show {
+    if !is_throughput(metric) {
+        Show::Time
+    } else if family(workload).0 == "fanout" {
+        Show::Count(rate_unit(workload))
+    } else {
+        Show::Bytes
+    }
+}
+
+/// The columns of one matrix: the run's transports, then Python's where it
+/// ran the workload.
+fn columns<'a>(
+    idx: &Index<'a>,
+    py: Option<&Python<'a>>,
+    w: &str,
+    p: &str,
+    codec: &str,
+    metric: &str,
+) -> (Vec<u64>, Vec<(String, Vec<Slot<'a>>)>) {
+    let g = group(w, p, codec);
+    let sizes = idx.sizes(g);
+    let mut cols: Vec<(String, Vec<Slot<'a>>)> = idx
+        .transports(g)
+        .into_iter()
+        .map(|tr| {
+            let slots = sizes
+                .iter()
+                .map(|&s| Slot::of(idx.get(&tr, g, s, metric)))
+                .collect();
+            (tr, slots)
+        })
+        .collect();
+    if python_has(w)
+        && let Some(py) = py
+        && py.idx.placements(w).iter().any(|x| x == p)
+    {
+        for pt in py.transports_in(w) {
+            let slots: Vec<Slot<'a>> = sizes
+                .iter()
+                .map(|&s| Slot::of(py.cell_in(w, &pt, p, s, metric)))
+                .collect();
+            if slots.iter().any(|s| s.ok().is_some()) {
+                cols.push((format!("py {pt}"), slots));
+            }
+        }
+    }
+    (sizes, cols)
+}
+
+/// details/<family>.md.
+pub fn render(idx: &Index<'_>, py: Option<&Python<'_>>, fam: &str, workloads: &[String]) -> String {
+    let mut d = Doc::default();
+    d.h(1, &format!("{fam}: every placement, codec and metric"));
+    d.para(
+        "[← answers](../README.md). Each table is in one unit, chosen for the whole table. \
+         Times: median (p99). Relative: geometric mean over sizes of each figure against the \
+         best at that size (1.00x = best everywhere). † marks a cell that deviates from the \
+         run's settings (footnote below the table).",
+    );
+    for w in workloads {
+        for p in idx.placements(w) {
+            for codec in idx.codecs(w, &p) {
+                d.h(2, &format!("{w} · placement {p} · codec {codec}"));
+                for metric in idx.metrics(group(w, &p, &codec)) {
+                    d.h(3, &format!("{metric}: {}", describe_metric(w, &metric)));
+                    let (sizes, cols) = columns(idx, py, w, &p, &codec, &metric);
+                    matrix::render(&mut d, &sizes, &cols, show_for(w, &metric));
+                }
+            }
+        }
+    }
+    match fam {
+        "seed" => crate::sections::seed::render(&mut d, idx, py),
+        "fanout" => crate::sections::fanout::render(&mut d, idx, py),
+        "paced" => crate::sections::paced::render(&mut d, idx),
+        _ => {}
+    }
+    d.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::testing::{cell, results};
+
+    #[test]
+    fn families_group_workloads_and_pick_their_units() {
+        let r = results(vec![
+            cell("a", "fanout1", "split", 800, "throughput", 1e4),
+            cell("a", "fanout4", "split", 800, "throughput", 2e4),
+            cell("a", "stream", "split", 800, "throughput", 1e3),
+            cell("a", "pingpong", "split", 8, "rtt", 1e3),
+        ]);
+        let idx = Index::new(&r);
+        let f = families(&idx);
+        let names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["pingpong", "stream", "fanout"]);
+        assert_eq!(f[2].1, ["fanout1", "fanout4"]);
+        assert_eq!(show_for("fanout4", "throughput"), Show::Count("tasks"));
+        assert_eq!(show_for("stream", "throughput"), Show::Bytes);
+        assert_eq!(show_for("stream", "oneway"), Show::Time);
+        let md = render(&idx, None, "fanout", &f[2].1);
+        assert!(md.contains("fanout4 · placement split · codec raw"), "{md}");
+        assert!(md.contains("k tasks/s"), "{md}");
+    }
+}
