@@ -5,6 +5,12 @@
 //! without framing or harness), memcpy at each size (the bound for moving the
 //! bytes once), and the clock read itself.
 //!
+//! The two round-trip floors are timed two ways in the same pair of processes:
+//! per round trip (a clock read on each side of every round trip, like the
+//! transports' `rtt`) and batch-timed (a run of round trips between two clock
+//! reads, divided by their number; the median over [`BATCHES`] runs), which
+//! leaves the clock and the recording out of the figure.
+//!
 //! The two-process floors use `fork` so that nothing but the measured loop runs
 //! in the child: it pins itself, loops on raw system calls or atomics, and
 //! leaves with `_exit`, never touching the allocator or locks inherited from
@@ -19,6 +25,16 @@ use crate::clock::now_ns;
 use crate::placement::{Placement, Role};
 use crate::stats::{Recorder, summarize};
 
+/// Batch-timed runs per floor; the reported figure is their median.
+const BATCHES: u64 = 9;
+
+/// One floor timed both ways: per round trip, and ns per round trip of the
+/// median batch.
+struct Timed {
+    per_rtt: Summary,
+    batch_ns: f64,
+}
+
 /// Measures every floor for one placement.
 pub fn measure(placement: Placement, sizes: &[u64], rounds: u64) -> Result<Floors> {
     let cacheline = if placement == Placement::Split {
@@ -31,8 +47,10 @@ pub fn measure(placement: Placement, sizes: &[u64], rounds: u64) -> Result<Floor
     let pipe = raw_pipe_rtt(placement, rounds / 5).context("raw pipe floor")?;
     Ok(Floors {
         placement: placement.name().to_owned(),
-        cacheline_rtt: cacheline,
-        raw_pipe_rtt: Some(pipe),
+        cacheline_rtt_batch_ns: cacheline.as_ref().map(|t| t.batch_ns),
+        cacheline_rtt: cacheline.map(|t| t.per_rtt),
+        raw_pipe_rtt_batch_ns: Some(pipe.batch_ns),
+        raw_pipe_rtt: Some(pipe.per_rtt),
         memcpy: memcpy(sizes),
     })
 }
@@ -46,11 +64,11 @@ fn pin(placement: Placement, role: Role) -> Result<()> {
 
 /// Runs `child` in a forked process pinned as the consumer, and `parent` here
 /// pinned as the producer; reaps the child.
-fn fork_pair(
+fn fork_pair<T>(
     placement: Placement,
     child: impl FnOnce() -> bool,
-    parent: impl FnOnce() -> Result<Summary>,
-) -> Result<Summary> {
+    parent: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     // SAFETY: the child runs only `child`, which performs atomics and raw
     // system calls, then `_exit`s; it never returns into Rust code that could
     // touch state (locks, allocator) another parent thread held at fork time.
@@ -85,17 +103,70 @@ fn fork_pair(
     Ok(summary)
 }
 
+/// Round-trip counts of one floor: warm-up, per-round-trip timed, and the
+/// length of each batch (at least one round trip).
+#[derive(Clone, Copy)]
+struct Rounds {
+    warm: u64,
+    timed: u64,
+    batch: u64,
+}
+
+impl Rounds {
+    fn new(rounds: u64) -> Self {
+        // The batch phase is as long as the timed phase, split in BATCHES.
+        Self {
+            warm: rounds / 10,
+            timed: rounds,
+            batch: (rounds / BATCHES).max(1),
+        }
+    }
+
+    fn total(self) -> u64 {
+        self.warm + self.timed + BATCHES * self.batch
+    }
+
+    /// Times `one(i)` for every round trip both ways; `one` performs round
+    /// trip `i` and fails on a bad reply.
+    fn time(self, mut one: impl FnMut(u64) -> Result<()>) -> Result<Timed> {
+        let mut rec = Recorder::new();
+        for i in 0..self.warm + self.timed {
+            let t0 = now_ns();
+            one(i)?;
+            let t1 = now_ns();
+            if i >= self.warm {
+                rec.record(t1 - t0);
+            }
+        }
+        let mut next = self.warm + self.timed;
+        let mut per_batch = Vec::with_capacity(BATCHES as usize);
+        for _ in 0..BATCHES {
+            let t0 = now_ns();
+            for i in next..next + self.batch {
+                one(i)?;
+            }
+            let t1 = now_ns();
+            next += self.batch;
+            per_batch.push((t1 - t0) as f64 / self.batch as f64);
+        }
+        per_batch.sort_by(f64::total_cmp);
+        Ok(Timed {
+            per_rtt: summarize(&[rec.to_trial()]),
+            batch_ns: per_batch[per_batch.len() / 2],
+        })
+    }
+}
+
 /// Round trip of one cache line: the parent writes an odd value, the child
 /// spins until it sees it and writes the next even value.
-fn cacheline_rtt(placement: Placement, rounds: u64) -> Result<Summary> {
+fn cacheline_rtt(placement: Placement, rounds: u64) -> Result<Timed> {
     let page = SharedPage::new()?;
     let flag: &AtomicU64 = page.atomic();
-    let warm = rounds / 10;
-    let total = warm + rounds;
+    let plan = Rounds::new(rounds);
     fork_pair(
         placement,
         || {
-            for i in 0..total {
+            for i in 0..plan.total() {
                 while flag.load(Ordering::Acquire) != 2 * i + 1 {
                     std::hint::spin_loop();
                 }
@@ -104,35 +175,30 @@ fn cacheline_rtt(placement: Placement, rounds: u64) -> Result<Summary> {
             true
         },
         || {
-            let mut rec = Recorder::new();
-            for i in 0..total {
-                let t0 = now_ns();
+            plan.time(|i| {
                 flag.store(2 * i + 1, Ordering::Release);
                 while flag.load(Ordering::Acquire) != 2 * i + 2 {
                     std::hint::spin_loop();
                 }
-                let t1 = now_ns();
-                if i >= warm {
-                    rec.record(t1 - t0);
-                }
-            }
-            Ok(summarize(&[rec.to_trial()]))
+                Ok(())
+            })
         },
     )
 }
 
-/// Round trip of a bare 8-byte write/read pair over two pipes.
-fn raw_pipe_rtt(placement: Placement, rounds: u64) -> Result<Summary> {
+/// Round trip of a bare 8-byte write/read pair over two pipes. The reply is
+/// checked inside the loop: one compare of a register, as cheap as the
+/// cache-line floor's own spin condition.
+fn raw_pipe_rtt(placement: Placement, rounds: u64) -> Result<Timed> {
     use rustix::pipe::{PipeFlags, pipe_with};
     let (a_r, a_w) = pipe_with(PipeFlags::CLOEXEC).context("pipe2")?;
     let (b_r, b_w) = pipe_with(PipeFlags::CLOEXEC).context("pipe2")?;
-    let warm = rounds / 10;
-    let total = warm + rounds;
+    let plan = Rounds::new(rounds);
     fork_pair(
         placement,
         || {
             let mut buf = [0u8; 8];
-            for _ in 0..total {
+            for _ in 0..plan.total() {
                 if !matches!(rustix::io::read(&a_r, &mut buf), Ok(8)) {
                     return false;
                 }
@@ -143,21 +209,15 @@ fn raw_pipe_rtt(placement: Placement, rounds: u64) -> Result<Summary> {
             true
         },
         || {
-            let mut rec = Recorder::new();
             let mut buf = [0u8; 8];
-            for i in 0..total {
-                let t0 = now_ns();
+            plan.time(|i| {
                 rustix::io::write(&a_w, &i.to_le_bytes()).context("write")?;
                 let n = rustix::io::read(&b_r, &mut buf).context("read")?;
-                let t1 = now_ns();
                 if n != 8 || u64::from_le_bytes(buf) != i {
                     bail!("raw pipe floor: bad reply");
                 }
-                if i >= warm {
-                    rec.record(t1 - t0);
-                }
-            }
-            Ok(summarize(&[rec.to_trial()]))
+                Ok(())
+            })
         },
     )
 }
@@ -246,6 +306,10 @@ mod tests {
         let pipe = f.raw_pipe_rtt.expect("pipe");
         assert_eq!(pipe.n, 400);
         assert!(pipe.p50_ns > cl.min_ns);
+        let cl_batch = f.cacheline_rtt_batch_ns.expect("batch-timed cache line");
+        let pipe_batch = f.raw_pipe_rtt_batch_ns.expect("batch-timed pipe");
+        assert!(cl_batch > 0.0 && cl_batch < cl.max_ns, "{cl_batch}");
+        assert!(pipe_batch > cl_batch, "{pipe_batch} vs {cl_batch}");
         assert_eq!(f.memcpy.len(), 2);
         assert!(f.memcpy.iter().all(|m| m.bytes_per_s > 0.0));
     }
@@ -254,6 +318,8 @@ mod tests {
     fn same_core_has_no_spin_floor() {
         let f = measure(Placement::Same, &[8], 500).expect("floors");
         assert!(f.cacheline_rtt.is_none());
+        assert!(f.cacheline_rtt_batch_ns.is_none());
         assert!(f.raw_pipe_rtt.is_some());
+        assert!(f.raw_pipe_rtt_batch_ns.is_some_and(|ns| ns > 0.0));
     }
 }

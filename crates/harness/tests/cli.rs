@@ -132,8 +132,9 @@ fn small_run_measures_and_verifies_every_cell() {
     let r = read_results(&json);
     assert_eq!(r.schema_version, report::schema::SCHEMA_VERSION);
     assert!(r.environment.cores >= 1 && !r.environment.kernel.is_empty());
-    // 2 transports x 3 sizes x (seed: 3 codecs x 5 metrics + pingpong 1 + stream 2).
-    assert_eq!(r.cells.len(), 2 * 3 * (15 + 1 + 2));
+    // 2 transports x 3 sizes x (seed: 3 codecs x 5 metrics + pingpong 1 + stream 2),
+    // plus pingpong's batch-timed rtt at the smallest size.
+    assert_eq!(r.cells.len(), 2 * 3 * (15 + 1 + 2) + 2);
     for c in &r.cells {
         assert_eq!(c.status, Status::Ok, "{c:?}");
         assert_eq!(c.trials, 2, "{c:?}");
@@ -142,6 +143,12 @@ fn small_run_measures_and_verifies_every_cell() {
             // At least 4 x --messages, more if that took under
             // stream's minimum duration.
             "oneway" => assert!(c.summary.n >= 2 * 30 * 4, "{c:?}"),
+            // One value per trial: ns per round trip of the batch pass.
+            "rtt_batch" => {
+                assert_eq!(c.size_bytes, 0, "{c:?}");
+                assert_eq!(c.summary.n, 2, "{c:?}");
+                assert!(c.trial_means_ns.iter().all(|&ns| ns > 0.0), "{c:?}");
+            }
             _ => assert_eq!(c.summary.n, 2 * 30, "{c:?}"),
         }
         if ["rtt", "total", "put"].contains(&c.metric.as_str()) {
