@@ -8,8 +8,9 @@
 //! whose processes must share a core gets fewer messages (see [`crowded`]).
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use codec::Codec;
@@ -19,7 +20,7 @@ use report::{Cell, Status, Summary};
 use crate::placement::Placement;
 use crate::registry::Backend;
 use crate::role::{RoleOutput, RoleSpec};
-use crate::stats::{Trial, mean_ci, summarize};
+use crate::stats::{CURVE_QUANTILES, Trial, mean_ci, summarize};
 use crate::supervisor::{Limits, run_group};
 use crate::workload::Workload;
 
@@ -73,10 +74,19 @@ pub struct Plan {
     pub placements: Vec<Placement>,
     /// Payload sizes in bytes.
     pub sizes: Vec<u64>,
-    /// Independent trials (fresh process pairs) per cell.
+    /// Independent trials (fresh process pairs) per headline cell.
     pub trials: usize,
+    /// Trials of the other cells (other codecs and placements): they are
+    /// detail, and fewer keep the run short. At most `trials`.
+    pub secondary_trials: usize,
+    /// Extra trials for headline cells whose medians are not yet precise.
+    pub adaptive: Adaptive,
     /// Measured messages per trial and size.
     pub messages: usize,
+    /// Messages and sizes for some workload families instead of the run's.
+    pub per_workload: PerWorkload,
+    /// Each stream size runs at least this long, milliseconds.
+    pub stream_min_ms: u64,
     /// Warm-up per trial and size, milliseconds.
     pub warmup_ms: u64,
     /// Deadlines per pair.
@@ -85,6 +95,41 @@ pub struct Plan {
     pub keep_going: bool,
     /// No progress bar.
     pub quiet: bool,
+}
+
+/// Settings of one workload family (`seed`, `pingpong`, `stream`, `fanout`,
+/// `paced`) that differ from the run's: a workload whose per-trial spread is
+/// small needs fewer messages, and fanout's scaling shows at a few sizes.
+#[derive(Debug, Clone, Default)]
+pub struct PerWorkload {
+    /// Measured messages per trial and size, by family.
+    pub messages: BTreeMap<String, usize>,
+    /// Payload sizes, by family.
+    pub sizes: BTreeMap<String, Vec<u64>>,
+}
+
+/// The adaptive stopping rule: after the planned trials, a headline group
+/// (transport, workload, codec, placement) gets more trials, one round at a
+/// time and interleaved across groups, until the 95% interval of every size's
+/// median is within `precision` of the median, the group has `max_trials`, or
+/// the run has spent `budget` on extra rounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Adaptive {
+    /// Trial cap; at most `trials` turns the rule off.
+    pub max_trials: usize,
+    /// Goal for the interval's half-width, as a fraction of the median.
+    pub precision: f64,
+    /// Wall time the extra rounds may take in all.
+    pub budget: Duration,
+}
+
+impl Adaptive {
+    /// No extra trials.
+    pub const OFF: Self = Self {
+        max_trials: 0,
+        precision: 0.05,
+        budget: Duration::ZERO,
+    };
 }
 
 /// The cells of a run and the failures among them.
@@ -119,6 +164,20 @@ impl Job {
 }
 
 impl Plan {
+    /// Whether a job's cells are headline cells (placement `split`, codec
+    /// `raw`): the cells the report's answers are made of.
+    fn is_headline(&self, job: &Job) -> bool {
+        job.placement == Placement::Split && job.codec == Codec::Raw
+    }
+
+    fn trials_for(&self, job: &Job) -> usize {
+        if self.is_headline(job) {
+            self.trials
+        } else {
+            self.secondary_trials.min(self.trials)
+        }
+    }
+
     fn jobs(&self) -> Vec<Job> {
         // Paced jobs need the stream rate of the same trial: run them last.
         let mut workloads = self.workloads.clone();
@@ -134,13 +193,16 @@ impl Plan {
                     };
                     for codec in codecs {
                         for &backend in &self.transports {
-                            jobs.push(Job {
+                            let job = Job {
                                 trial,
                                 placement,
                                 workload,
                                 codec,
                                 backend,
-                            });
+                            };
+                            if trial < self.trials_for(&job) {
+                                jobs.push(job);
+                            }
                         }
                     }
                 }
@@ -149,14 +211,37 @@ impl Plan {
         jobs
     }
 
-    fn sizes_for(&self, backend: &Backend) -> Vec<u64> {
+    /// Every size the workload asks for, before any transport's limit.
+    pub fn sizes_of(&self, workload: Workload) -> &[u64] {
+        self.per_workload
+            .sizes
+            .get(workload.family())
+            .unwrap_or(&self.sizes)
+    }
+
+    /// Measured messages per trial and size for the workload.
+    pub fn messages_of(&self, workload: Workload) -> usize {
+        self.per_workload
+            .messages
+            .get(workload.family())
+            .copied()
+            .unwrap_or(self.messages)
+    }
+
+    fn sizes_for(&self, backend: &Backend, workload: Workload) -> Vec<u64> {
         let max = (backend.capabilities)().max_message_size as u64;
-        self.sizes
+        self.sizes_of(workload)
             .iter()
             .copied()
-            .filter(|&s| s + 64 <= max)
+            .filter(|&s| fits(s, max))
             .collect()
     }
+}
+
+/// Whether a payload of `size` bytes, with its header and framing, fits a
+/// transport whose largest message is `max` bytes.
+pub fn fits(size: u64, max: u64) -> bool {
+    size + 64 <= max
 }
 
 /// Identity of a cell, ordered the way reports list them.
@@ -186,64 +271,106 @@ struct Extra<'a> {
 /// A job's index in the plan: (transport, workload, codec, placement).
 type Id = (usize, usize, usize, usize);
 
-/// Runs every pair of the plan and folds the results into cells.
+/// Runs every pair of the plan and folds the results into cells: first the
+/// planned trials, then (see [`Adaptive`]) extra rounds for headline groups
+/// whose medians are not yet precise.
 pub fn execute(plan: &Plan, exe: &Path) -> Result<Outcome> {
     let jobs = plan.jobs();
-    let bar = if plan.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr())
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} pairs, eta {eta}  {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(250));
-    let mut accs: BTreeMap<Key, Acc> = BTreeMap::new();
-    let mut failed: BTreeMap<Id, String> = BTreeMap::new();
-    // Stream rates per size, by (trial, transport, placement), for paced jobs.
-    let mut stream_rates: BTreeMap<(usize, usize, usize), Vec<Option<f64>>> = BTreeMap::new();
-    let index = |job: &Job| -> Id {
-        (
-            plan.transports
-                .iter()
-                .position(|b| b.name == job.backend.name)
-                .unwrap_or(0),
-            plan.workloads
-                .iter()
-                .position(|w| *w == job.workload)
-                .unwrap_or(0),
-            plan.codecs
-                .iter()
-                .position(|c| *c == job.codec)
-                .unwrap_or(0),
-            plan.placements
-                .iter()
-                .position(|p| *p == job.placement)
-                .unwrap_or(0),
-        )
-    };
+    let mut run = Runner::new(plan, exe, jobs.len());
     for job in &jobs {
-        bar.set_message(job.label());
-        let id = index(job);
-        if failed.contains_key(&id) {
-            bar.inc(1);
-            continue;
-        }
-        let sizes = plan.sizes_for(job.backend);
-        if sizes.is_empty() {
-            bar.inc(1);
-            continue;
-        }
-        let crowded = crowded(job.backend, job.placement, job.workload);
-        let base = if crowded {
-            plan.messages.min(CROWDED_MESSAGES)
+        run.job(job)?;
+    }
+    let stops = run.adapt()?;
+    run.bar.finish_and_clear();
+    Ok(cells(plan, run.accs, &run.failed, &stops))
+}
+
+/// The state of a run in progress.
+struct Runner<'a> {
+    plan: &'a Plan,
+    exe: &'a Path,
+    bar: ProgressBar,
+    /// Plain progress lines instead of a bar (stderr is not a terminal).
+    lines: bool,
+    started: Instant,
+    done: usize,
+    total: usize,
+    accs: BTreeMap<Key, Acc>,
+    failed: BTreeMap<Id, String>,
+    /// Stream rates per size, by (trial, transport, placement), for paced jobs.
+    stream_rates: BTreeMap<(usize, usize, usize), Vec<Option<f64>>>,
+}
+
+impl<'a> Runner<'a> {
+    fn new(plan: &'a Plan, exe: &'a Path, total: usize) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = if plan.quiet || !terminal {
+            ProgressBar::hidden()
         } else {
-            plan.messages
+            ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
         };
-        let messages = match job.workload {
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} pairs, eta {eta}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(250));
+        Self {
+            plan,
+            exe,
+            bar,
+            lines: !plan.quiet && !terminal,
+            started: Instant::now(),
+            done: 0,
+            total,
+            accs: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            stream_rates: BTreeMap::new(),
+        }
+    }
+
+    fn index(&self, job: &Job) -> Id {
+        let plan = self.plan;
+        let pos = |i: Option<usize>| i.unwrap_or(0);
+        (
+            pos(plan
+                .transports
+                .iter()
+                .position(|b| b.name == job.backend.name)),
+            pos(plan.workloads.iter().position(|w| *w == job.workload)),
+            pos(plan.codecs.iter().position(|c| *c == job.codec)),
+            pos(plan.placements.iter().position(|p| *p == job.placement)),
+        )
+    }
+
+    /// Counts a finished (or skipped) pair and reports progress.
+    fn finished(&mut self, job: &Job) {
+        self.done += 1;
+        self.bar.inc(1);
+        if self.lines {
+            let elapsed = self.started.elapsed().as_secs_f64();
+            let eta = elapsed / self.done as f64 * self.total.saturating_sub(self.done) as f64;
+            eprintln!(
+                "[{}/{}] {} done, {:.0} s elapsed, eta {:.0} s",
+                self.done,
+                self.total,
+                job.label(),
+                elapsed,
+                eta
+            );
+        }
+    }
+
+    fn messages(&self, job: &Job) -> (usize, bool) {
+        let crowded = crowded(job.backend, job.placement, job.workload);
+        let asked = self.plan.messages_of(job.workload);
+        let base = if crowded {
+            asked.min(CROWDED_MESSAGES)
+        } else {
+            asked
+        };
+        let n = match job.workload {
             Workload::Stream => base * STREAM_FACTOR,
             // An upper bound: the paced count per size follows from its rate.
             Workload::Paced(_) if crowded => base * STREAM_FACTOR,
@@ -252,29 +379,48 @@ pub fn execute(plan: &Plan, exe: &Path) -> Result<Outcome> {
             Workload::Fanout(_) => base.max(job.workload.consumers()),
             Workload::Seed | Workload::Pingpong => base,
         };
-        let rates = match job.workload.load() {
-            None => Vec::new(),
-            Some(load) => {
-                let measured = stream_rates
-                    .get(&(job.trial, id.0, id.3))
-                    .filter(|r| r.len() == sizes.len() && r.iter().all(Option::is_some));
-                match measured {
-                    Some(r) => r.iter().flatten().map(|r| r * load).collect(),
-                    None => {
-                        let msg = format!(
-                            "skipped: paced sends at a fraction of the stream rate of the same \
-                             transport, placement and trial, and stream gave none ({} {} trial {} \
-                             failed or did not run)",
-                            job.backend.name,
-                            job.placement,
-                            job.trial + 1
-                        );
-                        bar.suspend(|| eprintln!("SKIPPED {}: {msg}", job.label()));
-                        failed.insert(id, msg);
-                        bar.inc(1);
-                        continue;
-                    }
-                }
+        (n, crowded)
+    }
+
+    /// Paced jobs' target rates per size, or why the job cannot run.
+    fn paced_rates(&self, job: &Job, id: Id, sizes: usize) -> Result<Vec<f64>, String> {
+        let Some(load) = job.workload.load() else {
+            return Ok(Vec::new());
+        };
+        self.stream_rates
+            .get(&(job.trial, id.0, id.3))
+            .filter(|r| r.len() == sizes && r.iter().all(Option::is_some))
+            .map(|r| r.iter().flatten().map(|r| r * load).collect())
+            .ok_or_else(|| {
+                format!(
+                    "skipped: paced sends at a fraction of the stream rate of the same \
+                     transport, placement and trial, and stream gave none ({} {} trial {} \
+                     failed or did not run)",
+                    job.backend.name,
+                    job.placement,
+                    job.trial + 1
+                )
+            })
+    }
+
+    /// Runs one pair (or fanout group) and folds its trial in.
+    fn job(&mut self, job: &Job) -> Result<()> {
+        self.bar.set_message(job.label());
+        let id = self.index(job);
+        let sizes = self.plan.sizes_for(job.backend, job.workload);
+        if self.failed.contains_key(&id) || sizes.is_empty() {
+            self.finished(job);
+            return Ok(());
+        }
+        let (messages, crowded) = self.messages(job);
+        let rates = match self.paced_rates(job, id, sizes.len()) {
+            Ok(r) => r,
+            Err(msg) => {
+                self.bar
+                    .suspend(|| eprintln!("SKIPPED {}: {msg}", job.label()));
+                self.failed.insert(id, msg);
+                self.finished(job);
+                return Ok(());
             }
         };
         let spec = RoleSpec {
@@ -282,46 +428,141 @@ pub fn execute(plan: &Plan, exe: &Path) -> Result<Outcome> {
             transport: job.backend.name.to_owned(),
             workload: job.workload,
             codec: job.codec.name().to_owned(),
-            sizes: sizes.clone(),
+            sizes,
             messages,
-            warmup_ms: plan.warmup_ms,
+            warmup_ms: self.plan.warmup_ms,
             placement: job.placement,
             tag: transport::Options::unique("ib").tag,
             endpoint: None,
             endpoints: Vec::new(),
             worker: 0,
             rates: rates.clone(),
-            connect_timeout_ms: plan.limits.connect.as_millis() as u64,
+            connect_timeout_ms: self.plan.limits.connect.as_millis() as u64,
+            stream_min_ms: self.plan.stream_min_ms,
         };
-        match run_group(exe, &spec, plan.limits) {
+        match run_group(self.exe, &spec, self.plan.limits) {
             Ok((producer, consumers)) => {
                 if job.workload == Workload::Stream {
                     let r = consumers
                         .first()
                         .map(|c| c.sizes.iter().map(|s| s.sustained_msgs_per_s).collect())
                         .unwrap_or_default();
-                    stream_rates.insert((job.trial, id.0, id.3), r);
+                    self.stream_rates.insert((job.trial, id.0, id.3), r);
                 }
                 let extra = Extra {
                     offered: &rates,
                     note: crowded.then(|| crowded_note(messages)),
                 };
-                fold(&mut accs, id, &producer, &consumers, &extra);
+                fold(&mut self.accs, id, &producer, &consumers, &extra);
             }
             Err(e) => {
                 let msg = format!("{}: {e:#}", job.label());
-                bar.suspend(|| eprintln!("FAILED {msg}"));
-                if !plan.keep_going {
-                    bar.finish_and_clear();
+                self.bar.suspend(|| eprintln!("FAILED {msg}"));
+                if !self.plan.keep_going {
+                    self.bar.finish_and_clear();
                     anyhow::bail!("{msg}");
                 }
-                failed.insert(id, format!("{e:#}"));
+                self.failed.insert(id, format!("{e:#}"));
             }
         }
-        bar.inc(1);
+        self.finished(job);
+        Ok(())
     }
-    bar.finish_and_clear();
-    Ok(cells(plan, accs, &failed))
+
+    /// Trials folded so far for a group, and whether every size's median
+    /// interval is within the precision goal.
+    fn precision(&self, id: Id) -> (usize, bool) {
+        let goal = self.plan.adaptive.precision;
+        let mut trials = usize::MAX;
+        let mut precise = true;
+        for (key, acc) in self
+            .accs
+            .range((id.0, id.1, id.2, id.3, 0, String::new())..)
+        {
+            if (key.0, key.1, key.2, key.3) != id {
+                break;
+            }
+            let values: Vec<f64> = if acc.rates.is_empty() {
+                acc.trials.iter().map(|t| t.quantile(0.5)).collect()
+            } else {
+                acc.rates.iter().map(|r| 1e9 / r).collect()
+            };
+            trials = trials.min(values.len());
+            let half = report::bootstrap::median(&values)
+                .zip(report::bootstrap::median_interval(&values))
+                .map(|(m, (lo, hi))| (hi - lo) / 2.0 / m);
+            precise &= half.is_some_and(|h| h <= goal);
+        }
+        (if trials == usize::MAX { 0 } else { trials }, precise)
+    }
+
+    /// Extra rounds of trials, interleaved across the headline groups whose
+    /// median intervals are wider than the goal, until each is precise, hits
+    /// the trial cap, or the run's extra-time budget is spent. Returns why
+    /// each group stopped.
+    fn adapt(&mut self) -> Result<BTreeMap<Id, StopReason>> {
+        let plan = self.plan;
+        let groups: Vec<Job> = plan.jobs().into_iter().filter(|j| j.trial == 0).collect();
+        let mut stops: BTreeMap<Id, StopReason> = BTreeMap::new();
+        let budget_start = Instant::now();
+        loop {
+            let mut round = Vec::new();
+            for g in &groups {
+                let id = self.index(g);
+                if stops.contains_key(&id) || self.failed.contains_key(&id) {
+                    continue;
+                }
+                let (trials, precise) = self.precision(id);
+                let eligible = plan.is_headline(g) && g.workload.load().is_none();
+                if !eligible || plan.adaptive.max_trials <= plan.trials {
+                    stops.insert(id, StopReason::Planned);
+                } else if precise {
+                    stops.insert(id, StopReason::Precision);
+                } else if trials >= plan.adaptive.max_trials {
+                    stops.insert(id, StopReason::TrialCap);
+                } else if budget_start.elapsed() >= plan.adaptive.budget {
+                    stops.insert(id, StopReason::TimeCap);
+                } else {
+                    round.push(Job {
+                        trial: trials,
+                        ..*g
+                    });
+                }
+            }
+            if round.is_empty() {
+                return Ok(stops);
+            }
+            self.total += round.len();
+            self.bar.set_length(self.total as u64);
+            for job in &round {
+                self.job(job)?;
+            }
+        }
+    }
+}
+
+/// Why a group of cells got no more trials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Exactly the planned trials (adaptive trials off, or not a headline cell).
+    Planned,
+    /// Every size's median interval is within the precision goal.
+    Precision,
+    /// The adaptive trial cap was reached first.
+    TrialCap,
+    /// The run's extra-time budget was spent first.
+    TimeCap,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Planned => "planned",
+            Self::Precision => "precision",
+            Self::TrialCap => "trial cap",
+            Self::TimeCap => "time cap",
+        })
+    }
 }
 
 fn fold(
@@ -390,7 +631,12 @@ fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-fn cells(plan: &Plan, accs: BTreeMap<Key, Acc>, failed: &BTreeMap<Id, String>) -> Outcome {
+fn cells(
+    plan: &Plan,
+    accs: BTreeMap<Key, Acc>,
+    failed: &BTreeMap<Id, String>,
+    stops: &BTreeMap<Id, StopReason>,
+) -> Outcome {
     let mut out = Outcome::default();
     let codec_name = |i: usize, w: Workload| {
         if w.uses_codec() {
@@ -405,7 +651,7 @@ fn cells(plan: &Plan, accs: BTreeMap<Key, Acc>, failed: &BTreeMap<Id, String>) -
             continue;
         }
         let workload = plan.workloads[w];
-        let size = plan.sizes_for(plan.transports[t])[si];
+        let size = plan.sizes_for(plan.transports[t], workload)[si];
         let mut cell = Cell {
             transport: plan.transports[t].name.to_owned(),
             codec: codec_name(c, workload).to_owned(),
@@ -425,13 +671,21 @@ fn cells(plan: &Plan, accs: BTreeMap<Key, Acc>, failed: &BTreeMap<Id, String>) -
         if acc.rates.is_empty() {
             cell.summary = summarize(&acc.trials);
             cell.trial_means_ns = acc.trials.iter().map(Trial::mean).collect();
+            cell.trial_medians_ns = acc.trials.iter().map(|t| t.quantile(0.5)).collect();
+            cell.percentiles = curve(&acc.trials);
         } else {
             cell.summary = throughput_summary(&acc.rates, acc.messages.iter().sum());
             cell.trial_means_ns = acc.rates.iter().map(|r| 1e9 / r).collect();
-            let (rate, _) = mean_ci(&acc.rates);
+            cell.trial_medians_ns.clone_from(&cell.trial_means_ns);
+        }
+        set_median(&mut cell);
+        if cell.msgs_per_s.is_none() && !acc.rates.is_empty() && cell.median_ns > 0.0 {
+            // The headline rate is the median trial's, like every headline.
+            let rate = 1e9 / cell.median_ns;
             cell.msgs_per_s = Some(rate);
             cell.bytes_per_s = Some(rate * size as f64);
         }
+        cell.stop_reason = stops.get(&(t, w, c, p)).map(ToString::to_string);
         out.cells.push(cell);
     }
     for (&(t, w, c, p), err) in failed {
@@ -444,7 +698,7 @@ fn cells(plan: &Plan, accs: BTreeMap<Key, Acc>, failed: &BTreeMap<Id, String>) -
             codec_name(c, workload),
             plan.placements[p]
         ));
-        for &size in &plan.sizes_for(backend) {
+        for &size in &plan.sizes_for(backend, workload) {
             for metric in metrics_of(workload) {
                 out.cells.push(Cell {
                     transport: backend.name.to_owned(),
@@ -462,6 +716,38 @@ fn cells(plan: &Plan, accs: BTreeMap<Key, Acc>, failed: &BTreeMap<Id, String>) -
         }
     }
     out
+}
+
+/// The median of the trial medians and its bootstrap interval.
+fn set_median(cell: &mut Cell) {
+    let values = &cell.trial_medians_ns;
+    cell.median_ns = report::bootstrap::median(values).unwrap_or(0.0);
+    let ci = report::bootstrap::median_interval(values);
+    cell.median_ci_low_ns = ci.map(|c| c.0);
+    cell.median_ci_high_ns = ci.map(|c| c.1);
+}
+
+/// The cell's distribution at [`CURVE_QUANTILES`], from all its messages.
+fn curve(trials: &[Trial]) -> Vec<(f64, f64)> {
+    let pooled = Trial {
+        counts: {
+            let mut m: BTreeMap<u64, u64> = BTreeMap::new();
+            for t in trials {
+                for &(v, c) in &t.counts {
+                    *m.entry(v).or_default() += c;
+                }
+            }
+            m.into_iter().collect()
+        },
+        sum: trials.iter().map(|t| t.sum).sum(),
+    };
+    if pooled.n() == 0 {
+        return Vec::new();
+    }
+    CURVE_QUANTILES
+        .iter()
+        .map(|&q| (q, pooled.quantile(q)))
+        .collect()
 }
 
 /// A throughput cell's distribution is over trials: each trial gives one rate,

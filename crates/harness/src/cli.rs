@@ -90,19 +90,49 @@ struct RunArgs {
     /// Where producer and consumer run: split (cores 0 and 1), same (both on core 0), none (unpinned).
     #[arg(long, value_delimiter = ',', default_value = "split")]
     placement: Vec<String>,
-    /// Independent trials per cell; each starts fresh processes.
-    #[arg(long, default_value_t = 5, allow_hyphen_values = true, value_parser = number_in(1u32, 1000))]
+    /// Independent trials per headline cell (placement split, codec raw); each starts fresh
+    /// processes. Intervals need at least 3.
+    #[arg(long, default_value_t = 10, allow_hyphen_values = true, value_parser = number_in(1u32, 1000))]
     trials: u32,
+    /// Trials of the other cells (other codecs and placements); default: as many as --trials.
+    #[arg(long, allow_hyphen_values = true, value_parser = number_in(1u32, 1000))]
+    secondary_trials: Option<u32>,
+    /// Adaptive stopping: give headline cells more trials, up to this many, until every size's
+    /// median interval is within --precision (default: --trials, i.e. off).
+    #[arg(long, allow_hyphen_values = true, value_parser = number_in(1u32, 1000))]
+    max_trials: Option<u32>,
+    /// Goal of the adaptive rule: the 95% interval's half-width as a percentage of the median.
+    #[arg(long, default_value_t = 5.0, value_parser = parse_percent)]
+    precision: f64,
+    /// Wall time, in seconds, the adaptive rule's extra trials may take in all.
+    #[arg(long, default_value_t = 120, allow_hyphen_values = true, value_parser = number_in(0u64, 86_400))]
+    adaptive_budget: u64,
+    /// Allow fewer than 3 trials: cells then carry no intervals and no verdict names a winner.
+    #[arg(long)]
+    no_intervals: bool,
     /// Measured messages per trial and size (stream sends 4x as many).
     #[arg(long, default_value_t = 1000, allow_hyphen_values = true, value_parser = number_in(1u32, 10_000_000))]
     messages: u32,
+    /// Messages for one workload family instead of --messages, as FAMILY=N (repeatable;
+    /// families: seed, pingpong, stream, fanout, paced). Example: --messages-for pingpong=300
+    #[arg(long, value_name = "FAMILY=N")]
+    messages_for: Vec<String>,
+    /// Sizes for one workload family instead of --sizes, as FAMILY=SIZES (repeatable).
+    /// Example: --sizes-for fanout=100,6400,51200
+    #[arg(long, value_name = "FAMILY=SIZES")]
+    sizes_for: Vec<String>,
+    /// Each stream size runs for at least this many milliseconds (paced loads are fractions of
+    /// that rate, so the full matrix keeps the default).
+    #[arg(long, default_value_t = crate::workload::stream::DEFAULT_MIN_MS, allow_hyphen_values = true, value_parser = number_in(1u64, 60_000))]
+    stream_min_ms: u64,
     /// Warm-up per trial and size, milliseconds (at least 10 messages).
     #[arg(long, default_value_t = 50, allow_hyphen_values = true, value_parser = number_in(0u64, 60_000))]
     warmup_ms: u64,
     /// Kill a pair that finishes no size within this many seconds.
     #[arg(long, default_value_t = 60, allow_hyphen_values = true, value_parser = number_in(1u64, 86_400))]
     stall_timeout: u64,
-    /// Write results JSON here (atomically).
+    /// Write results JSON here (atomically). The per-cell summary is then not printed: the file
+    /// holds everything, and `ipcbench report FILE` renders it.
     #[arg(long)]
     json: Option<PathBuf>,
     /// Skip measuring the machine floors.
@@ -368,6 +398,18 @@ fn run(args: RunArgs) -> Result<()> {
     }
     let placements = parse_placements(&args.placement)?;
     let sizes = parse_sizes(args.sizes.as_deref())?;
+    let min = report::bootstrap::MIN_TRIALS as u32;
+    let fewest = args
+        .trials
+        .min(args.secondary_trials.unwrap_or(args.trials));
+    if fewest < min && !args.no_intervals {
+        bail!(Usage(format!(
+            "{fewest} trial(s) per cell: a confidence interval needs at least {min} independent \
+             trials; pass --trials {min} or more (and --secondary-trials {min} or more), or \
+             --no-intervals to run without intervals"
+        )));
+    }
+    let per_workload = parse_per_workload(&args.messages_for, &args.sizes_for)?;
     let exe = std::env::current_exe().context("locating the ipcbench binary")?;
     let plan = Plan {
         transports,
@@ -376,7 +418,15 @@ fn run(args: RunArgs) -> Result<()> {
         placements,
         sizes,
         trials: args.trials as usize,
+        secondary_trials: args.secondary_trials.unwrap_or(args.trials) as usize,
+        adaptive: bench::Adaptive {
+            max_trials: args.max_trials.unwrap_or(args.trials) as usize,
+            precision: args.precision,
+            budget: Duration::from_secs(args.adaptive_budget),
+        },
         messages: args.messages as usize,
+        per_workload,
+        stream_min_ms: args.stream_min_ms,
         warmup_ms: args.warmup_ms,
         limits: Limits {
             stall: Duration::from_secs(args.stall_timeout),
@@ -397,7 +447,19 @@ fn run(args: RunArgs) -> Result<()> {
     // Taken before the run: the commit and date describe the code that was
     // built and when it started, even if the tree changes meanwhile.
     let environment = crate::env::collect(command_line(), clock);
-    let outcome = bench::execute(&plan, &exe)?;
+    let skipped = skipped_cells(&plan, args.quiet);
+    let mut outcome = bench::execute(&plan, &exe)?;
+    if !outcome.cells.iter().any(|c| c.status == report::Status::Ok) {
+        bail!(
+            "nothing was measured: {}",
+            if outcome.failures.is_empty() {
+                "every size is above the chosen transports' maximum message size".to_owned()
+            } else {
+                outcome.failures.join("; ")
+            }
+        );
+    }
+    outcome.cells.extend(skipped);
     let results = Results {
         schema_version: SCHEMA_VERSION,
         environment,
@@ -410,6 +472,9 @@ fn run(args: RunArgs) -> Result<()> {
                 .iter()
                 .map(|p| p.name().to_owned())
                 .collect(),
+            secondary_trials: (plan.secondary_trials < plan.trials)
+                .then_some(plan.secondary_trials),
+            interval_method: report::bootstrap::method(),
         },
         floors,
         cells: outcome.cells,
@@ -427,6 +492,75 @@ fn run(args: RunArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--messages-for` and `--sizes-for`: FAMILY=VALUE pairs.
+fn parse_per_workload(messages: &[String], sizes: &[String]) -> Result<bench::PerWorkload> {
+    const FAMILIES: [&str; 5] = ["seed", "pingpong", "stream", "fanout", "paced"];
+    let split = |item: &str| -> Result<(String, String)> {
+        let (family, value) = item.split_once('=').ok_or_else(|| {
+            Usage(format!(
+                "{item:?} is not FAMILY=VALUE; families: {}",
+                FAMILIES.join(", ")
+            ))
+        })?;
+        let family = family.trim();
+        if !FAMILIES.contains(&family) {
+            bail!(Usage(format!(
+                "unknown workload family {family:?} in {item:?}; families: {}",
+                FAMILIES.join(", ")
+            )));
+        }
+        Ok((family.to_owned(), value.trim().to_owned()))
+    };
+    let mut out = bench::PerWorkload::default();
+    for item in messages {
+        let (family, value) = split(item)?;
+        let n = number_in(1u32, 10_000_000)(&value)
+            .map_err(|e| Usage(format!("--messages-for {item}: {e}")))?;
+        out.messages.insert(family, n as usize);
+    }
+    for item in sizes {
+        let (family, value) = split(item)?;
+        out.sizes.insert(family, parse_sizes(Some(&value))?);
+    }
+    Ok(out)
+}
+
+/// Cells for the sizes a transport cannot carry, named on stderr and kept in
+/// the results as not run (never silently dropped).
+fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<report::Cell> {
+    let mut out = Vec::new();
+    for b in &plan.transports {
+        let max = (b.capabilities)().max_message_size as u64;
+        let mut named = std::collections::BTreeSet::new();
+        for &workload in &plan.workloads {
+            for &size in plan.sizes_of(workload).iter().filter(|&&s| !bench::fits(s, max)) {
+                let why = format!(
+                    "not run: {} is above this transport's maximum of {}",
+                    sizes::human(size),
+                    sizes::human(max)
+                );
+                if !quiet && named.insert(size) {
+                    eprintln!("note: {}: {why}", b.name);
+                }
+                for &placement in &plan.placements {
+                    out.push(report::Cell {
+                        transport: b.name.to_owned(),
+                        codec: Codec::Raw.name().to_owned(),
+                        workload: workload.name().to_owned(),
+                        placement: placement.name().to_owned(),
+                        size_bytes: size,
+                        metric: String::new(),
+                        status: report::Status::Failed,
+                        error: Some(why.clone()),
+                        ..report::Cell::default()
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 fn measure_floors(placements: &[Placement], sizes: &[u64]) -> Result<Vec<report::Floors>> {
@@ -503,19 +637,34 @@ fn print_summary(results: &Results) -> Result<()> {
                 c.msgs_per_s.unwrap_or(0.0),
                 c.bytes_per_s.unwrap_or(0.0) / 1e9
             );
-        } else {
+        } else if c.status == report::Status::Ok {
+            let ci = c.median_ci().map_or_else(
+                || "no interval".to_owned(),
+                |(lo, hi)| format!("{lo:.0}–{hi:.0}"),
+            );
             let _ = writeln!(
                 o,
-                "{:<14} {:<9} {:<8} {:<6} {:>10} {:<10} p50 {:>10.0} ns  p99 {:>10.0} ns  mean {:>10.0} ns",
+                "{:<14} {:<9} {:<8} {:<6} {:>10} {:<10} median {:>10.0} ns ({ci})  p99 {:>10.0} ns  mean {:>10.0} ns",
                 c.transport,
                 c.workload,
                 c.codec,
                 c.placement,
                 sizes::human(c.size_bytes),
                 c.metric,
-                c.summary.p50_ns,
+                c.median(),
                 c.summary.p99_ns,
                 c.summary.mean_ns
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "{:<14} {:<9} {:<8} {:<6} {:>10} {}",
+                c.transport,
+                c.workload,
+                c.codec,
+                c.placement,
+                sizes::human(c.size_bytes),
+                c.error.as_deref().unwrap_or("failed")
             );
         }
     }

@@ -6,6 +6,10 @@
 //! The child writes exactly three kinds of line to stdout: `ENDPOINT <name>`
 //! (consumer only, once listening), `PROGRESS <n>` (after each size, so the
 //! supervisor can tell a stalled pair from a slow one) and `RESULT <json>`.
+//! A consumer reads one line on stdin, `PEER <pid>`: the producer, the only
+//! process its listener admits. A producer finds the secret parts of its
+//! endpoints (TCP's token) in [`ENDPOINT_SECRETS`], kept off the command line
+//! that any user can read in /proc.
 //!
 //! A fanout workload runs one producer and N consumers ("workers"): each
 //! worker listens on its own connection, and the producer connects to all.
@@ -56,6 +60,13 @@ pub struct RoleSpec {
     pub rates: Vec<f64>,
     /// How long the consumer waits for the producer to connect.
     pub connect_timeout_ms: u64,
+    /// Stream workload: each size streams for at least this long.
+    #[serde(default = "default_stream_min_ms")]
+    pub stream_min_ms: u64,
+}
+
+fn default_stream_min_ms() -> u64 {
+    crate::workload::stream::DEFAULT_MIN_MS
 }
 
 /// What one role measured, per size.
@@ -84,6 +95,45 @@ pub struct SizeOutput {
     /// measured send to the last receive, the rate paced workloads scale.
     #[serde(default)]
     pub sustained_msgs_per_s: Option<f64>,
+}
+
+/// What the supervisor writes to a consumer's stdin, followed by the
+/// producer's pid.
+pub const PEER_LINE: &str = "PEER ";
+
+/// Environment variable with the secret part of each endpoint (after its
+/// `#`), comma-separated in endpoint order, empty for none.
+pub const ENDPOINT_SECRETS: &str = "IPCBENCH_ENDPOINT_SECRETS";
+
+/// The pid the supervisor says will connect, if it says one (a role started
+/// by hand, stdin closed, gets none and admits any process of our user).
+fn expected_peer() -> Result<Option<u32>> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the producer's pid from the supervisor")?;
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    line.trim()
+        .strip_prefix(PEER_LINE)
+        .and_then(|pid| pid.parse().ok())
+        .map(Some)
+        .with_context(|| format!("expected {PEER_LINE:?} and a pid on stdin, got {line:?}"))
+}
+
+/// Endpoint number `k` as the consumer published it: the public part from
+/// the spec plus its secret from [`ENDPOINT_SECRETS`], if any.
+fn full_endpoint(public: &str, k: usize) -> Endpoint {
+    join_secret(public, k, std::env::var(ENDPOINT_SECRETS).ok().as_deref())
+}
+
+fn join_secret(public: &str, k: usize, secrets: Option<&str>) -> Endpoint {
+    let secret = secrets.and_then(|all| all.split(',').nth(k).filter(|s| !s.is_empty()));
+    match secret {
+        Some(secret) => Endpoint(format!("{public}#{secret}")),
+        None => Endpoint(public.to_owned()),
+    }
 }
 
 /// The role's channel to the supervisor: lines on stdout.
@@ -141,7 +191,7 @@ pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutpu
         let mut conns = Vec::with_capacity(spec.endpoints.len());
         for (k, ep) in spec.endpoints.iter().enumerate() {
             conns.push(
-                T::connect(&Endpoint(ep.clone()), &options(spec, k))
+                T::connect(&full_endpoint(ep, k), &options(spec, k))
                     .with_context(|| format!("{}: connecting to worker {k} at {ep}", T::NAME))?,
             );
         }
@@ -159,9 +209,12 @@ pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutpu
     let opts = options(spec, spec.worker);
     let (mut tx, mut rx) = match spec.role {
         Role::Consumer => {
-            let (listener, ep) =
+            let (mut listener, ep) =
                 T::listen(&opts).with_context(|| format!("{}: listen", T::NAME))?;
             ctl.endpoint(&ep)?;
+            if let Some(pid) = expected_peer()? {
+                listener.expect_peer(pid);
+            }
             let deadline = Instant::now() + Duration::from_millis(spec.connect_timeout_ms);
             listener
                 .accept(deadline)
@@ -172,7 +225,7 @@ pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutpu
                 .endpoint
                 .clone()
                 .context("producer started without an endpoint")?;
-            T::connect(&Endpoint(ep.clone()), &opts)
+            T::connect(&full_endpoint(&ep, 0), &opts)
                 .with_context(|| format!("{}: connecting to {ep}", T::NAME))?
         }
     };
@@ -184,5 +237,20 @@ pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutpu
             ctl,
         ),
         None => workload::run_side(spec, &mut tx, &mut rx, ctl),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_rejoin_their_endpoints_in_order() {
+        let secrets = Some("aa,,cc");
+        assert_eq!(join_secret("tcp:x:1", 0, secrets).0, "tcp:x:1#aa");
+        assert_eq!(join_secret("uds:@y", 1, secrets).0, "uds:@y");
+        assert_eq!(join_secret("tcp:z:3", 2, secrets).0, "tcp:z:3#cc");
+        assert_eq!(join_secret("tcp:z:3", 3, secrets).0, "tcp:z:3");
+        assert_eq!(join_secret("uds:@y", 0, None).0, "uds:@y");
     }
 }

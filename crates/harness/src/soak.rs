@@ -291,6 +291,7 @@ fn spec(
         worker: 0,
         rates: Vec::new(),
         connect_timeout_ms: limits.connect.as_millis() as u64,
+        stream_min_ms: crate::workload::stream::DEFAULT_MIN_MS,
     }
 }
 
@@ -354,7 +355,7 @@ fn soak_one(
         match result {
             Ok((_, consumer)) => {
                 // Counted from what arrived: a size streams for at least
-                // `stream::MIN_SECONDS`, so small sizes send more than asked.
+                // `stream::DEFAULT_MIN_MS`, so small sizes send more than asked.
                 for s in &consumer.sizes {
                     out.messages += s.messages;
                     out.bytes += s.messages * s.size_bytes;

@@ -1,12 +1,13 @@
 //! Recording latencies without allocating, and summarising them: mean, sd,
-//! percentiles, Tukey outliers, and a 95% confidence interval of the mean from
-//! independent trial means (per-message samples are autocorrelated, so they
-//! cannot give an honest interval on their own).
+//! percentiles, Tukey outliers, per-trial medians and means, and 95%
+//! bootstrap intervals from those independent trial values (per-message
+//! samples are autocorrelated, so they cannot give an honest interval on
+//! their own; see `report::bootstrap`).
 
 use hdrhistogram::Histogram;
 use report::Summary;
+use report::bootstrap;
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Highest recordable value: 100 s. Larger values saturate (and a message
 /// that slow fails the run's stall deadline anyway).
@@ -93,32 +94,42 @@ impl Trial {
         let n = self.n();
         if n == 0 { 0.0 } else { self.sum / n as f64 }
     }
-}
 
-/// The two-sided 95% interval half-width factor for `k` trial means.
-fn t_975(k: usize) -> Option<f64> {
-    if k < 2 {
-        return None;
+    /// The value at quantile `q` (0..=1) of the trial's samples, as the
+    /// histogram resolves it (3 significant digits); 0 for an empty trial.
+    pub fn quantile(&self, q: f64) -> f64 {
+        let n = self.n();
+        if n == 0 {
+            return 0.0;
+        }
+        // The smallest recorded value with at least ceil(q n) samples at or
+        // below it: HdrHistogram's own definition.
+        let rank = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for &(v, c) in &self.counts {
+            seen += c;
+            if seen >= rank {
+                return v as f64;
+            }
+        }
+        self.counts.last().map_or(0.0, |c| c.0 as f64)
     }
-    StudentsT::new(0.0, 1.0, (k - 1) as f64)
-        .ok()
-        .map(|t| t.inverse_cdf(0.975))
 }
 
-/// Mean and 95% CI of a set of independent values (trial means or rates).
+/// Mean and 95% bootstrap interval of the mean of independent values
+/// (trial means or rates).
 pub fn mean_ci(values: &[f64]) -> (f64, Option<(f64, f64)>) {
-    let k = values.len();
-    if k == 0 {
-        return (0.0, None);
-    }
-    let mean = values.iter().sum::<f64>() / k as f64;
-    let ci = t_975(k).map(|t| {
-        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1) as f64;
-        let half = t * (var / k as f64).sqrt();
-        (mean - half, mean + half)
-    });
-    (mean, ci)
+    (
+        bootstrap::mean(values).unwrap_or(0.0),
+        bootstrap::mean_interval(values),
+    )
 }
+
+/// Quantiles recorded per cell for distribution curves (CDF, percentile
+/// spectrum): dense in the tail, where transports differ most.
+pub const CURVE_QUANTILES: [f64; 12] = [
+    0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999, 1.0,
+];
 
 /// Summarises the trials of one cell.
 pub fn summarize(trials: &[Trial]) -> Summary {
@@ -142,7 +153,7 @@ pub fn summarize(trials: &[Trial]) -> Summary {
         .filter(|t| t.n() > 0)
         .map(Trial::mean)
         .collect();
-    let (_, ci) = mean_ci(&means);
+    let ci = bootstrap::mean_interval(&means);
     let q = |p: f64| hist.value_at_quantile(p) as f64;
     let (q1, q3) = (q(0.25), q(0.75));
     let iqr = q3 - q1;
@@ -218,13 +229,33 @@ mod tests {
     }
 
     #[test]
-    fn ci_from_trial_means_matches_student_t() {
-        // Means 10, 12, 14: mean 12, sd 2, t(0.975, 2) = 4.302653.
+    fn ci_of_the_mean_is_a_bootstrap_over_trial_means() {
+        // Means 10, 12, 14: the interval lies within the trial means (the
+        // t-interval, 12 ± 4.97, reached below them) and is exactly what the
+        // report's bootstrap gives for those means.
         let trials = [trial(&[10, 10]), trial(&[12, 12]), trial(&[14, 14])];
         let s = summarize(&trials);
-        let half = 4.302_652_729_9 * 2.0 / 3f64.sqrt();
-        assert!((s.ci95_low_ns.expect("ci") - (12.0 - half)).abs() < 1e-6);
-        assert!((s.ci95_high_ns.expect("ci") - (12.0 + half)).abs() < 1e-6);
+        let (lo, hi) = (s.ci95_low_ns.expect("ci"), s.ci95_high_ns.expect("ci"));
+        assert!(
+            (10.0..=12.0).contains(&lo) && (12.0..=14.0).contains(&hi),
+            "{lo}..{hi}"
+        );
+        assert_eq!(
+            Some((lo, hi)),
+            bootstrap::mean_interval(&[10.0, 12.0, 14.0])
+        );
+        let two = summarize(&trials[..2]);
+        assert!(two.ci95_low_ns.is_none(), "two trials are too few");
+    }
+
+    #[test]
+    fn trial_quantiles_follow_the_histogram() {
+        let t = trial(&(1..=100).collect::<Vec<_>>());
+        assert_eq!(t.quantile(0.5), 50.0);
+        assert_eq!(t.quantile(0.0), 1.0);
+        assert_eq!(t.quantile(1.0), 100.0);
+        assert_eq!(t.quantile(0.99), 99.0);
+        assert_eq!(Trial::default().quantile(0.5), 0.0);
     }
 
     #[test]

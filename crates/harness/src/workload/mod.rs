@@ -11,7 +11,7 @@ mod fanout;
 mod paced;
 mod pingpong;
 mod seed;
-mod stream;
+pub(crate) mod stream;
 
 use std::fmt;
 use std::str::FromStr;
@@ -125,6 +125,18 @@ impl Workload {
         match self {
             Self::Fanout(n) => usize::from(n),
             _ => 1,
+        }
+    }
+
+    /// The family name the command line groups parameters by (`fanout` for
+    /// every `fanoutN`, `paced` for every `pacedP`).
+    pub fn family(self) -> &'static str {
+        match self {
+            Self::Seed => "seed",
+            Self::Pingpong => "pingpong",
+            Self::Stream => "stream",
+            Self::Fanout(_) => "fanout",
+            Self::Paced(_) => "paced",
         }
     }
 

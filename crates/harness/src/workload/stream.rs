@@ -8,7 +8,7 @@
 //! at a fraction of. After each size the consumer acknowledges, so sizes
 //! never overlap.
 //!
-//! A size streams for at least [`MIN_SECONDS`] and at least the run's message
+//! A size streams for at least [`DEFAULT_MIN_MS`] (or the run's setting) and at least the run's message
 //! count, whichever is longer: a fast transport otherwise fills its buffer and
 //! finishes within a millisecond, and the burst rate that measures is not one
 //! it can keep up (the paced workloads, which pace at a fraction of it, showed
@@ -29,8 +29,9 @@ use crate::clock::now_ns;
 use crate::role::{RoleSpec, SizeOutput};
 use crate::stats::{Recorder, cpu_time_ns};
 
-/// Each size streams measured messages for at least this long.
-pub const MIN_SECONDS: f64 = 0.2;
+/// Each size streams measured messages for at least this long unless the
+/// run asks otherwise (`RoleSpec::stream_min_ms`).
+pub const DEFAULT_MIN_MS: u64 = 200;
 
 /// Sequence-number flag of the message that ends a size; the rest of its
 /// sequence number is the count of measured messages sent before it. Its
@@ -57,7 +58,7 @@ pub(super) fn producer<S: Sender, R: Receiver>(
     }
     let min = spec.messages as u64;
     let cpu0 = cpu_time_ns();
-    let stop_at = now_ns() + (MIN_SECONDS * 1e9) as u64;
+    let stop_at = now_ns() + spec.stream_min_ms * 1_000_000;
     let mut seq = 0;
     loop {
         let buf = &mut bufs[(seq % n) as usize];
@@ -238,6 +239,7 @@ mod tests {
             worker: 0,
             rates: Vec::new(),
             connect_timeout_ms: 1000,
+            stream_min_ms: DEFAULT_MIN_MS,
         }
     }
 
@@ -262,7 +264,7 @@ mod tests {
         let t0 = Instant::now();
         let (p, c) = run(false);
         let (p, c) = (p.expect("producer"), c.expect("consumer"));
-        assert!(t0.elapsed().as_secs_f64() >= MIN_SECONDS);
+        assert!(t0.elapsed().as_secs_f64() >= DEFAULT_MIN_MS as f64 / 1e3);
         assert!(p.messages >= 50, "{}", p.messages);
         assert_eq!(p.messages, c.messages);
         assert!(c.msgs_per_s.is_some_and(|r| r > 0.0));
