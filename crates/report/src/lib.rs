@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod compare;
 mod csv_export;
 pub mod format;
+mod html;
 mod index;
 mod readme;
 pub mod schema;
@@ -22,6 +23,7 @@ pub use compare::{
     CellChange, CellKey, Comparison, DEFAULT_THRESHOLD, Verdict, compare, render_comparison,
 };
 pub use csv_export::{CSV_COLUMNS, to_csv};
+pub use html::render_html;
 pub use readme::{Page, RenderOptions, render_markdown, render_pages};
 pub use schema::{Cell, Environment, Floors, MemcpyFloor, Results, RunConfig, Status, Summary};
 pub use svg::{Plot, render_plots, render_svgs};

@@ -199,6 +199,10 @@ pub fn render_pages(results: &Results, opts: &RenderOptions<'_>) -> Vec<Page> {
             d.raw(&crate::targets::section(results));
         }),
     });
+    pages.push(Page {
+        path: "index.html".into(),
+        text: crate::html::render_html(results, opts),
+    });
     if let Some(base) = opts.baseline {
         let c = compare::compare(base, results, opts.threshold);
         pages.push(Page {

@@ -12,6 +12,7 @@ use report::{
 fn pages(r: &Results, opts: &RenderOptions<'_>) -> String {
     render_pages(r, opts)
         .into_iter()
+        .filter(|p| p.path.ends_with(".md"))
         .map(|p| format!("<!-- ===== {} ===== -->\n\n{}", p.path, p.text))
         .collect::<Vec<_>>()
         .join("\n")
