@@ -1,7 +1,8 @@
-//! Renders the test fixtures to a directory, to look at the report as a
-//! reader would: `cargo run -p report --example demo -- OUT_DIR [PYTHON_JSON
-//! [RESULTS_JSON]]` (real files, from baselines/python/mpqueue_bench.py and
-//! from ipcbench, replace the fixtures).
+//! Renders the test fixtures to a directory (README, details, index.html,
+//! plots), to look at the report as a reader would and for .ci/browser-test:
+//! `cargo run -p report --example demo -- OUT_DIR [PYTHON_JSON [RESULTS_JSON]]`
+//! (real files, from baselines/python/mpqueue_bench.py and from ipcbench,
+//! replace the fixtures).
 
 #[path = "../tests/fixtures/mod.rs"]
 mod fixtures;
@@ -33,7 +34,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect(),
         ..Default::default()
     };
-    std::fs::write(out.join("README.md"), report::render_markdown(&run, &opts))?;
+    for page in report::render_pages(&run, &opts) {
+        let path = out.join(&page.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, page.text)?;
+    }
     std::fs::write(out.join("results.csv"), report::to_csv(&run))?;
     std::fs::write(
         out.join("results.json"),
