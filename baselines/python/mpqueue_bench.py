@@ -62,33 +62,13 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MODES = ("mp-queue", "mp-queue-inproc")
 METRICS = ("total", "put", "get")
 WORKLOADS = ("seed", "fanout")
 FANOUT_METRICS = ("throughput", "latency")
 DEFAULT_WORKERS = [1, 2, 4]
 DEFAULT_SIZES = [int(x) for x in np.around(np.geomspace(100, 51200, 10)).astype(int)]
-
-# Two-sided 95% Student t critical values by degrees of freedom: constants of
-# the distribution, not measurements. Between rows the next smaller df is
-# used, which widens the interval (conservative).
-T_975 = {
-    1: 12.7062, 2: 4.3027, 3: 3.1824, 4: 2.7764, 5: 2.5706, 6: 2.4469,
-    7: 2.3646, 8: 2.3060, 9: 2.2622, 10: 2.2281, 11: 2.2010, 12: 2.1788,
-    13: 2.1604, 14: 2.1448, 15: 2.1314, 16: 2.1199, 17: 2.1098, 18: 2.1009,
-    19: 2.0930, 20: 2.0860, 21: 2.0796, 22: 2.0739, 23: 2.0687, 24: 2.0639,
-    25: 2.0595, 26: 2.0555, 27: 2.0518, 28: 2.0484, 29: 2.0452, 30: 2.0423,
-    40: 2.0211, 60: 2.0003, 120: 1.9799,
-}
-
-
-def t_975(df: int) -> float:
-    """The 97.5% quantile of Student's t with ``df`` degrees of freedom."""
-    if df < 1:
-        raise ValueError("a confidence interval needs at least two trials")
-    return T_975[max(k for k in T_975 if k <= df)]
-
 
 class TrialError(Exception):
     """A trial that did not deliver every message intact."""
@@ -465,18 +445,16 @@ def summarize(trials: list[np.ndarray]) -> dict[str, Any]:
     iqr = p75 - p25
     outliers = int(np.count_nonzero((all_ns < p25 - 1.5 * iqr) | (all_ns > p75 + 1.5 * iqr)))
     means = [float(t.mean()) for t in trials]
-    low = high = None
-    if len(means) >= 2:
-        m = float(np.mean(means))
-        half = t_975(len(means) - 1) * float(np.std(means, ddof=1)) / math.sqrt(len(means))
-        low, high = m - half, m + half
+    medians = [float(np.median(t)) for t in trials]
     return {
         "n": int(all_ns.size),
         "mean_ns": float(all_ns.mean()),
         # Population sd, as the Rust harness's histograms report it.
         "sd_ns": float(all_ns.std()),
-        "ci95_low_ns": low,
-        "ci95_high_ns": high,
+        # Intervals are percentile bootstraps over the trials, filled in by
+        # ipcbench when it reads this file (one implementation for both).
+        "ci95_low_ns": None,
+        "ci95_high_ns": None,
         "p50_ns": float(p50),
         "p90_ns": float(p90),
         "p99_ns": float(p99),
@@ -485,6 +463,8 @@ def summarize(trials: list[np.ndarray]) -> dict[str, Any]:
         "max_ns": float(all_ns.max()),
         "outliers": outliers,
         "trial_means_ns": means,
+        "trial_medians_ns": medians,
+        "median_ns": float(np.median(medians)),
     }
 
 
@@ -495,18 +475,13 @@ def throughput_summary(rates: list[float], tasks: int) -> dict[str, Any]:
     ns = np.sort(1e9 / r)
     k = len(ns)
     mean_rate = float(r.mean())
-    low = high = None
-    if k >= 2:
-        half = t_975(k - 1) * float(np.std(r, ddof=1)) / math.sqrt(k)
-        low = 1e9 / (mean_rate + half)
-        high = 1e9 / (mean_rate - half) if mean_rate > half else None
     q = lambda p: float(ns[int(round((k - 1) * p))])  # noqa: E731  (nearest rank, as ipcbench)
     return {
         "n": tasks,
         "mean_ns": 1e9 / mean_rate,
         "sd_ns": float(np.std(ns, ddof=1)) if k > 1 else 0.0,
-        "ci95_low_ns": low,
-        "ci95_high_ns": high,
+        "ci95_low_ns": None,
+        "ci95_high_ns": None,
         "p50_ns": q(0.5),
         "p90_ns": q(0.9),
         "p99_ns": q(0.99),
@@ -515,7 +490,10 @@ def throughput_summary(rates: list[float], tasks: int) -> dict[str, Any]:
         "max_ns": float(ns[-1]),
         "outliers": 0,
         "trial_means_ns": [float(x) for x in 1e9 / r],
-        "msgs_per_s": mean_rate,
+        "trial_medians_ns": [float(x) for x in 1e9 / r],
+        "median_ns": float(np.median(ns)),
+        # The headline rate is the median trial's, as ipcbench reports it.
+        "msgs_per_s": 1e9 / float(np.median(ns)),
     }
 
 

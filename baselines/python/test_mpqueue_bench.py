@@ -29,21 +29,15 @@ CELL_FIELDS = {
 
 
 class Statistics(unittest.TestCase):
-    def test_t_table(self):
-        self.assertAlmostEqual(mb.t_975(2), 4.3027)
-        self.assertAlmostEqual(mb.t_975(35), mb.T_975[30])  # conservative between rows
-        self.assertAlmostEqual(mb.t_975(10_000), 1.9799)
-        with self.assertRaises(ValueError):
-            mb.t_975(0)
-
-    def test_ci_from_trial_means(self):
-        # Trial means 10, 12, 14: mean 12, sd 2, t(0.975, 2) = 4.3027.
-        s = mb.summarize([np.array([10, 10]), np.array([12, 12]), np.array([14, 14])])
-        half = 4.3027 * 2 / 3 ** 0.5
-        self.assertAlmostEqual(s["ci95_low_ns"], 12 - half, places=9)
-        self.assertAlmostEqual(s["ci95_high_ns"], 12 + half, places=9)
+    def test_trial_medians_and_means(self):
+        # The intervals are ipcbench's bootstrap, filled in when it reads the
+        # file; the script records what they are computed from.
+        s = mb.summarize([np.array([10, 10]), np.array([12, 13]), np.array([14, 14])])
+        self.assertIsNone(s["ci95_low_ns"])
         self.assertEqual(s["n"], 6)
-        self.assertEqual(s["trial_means_ns"], [10.0, 12.0, 14.0])
+        self.assertEqual(s["trial_means_ns"], [10.0, 12.5, 14.0])
+        self.assertEqual(s["trial_medians_ns"], [10.0, 12.5, 14.0])
+        self.assertEqual(s["median_ns"], 12.5)
 
     def test_one_trial_has_no_interval(self):
         s = mb.summarize([np.arange(1, 1001)])
@@ -66,7 +60,8 @@ class Statistics(unittest.TestCase):
         self.assertAlmostEqual(s["mean_ns"], 1e9 / 1500.0)
         self.assertEqual(s["trial_means_ns"], [1e6, 5e5])
         self.assertEqual((s["min_ns"], s["max_ns"]), (5e5, 1e6))
-        self.assertLess(s["ci95_low_ns"], s["mean_ns"])
+        self.assertEqual(s["trial_medians_ns"], [1e6, 5e5])
+        self.assertAlmostEqual(s["msgs_per_s"], 1e9 / 7.5e5)
 
 
 class Verification(unittest.TestCase):
@@ -116,7 +111,7 @@ class EndToEnd(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             with open(out, encoding="utf-8") as f:
                 res = json.load(f)
-        self.assertEqual(res["schema_version"], 1)
+        self.assertEqual(res["schema_version"], 2)
         self.assertEqual(res["config"]["trials"], 2)
         self.assertEqual(res["config"]["messages"], 20)
         self.assertEqual(res["config"]["placements"], [placement])
@@ -139,7 +134,7 @@ class EndToEnd(unittest.TestCase):
             self.assertIn(c["size_bytes"], (8, 800))
             self.assertEqual(c["n"], 40)
             self.assertEqual(len(c["trial_means_ns"]), 2)
-            self.assertIsNotNone(c["ci95_low_ns"])
+            self.assertEqual(len(c["trial_medians_ns"]), 2)
             self.assertGreater(c["mean_ns"], 0)
             self.assertLessEqual(c["min_ns"], c["p50_ns"])
             self.assertLessEqual(c["p50_ns"], c["max_ns"])

@@ -122,12 +122,14 @@ fn root() -> PathBuf {
 
 /// The benchmark matrix of one mode.
 struct Matrix {
-    sizes: Option<&'static str>,
+    /// Arguments of the main `ipcbench run` (sizes, counts, workloads,
+    /// placements, codecs); bench-all adds --json, --transport, --quiet.
+    run_args: Vec<&'static str>,
+    /// Trials of the headline cells; the Python baseline runs as many.
     trials: &'static str,
+    /// Seed messages per trial and size (the notebook's 1000).
     messages: &'static str,
-    warmup_ms: &'static str,
     placements: &'static str,
-    workloads: &'static str,
     python_sizes: &'static str,
     python_workloads: &'static str,
     /// A second, smaller run merged into the first: pingpong with both
@@ -136,45 +138,97 @@ struct Matrix {
     same_core_pingpong: bool,
 }
 
+/// The notebook's ten sizes, plus 8 B: the targets are stated for an 8-byte
+/// ping-pong.
+const SIZES: &str = "8B,100,200,400,800,1600,3200,6400,12800,25600,51200";
+
 fn matrix(args: &BenchArgs) -> Matrix {
     if args.quick {
-        Matrix {
-            sizes: Some("8B,100,3200,51200"),
-            trials: "2",
+        return Matrix {
+            // A smoke run: every headline workload at three sizes, three
+            // trials (the fewest an interval is computed from).
+            run_args: vec![
+                "--sizes",
+                "8B,100,3200,51200",
+                "--trials",
+                "3",
+                "--messages",
+                "100",
+                "--warmup-ms",
+                "5",
+                "--stream-min-ms",
+                "20",
+                "--workload",
+                "seed,pingpong,stream",
+                "--placement",
+                "split",
+            ],
+            trials: "3",
             messages: "100",
-            warmup_ms: "5",
             placements: "split",
-            workloads: "seed,pingpong,stream",
             python_sizes: "100,3200,51200",
             python_workloads: "seed",
             same_core_pingpong: false,
-        }
+        };
+    }
+    let mut run_args = vec![
+        "--sizes",
+        SIZES,
+        // Ten independent trials of every headline cell (split, raw), three
+        // of the rest; the seed keeps the notebook's 1000 put/get per size
+        // and trial. Pingpong and stream spread little within a trial, so
+        // fewer messages buy the trials; fanout shows its scaling at three
+        // sizes spanning the notebook's range.
+        "--trials",
+        "10",
+        "--secondary-trials",
+        "3",
+        "--messages",
+        "1000",
+        "--messages-for",
+        "pingpong=300",
+        "--messages-for",
+        "stream=250",
+        "--messages-for",
+        "fanout=300",
+        "--sizes-for",
+        "fanout=100,6400,51200",
+        "--warmup-ms",
+        "10",
+    ];
+    if args.full {
+        // Paced loads are fractions of the stream rate: stream keeps its
+        // 0.2 s per size so that rate is one the transport can hold.
+        run_args.extend([
+            "--placement",
+            "split,same,none",
+            "--workload",
+            "seed,pingpong,stream,fanout,paced",
+            "--codec",
+            "raw,bincode,msgpack",
+        ]);
     } else {
-        Matrix {
-            // The notebook's ten sizes, plus 8 B: the targets are stated for
-            // an 8-byte ping-pong.
-            sizes: Some("8B,100,200,400,800,1600,3200,6400,12800,25600,51200"),
-            // 3 trials x 1000 messages: three times the notebook's samples per
-            // cell, and a default run of about 11 minutes here.
-            trials: "3",
-            messages: "1000",
-            warmup_ms: "20",
-            placements: if args.full {
-                "split,same,none"
-            } else {
-                "split"
-            },
-            // fanout, paced and the other placements take four times as
-            // long (49 min here): they come with --full.
-            workloads: if args.full {
-                "seed,pingpong,stream,fanout,paced"
-            } else {
-                "seed,pingpong,stream"
-            },
-            python_sizes: "100,200,400,800,1600,3200,6400,12800,25600,51200",
-            python_workloads: if args.full { "seed,fanout" } else { "seed" },
-            same_core_pingpong: !args.full,
-        }
+        run_args.extend([
+            "--placement",
+            "split",
+            "--workload",
+            "seed,pingpong,stream,fanout",
+            "--stream-min-ms",
+            "50",
+        ]);
+    }
+    Matrix {
+        run_args,
+        trials: "10",
+        messages: "1000",
+        placements: if args.full {
+            "split,same,none"
+        } else {
+            "split"
+        },
+        python_sizes: "100,200,400,800,1600,3200,6400,12800,25600,51200",
+        python_workloads: "seed,fanout",
+        same_core_pingpong: !args.full,
     }
 }
 
@@ -187,9 +241,9 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
         .canonicalize()
         .with_context(|| format!("resolving {}", out_dir.display()))?;
 
-    step(args, "building the release binary");
+    step(args, "building the release binary (cargo build --release -p harness)");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "-p", "harness"])
+        .args(["build", "--release", "-p", "harness"])
         .current_dir(&root)
         .status()
         .context("running cargo build")?;
@@ -213,8 +267,7 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
     step(args, "running the benchmark matrix");
     // Codecs cross the seed workload only; pingpong and stream send raw bytes.
     // One invocation runs all workloads so transports interleave across trials.
-    let mut cmd = ipcbench_run(&exe, &root, &m, args, m.workloads, m.placements, &json);
-    cmd.args(["--codec", "raw,bincode,msgpack"]);
+    let mut cmd = ipcbench_run(&exe, &root, args, &m.run_args, &json);
     let mut bench_ok = cmd.status().context("running ipcbench")?.success();
     if !json.exists() {
         bail!("ipcbench wrote no results; the previous results are untouched");
@@ -222,7 +275,21 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
     if m.same_core_pingpong {
         step(args, "running pingpong with both processes on one core");
         let same = staging.join("same-core.json");
-        let mut cmd = ipcbench_run(&exe, &root, &m, args, "pingpong", "same", &same);
+        let same_args = [
+            "--sizes",
+            SIZES,
+            "--workload",
+            "pingpong",
+            "--placement",
+            "same",
+            "--trials",
+            "3",
+            "--messages",
+            "300",
+            "--warmup-ms",
+            "10",
+        ];
+        let mut cmd = ipcbench_run(&exe, &root, args, &same_args, &same);
         bench_ok &= cmd.status().context("running ipcbench")?.success();
         if same.exists() {
             merge_into(&json, &same)?;
@@ -272,38 +339,21 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// An `ipcbench run` of the matrix's counts, sizes and transports for these
-/// workloads and placements, writing `json`; failed cells are marked, not
-/// fatal.
+/// An `ipcbench run` with these matrix arguments, the run's transports,
+/// writing `json`; failed cells are marked, not fatal.
 fn ipcbench_run(
     exe: &Path,
     root: &Path,
-    m: &Matrix,
     args: &BenchArgs,
-    workloads: &str,
-    placements: &str,
+    matrix_args: &[&str],
     json: &Path,
 ) -> Command {
     let mut cmd = Command::new(exe);
-    cmd.current_dir(root).args([
-        "run",
-        "--workload",
-        workloads,
-        "--placement",
-        placements,
-        "--trials",
-        m.trials,
-        "--messages",
-        m.messages,
-        "--warmup-ms",
-        m.warmup_ms,
-        "--keep-going",
-        "--json",
-    ]);
-    cmd.arg(json);
-    if let Some(s) = m.sizes {
-        cmd.args(["--sizes", s]);
-    }
+    cmd.current_dir(root)
+        .arg("run")
+        .args(matrix_args)
+        .args(["--keep-going", "--json"])
+        .arg(json);
     if let Some(t) = &args.transport {
         cmd.args(["--transport", t]);
     }
@@ -472,7 +522,18 @@ fn record_wall_time(json: &Path, took: Duration, args: &BenchArgs) -> Result<()>
 fn read_results(path: &Path) -> Result<Results> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    let mut r: Results =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if !report::schema::READABLE_VERSIONS.contains(&r.schema_version) {
+        bail!(
+            "{} has schema version {}; this code reads versions {:?}",
+            path.display(),
+            r.schema_version,
+            report::schema::READABLE_VERSIONS
+        );
+    }
+    report::bootstrap::complete_intervals(&mut r);
+    Ok(r)
 }
 
 /// Renders README.md, results.csv and the SVG plots next to results.json.

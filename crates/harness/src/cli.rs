@@ -222,15 +222,16 @@ fn load(path: &Path) -> Result<Results> {
 fn read_results(path: &Path) -> Result<Results> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let r: Results = serde_json::from_str(&text)
+    let mut r: Results = serde_json::from_str(&text)
         .with_context(|| format!("{} is not an ipcbench results file", path.display()))?;
-    if r.schema_version != SCHEMA_VERSION {
+    if !report::schema::READABLE_VERSIONS.contains(&r.schema_version) {
         bail!(
-            "{} has schema version {}, this ipcbench reads version {SCHEMA_VERSION}",
+            "{} has schema version {}, this ipcbench reads versions 1 to {SCHEMA_VERSION}",
             path.display(),
             r.schema_version
         );
     }
+    report::bootstrap::complete_intervals(&mut r);
     Ok(r)
 }
 

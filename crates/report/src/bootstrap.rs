@@ -15,6 +15,10 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::schema::{Results, Status};
+#[cfg(test)]
+use crate::schema::Cell;
+
 /// Resamples per interval.
 pub const RESAMPLES: usize = 2000;
 
@@ -134,9 +138,59 @@ pub fn ratio_interval(fast: &[f64], slow: &[f64]) -> Option<(f64, f64)> {
     Some(percentile_bounds(stats))
 }
 
+/// Fills the intervals a version-2 file left to its reader: the Python
+/// baseline records trial medians and means, and ipcbench computes every
+/// interval with this one implementation. Cells that already carry an
+/// interval, and version-1 files, are left as they are.
+pub fn complete_intervals(results: &mut Results) {
+    if results.schema_version < 2 {
+        return;
+    }
+    for c in results.cells.iter_mut().filter(|c| c.status == Status::Ok) {
+        if c.median_ci().is_none() && !c.trial_medians_ns.is_empty() {
+            let ci = median_interval(&c.trial_medians_ns);
+            c.median_ci_low_ns = ci.map(|c| c.0);
+            c.median_ci_high_ns = ci.map(|c| c.1);
+        }
+        if c.summary.ci95_low_ns.is_none() {
+            let ci = mean_interval(&c.trial_means_ns);
+            c.summary.ci95_low_ns = ci.map(|c| c.0);
+            c.summary.ci95_high_ns = ci.map(|c| c.1);
+        }
+    }
+    if results.config.interval_method.is_empty() {
+        results.config.interval_method = method();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_left_to_the_reader_are_filled() {
+        let cell = Cell {
+            trial_medians_ns: vec![10.0, 11.0, 12.0],
+            trial_means_ns: vec![10.0, 12.0, 14.0],
+            median_ns: 11.0,
+            ..Cell::default()
+        };
+        let mut r = Results {
+            schema_version: 2,
+            environment: Default::default(),
+            config: Default::default(),
+            floors: Vec::new(),
+            cells: vec![cell],
+        };
+        complete_intervals(&mut r);
+        let c = &r.cells[0];
+        assert_eq!(c.median_ci(), median_interval(&[10.0, 11.0, 12.0]));
+        assert_eq!(
+            c.summary.ci95_low_ns.zip(c.summary.ci95_high_ns),
+            mean_interval(&[10.0, 12.0, 14.0])
+        );
+        assert!(!r.config.interval_method.is_empty());
+    }
 
     #[test]
     fn median_and_mean() {
