@@ -4,11 +4,17 @@
 //! a verification failure, a hang) into an error that names the process and
 //! the reason, within seconds, with all processes gone. A pair is a group with
 //! one consumer; there is one code path for both.
+//!
+//! Only the processes it started may join: once the producer runs, each
+//! consumer reads `PEER <pid>` on its stdin and admits only that process
+//! (`Listener::expect_peer`), and an endpoint's secret part (TCP's token, see
+//! `Endpoint::public`) reaches the producer in the [`ENDPOINT_SECRETS`]
+//! variable, not on its world-readable command line.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -17,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::placement::Role;
-use crate::role::{RoleOutput, RoleSpec};
+use crate::role::{ENDPOINT_SECRETS, PEER_LINE, RoleOutput, RoleSpec};
 
 /// Deadlines for one pair.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +58,8 @@ struct Proc {
     /// "producer", "consumer" or "worker 2", for messages.
     label: String,
     child: Child,
+    /// A consumer's stdin, until it has been told the producer's pid.
+    stdin: Option<ChildStdin>,
     stderr: Arc<Mutex<String>>,
     status: Option<ExitStatus>,
     eof: bool,
@@ -66,12 +74,21 @@ impl Proc {
         index: usize,
         label: String,
         events: mpsc::Sender<Event>,
+        secrets: Option<&str>,
     ) -> Result<Self> {
         let json = serde_json::to_string(spec)?;
         let mut cmd = Command::new(exe);
+        if let Some(secrets) = secrets {
+            cmd.env(ENDPOINT_SECRETS, secrets);
+        }
+        let stdin = if spec.role == Role::Consumer {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
         cmd.arg("__role")
             .arg(json)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // SAFETY: the closure only calls prctl, which is async-signal-safe.
@@ -87,6 +104,7 @@ impl Proc {
         let mut child = cmd
             .spawn()
             .with_context(|| format!("starting the {label} process ({})", exe.display()))?;
+        let stdin = child.stdin.take();
         let stdout = child.stdout.take().context("child stdout")?;
         let stderr_pipe = child.stderr.take().context("child stderr")?;
         thread::spawn(move || {
@@ -122,12 +140,22 @@ impl Proc {
         Ok(Self {
             label,
             child,
+            stdin,
             stderr,
             status: None,
             eof: false,
             result: None,
             progress: 0,
         })
+    }
+
+    /// Tells a consumer which process to admit, and closes its stdin.
+    fn tell_peer(&mut self, pid: u32) -> Result<()> {
+        if let Some(mut stdin) = self.stdin.take() {
+            writeln!(stdin, "{PEER_LINE}{pid}")
+                .with_context(|| format!("telling the {} its peer", self.label))?;
+        }
+        Ok(())
     }
 
     fn poll_exit(&mut self) -> Result<()> {
@@ -242,6 +270,7 @@ pub fn run_group(
             k + 1,
             label,
             events_tx.clone(),
+            None,
         )?);
     }
 
@@ -286,7 +315,15 @@ pub fn run_group(
             );
         }
     }
-    let endpoints: Vec<String> = endpoints.into_iter().flatten().collect();
+    // Secrets go by environment, the rest by the command line.
+    let (endpoints, secrets): (Vec<String>, Vec<String>) = endpoints
+        .into_iter()
+        .flatten()
+        .map(|ep| match ep.split_once('#') {
+            Some((public, secret)) => (public.to_owned(), secret.to_owned()),
+            None => (ep, String::new()),
+        })
+        .unzip();
 
     // Phase 2: the producer connects and all run.
     let mut producer_spec = spec.clone();
@@ -294,7 +331,18 @@ pub fn run_group(
     producer_spec.endpoint = endpoints.first().cloned();
     producer_spec.endpoints = if fanout { endpoints } else { Vec::new() };
     producer_spec.connect_timeout_ms = connect_ms;
-    let producer = Proc::spawn(exe, &producer_spec, 0, "producer".to_owned(), events_tx)?;
+    let producer = Proc::spawn(
+        exe,
+        &producer_spec,
+        0,
+        "producer".to_owned(),
+        events_tx,
+        Some(&secrets.join(",")),
+    )?;
+    let producer_pid = producer.child.id();
+    for consumer in &mut procs {
+        consumer.tell_peer(producer_pid)?;
+    }
     procs.insert(0, producer);
     let mut last_progress = Instant::now();
     let sizes = spec.sizes.len();
