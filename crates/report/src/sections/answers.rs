@@ -206,6 +206,42 @@ pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
     a
 }
 
+/// Every size of one workload on its primary placement: the verdict per
+/// size, for the workload's details page.
+pub fn per_size(idx: &Index<'_>, py: Option<&Python<'_>>, w: &str) -> Option<Answer> {
+    let metric = crate::index::primary_metric(w)?;
+    let p = idx.primary_placement(w)?;
+    let codec = idx.codecs(w, &p).into_iter().next()?;
+    let fanout = family(w).0 == "fanout";
+    let fig = |c: &Cell| -> String {
+        let m = headline(c);
+        if !crate::index::is_throughput(metric) {
+            median_ci(c)
+        } else if fanout {
+            fmt_per_s(1e9 / m, "tasks")
+        } else {
+            fmt_rate(c.size_bytes as f64 * 1e9 / m)
+        }
+    };
+    let rows = sizes_of(idx, w, &p)
+        .into_iter()
+        .filter_map(|size| contest(idx, py, w, &p, size, metric, fmt_bytes(size), &fig))
+        .collect();
+    Some(Answer {
+        question: format!("Fastest per size: {w} {metric} (placement {p}, codec {codec})"),
+        lead: "The fastest median at each size and whether it wins: a win needs the ratio's \
+               95% interval clear of 1 and an effect of at least 3% against every other \
+               contender; otherwise the row lists who it ties with."
+            .into(),
+        rows,
+        figure_header: if crate::index::is_throughput(metric) {
+            "fastest: rate at the median".into()
+        } else {
+            "fastest: median (95% CI)".into()
+        },
+    })
+}
+
 /// Lowest round-trip latency for small messages.
 pub fn latency(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
     let mut a = Answer {
@@ -401,9 +437,9 @@ pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
     out
 }
 
-/// Renders one answer as a section.
-pub fn render(d: &mut Doc, a: &Answer) {
-    d.h(2, &a.question);
+/// Renders one answer as a section headed at `level`.
+pub fn render_at(d: &mut Doc, a: &Answer, level: usize) {
+    d.h(level, &a.question);
     d.para(&a.lead);
     if a.rows.is_empty() {
         return;
@@ -432,6 +468,11 @@ pub fn render(d: &mut Doc, a: &Answer) {
         t.row(row);
     }
     d.table(&t);
+}
+
+/// Renders one answer as a README section.
+pub fn render(d: &mut Doc, a: &Answer) {
+    render_at(d, a, 2);
 }
 
 /// Renders the floor-cost answer.

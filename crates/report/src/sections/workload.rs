@@ -81,6 +81,9 @@ pub fn render(idx: &Index<'_>, py: Option<&Python<'_>>, fam: &str, workloads: &[
          run's settings (footnote below the table).",
     );
     for w in workloads {
+        if let Some(a) = crate::sections::answers::per_size(idx, py, w) {
+            crate::sections::answers::render_at(&mut d, &a, 2);
+        }
         for p in idx.placements(w) {
             for codec in idx.codecs(w, &p) {
                 d.h(2, &format!("{w} · placement {p} · codec {codec}"));
