@@ -607,3 +607,105 @@ fn render_dir(dir: &Path) -> Result<()> {
     drop(guard);
     Ok(())
 }
+
+/// The values given to `flag` in a matrix's arguments (repeatable flags
+/// give several).
+fn flag_values<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
+    args.windows(2)
+        .filter(|w| w[0] == flag)
+        .map(|w| w[1])
+        .collect()
+}
+
+/// The table of what each bench-all mode runs, as docs/methodology.md quotes
+/// it (a test keeps the two equal, so the document states what runs).
+fn matrix_doc() -> String {
+    let mut out = String::from(
+        "| bench-all | headline trials | other trials | seed messages | pingpong messages | stream messages (×4 sent; min time per size) | fanout messages (sizes) | warm-up per size |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for (name, quick, full) in [
+        ("default", false, false),
+        ("--quick", true, false),
+        ("--full", false, true),
+    ] {
+        let args = BenchArgs {
+            quick,
+            full,
+            out: None,
+            baseline: None,
+            no_python: false,
+            transport: None,
+            quiet: true,
+        };
+        let m = matrix(&args);
+        let a = &m.run_args;
+        let one = |flag: &str| flag_values(a, flag).first().copied().unwrap_or("–");
+        let per = |family: &str| {
+            flag_values(a, "--messages-for")
+                .iter()
+                .chain(&flag_values(a, "--sizes-for"))
+                .find_map(|v| v.strip_prefix(family)?.strip_prefix('='))
+                .unwrap_or_else(|| one("--messages"))
+                .to_owned()
+        };
+        let fanout_sizes = flag_values(a, "--sizes-for")
+            .iter()
+            .find_map(|v| v.strip_prefix("fanout="))
+            .unwrap_or(one("--sizes"));
+        let fanout = if one("--workload").contains("fanout") {
+            let msgs = flag_values(a, "--messages-for")
+                .iter()
+                .find_map(|v| v.strip_prefix("fanout="))
+                .unwrap_or(one("--messages"));
+            format!("{msgs} ({fanout_sizes})")
+        } else {
+            "not run".to_owned()
+        };
+        let secondary = flag_values(a, "--secondary-trials");
+        out.push_str(&format!(
+            "| {name} | {} | {} | {} | {} | {} ({} ms) | {fanout} | {} ms |\n",
+            one("--trials"),
+            secondary.first().copied().unwrap_or(one("--trials")),
+            one("--messages"),
+            per("pingpong"),
+            per("stream"),
+            flag_values(a, "--stream-min-ms").first().copied().unwrap_or("200"),
+            one("--warmup-ms"),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methodology_states_the_matrix_that_runs() {
+        let doc = std::fs::read_to_string(root().join("docs/methodology.md"))
+            .expect("docs/methodology.md");
+        let table = matrix_doc();
+        assert!(
+            doc.contains(&table),
+            "docs/methodology.md must quote bench-all's matrix exactly; paste this table:\n{table}"
+        );
+    }
+
+    #[test]
+    fn every_headline_cell_gets_ten_trials_by_default_and_the_seed_keeps_1000() {
+        let args = BenchArgs {
+            quick: false,
+            full: false,
+            out: None,
+            baseline: None,
+            no_python: false,
+            transport: None,
+            quiet: true,
+        };
+        let m = matrix(&args);
+        assert_eq!(flag_values(&m.run_args, "--trials"), ["10"]);
+        assert_eq!(flag_values(&m.run_args, "--messages"), ["1000"]);
+        assert!(flag_values(&m.run_args, "--workload")[0].contains("fanout"));
+    }
+}
