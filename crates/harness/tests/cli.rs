@@ -29,6 +29,7 @@ const QUICK: &[&str] = &[
     "--warmup-ms",
     "0",
     "--no-floors",
+    "--no-intervals",
     "--quiet",
 ];
 

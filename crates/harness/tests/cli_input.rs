@@ -37,6 +37,42 @@ fn run_numbers_name_the_value_and_the_range() {
 }
 
 #[test]
+fn too_few_trials_for_an_interval_name_the_minimum() {
+    for trials in ["0", "1", "2"] {
+        let needles: &[&str] = if trials == "0" {
+            &["\"0\"", "from 1 to 1000"]
+        } else {
+            &["at least 3", "--no-intervals"]
+        };
+        usage_error(&["run", "--transport", "pipe", "--trials", trials], needles);
+    }
+    usage_error(
+        &["run", "--transport", "pipe", "--secondary-trials", "2"],
+        &["at least 3", "--secondary-trials"],
+    );
+}
+
+#[test]
+fn per_workload_settings_name_the_family_and_the_valid_ones() {
+    usage_error(
+        &["run", "--transport", "pipe", "--messages-for", "pingpong"],
+        &["\"pingpong\"", "FAMILY=VALUE"],
+    );
+    usage_error(
+        &["run", "--transport", "pipe", "--messages-for", "seeds=3"],
+        &["\"seeds\"", "seed, pingpong, stream, fanout, paced"],
+    );
+    usage_error(
+        &["run", "--transport", "pipe", "--messages-for", "seed=0"],
+        &["from 1 to 10000000"],
+    );
+    usage_error(
+        &["run", "--transport", "pipe", "--sizes-for", "fanout=12parsecs"],
+        &["12parsecs"],
+    );
+}
+
+#[test]
 fn a_value_is_required() {
     usage_error(&["run", "--codec"], &["--codec", "a value is required"]);
     usage_error(&["soak"], &["--minutes"]);

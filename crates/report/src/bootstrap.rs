@@ -15,9 +15,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::schema::{Results, Status};
 #[cfg(test)]
 use crate::schema::Cell;
+use crate::schema::{Results, Status};
 
 /// Resamples per interval.
 pub const RESAMPLES: usize = 2000;

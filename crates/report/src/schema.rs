@@ -130,13 +130,6 @@ pub struct Floors {
     /// The raw pipe round trip batch-timed, as `cacheline_rtt_batch_ns`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_pipe_rtt_batch_ns: Option<f64>,
-    /// The cache-line round trip batch-timed: median over several batches of
-    /// (elapsed time / round trips), with no clock read inside a batch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cacheline_rtt_batch_ns: Option<f64>,
-    /// The raw pipe round trip batch-timed, as `cacheline_rtt_batch_ns`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raw_pipe_rtt_batch_ns: Option<f64>,
     /// `memcpy` time and bandwidth per size (placement-independent; repeated
     /// for convenience).
     #[serde(default)]

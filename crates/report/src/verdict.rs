@@ -116,7 +116,9 @@ impl Verdict {
                     format!("tie: {}", names.join(", "))
                 }
             }
-            Self::Undecided { fastest, reason, .. } => format!("undecided ({reason}): {fastest}"),
+            Self::Undecided {
+                fastest, reason, ..
+            } => format!("undecided ({reason}): {fastest}"),
         }
     }
 
@@ -276,7 +278,9 @@ mod tests {
         // (compare with the runner-up only) named a winner here.
         let a = cell(&around(100.0, 2.0));
         let b = cell(&around(130.0, 2.0));
-        let c = cell(&[60.0, 70.0, 80.0, 140.0, 150.0, 160.0, 170.0, 180.0, 190.0, 200.0]);
+        let c = cell(&[
+            60.0, 70.0, 80.0, 140.0, 150.0, 160.0, 170.0, 180.0, 190.0, 200.0,
+        ]);
         let v = verdict([("a", &a), ("b", &b), ("c", &c)]);
         let Verdict::Tie {
             fastest,
@@ -297,7 +301,10 @@ mod tests {
         let a = cell(&around(100.0, 3.0));
         let b = cell(&around(100.0, 3.0));
         let v = verdict([("a", &a), ("b", &b)]);
-        assert!(matches!(&v, Verdict::Tie { tied, .. } if names(tied) == ["b"]), "{v:?}");
+        assert!(
+            matches!(&v, Verdict::Tie { tied, .. } if names(tied) == ["b"]),
+            "{v:?}"
+        );
     }
 
     #[test]
@@ -314,14 +321,20 @@ mod tests {
         let a = cell(&around(100.0, 2.0));
         let b = cell(&[900.0]);
         let v = verdict([("a", &a), ("b", &b)]);
-        let Verdict::Undecided { fastest, reason, .. } = &v else {
+        let Verdict::Undecided {
+            fastest, reason, ..
+        } = &v
+        else {
             panic!("{v:?}")
         };
         assert_eq!(fastest, "a");
         assert!(reason.contains('b'), "{reason}");
         // And a fastest with one trial decides nothing.
         let v = verdict([("b", &cell(&[50.0])), ("a", &a)]);
-        assert!(matches!(&v, Verdict::Undecided { fastest, .. } if fastest == "b"), "{v:?}");
+        assert!(
+            matches!(&v, Verdict::Undecided { fastest, .. } if fastest == "b"),
+            "{v:?}"
+        );
     }
 
     #[test]
@@ -354,7 +367,9 @@ mod tests {
             ..Cell::default()
         };
         b.summary.p50_ns = 300.0;
-        assert!(matches!(verdict([("b", &b), ("a", &a)]), Verdict::Winner { name, .. } if name == "a"));
+        assert!(
+            matches!(verdict([("b", &b), ("a", &a)]), Verdict::Winner { name, .. } if name == "a")
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub const QUICK: &[&str] = &[
     "--warmup-ms",
     "0",
     "--no-floors",
+    "--no-intervals",
     "--quiet",
 ];
 
