@@ -27,6 +27,9 @@
 //!   compare-and-swap and bumps the loss counter ([`Queue::lost`]); at most
 //!   the record the dead process held is lost, and nothing else is touched.
 //!   A pid reused by a new process before the reclaim only delays it.
+//!   A claim is held only while a record is copied in or out, but a holder
+//!   that is stopped (not dead) there stalls producers once they wrap
+//!   around to its slot, as in any ring: records are taken in order.
 //! - **Waiting.** Spin ~20 µs, yield a few times, then sleep on a futex word
 //!   in the segment (one for "items", one for "space"), with a waiter count
 //!   so the other side makes the wake-up system call only when someone
