@@ -6,7 +6,7 @@ use transport::{
     Capabilities, DEFAULT_MAX_MESSAGE_SIZE, OpenError, RecvError, SendError, WaitStrategy,
 };
 
-use crate::{Variant, check_size, impl_transport};
+use crate::{PeerWatch, Variant, check_size, impl_transport};
 
 /// ipc-channel's `IpcBytesSender` / `IpcBytesReceiver`.
 #[derive(Debug)]
@@ -14,9 +14,14 @@ pub struct IpcChannelBytes;
 
 const MAX: usize = DEFAULT_MAX_MESSAGE_SIZE;
 
-/// Sends raw bytes.
+/// Sends raw bytes; a send too large for one packet runs under a watch on
+/// the peer process (see [`crate::PeerWatch`]).
 #[derive(Debug)]
-pub struct IpcChannelBytesSender(IpcBytesSender);
+pub struct IpcChannelBytesSender {
+    tx: IpcBytesSender,
+    watch: PeerWatch,
+    single_packet: usize,
+}
 
 /// Receives raw bytes, lending ipc-channel's buffer for the last message.
 #[derive(Debug)]
@@ -28,7 +33,13 @@ pub struct IpcChannelBytesReceiver {
 impl transport::Sender for IpcChannelBytesSender {
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
         check_size(msg, MAX)?;
-        self.0.send(msg).map_err(SendError::from)
+        if msg.len() <= self.single_packet {
+            return self.tx.send(msg).map_err(SendError::from);
+        }
+        let armed = self.watch.arm()?;
+        let res = self.tx.send(msg);
+        drop(armed);
+        res.map_err(|e| self.watch.disconnected_or(SendError::from(e)))
     }
 }
 
@@ -52,14 +63,16 @@ impl Variant for IpcChannelBytes {
     type Sender = IpcChannelBytesSender;
     type Receiver = IpcChannelBytesReceiver;
 
-    fn connecting_side() -> Result<(BytesHandshake, Self::Sender, Self::Receiver), OpenError> {
+    fn connecting_side(
+        peer: u32,
+    ) -> Result<(BytesHandshake, Self::Sender, Self::Receiver), OpenError> {
         let (to_listener, from_peer) =
             ipc::bytes_channel().map_err(|e| OpenError::io("ipc-channel bytes_channel", e))?;
         let (to_peer, from_listener) =
             ipc::bytes_channel().map_err(|e| OpenError::io("ipc-channel bytes_channel", e))?;
         Ok((
             BytesHandshake { to_peer, from_peer },
-            IpcChannelBytesSender(to_listener),
+            sender(to_listener, peer)?,
             IpcChannelBytesReceiver {
                 rx: from_listener,
                 last: Vec::new(),
@@ -67,15 +80,26 @@ impl Variant for IpcChannelBytes {
         ))
     }
 
-    fn listening_side(h: BytesHandshake) -> (Self::Sender, Self::Receiver) {
-        (
-            IpcChannelBytesSender(h.to_peer),
+    fn listening_side(
+        h: BytesHandshake,
+        peer: u32,
+    ) -> Result<(Self::Sender, Self::Receiver), OpenError> {
+        Ok((
+            sender(h.to_peer, peer)?,
             IpcChannelBytesReceiver {
                 rx: h.from_peer,
                 last: Vec::new(),
             },
-        )
+        ))
     }
+}
+
+fn sender(tx: IpcBytesSender, peer: u32) -> Result<IpcChannelBytesSender, OpenError> {
+    Ok(IpcChannelBytesSender {
+        tx,
+        watch: PeerWatch::new(peer)?,
+        single_packet: crate::single_packet_limit(),
+    })
 }
 
 impl_transport!(

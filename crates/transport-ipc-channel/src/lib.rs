@@ -89,25 +89,30 @@
 //!   descriptor can make it panic (`assert!`s and `unwrap`s in its Unix
 //!   platform code, also on out-of-memory when creating shared memory). The
 //!   conformance suite does not send hostile frames; the clause is not met.
-//! - **A peer that dies in the middle of a fragmented message can hang the
-//!   sender**: ipc-channel keeps its own copy of the dedicated channel's
-//!   receiving end open until `send` returns, so if the receiver process is
-//!   gone after the first fragment was queued, the remaining fragments fill the
-//!   dedicated socket and `send` blocks forever, with no `EPIPE` to wake it.
-//!   Messages up to [`single_packet_limit`] (all the conformance suite sends
-//!   to a dead peer) get `EPIPE` and [`SendError::Disconnected`] as expected;
-//!   the `threshold` example shows a 1 MiB send still blocked 2 s after its
-//!   receiver was dropped. Only killing the sending process ends it, which
-//!   the harness's supervisor timeouts do.
+//! - **A peer that dies in the middle of a fragmented message would hang the
+//!   sender** if ipc-channel were used alone: it keeps its own copy of the
+//!   dedicated channel's receiving end open until `send` returns, so once the
+//!   receiver process is gone the remaining fragments fill the dedicated
+//!   socket and `send` blocks forever, with no `EPIPE` to wake it (the
+//!   `threshold` example shows a 1 MiB send still blocked 2 s after its
+//!   receiver was dropped). The bytes and typed senders therefore run every
+//!   send above [`single_packet_limit`] under a [`PeerWatch`]: a thread
+//!   waiting on a pidfd of the peer (whose pid the endpoint and the handshake
+//!   carry) interrupts the blocked `send(2)` with [`wake_signal`] once the
+//!   peer has exited, and the send returns [`SendError::Disconnected`]. The
+//!   message path pays a mutex lock and unlock per large send, nothing below.
 //! - Every received message is a fresh allocation made by ipc-channel (bytes:
 //!   a `Vec` of at least the 207 KiB fragment size, typed: postcard's decoded
 //!   buffer), which `recv` keeps and lends until the next call.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod bytes;
 mod shmem;
 mod typed;
+mod watch;
+
+pub use watch::{PeerWatch, wake_signal};
 
 use std::sync::mpsc;
 use std::thread;
@@ -151,11 +156,16 @@ pub trait Variant: Send + 'static {
     type Receiver: transport::Receiver;
 
     /// Creates both channels; returns the ends for the listener (to be sent
-    /// across) and the connecting side's own halves.
-    fn connecting_side() -> Result<ConnectingSide<Self>, OpenError>;
+    /// across) and the connecting side's own halves. `peer` is the
+    /// listening process.
+    fn connecting_side(peer: u32) -> Result<ConnectingSide<Self>, OpenError>;
 
-    /// Turns the received handshake into the listener's halves.
-    fn listening_side(handshake: Self::Handshake) -> (Self::Sender, Self::Receiver);
+    /// Turns the received handshake from process `peer` into the listener's
+    /// halves.
+    fn listening_side(
+        handshake: Self::Handshake,
+        peer: u32,
+    ) -> Result<(Self::Sender, Self::Receiver), OpenError>;
 }
 
 /// What [`Variant::connecting_side`] makes: the handshake for the listener and
@@ -168,7 +178,7 @@ pub type ConnectingSide<V> = (
 
 /// A one-shot server waiting for the connecting side's handshake.
 pub struct IpcChannelListener<V: Variant> {
-    server: IpcOneShotServer<V::Handshake>,
+    server: IpcOneShotServer<Hello<V>>,
     name: String,
 }
 
@@ -181,6 +191,10 @@ impl<V: Variant> std::fmt::Debug for IpcChannelListener<V> {
     }
 }
 
+/// What crosses the one-shot server: the connecting process's pid and the
+/// variant's handshake.
+type Hello<V> = (u32, <V as Variant>::Handshake);
+
 type AcceptResult<H> = Result<H, IpcError>;
 
 impl<V: Variant> transport::Listener for IpcChannelListener<V> {
@@ -189,7 +203,7 @@ impl<V: Variant> transport::Listener for IpcChannelListener<V> {
 
     fn accept(self, deadline: Instant) -> Result<(V::Sender, V::Receiver), OpenError> {
         let Self { server, name } = self;
-        let (done_tx, done_rx) = mpsc::sync_channel::<AcceptResult<V::Handshake>>(1);
+        let (done_tx, done_rx) = mpsc::sync_channel::<AcceptResult<Hello<V>>>(1);
         thread::Builder::new()
             .name("ipc-channel-accept".into())
             .spawn(move || {
@@ -201,7 +215,7 @@ impl<V: Variant> transport::Listener for IpcChannelListener<V> {
 
         let left = deadline.saturating_duration_since(Instant::now());
         match done_rx.recv_timeout(left) {
-            Ok(Ok(handshake)) => Ok(V::listening_side(handshake)),
+            Ok(Ok((peer, handshake))) => V::listening_side(handshake, peer),
             Ok(Err(e)) => Err(open_error("accept ipc-channel connection", e)),
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(OpenError::Backend(
                 "ipc-channel accept thread ended without a result".into(),
@@ -210,7 +224,7 @@ impl<V: Variant> transport::Listener for IpcChannelListener<V> {
                 // Wake the helper's blocking accept(2) with a connection that
                 // hangs up at once, so the server and its directory go away.
                 // Failure is fine: it means the helper is already past accept.
-                drop(IpcSender::<V::Handshake>::connect(name));
+                drop(IpcSender::<Hello<V>>::connect(name));
                 let _ = done_rx.recv_timeout(ACCEPT_ABANDON_GRACE);
                 Err(OpenError::Timeout)
             }
@@ -271,9 +285,10 @@ pub(crate) fn check_size(msg: &[u8], max: usize) -> Result<(), SendError> {
 pub(crate) fn listen<V: Variant>(
     _opts: &Options,
 ) -> Result<(IpcChannelListener<V>, Endpoint), OpenError> {
-    let (server, name) = IpcOneShotServer::<V::Handshake>::new()
+    let (server, name) = IpcOneShotServer::<Hello<V>>::new()
         .map_err(|e| OpenError::io("create ipc-channel one-shot server", e))?;
-    let endpoint = Endpoint(format!("{}:{name}", V::NAME));
+    // The connecting side learns our pid from the endpoint, to watch us.
+    let endpoint = Endpoint(format!("{}:{}:{name}", V::NAME, std::process::id()));
     Ok((IpcChannelListener { server, name }, endpoint))
 }
 
@@ -285,17 +300,19 @@ pub(crate) fn connect<V: Variant>(
 ) -> Result<(V::Sender, V::Receiver), OpenError> {
     // ipc-channel panics on an interior NUL and silently truncates long paths,
     // so anything that cannot be one of its server names is refused here.
-    let name = endpoint
+    let (peer, name) = endpoint
         .0
         .strip_prefix(V::NAME)
         .and_then(|rest| rest.strip_prefix(':'))
-        .filter(|n| n.starts_with('/') && n.len() <= MAX_SOCKET_PATH && !n.contains('\0'))
+        .and_then(|rest| rest.split_once(':'))
+        .and_then(|(pid, name)| Some((pid.parse::<u32>().ok()?, name)))
+        .filter(|(_, n)| n.starts_with('/') && n.len() <= MAX_SOCKET_PATH && !n.contains('\0'))
         .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
-    let (handshake, tx, rx) = V::connecting_side()?;
-    let server = IpcSender::<V::Handshake>::connect(name.to_owned())
+    let (handshake, tx, rx) = V::connecting_side(peer)?;
+    let server = IpcSender::<Hello<V>>::connect(name.to_owned())
         .map_err(|e| OpenError::io(format!("connect to ipc-channel server {name}"), e))?;
     server
-        .send(handshake)
+        .send((std::process::id(), handshake))
         .map_err(|e| open_error("send ipc-channel handshake", e))?;
     Ok((tx, rx))
 }
@@ -338,8 +355,8 @@ mod tests {
     use transport::{Listener, Transport};
 
     fn socket_dir(endpoint: &Endpoint) -> std::path::PathBuf {
-        let (_, path) = endpoint.0.split_once(':').expect("prefix");
-        Path::new(path)
+        let at = endpoint.0.find(":/").expect("a path after the prefix");
+        Path::new(&endpoint.0[at + 1..])
             .parent()
             .expect("socket in a directory")
             .to_owned()
@@ -348,12 +365,14 @@ mod tests {
     #[test]
     fn endpoints_that_cannot_be_a_server_name_are_malformed() {
         let opts = Options::unique("ipcch-unit");
-        let long = format!("ipc-channel-bytes:/{}", "x".repeat(200));
+        let long = format!("ipc-channel-bytes:1:/{}", "x".repeat(200));
         for bad in [
-            "ipc-channel-typed:/tmp/x/socket",
-            "ipc-channel-bytes/tmp/x/socket",
-            "ipc-channel-bytes:relative/socket",
-            "ipc-channel-bytes:/tmp/a\0b",
+            "ipc-channel-typed:1:/tmp/x/socket",
+            "ipc-channel-bytes:/tmp/x/socket",
+            "ipc-channel-bytes:pid:/tmp/x/socket",
+            "ipc-channel-bytes1:/tmp/x/socket",
+            "ipc-channel-bytes:1:relative/socket",
+            "ipc-channel-bytes:1:/tmp/a\0b",
             long.as_str(),
         ] {
             let res = IpcChannelBytes::connect(&Endpoint(bad.into()), &opts);

@@ -58,7 +58,9 @@ impl Variant for IpcChannelShmem {
     type Sender = IpcChannelShmemSender;
     type Receiver = IpcChannelShmemReceiver;
 
-    fn connecting_side() -> Result<(ShmemHandshake, Self::Sender, Self::Receiver), OpenError> {
+    fn connecting_side(
+        _peer: u32,
+    ) -> Result<(ShmemHandshake, Self::Sender, Self::Receiver), OpenError> {
         let (to_listener, from_peer) =
             ipc::channel().map_err(|e| OpenError::io("ipc-channel channel", e))?;
         let (to_peer, from_listener) =
@@ -73,14 +75,17 @@ impl Variant for IpcChannelShmem {
         ))
     }
 
-    fn listening_side(h: ShmemHandshake) -> (Self::Sender, Self::Receiver) {
-        (
+    fn listening_side(
+        h: ShmemHandshake,
+        _peer: u32,
+    ) -> Result<(Self::Sender, Self::Receiver), OpenError> {
+        Ok((
             IpcChannelShmemSender(h.to_peer),
             IpcChannelShmemReceiver {
                 rx: h.from_peer,
                 last: None,
             },
-        )
+        ))
     }
 }
 

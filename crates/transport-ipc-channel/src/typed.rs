@@ -7,7 +7,7 @@ use transport::{
     Capabilities, DEFAULT_MAX_MESSAGE_SIZE, OpenError, RecvError, SendError, WaitStrategy,
 };
 
-use crate::{Variant, check_size, impl_transport};
+use crate::{PeerWatch, Variant, check_size, impl_transport};
 
 /// ipc-channel's typed `IpcSender<T>` / `IpcReceiver<T>`; the codec is
 /// ipc-channel's own (postcard).
@@ -32,9 +32,14 @@ pub struct FrameRef<'a> {
     data: &'a [u8],
 }
 
-/// Sends typed frames.
+/// Sends typed frames; a send too large for one packet runs under a watch
+/// on the peer process (see [`crate::PeerWatch`]).
 #[derive(Debug)]
-pub struct IpcChannelTypedSender(IpcSender<FrameRef<'static>>);
+pub struct IpcChannelTypedSender {
+    tx: IpcSender<FrameRef<'static>>,
+    watch: PeerWatch,
+    single_packet: usize,
+}
 
 /// Receives typed frames, lending the last decoded one.
 #[derive(Debug)]
@@ -48,8 +53,16 @@ impl transport::Sender for IpcChannelTypedSender {
         check_size(msg, MAX)?;
         // `IpcSender<T>` is covariant in `T`, so the stored sender can send a
         // frame that borrows `msg` for just this call.
-        let tx: &IpcSender<FrameRef<'_>> = &self.0;
-        tx.send(FrameRef { data: msg }).map_err(crate::send_error)
+        let tx: &IpcSender<FrameRef<'_>> = &self.tx;
+        // The encoding adds a few bytes of length prefix; judge by the
+        // payload with that margin.
+        if msg.len() + 16 <= self.single_packet {
+            return tx.send(FrameRef { data: msg }).map_err(crate::send_error);
+        }
+        let armed = self.watch.arm()?;
+        let res = tx.send(FrameRef { data: msg });
+        drop(armed);
+        res.map_err(|e| self.watch.disconnected_or(crate::send_error(e)))
     }
 }
 
@@ -78,12 +91,14 @@ impl Variant for IpcChannelTyped {
     type Sender = IpcChannelTypedSender;
     type Receiver = IpcChannelTypedReceiver;
 
-    fn connecting_side() -> Result<(TypedHandshake, Self::Sender, Self::Receiver), OpenError> {
+    fn connecting_side(
+        peer: u32,
+    ) -> Result<(TypedHandshake, Self::Sender, Self::Receiver), OpenError> {
         let (to_listener, from_peer) = typed_channel()?;
         let (to_peer, from_listener) = typed_channel()?;
         Ok((
             TypedHandshake { to_peer, from_peer },
-            IpcChannelTypedSender(to_listener),
+            sender(to_listener, peer)?,
             IpcChannelTypedReceiver {
                 rx: from_listener,
                 last: Vec::new(),
@@ -91,15 +106,26 @@ impl Variant for IpcChannelTyped {
         ))
     }
 
-    fn listening_side(h: TypedHandshake) -> (Self::Sender, Self::Receiver) {
-        (
-            IpcChannelTypedSender(h.to_peer),
+    fn listening_side(
+        h: TypedHandshake,
+        peer: u32,
+    ) -> Result<(Self::Sender, Self::Receiver), OpenError> {
+        Ok((
+            sender(h.to_peer, peer)?,
             IpcChannelTypedReceiver {
                 rx: h.from_peer,
                 last: Vec::new(),
             },
-        )
+        ))
     }
+}
+
+fn sender(tx: IpcSender<FrameRef<'static>>, peer: u32) -> Result<IpcChannelTypedSender, OpenError> {
+    Ok(IpcChannelTypedSender {
+        tx,
+        watch: PeerWatch::new(peer)?,
+        single_packet: crate::single_packet_limit(),
+    })
 }
 
 impl_transport!(
