@@ -134,8 +134,20 @@ pub fn render_markdown(results: &Results, opts: &RenderOptions<'_>) -> String {
         .into_iter()
         .map(|(f, title)| format!("- [{title}](details/{f})"))
         .collect();
-    for (title, path) in &opts.plots {
-        toc.push(format!("- plot: [{title}]({path})"));
+    if !opts.plots.is_empty() {
+        // One line: the file names say what each plot is.
+        let links: Vec<String> = opts
+            .plots
+            .iter()
+            .map(|(_, path)| {
+                let name = path.trim_end_matches(".svg").trim_start_matches("sizes-");
+                format!("[{name}]({path})")
+            })
+            .collect();
+        toc.push(format!(
+            "- plots (SVG; the same figures are in index.html): {}",
+            links.join(" · ")
+        ));
     }
     toc.push("- [index.html](index.html): answers, sortable tables and plots in one page".into());
     toc.push("- `results.json` (every cell), `results.csv` (the same, flat)".into());

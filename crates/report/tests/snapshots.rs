@@ -133,34 +133,43 @@ fn plots_draw_every_transport() {
     assert_eq!(
         names,
         [
-            "pingpong-split.svg",
-            "pingpong-same.svg",
-            "stream-split.svg",
-            "fanout-split.svg",
-            "paced-split.svg",
-            "seed-split-raw.svg",
-            "seed-split-bincode.svg"
+            "sizes-seed-split-raw.svg",
+            "sizes-seed-split-bincode.svg",
+            "sizes-pingpong-split-raw.svg",
+            "sizes-pingpong-same-raw.svg",
+            "sizes-stream-split-raw.svg",
+            "sizes-fanout1-split-raw.svg",
+            "sizes-fanout2-split-raw.svg",
+            "sizes-fanout4-split-raw.svg",
+            "sizes-paced50-split-raw.svg",
+            "sizes-paced80-split-raw.svg",
+            "dist-pingpong-rtt.svg",
+            "dist-seed-total.svg",
         ]
     );
     for p in &plots {
-        assert!(p.svg.starts_with("<svg"), "{}", p.file_name);
+        assert!(p.svg.starts_with("<svg xmlns"), "{}", p.file_name);
         assert!(p.svg.trim_end().ends_with("</svg>"), "{}", p.file_name);
-        assert!(!p.svg.contains("plot failed"), "{}", p.file_name);
+        assert!(p.svg.contains(r#"class="series""#), "{}", p.file_name);
     }
-    let seed = &plots[5].svg;
+    let seed = &plots[0].svg;
     for name in ["pipe", "uds", "shm", "py mp-queue", "py mp-queue-inproc"] {
         assert!(
-            seed.contains(&format!("\n{name}\n")),
+            seed.contains(&format!(r#"data-name="{name}""#)),
             "{name} missing from the seed plot"
         );
     }
-    assert_eq!(report::render_svgs(&run, None).len(), 7);
-    for name in ["1 worker", "4 workers", "pipe", "shm"] {
-        assert!(
-            plots[3].svg.contains(name),
-            "{name} missing from the fanout plot"
-        );
-    }
+    // Python is drawn beside the transports in the fanout plots too, and
+    // the three fanout plots share one y scale.
+    assert!(plots[7].svg.contains(r#"data-name="py mp-queue""#));
+    let ticks = |svg: &str| -> Vec<String> {
+        svg.split(r#"text-anchor="end">"#)
+            .skip(1)
+            .map(|t| t.split('<').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(ticks(&plots[5].svg), ticks(&plots[7].svg));
+    assert_eq!(report::render_svgs(&run, None).len(), 12);
 }
 
 #[test]
@@ -168,14 +177,22 @@ fn plots_of_python_alone() {
     let py = fixtures::python();
     let plots = render_plots(&py, None);
     let names: Vec<&str> = plots.iter().map(|p| p.file_name.as_str()).collect();
-    assert_eq!(names, ["fanout-split.svg", "seed-split-pickle.svg"]);
+    assert_eq!(
+        names,
+        [
+            "sizes-seed-split-pickle.svg",
+            "sizes-fanout1-split-pickle.svg",
+            "sizes-fanout2-split-pickle.svg",
+            "sizes-fanout4-split-pickle.svg",
+            "dist-seed-total.svg"
+        ]
+    );
     let empty = Results {
         cells: Vec::new(),
         ..fixtures::run()
     };
-    let only_py = render_plots(&empty, Some(&py));
-    assert_eq!(only_py.len(), 1);
-    assert_eq!(only_py[0].file_name, "seed-python.svg");
+    // Python is a reference beside transports; with none, nothing to draw.
+    assert!(render_plots(&empty, Some(&py)).is_empty());
 }
 
 #[test]

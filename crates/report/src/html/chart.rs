@@ -60,6 +60,9 @@ pub struct Figure {
     pub caption: String,
     pub x: XKind,
     pub y: YKind,
+    /// A y range shared with sibling figures (fanout 1, 2, 4 workers), so
+    /// they compare at a glance; `None` fits the figure's own points.
+    pub y_range: Option<(f64, f64)>,
     /// What the x axis shows, under each panel.
     pub x_label: String,
     pub panels: Vec<Panel>,
@@ -239,17 +242,43 @@ fn marker(out: &mut String, m: Marker, x: f64, y: f64, color: &str) {
     });
 }
 
-/// Renders a figure as one `<svg>` element; `None` when it has no points.
-pub fn svg(fig: &Figure) -> Option<String> {
-    let xr = x_extent(fig)?;
-    let yr = extent(
+/// The y extent of a figure's points and intervals, in whole decades.
+pub fn y_extent(fig: &Figure) -> Option<(f64, f64)> {
+    extent(
         all_points(fig)
             .flat_map(|p| [Some(p.y), p.lo, p.hi])
             .flatten(),
-    )?;
+    )
+}
+
+/// Pixel size of a figure.
+fn size(fig: &Figure) -> (f64, f64) {
     let rows = fig.panels.len().div_ceil(COLUMNS);
     let cols = fig.panels.len().min(COLUMNS);
-    let (w, h) = (cols as f64 * PANEL_W, rows as f64 * PANEL_H);
+    (cols as f64 * PANEL_W, rows as f64 * PANEL_H)
+}
+
+/// A figure as a standalone SVG document: white background, the title on
+/// top, the caption's first sentence below it.
+pub fn document(fig: &Figure) -> Option<String> {
+    let inner = svg(fig)?;
+    let (w, h) = size(fig);
+    let head = 44.0;
+    let caption = fig.caption.split(". ").next().unwrap_or_default();
+    Some(format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {th}" width="{w}" height="{th}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/><text x="8" y="18" font-size="15" font-weight="bold">{}</text><text x="8" y="36" font-size="11" fill="#444">{}</text><g transform="translate(0 {head})">{inner}</g></svg>
+"##,
+        esc(&fig.title),
+        esc(caption),
+        th = h + head
+    ))
+}
+
+/// Renders a figure as one `<svg>` element; `None` when it has no points.
+pub fn svg(fig: &Figure) -> Option<String> {
+    let xr = x_extent(fig)?;
+    let yr = fig.y_range.or_else(|| y_extent(fig))?;
+    let (w, h) = size(fig);
     let mut out = format!(
         r#"<svg class="plot" id="{}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif" font-size="11" role="img"><title>{}</title>"#,
         esc(&fig.id),
@@ -414,6 +443,7 @@ mod tests {
             caption: String::new(),
             x: XKind::Size,
             y: YKind::Time,
+            y_range: None,
             x_label: "payload bytes".into(),
             panels: vec![Panel {
                 title: "shm".into(),

@@ -8,7 +8,7 @@ use crate::schema::{Cell, Status};
 use crate::sections::{Python, group, headline, headline_interval, python_has};
 use crate::thresholds::BACKLOG_INTERVALS;
 
-use super::chart::{Figure, Panel, Point, Series, XKind, YKind};
+use super::chart::{self, Figure, Panel, Point, Series, XKind, YKind};
 
 /// A transport's family for the small multiples: its name up to the first
 /// `-` (`shm-spin` → `shm`), as the registry names variants of one backend.
@@ -83,11 +83,16 @@ pub fn point(c: &Cell, y: YKind) -> Option<Point> {
     })
 }
 
-/// Medians across sizes for one workload on its primary placement.
-pub fn sizes_figure(idx: &Index<'_>, py: Option<&Python<'_>>, w: &str) -> Option<Figure> {
+/// Medians across sizes for one workload, placement and codec.
+pub fn sizes_figure(
+    idx: &Index<'_>,
+    py: Option<&Python<'_>>,
+    w: &str,
+    p: &str,
+    codec: &str,
+) -> Option<Figure> {
     let metric = primary_metric(w)?;
-    let p = idx.primary_placement(w)?;
-    let codec = idx.codecs(w, &p).into_iter().next()?;
+    let (p, codec) = (p.to_owned(), codec.to_owned());
     let g = group(w, &p, &codec);
     let y = y_kind(w, metric);
     let sizes = idx.sizes(g);
@@ -154,8 +159,9 @@ pub fn sizes_figure(idx: &Index<'_>, py: Option<&Python<'_>>, w: &str) -> Option
         caption.push_str(&format!(" Failed (not drawn): {}.", failed.join(", ")));
     }
     Some(Figure {
-        id: format!("sizes-{w}"),
-        title: format!("{w}: {metric} against size ({p})"),
+        id: format!("sizes-{w}-{p}-{codec}"),
+        title: format!("{w}: {metric} against size ({p}, {codec})"),
+        y_range: None,
         caption,
         x: XKind::Size,
         y,
@@ -249,6 +255,7 @@ pub fn distribution_figure(
     let size = crate::format::fmt_bytes(size);
     Some(Figure {
         id: format!("dist-{w}-{metric}"),
+        y_range: None,
         title: format!("{w} {metric} at {size}: latency distribution ({p})"),
         caption: format!(
             "Percentile spectrum of every message of every trial, {w} {metric} at {size}, \
@@ -263,14 +270,77 @@ pub fn distribution_figure(
     })
 }
 
-/// Every figure of the page, in reading order.
+/// Figures of one workload family share their y range (fanout 1, 2 and 4
+/// workers read side by side).
+fn share_y(figs: &mut [Figure]) {
+    for f in family_names(figs) {
+        let ext: Vec<(f64, f64)> = figs
+            .iter()
+            .filter(|g| fig_family(g) == f)
+            .filter_map(chart::y_extent)
+            .collect();
+        let lo = ext.iter().map(|e| e.0).reduce(f64::min);
+        let hi = ext.iter().map(|e| e.1).reduce(f64::max);
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            for g in figs.iter_mut().filter(|g| fig_family(g) == f) {
+                g.y_range = Some((lo, hi));
+            }
+        }
+    }
+}
+
+/// `sizes-fanout4-split-raw` → `sizes-fanout-split-raw`: figures that share a y range.
+fn fig_family(f: &Figure) -> String {
+    let mut parts: Vec<&str> = f.id.split('-').collect();
+    if let Some(w) = parts.get_mut(1) {
+        *w = family(w).0;
+    }
+    parts.join("-")
+}
+
+fn family_names(figs: &[Figure]) -> Vec<String> {
+    let mut v: Vec<String> = figs.iter().map(fig_family).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The distribution figures of the headline cells.
+fn distributions(idx: &Index<'_>, py: Option<&Python<'_>>) -> Vec<Figure> {
+    let mut out = Vec::new();
+    out.extend(distribution_figure(idx, py, "pingpong", "rtt"));
+    out.extend(distribution_figure(idx, py, "seed", "total"));
+    out
+}
+
+/// The page's figures, in reading order: each workload on its primary
+/// placement and first codec, then the distributions.
 pub fn figures(idx: &Index<'_>, py: Option<&Python<'_>>) -> Vec<Figure> {
     let mut out = Vec::new();
     for w in idx.workloads() {
-        out.extend(sizes_figure(idx, py, &w));
+        let Some(p) = idx.primary_placement(&w) else {
+            continue;
+        };
+        let Some(codec) = idx.codecs(&w, &p).into_iter().next() else {
+            continue;
+        };
+        out.extend(sizes_figure(idx, py, &w, &p, &codec));
     }
-    out.extend(distribution_figure(idx, py, "pingpong", "rtt"));
-    out.extend(distribution_figure(idx, py, "seed", "total"));
+    share_y(&mut out);
+    out.extend(distributions(idx, py));
+    out
+}
+
+/// Every figure for the plot files: each workload on every placement and
+/// codec it ran, then the distributions.
+pub fn all_figures(idx: &Index<'_>, py: Option<&Python<'_>>) -> Vec<Figure> {
+    let mut out: Vec<Figure> = idx
+        .groups()
+        .into_iter()
+        .filter_map(|(w, p, c)| sizes_figure(idx, py, &w, &p, &c))
+        .collect();
+    share_y(&mut out);
+    out.extend(distributions(idx, py));
     out
 }
 
@@ -336,7 +406,7 @@ mod tests {
         let pyx = Python::new(&py);
         let figs = figures(&Index::new(&r), Some(&pyx));
         let ids: Vec<&str> = figs.iter().map(|f| f.id.as_str()).collect();
-        assert_eq!(ids, ["sizes-seed", "dist-seed-total"]);
+        assert_eq!(ids, ["sizes-seed-split-raw", "dist-seed-total"]);
         let s = &figs[0].panels[0].series;
         assert_eq!(s.len(), 3);
         assert!(s[2].reference && s[2].name == "py mp-queue");
