@@ -186,11 +186,11 @@ fn matrix(args: &BenchArgs) -> Matrix {
         "--messages",
         "1000",
         "--messages-for",
-        "pingpong=300",
+        "pingpong=200",
         "--messages-for",
-        "stream=250",
+        "stream=100",
         "--messages-for",
-        "fanout=300",
+        "fanout=200",
         "--sizes-for",
         "fanout=100,6400,51200",
         "--warmup-ms",
@@ -214,7 +214,7 @@ fn matrix(args: &BenchArgs) -> Matrix {
             "--workload",
             "seed,pingpong,stream,fanout",
             "--stream-min-ms",
-            "50",
+            "30",
         ]);
     }
     Matrix {
@@ -277,7 +277,7 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
         let same = staging.join("same-core.json");
         let same_args = [
             "--sizes",
-            SIZES,
+            "8B,100,6400,51200",
             "--workload",
             "pingpong",
             "--placement",
@@ -285,7 +285,7 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
             "--trials",
             "3",
             "--messages",
-            "300",
+            "200",
             "--warmup-ms",
             "10",
         ];
@@ -348,12 +348,21 @@ fn ipcbench_run(
     matrix_args: &[&str],
     json: &Path,
 ) -> Command {
+    let mode = if args.quick {
+        " --quick"
+    } else if args.full {
+        " --full"
+    } else {
+        ""
+    };
     let mut cmd = Command::new(exe);
     cmd.current_dir(root)
         .arg("run")
         .args(matrix_args)
         .args(["--keep-going", "--json"])
-        .arg(json);
+        .arg(json)
+        .arg("--record-as")
+        .arg(format!("cargo xtask bench-all{mode}: ipcbench run {}", matrix_args.join(" ")));
     if let Some(t) = &args.transport {
         cmd.args(["--transport", t]);
     }
@@ -608,6 +617,7 @@ fn render_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+#[cfg(test)]
 /// The values given to `flag` in a matrix's arguments (repeatable flags
 /// give several).
 fn flag_values<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
@@ -617,6 +627,7 @@ fn flag_values<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
         .collect()
 }
 
+#[cfg(test)]
 /// The table of what each bench-all mode runs, as docs/methodology.md quotes
 /// it (a test keeps the two equal, so the document states what runs).
 fn matrix_doc() -> String {

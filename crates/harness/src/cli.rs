@@ -107,6 +107,9 @@ struct RunArgs {
     /// Wall time, in seconds, the adaptive rule's extra trials may take in all.
     #[arg(long, default_value_t = 120, allow_hyphen_values = true, value_parser = number_in(0u64, 86_400))]
     adaptive_budget: u64,
+    /// The command to record in the results instead of this one (bench-all records itself).
+    #[arg(long, hide = true)]
+    record_as: Option<String>,
     /// Allow fewer than 3 trials: cells then carry no intervals and no verdict names a winner.
     #[arg(long)]
     no_intervals: bool,
@@ -381,8 +384,19 @@ fn parse_sizes(given: Option<&str>) -> Result<Vec<u64>> {
     }
 }
 
+/// The command as the results record it: the program as `ipcbench` and
+/// paths relative to the working directory, so committed results name no
+/// directory of the machine that measured them.
 fn command_line() -> String {
-    std::env::args().collect::<Vec<_>>().join(" ")
+    let cwd = std::env::current_dir().ok();
+    std::iter::once("ipcbench".to_owned())
+        .chain(std::env::args().skip(1).map(|a| {
+            cwd.as_deref()
+                .and_then(|d| Path::new(&a).strip_prefix(d).ok())
+                .map_or(a.clone(), |rel| rel.display().to_string())
+        }))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn run(args: RunArgs) -> Result<()> {
@@ -447,7 +461,8 @@ fn run(args: RunArgs) -> Result<()> {
     };
     // Taken before the run: the commit and date describe the code that was
     // built and when it started, even if the tree changes meanwhile.
-    let environment = crate::env::collect(command_line(), clock);
+    let environment =
+        crate::env::collect(args.record_as.clone().unwrap_or_else(command_line), clock);
     let skipped = skipped_cells(&plan, args.quiet);
     let mut outcome = bench::execute(&plan, &exe)?;
     if !outcome.cells.iter().any(|c| c.status == report::Status::Ok) {

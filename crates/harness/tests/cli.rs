@@ -123,7 +123,7 @@ fn small_run_measures_and_verifies_every_cell() {
         "--sizes",
         "0,8B,4KiB",
         "--trials",
-        "2",
+        "3",
         "--json",
     ];
     args.push(json.to_str().expect("utf-8 path"));
@@ -138,19 +138,19 @@ fn small_run_measures_and_verifies_every_cell() {
     assert_eq!(r.cells.len(), 2 * 3 * (15 + 1 + 2) + 2);
     for c in &r.cells {
         assert_eq!(c.status, Status::Ok, "{c:?}");
-        assert_eq!(c.trials, 2, "{c:?}");
+        assert_eq!(c.trials, 3, "{c:?}");
         match c.metric.as_str() {
             "throughput" => assert!(c.msgs_per_s.is_some_and(|m| m > 0.0), "{c:?}"),
             // At least 4 x --messages, more if that took under
             // stream's minimum duration.
-            "oneway" => assert!(c.summary.n >= 2 * 30 * 4, "{c:?}"),
+            "oneway" => assert!(c.summary.n >= 3 * 30 * 4, "{c:?}"),
             // One value per trial: ns per round trip of the batch pass.
             "rtt_batch" => {
                 assert_eq!(c.size_bytes, 0, "{c:?}");
-                assert_eq!(c.summary.n, 2, "{c:?}");
+                assert_eq!(c.summary.n, 3, "{c:?}");
                 assert!(c.trial_means_ns.iter().all(|&ns| ns > 0.0), "{c:?}");
             }
-            _ => assert_eq!(c.summary.n, 2 * 30, "{c:?}"),
+            _ => assert_eq!(c.summary.n, 3 * 30, "{c:?}"),
         }
         if ["rtt", "total", "put"].contains(&c.metric.as_str()) {
             assert!(
@@ -158,7 +158,15 @@ fn small_run_measures_and_verifies_every_cell() {
                     && c.summary.min_ns <= c.summary.p50_ns
                     && c.summary.p50_ns <= c.summary.max_ns
             );
-            assert!(c.summary.ci95_low_ns.is_some());
+            // Three trials: bootstrap intervals that stay within the trials.
+            let (lo, hi) = c.median_ci().expect("median interval");
+            let (min, max) = c
+                .trial_medians_ns
+                .iter()
+                .fold((f64::MAX, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+            assert!(min <= lo && lo <= c.median_ns && c.median_ns <= hi && hi <= max, "{c:?}");
+            assert!(c.summary.ci95_low_ns.is_some_and(|lo| lo >= 0.0));
+            assert_eq!(c.stop_reason.as_deref(), Some("planned"));
             assert!(c.cpu_producer_ns.is_some_and(|v| v > 0.0));
         }
     }
