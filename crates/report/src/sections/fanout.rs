@@ -1,6 +1,6 @@
 //! The fanout summary: task throughput and latency as the number of workers grows.
 
-use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_time};
+use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes, fmt_multiple};
 use crate::index::{Group, Index, family};
 use crate::schema::Cell;
 use crate::sections::*;
@@ -112,10 +112,23 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
             }
         }
         let nlist = |sep: &str| ns.iter().map(u32::to_string).collect::<Vec<_>>().join(sep);
+        // One rate unit for every tasks/s column and one time unit for every
+        // latency and CPU figure in the table.
+        let ru = CountUnit::for_column(
+            rows.iter()
+                .flat_map(|(_, thr, _)| thr.iter().flatten())
+                .filter_map(|c| msgs_per_s(c)),
+        );
+        let u = TimeUnit::for_column(
+            rows.iter()
+                .flat_map(|(_, _, lat)| lat.iter().flatten())
+                .map(|c| c.summary.p50_ns),
+        );
+        let show = |v: Option<f64>| v.map_or(MISSING.to_owned(), |v| u.fmt(v));
         let (first, last) = (ns.first().copied(), ns.last().copied());
         let mut cols: Vec<(String, Align)> = vec![("Transport".to_owned(), Align::Left)];
         for n in &ns {
-            cols.push((format!("tasks/s, N={n}"), Align::Right));
+            cols.push((format!("{}tasks/s, N={n}", ru.prefix()), Align::Right));
         }
         if let (Some(a), Some(b)) = (first, last)
             && a != b
@@ -123,11 +136,15 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
             cols.push((format!("N={b} ÷ N={a}"), Align::Right));
         }
         cols.push((
-            format!("latency p50 (p99), N={}", nlist(" / ")),
+            format!("latency p50 (p99) ({}), N={}", u.label(), nlist(" / ")),
             Align::Right,
         ));
         cols.push((
-            format!("CPU per task, prod + workers, N={}", last.unwrap_or(1)),
+            format!(
+                "CPU per task, prod + workers ({}), N={}",
+                u.label(),
+                last.unwrap_or(1)
+            ),
             Align::Right,
         ));
         let mut t = Table::new(cols);
@@ -138,7 +155,8 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
             let mut row = vec![name.clone()];
             for c in thr {
                 row.push(
-                    c.and_then(msgs_per_s).map_or(MISSING.to_owned(), fmt_count)
+                    c.and_then(msgs_per_s)
+                        .map_or(MISSING.to_owned(), |r| ru.fmt(r))
                         + if c.is_some_and(|c| c.note.is_some()) {
                             " †"
                         } else {
@@ -157,11 +175,7 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
                 lat.iter()
                     .map(|c| {
                         c.map_or(MISSING.to_owned(), |c| {
-                            format!(
-                                "{} ({})",
-                                fmt_time(c.summary.p50_ns),
-                                fmt_time(c.summary.p99_ns)
-                            )
+                            format!("{} ({})", u.fmt(c.summary.p50_ns), u.fmt(c.summary.p99_ns))
                         })
                     })
                     .collect::<Vec<_>>()
@@ -171,7 +185,9 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
                 thr.last()
                     .copied()
                     .flatten()
-                    .map_or(MISSING.to_owned(), cpu_pair),
+                    .map_or(MISSING.to_owned(), |c| {
+                        format!("{} + {}", show(c.cpu_producer_ns), show(c.cpu_consumer_ns))
+                    }),
             );
             t.row(row);
         }

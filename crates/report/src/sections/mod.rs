@@ -16,7 +16,7 @@ pub mod python;
 pub mod seed;
 pub mod workload;
 
-use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes, fmt_multiple, fmt_time};
+use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes, fmt_multiple};
 use crate::index::{Group, Index, family};
 use crate::schema::{Cell, Results, Status};
 use crate::table::Table;
@@ -253,20 +253,8 @@ pub fn versus(py_ns: f64, ns: f64) -> String {
     }
 }
 
-/// `1.2 µs + 0.8 µs`: producer and consumer CPU per message.
-pub fn cpu_pair(c: &Cell) -> String {
-    let show = |v: Option<f64>| v.map_or(MISSING.to_owned(), fmt_time);
-    format!("{} + {}", show(c.cpu_producer_ns), show(c.cpu_consumer_ns))
-}
-
 pub fn cpu_sum(c: &Cell) -> f64 {
     c.cpu_producer_ns.unwrap_or(0.0) + c.cpu_consumer_ns.unwrap_or(0.0)
-}
-
-/// `12.3 k`, `60.4`, `1.94 M`: a count with a decimal prefix.
-pub fn fmt_count(x: f64) -> String {
-    let u = CountUnit::for_value(x);
-    format!("{} {}", u.fmt(x), u.prefix()).trim_end().to_owned()
 }
 
 /// `12.3 k tasks/s`, `60.4 msg/s`.

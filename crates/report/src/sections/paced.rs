@@ -1,6 +1,6 @@
 //! Paced: tail latency at a fixed offered load, with the CPU it costs.
 
-use crate::format::{MISSING, fmt_bytes, fmt_time};
+use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes};
 use crate::index::{Group, Index, family};
 use crate::schema::Status;
 use crate::sections::*;
@@ -58,16 +58,6 @@ pub fn render(d: &mut Doc, idx: &Index<'_>) {
             _ => continue,
         };
         for size in shown {
-            let mut t = Table::new([
-                ("Transport", Align::Left),
-                ("Load", Align::Right),
-                ("Offered", Align::Right),
-                ("p50", Align::Right),
-                ("p99", Align::Right),
-                ("p99.9", Align::Right),
-                ("max", Align::Right),
-                ("CPU per msg, prod + cons", Align::Right),
-            ]);
             let mut names: Vec<String> = Vec::new();
             for (_, g) in &groups {
                 for tr in idx.transports(*g) {
@@ -76,6 +66,31 @@ pub fn render(d: &mut Doc, idx: &Index<'_>) {
                     }
                 }
             }
+            // One time unit and one rate unit for the whole table.
+            let ok: Vec<&crate::schema::Cell> = names
+                .iter()
+                .flat_map(|tr| {
+                    groups
+                        .iter()
+                        .filter_map(|(_, g)| idx.ok(tr, *g, size, "latency"))
+                })
+                .collect();
+            let u = TimeUnit::for_column(ok.iter().map(|c| c.summary.p50_ns));
+            let ru = CountUnit::for_column(ok.iter().filter_map(|c| c.offered_msgs_per_s));
+            let mut t = Table::new([
+                ("Transport".to_owned(), Align::Left),
+                ("Load".to_owned(), Align::Right),
+                (format!("Offered ({}msg/s)", ru.prefix()), Align::Right),
+                (format!("p50 ({})", u.label()), Align::Right),
+                (format!("p99 ({})", u.label()), Align::Right),
+                (format!("p99.9 ({})", u.label()), Align::Right),
+                (format!("max ({})", u.label()), Align::Right),
+                (
+                    format!("CPU per msg, prod + cons ({})", u.label()),
+                    Align::Right,
+                ),
+            ]);
+            let show = |v: Option<f64>| v.map_or(MISSING.to_owned(), |v| u.fmt(v));
             let mut failed = Vec::new();
             let mut notes = Notes::default();
             for tr in &names {
@@ -105,12 +120,12 @@ pub fn render(d: &mut Doc, idx: &Index<'_>) {
                         name,
                         load.clone(),
                         c.offered_msgs_per_s
-                            .map_or(MISSING.to_owned(), |r| fmt_per_s(r, "msg")),
-                        format!("{}{}", fmt_time(s.p50_ns), if backlog { " ⚠" } else { "" }),
-                        fmt_time(s.p99_ns),
-                        fmt_time(s.p999_ns),
-                        fmt_time(s.max_ns),
-                        cpu_pair(c),
+                            .map_or(MISSING.to_owned(), |r| ru.fmt(r)),
+                        format!("{}{}", u.fmt(s.p50_ns), if backlog { " ⚠" } else { "" }),
+                        u.fmt(s.p99_ns),
+                        u.fmt(s.p999_ns),
+                        u.fmt(s.max_ns),
+                        format!("{} + {}", show(c.cpu_producer_ns), show(c.cpu_consumer_ns)),
                     ]);
                 }
             }

@@ -22,8 +22,16 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
         "As the seed notebook reports them: per size, put and get mean ± standard \
          deviation over every message of every trial. put = the send call; get = from \
          send return to the consumer holding the decoded payload. One codec per \
-         transport (the cheapest run); the others are in the matrices above.",
+         transport (the cheapest run); the others are in the matrices above. Each table \
+         is in one unit.",
     );
+    if py.is_some() {
+        d.para(
+            "Python's `put` returns before its feeder thread has pickled and written the \
+             array, so a Python put is not comparable with a transport's put; the put + get \
+             total is, and \"total vs py\" compares that.",
+        );
+    }
     let py_main = py.and_then(|p| p.main_in("seed"));
     for p in idx.placements("seed") {
         // Each transport with its cheapest codec that has cells.
@@ -67,15 +75,15 @@ pub fn table(
     };
     let (pyput, pyget, pytotal) = (pycells("put"), pycells("get"), pycells("total"));
     let with_py = pyput.iter().chain(&pyget).any(Option::is_some);
-    let unit =
-        |v: &[Option<&Cell>]| TimeUnit::for_column(v.iter().flatten().map(|c| c.summary.mean_ns));
-    let (u_put, u_get, u_total, u_pyput, u_pyget) = (
-        unit(&put),
-        unit(&get),
-        unit(&total),
-        unit(&pyput),
-        unit(&pyget),
+    // One unit for the whole table, so no column looks bigger for its unit.
+    let u = TimeUnit::for_column(
+        [&put, &get, &total, &pyput, &pyget]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|c| c.summary.mean_ns),
     );
+    let (u_put, u_get, u_total, u_pyput, u_pyget) = (u, u, u, u, u);
     let mut cols = vec![
         ("Elements".to_owned(), Align::Right),
         ("Size".to_owned(), Align::Left),
