@@ -250,3 +250,18 @@ fn the_placement_sweep_has_a_row_for_each_python_baseline_placement_run() {
     // which ran on split alone.
     assert!(!sweep.contains("| py mp-queue-inproc "), "{sweep}");
 }
+
+#[test]
+fn a_quick_runs_readme_says_so_in_its_first_line() {
+    let mut r = fixtures::run();
+    r.config.trials = 2;
+    r.config.messages = 100;
+    let md = render_markdown(&r, &RenderOptions::default());
+    let first = md.lines().next().unwrap_or_default();
+    assert!(first.contains("Low-precision smoke run"), "{first}");
+    // And a full run's README opens with its title, machine line next.
+    let md = render_markdown(&fixtures::run(), &RenderOptions::default());
+    let mut lines = md.lines().filter(|l| !l.is_empty());
+    assert_eq!(lines.next(), Some("# ipcbench results"));
+    assert!(lines.next().is_some_and(|l| l.starts_with("**Machine:**")));
+}

@@ -203,6 +203,23 @@ pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
          cores. All sizes: [details/fanout.md](details/fanout.md).",
         if cores > 2 { "s" } else { "" }
     );
+    // The choice when workers outnumber cores, where the run has such rows.
+    let crowded: Vec<&str> = a
+        .rows
+        .iter()
+        .filter(|r| r.case.contains('⚠') && r.winner != MISSING)
+        .map(|r| r.winner.as_str())
+        .collect();
+    if let Some(first) = crowded.first() {
+        a.lead.push_str(&if crowded.iter().all(|w| w == first) {
+            format!(" With more workers than cores, **{first}** is fastest at every size shown.")
+        } else {
+            format!(
+                " With more workers than cores the fastest differs by size: {}.",
+                crowded.join(", ")
+            )
+        });
+    }
     a
 }
 

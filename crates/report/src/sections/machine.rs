@@ -19,7 +19,9 @@ pub fn machine_line(r: &Results) -> String {
         }
     };
     format!(
-        "**Machine:** {}, {} logical CPU{}, {}, virtualisation: {}; measured {} at commit {}.",
+        "**Machine:** {}, {} logical CPU{}, {}, virtualisation: {}; measured {} at commit {}. \
+         Placement `split`: producer on core 0, consumers on core 1; `same`: every process \
+         on core 0; `none`: left to the scheduler.",
         known(&e.cpu_model, "CPU"),
         e.cores,
         plural(e.cores),
