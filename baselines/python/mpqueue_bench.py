@@ -575,6 +575,22 @@ def clock_overhead_ns() -> float:
     return float(np.median(np.diff(np.array(reads, dtype=np.int64))))
 
 
+def recorded_command() -> str:
+    """The command as the results record it: relative to the repository, and
+    without where the file was written, so committed results name no
+    directory of the machine that measured them."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    args, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a == "--json":
+            skip = True
+        elif not a.startswith("--json="):
+            args.append(os.path.relpath(a, root) if os.path.isabs(a) else a)
+    return shlex.join(["python3", os.path.relpath(os.path.abspath(__file__), root), *args])
+
+
 def environment(args, start_method: str, start: datetime.datetime) -> dict[str, Any]:
     extra = [
         ["python", f"{platform.python_implementation()} {platform.python_version()}"],
@@ -596,7 +612,7 @@ def environment(args, start_method: str, start: datetime.datetime) -> dict[str, 
         "rustc": "",
         "git_commit": git_commit(),
         "date": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command_line": shlex.join(getattr(sys, "orig_argv", [sys.executable, *sys.argv])),
+        "command_line": recorded_command(),
         "virtualization": virtualization(),
         "governor": read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
         "clock_overhead_ns": clock_overhead_ns(),
@@ -793,7 +809,6 @@ def main(argv: list[str]) -> int:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, args.json)
-        print(f"wrote {args.json}", file=sys.stderr)
     return 1 if errors else 0
 
 

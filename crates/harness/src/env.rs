@@ -75,9 +75,20 @@ fn git_commit() -> String {
 }
 
 fn virtualization() -> String {
-    if let Some(v) = run("systemd-detect-virt", &[]) {
-        return v;
+    let machine = run("systemd-detect-virt", &["--vm"])
+        .filter(|v| v != "none")
+        .map_or_else(hypervisor, |vm| format!("{vm} virtual machine"));
+    // A container says nothing of the machine under it: name both.
+    match run("systemd-detect-virt", &["--container"]).filter(|c| c != "none") {
+        Some(container) if machine == "none detected" => format!("{container} container"),
+        Some(container) => format!("{container} container on a {machine}"),
+        None => machine,
     }
+}
+
+/// The machine's own virtualisation, from the CPU's hypervisor flag and the
+/// DMI vendor (a container shares the host's /proc/cpuinfo).
+fn hypervisor() -> String {
     let flags = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let hyper = flags
         .lines()

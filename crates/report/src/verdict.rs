@@ -373,6 +373,22 @@ mod tests {
     }
 
     #[test]
+    fn methodology_states_the_rules_this_code_applies() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/methodology.md");
+        let doc = std::fs::read_to_string(path).expect("docs/methodology.md");
+        for stated in [
+            format!("{} resamples", bootstrap::RESAMPLES),
+            format!("fewer than {} trials there is no interval", bootstrap::MIN_TRIALS),
+            format!("at least {}", 1.0 + MIN_EFFECT),
+            format!("(a {} % effect", MIN_EFFECT * 100.0),
+            format!("R² is below {}", crate::analysis::MIN_FIT_R2),
+            format!("{}%", bootstrap::COVERAGE * 100.0),
+        ] {
+            assert!(doc.contains(&stated), "docs/methodology.md should say {stated:?}");
+        }
+    }
+
+    #[test]
     fn ratio_reads_as_times_faster() {
         let r = Ratio {
             estimate: 1.904,
