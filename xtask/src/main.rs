@@ -43,6 +43,13 @@ enum Task {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Print what a results directory lets a reader conclude: impossible intervals, trials per
+    /// headline cell, how often the answer rows decide, how precise the medians are.
+    Audit {
+        /// Directory holding results.json.
+        #[arg(long, default_value = "results")]
+        dir: PathBuf,
+    },
     /// Re-render results/README.md, CSV and SVG from an existing results JSON.
     Render {
         /// Directory holding results.json (and python.json if any).
@@ -86,6 +93,9 @@ fn main() -> ExitCode {
     let r = match cli.command {
         Task::BenchAll(args) => bench_all(&args),
         Task::Render { dir } => render_dir(&dir),
+        Task::Audit { dir } => read_results(&dir.join("results.json")).map(|r| {
+            print!("{}", report::audit::audit(&r).render());
+        }),
         Task::PythonBaseline {
             dir,
             quick,
@@ -241,7 +251,10 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
         .canonicalize()
         .with_context(|| format!("resolving {}", out_dir.display()))?;
 
-    step(args, "building the release binary (cargo build --release -p harness)");
+    step(
+        args,
+        "building the release binary (cargo build --release -p harness)",
+    );
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "-p", "harness"])
         .current_dir(&root)
@@ -362,7 +375,10 @@ fn ipcbench_run(
         .args(["--keep-going", "--json"])
         .arg(json)
         .arg("--record-as")
-        .arg(format!("cargo xtask bench-all{mode}: ipcbench run {}", matrix_args.join(" ")));
+        .arg(format!(
+            "cargo xtask bench-all{mode}: ipcbench run {}",
+            matrix_args.join(" ")
+        ));
     if let Some(t) = &args.transport {
         cmd.args(["--transport", t]);
     }
@@ -681,7 +697,10 @@ fn matrix_doc() -> String {
             one("--messages"),
             per("pingpong"),
             per("stream"),
-            flag_values(a, "--stream-min-ms").first().copied().unwrap_or("200"),
+            flag_values(a, "--stream-min-ms")
+                .first()
+                .copied()
+                .unwrap_or("200"),
             one("--warmup-ms"),
         ));
     }

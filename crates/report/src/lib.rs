@@ -4,6 +4,7 @@
 //! JSON alone.
 
 pub mod analysis;
+pub mod audit;
 pub mod bootstrap;
 pub mod compare;
 mod csv_export;

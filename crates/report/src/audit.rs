@@ -1,0 +1,262 @@
+//! How much a run lets a reader conclude: the checks behind the verdicts
+//! (no impossible interval, enough trials, how often the rows decide, how
+//! precise the medians are), computed from a results file so they are
+//! figures of the run, not claims about it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::bootstrap::MIN_TRIALS;
+use crate::schema::{Cell, Results, Status};
+use crate::verdict::{Verdict, verdict};
+
+/// The figures of one audit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Audit {
+    /// Ok cells in the file.
+    pub cells: usize,
+    /// Ok cells with a lower bound below zero (median or mean interval).
+    pub negative_bounds: usize,
+    /// Throughput cells whose rate interval reaches zero or infinity.
+    pub throughput_crossing_zero: usize,
+    /// Headline cells (placement split, codec raw, not Python) and the
+    /// fewest trials any of them has.
+    pub headline_cells: usize,
+    /// Fewest trials of a headline cell.
+    pub headline_min_trials: usize,
+    /// Headline cells that stopped for each reason.
+    pub stop_reasons: BTreeMap<String, usize>,
+    /// Answer rows judged, and how they came out.
+    pub rows: usize,
+    /// Rows naming a winner.
+    pub winners: usize,
+    /// Rows that tie.
+    pub ties: usize,
+    /// Rows left undecided or failed.
+    pub undecided: usize,
+    /// Named winners whose median interval overlaps a contender's median
+    /// interval (the marginal check; the ratio verdict is the stricter
+    /// test and never names such a winner when a ratio interval includes 1).
+    pub winners_overlapped: usize,
+    /// Median half-width of the median's interval, as a fraction of the
+    /// median, for split pingpong and seed cells.
+    pub median_half_width: Option<f64>,
+}
+
+/// The answer rows an audit judges: one per (workload, metric, size) at
+/// placement `split`, codec `raw`, with every transport as a contender.
+const ROW_METRICS: [(&str, &str); 3] = [
+    ("seed", "total"),
+    ("pingpong", "rtt"),
+    ("stream", "throughput"),
+];
+
+fn is_headline(c: &Cell) -> bool {
+    c.placement == "split" && c.codec == "raw" && c.metric != "rtt_batch"
+}
+
+fn is_row_metric(c: &Cell) -> bool {
+    ROW_METRICS
+        .iter()
+        .any(|(w, m)| c.workload == *w && c.metric == *m)
+        || (c.workload.starts_with("fanout") && c.metric == "throughput")
+}
+
+/// Audits a results file.
+pub fn audit(results: &Results) -> Audit {
+    let ok: Vec<&Cell> = results
+        .cells
+        .iter()
+        .filter(|c| c.status == Status::Ok)
+        .collect();
+    let mut a = Audit {
+        cells: ok.len(),
+        headline_min_trials: usize::MAX,
+        ..Audit::default()
+    };
+    for c in &ok {
+        let lows = [c.median_ci_low_ns, c.summary.ci95_low_ns];
+        if lows.iter().flatten().any(|lo| *lo < 0.0) {
+            a.negative_bounds += 1;
+        }
+        if c.metric == "throughput"
+            && [c.median_ci_low_ns, c.median_ci_high_ns]
+                .iter()
+                .flatten()
+                .any(|v| *v <= 0.0 || !v.is_finite())
+        {
+            a.throughput_crossing_zero += 1;
+        }
+        if is_headline(c) {
+            a.headline_cells += 1;
+            a.headline_min_trials = a.headline_min_trials.min(c.trial_values().len());
+            let reason = c.stop_reason.clone().unwrap_or_else(|| "unrecorded".into());
+            *a.stop_reasons.entry(reason).or_default() += 1;
+        }
+    }
+    if a.headline_cells == 0 {
+        a.headline_min_trials = 0;
+    }
+    judge_rows(results, &mut a);
+    let widths: Vec<f64> = ok
+        .iter()
+        .filter(|c| c.placement == "split" && c.codec == "raw")
+        .filter(|c| c.workload == "seed" || (c.workload == "pingpong" && c.metric == "rtt"))
+        .filter_map(|c| c.median_ci().map(|(lo, hi)| (hi - lo) / 2.0 / c.median()))
+        .collect();
+    a.median_half_width = crate::bootstrap::median(&widths);
+    a
+}
+
+fn judge_rows(results: &Results, a: &mut Audit) {
+    let mut rows: BTreeMap<(String, String, u64), Vec<&Cell>> = BTreeMap::new();
+    for c in results
+        .cells
+        .iter()
+        .filter(|c| is_headline(c) && is_row_metric(c))
+    {
+        rows.entry((c.workload.clone(), c.metric.clone(), c.size_bytes))
+            .or_default()
+            .push(c);
+    }
+    for cells in rows.values() {
+        let v = verdict(cells.iter().map(|c| (c.transport.as_str(), *c)));
+        a.rows += 1;
+        match &v {
+            Verdict::Winner { name, .. } => {
+                a.winners += 1;
+                let ci = |n: &str| {
+                    cells
+                        .iter()
+                        .find(|c| c.transport == n)
+                        .and_then(|c| c.median_ci())
+                };
+                if let Some(w) = ci(name) {
+                    let overlapped = cells
+                        .iter()
+                        .filter(|c| c.transport != *name)
+                        .filter_map(|c| c.median_ci())
+                        .any(|o| o.0 <= w.1 && w.0 <= o.1);
+                    a.winners_overlapped += usize::from(overlapped);
+                }
+            }
+            Verdict::Tie { .. } => a.ties += 1,
+            _ => a.undecided += 1,
+        }
+    }
+}
+
+impl Audit {
+    /// The audit as a short Markdown list.
+    pub fn render(&self) -> String {
+        let pct = |n: usize, of: usize| {
+            if of == 0 {
+                "–".to_owned()
+            } else {
+                format!("{:.0} %", 100.0 * n as f64 / of as f64)
+            }
+        };
+        let mut o = String::new();
+        let _ = writeln!(o, "- cells measured: {}", self.cells);
+        let _ = writeln!(
+            o,
+            "- intervals with a negative lower bound: {}; throughput intervals reaching zero: {}",
+            self.negative_bounds, self.throughput_crossing_zero
+        );
+        let reasons: Vec<String> = self
+            .stop_reasons
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "- headline cells (split, raw): {}, fewest trials {} (an interval needs {MIN_TRIALS}); stopped by: {}",
+            self.headline_cells,
+            self.headline_min_trials,
+            reasons.join(", ")
+        );
+        let _ = writeln!(
+            o,
+            "- answer rows (seed total, pingpong, stream and fanout throughput at split, every size): {}: winner {} ({}), tie {} ({}), undecided or failed {}",
+            self.rows,
+            self.winners,
+            pct(self.winners, self.rows),
+            self.ties,
+            pct(self.ties, self.rows),
+            self.undecided
+        );
+        let _ = writeln!(
+            o,
+            "- named winners whose median interval overlaps a contender's: {}",
+            self.winners_overlapped
+        );
+        let _ = writeln!(
+            o,
+            "- median half-width of the median's interval, split pingpong and seed cells: {}",
+            self.median_half_width.map_or("–".to_owned(), |w| format!(
+                "{:.1} % of the median",
+                w * 100.0
+            ))
+        );
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(transport: &str, trials: &[f64]) -> Cell {
+        let mut c = Cell {
+            transport: transport.into(),
+            codec: "raw".into(),
+            workload: "pingpong".into(),
+            placement: "split".into(),
+            metric: "rtt".into(),
+            size_bytes: 8,
+            trial_medians_ns: trials.to_vec(),
+            median_ns: crate::bootstrap::median(trials).unwrap_or(0.0),
+            stop_reason: Some("planned".into()),
+            ..Cell::default()
+        };
+        let ci = crate::bootstrap::median_interval(trials);
+        c.median_ci_low_ns = ci.map(|c| c.0);
+        c.median_ci_high_ns = ci.map(|c| c.1);
+        c
+    }
+
+    fn results(cells: Vec<Cell>) -> Results {
+        Results {
+            schema_version: 2,
+            environment: Default::default(),
+            config: Default::default(),
+            floors: Vec::new(),
+            cells,
+        }
+    }
+
+    #[test]
+    fn counts_rows_trials_and_precision() {
+        let fast = cell("a", &[100.0, 101.0, 99.0, 100.0]);
+        let slow = cell("b", &[300.0, 310.0, 290.0, 300.0]);
+        let mut tied = cell("c", &[100.0, 102.0, 98.0, 100.0]);
+        tied.size_bytes = 800;
+        let mut other = cell("a", &[100.0, 102.0, 98.0, 100.0]);
+        other.size_bytes = 800;
+        let a = audit(&results(vec![fast, slow, tied, other]));
+        assert_eq!((a.rows, a.winners, a.ties), (2, 1, 1));
+        assert_eq!(a.headline_min_trials, 4);
+        assert_eq!(a.negative_bounds, 0);
+        assert_eq!(a.winners_overlapped, 0);
+        assert_eq!(a.stop_reasons.get("planned"), Some(&4));
+        assert!(a.median_half_width.is_some_and(|w| w > 0.0 && w < 0.05));
+        assert!(a.render().contains("winner 1 (50 %)"));
+    }
+
+    #[test]
+    fn negative_bounds_are_counted() {
+        let mut c = cell("a", &[1.0, 2.0, 3.0]);
+        c.summary.ci95_low_ns = Some(-5.0);
+        assert_eq!(audit(&results(vec![c])).negative_bounds, 1);
+    }
+}
