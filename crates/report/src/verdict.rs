@@ -378,13 +378,19 @@ mod tests {
         let doc = std::fs::read_to_string(path).expect("docs/methodology.md");
         for stated in [
             format!("{} resamples", bootstrap::RESAMPLES),
-            format!("fewer than {} trials there is no interval", bootstrap::MIN_TRIALS),
+            format!(
+                "fewer than {} trials there is no interval",
+                bootstrap::MIN_TRIALS
+            ),
             format!("at least {}", 1.0 + MIN_EFFECT),
             format!("(a {} % effect", MIN_EFFECT * 100.0),
             format!("R² is below {}", crate::analysis::MIN_FIT_R2),
             format!("{}%", bootstrap::COVERAGE * 100.0),
         ] {
-            assert!(doc.contains(&stated), "docs/methodology.md should say {stated:?}");
+            assert!(
+                doc.contains(&stated),
+                "docs/methodology.md should say {stated:?}"
+            );
         }
     }
 
