@@ -66,9 +66,10 @@ impl Caveat {
         match self {
             Self::Oversubscribed { workers, cores } => format!(
                 "**{workers} workers on {cores} core{}:** the fanout workloads with more \
-                 workers than cores share cores between workers, so anything that busy-waits \
-                 stalls a whole scheduler timeslice per hand-over; a blocking transport is \
-                 the right choice there.",
+                 workers than cores share cores between workers, so a transport that only \
+                 busy-waits stalls a whole scheduler timeslice per hand-over; one that blocks \
+                 (or spins briefly, then blocks) keeps working. The fanout answer names the \
+                 fastest there.",
                 plural(*cores)
             ),
             Self::SharedCoreCollapse { transports, worst } => format!(

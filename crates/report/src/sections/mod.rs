@@ -228,17 +228,17 @@ pub fn median_ci(c: &Cell) -> String {
     }
 }
 
-/// Bytes per second of a throughput cell, derived from ns per message when
-/// the writer left the rate out.
+/// Payload bytes per second of a throughput cell at its headline (median)
+/// time per message: every table and plot ranks on the median.
 pub fn bytes_per_s(c: &Cell) -> Option<f64> {
-    c.bytes_per_s.or_else(|| {
-        (c.summary.mean_ns > 0.0).then(|| c.size_bytes as f64 * 1e9 / c.summary.mean_ns)
-    })
+    msgs_per_s(c).map(|r| r * c.size_bytes as f64)
 }
 
+/// Messages (tasks) per second of a throughput cell at its headline time
+/// per message.
 pub fn msgs_per_s(c: &Cell) -> Option<f64> {
-    c.msgs_per_s
-        .or_else(|| (c.summary.mean_ns > 0.0).then(|| 1e9 / c.summary.mean_ns))
+    let ns = headline(c);
+    (ns > 0.0 && ns.is_finite()).then(|| 1e9 / ns)
 }
 
 /// "1.90x faster" / "2.00x slower": how a figure compares with Python's.

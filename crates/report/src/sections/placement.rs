@@ -10,14 +10,10 @@ use crate::thresholds::*;
 
 /// Every workload's headline metric on each placement against `split`, at
 /// the smallest size, and the large ratios called out by name.
-/// The figure placements are compared on: the median for latencies, the
-/// time per message for throughputs; lower is better.
+/// The figure placements are compared on: the headline median (for
+/// throughputs, of the time per message); lower is better.
 fn cost(c: &Cell) -> f64 {
-    if is_throughput(&c.metric) {
-        c.summary.mean_ns
-    } else {
-        headline(c)
-    }
+    headline(c)
 }
 
 /// The placement sweep, headed at level 2.
@@ -65,7 +61,7 @@ pub fn render<'a>(d: &mut Doc, idx: &'a Index<'a>, py: Option<&'a Python<'a>>) {
     d.para(&format!(
         "Each figure is a placement's cost relative to `split` (producer on core 0, consumers \
          on core 1) for the same transport, at the smallest size both ran, on the workload's \
-         headline metric: the median for latencies, time per message for throughputs. \
+         headline metric: the median (for throughputs, of the time per message). \
          2.00x = twice as slow. `same` puts every process on core 0; `none` leaves them to \
          the scheduler. Ratios of {} or more are marked ⚠ and listed below.",
         fmt_multiple(CRITICAL_RATIO)
