@@ -331,13 +331,11 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
         args.baseline.as_deref(),
         python.is_none() && !args.no_python,
     )?;
-    for entry in std::fs::read_dir(&staging)? {
-        let entry = entry?;
-        let dest = out_dir.join(entry.file_name());
-        std::fs::rename(entry.path(), &dest)
-            .with_context(|| format!("moving {} into place", dest.display()))?;
-    }
+    replace_generated(&out_dir, &staging)?;
     drop(guard);
+    if root.join("results").canonicalize().ok().as_deref() == Some(out_dir.as_path()) {
+        update_readme_excerpt(&root)?;
+    }
     step(
         args,
         &format!(
@@ -350,6 +348,77 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
         bail!("some cells failed (they are marked in the report); see the errors above");
     }
     Ok(())
+}
+
+/// Whether a file in a results directory is one bench-all writes (so an old
+/// one the new run no longer writes, such as a plot of a placement it did not
+/// run, is removed rather than left beside the new results).
+fn is_generated(name: &str) -> bool {
+    const EXTENSIONS: [&str; 5] = [".svg", ".html", ".md", ".json", ".csv"];
+    name == "details" || EXTENSIONS.iter().any(|e| name.ends_with(e))
+}
+
+/// Moves the staged results into `out_dir`, replacing what an earlier run
+/// wrote there.
+fn replace_generated(out_dir: &Path, staging: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(out_dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_generated(&name) {
+            let path = entry.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            }
+            .with_context(|| format!("removing the old {}", path.display()))?;
+        }
+    }
+    for entry in std::fs::read_dir(staging)? {
+        let entry = entry?;
+        let dest = out_dir.join(entry.file_name());
+        std::fs::rename(entry.path(), &dest)
+            .with_context(|| format!("moving {} into place", dest.display()))?;
+    }
+    Ok(())
+}
+
+const EXCERPT_BEGIN: &str = "<!-- results excerpt: written by cargo xtask bench-all -->";
+const EXCERPT_END: &str = "<!-- end of results excerpt -->";
+
+/// Copies the answers of results/README.md (everything before its
+/// "## Details" map) into the project README between the excerpt markers,
+/// headings demoted and links pointed into results/, so the figures the
+/// project README shows are the tool's, never typed by hand.
+fn update_readme_excerpt(root: &Path) -> Result<()> {
+    let readme = root.join("README.md");
+    let text = std::fs::read_to_string(&readme).context("reading README.md")?;
+    let (Some(a), Some(b)) = (text.find(EXCERPT_BEGIN), text.find(EXCERPT_END)) else {
+        return Ok(());
+    };
+    let results = std::fs::read_to_string(root.join("results/README.md"))
+        .context("reading results/README.md")?;
+    let answers = results.split("\n## Details").next().unwrap_or_default();
+    let excerpt: String = answers
+        .lines()
+        .map(|l| {
+            let l = if l.starts_with('#') {
+                format!("##{l}")
+            } else {
+                l.to_owned()
+            };
+            l.replace("](details/", "](results/details/")
+                .replace("](index.html", "](results/index.html")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let new = format!(
+        "{}{EXCERPT_BEGIN}\n{}\n{}",
+        &text[..a],
+        excerpt.trim(),
+        &text[b..]
+    );
+    std::fs::write(&readme, new).context("writing README.md")
 }
 
 /// An `ipcbench run` with these matrix arguments, the run's transports,
@@ -625,11 +694,11 @@ fn render_dir(dir: &Path) -> Result<()> {
         std::fs::copy(dir.join("python.json"), staging.join("python.json"))?;
     }
     render_into(&staging, None, false)?;
-    for entry in std::fs::read_dir(&staging)? {
-        let entry = entry?;
-        std::fs::rename(entry.path(), dir.join(entry.file_name()))?;
-    }
+    replace_generated(dir, &staging)?;
     drop(guard);
+    if dir.canonicalize().ok() == root().join("results").canonicalize().ok() {
+        update_readme_excerpt(&root())?;
+    }
     Ok(())
 }
 
