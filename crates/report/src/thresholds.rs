@@ -14,8 +14,9 @@ pub const BACKLOG_INTERVALS: f64 = 50.0;
 /// A run with fewer trials per cell than this is a low-precision smoke run.
 pub const SMOKE_TRIALS: usize = 3;
 
-/// A run with fewer measured messages per trial than this is a smoke run too.
-pub const SMOKE_MESSAGES: usize = 1000;
+/// A run with fewer measured messages per trial than this is a smoke run
+/// too (`bench-all --quick` measures 100; a real run, hundreds or more).
+pub const SMOKE_MESSAGES: usize = 200;
 
 /// A cross-core floor this many times the same-core one means idle cores
 /// wake slowly (a sleeping receiver pays the wake-up on every message).
@@ -41,5 +42,6 @@ mod tests {
         assert!(is_smoke(2, 100));
         assert!(is_smoke(10, 100));
         assert!(!is_smoke(3, 1000));
+        assert!(!is_smoke(10, 200));
     }
 }

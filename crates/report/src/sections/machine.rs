@@ -36,9 +36,19 @@ pub fn machine_line(r: &Results) -> String {
     )
 }
 
-/// The smoke-run warning, when the run's settings make it one.
+/// Whether the run is a smoke run: `bench-all --quick` says so in the
+/// environment record, and too few trials or messages make one anyway.
+fn smoke(r: &Results) -> bool {
+    r.environment
+        .extra
+        .iter()
+        .any(|(_, v)| v.contains("--quick matrix"))
+        || is_smoke(r.config.trials, r.config.messages)
+}
+
+/// The smoke-run warning, when the run is one.
 pub fn smoke_line(r: &Results) -> Option<String> {
-    is_smoke(r.config.trials, r.config.messages).then(|| {
+    smoke(r).then(|| {
         format!(
             "**Low-precision smoke run** ({} trial{} of {} messages per cell): the figures \
              below show that every transport works, not which one is faster; intervals are \
@@ -187,6 +197,12 @@ mod tests {
         let mut quick = r.clone();
         quick.config.trials = 2;
         assert!(smoke_line(&quick).is_some_and(|s| s.contains("smoke run")));
+        let mut quick = r.clone();
+        quick.environment.extra.push((
+            "bench-all wall time".into(),
+            "0 min 41 s (--quick matrix, Python baseline included)".into(),
+        ));
+        assert!(smoke_line(&quick).is_some());
     }
 
     #[test]
