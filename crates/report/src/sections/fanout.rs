@@ -199,3 +199,36 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
          messages: a busy-waiting backend with processes sharing a core (see the matrices).",
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::testing::{cell, results};
+
+    #[test]
+    fn scaling_in_one_unit_with_python_beside() {
+        let r = results(vec![
+            cell("a", "fanout1", "split", 800, "throughput", 100_000.0),
+            cell("a", "fanout4", "split", 800, "throughput", 25_000.0),
+        ]);
+        let py = results(vec![
+            cell("mp-queue", "fanout1", "split", 800, "throughput", 1e6),
+            cell("mp-queue", "fanout4", "split", 800, "throughput", 5e5),
+        ]);
+        let pyx = Python::new(&py);
+        let mut d = Doc::default();
+        render(&mut d, &Index::new(&r), Some(&pyx));
+        let row = |name: &str| {
+            d.out
+                .lines()
+                .find(|l| l.starts_with(&format!("| {name} ")))
+                .unwrap_or_else(|| panic!("{name} row in {}", d.out))
+                .to_owned()
+        };
+        assert!(d.out.contains("k tasks/s, N=1"), "{}", d.out);
+        assert!(
+            row("a").contains("10.0") && row("a").contains("40.0") && row("a").contains("4.00x")
+        );
+        assert!(row("py mp-queue").contains("1.00") && row("py mp-queue").contains("2.00x"));
+    }
+}

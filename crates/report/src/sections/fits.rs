@@ -70,3 +70,37 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
         d.raw(&body.out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::testing::{cell, results};
+
+    #[test]
+    fn a_line_that_would_lie_is_shown_as_no_linear_fit() {
+        let r = results(vec![
+            // 1 µs + 1 ns per byte: a clean line.
+            cell("line", "pingpong", "split", 1_000, "rtt", 2_000.0),
+            cell("line", "pingpong", "split", 10_000, "rtt", 11_000.0),
+            cell("line", "pingpong", "split", 100_000, "rtt", 101_000.0),
+            // Flat, then a cliff: the line's fixed cost comes out negative.
+            cell("odd", "pingpong", "split", 1_000, "rtt", 100.0),
+            cell("odd", "pingpong", "split", 10_000, "rtt", 100.0),
+            cell("odd", "pingpong", "split", 100_000, "rtt", 1e6),
+        ]);
+        let mut d = Doc::default();
+        render(&mut d, &Index::new(&r), None);
+        let line = d
+            .out
+            .lines()
+            .find(|l| l.starts_with("- line:"))
+            .expect("line fit");
+        assert!(line.contains("1.00 µs") && line.contains("R²"), "{line}");
+        let odd = d
+            .out
+            .lines()
+            .find(|l| l.starts_with("- odd:"))
+            .expect("odd fit");
+        assert!(odd.contains("no linear fit"), "{odd}");
+    }
+}

@@ -136,3 +136,38 @@ pub fn render(d: &mut Doc, idx: &Index<'_>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::testing::{cell, results};
+
+    #[test]
+    fn a_backlog_is_marked_and_the_table_has_one_time_unit() {
+        let mut ok = cell("a", "paced50", "split", 8, "latency", 2_000.0);
+        ok.offered_msgs_per_s = Some(10_000.0);
+        // 50 send intervals at 10 k msg/s = 5 ms; a 9 ms median is a backlog.
+        let mut late = cell("b", "paced50", "split", 8, "latency", 9e6);
+        late.offered_msgs_per_s = Some(10_000.0);
+        let r = results(vec![ok, late]);
+        let mut d = Doc::default();
+        render(&mut d, &Index::new(&r));
+        let line = |name: &str| {
+            d.out
+                .lines()
+                .find(|l| l.starts_with(&format!("| {name} ")))
+                .expect("row")
+                .to_owned()
+        };
+        assert!(
+            line("b").contains("⚠") && !line("a").contains("⚠"),
+            "{}",
+            d.out
+        );
+        assert!(
+            d.out.contains("p50 (ms)") || d.out.contains("p50 (µs)"),
+            "{}",
+            d.out
+        );
+    }
+}

@@ -198,3 +198,35 @@ pub fn render<'a>(d: &mut Doc, idx: &'a Index<'a>, py: Option<&'a Python<'a>>) {
         lines.join("\n")
     ));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::testing::{cell, results};
+
+    #[test]
+    fn a_collapse_on_a_shared_core_is_marked_and_listed() {
+        let r = results(vec![
+            cell("spin", "pingpong", "split", 8, "rtt", 300.0),
+            cell("spin", "pingpong", "same", 8, "rtt", 6e6),
+            cell("block", "pingpong", "split", 8, "rtt", 5_000.0),
+            cell("block", "pingpong", "same", 8, "rtt", 6_000.0),
+        ]);
+        let mut d = Doc::default();
+        render(&mut d, &Index::new(&r), None);
+        let row = |name: &str| {
+            d.out
+                .lines()
+                .find(|l| l.starts_with(&format!("| {name} ")))
+                .expect("row")
+                .to_owned()
+        };
+        assert!(row("spin").contains("**20000x** ⚠"), "{}", d.out);
+        assert!(row("block").contains("1.20x") && !row("block").contains('⚠'));
+        assert!(
+            d.out.contains("- **spin**, pingpong rtt at 8 B"),
+            "{}",
+            d.out
+        );
+    }
+}

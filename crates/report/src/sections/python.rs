@@ -36,3 +36,29 @@ pub fn render(d: &mut Doc, py: &Python<'_>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::testing::{cell, results};
+
+    #[test]
+    fn the_baseline_alone_has_its_seed_tables_and_how_it_ran() {
+        let mut py = results(vec![
+            cell("mp-queue", "seed", "split", 800, "put", 4_000.0),
+            cell("mp-queue", "seed", "split", 800, "get", 60_000.0),
+            cell("mp-queue", "seed", "split", 800, "total", 64_000.0),
+        ]);
+        py.environment.command_line = "python3 mpqueue_bench.py".into();
+        let pyx = Python::new(&py);
+        let mut d = Doc::default();
+        render(&mut d, &pyx);
+        assert!(d.out.contains("`python3 mpqueue_bench.py`"), "{}", d.out);
+        assert!(
+            d.out.contains("### mp-queue · codec raw · placement split"),
+            "{}",
+            d.out
+        );
+        assert!(d.out.contains("|            64.0 |"), "{}", d.out);
+    }
+}

@@ -146,3 +146,31 @@ pub fn table(
     d.table(&t);
     d.failures(&failed);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::testing::{cell, results};
+
+    #[test]
+    fn one_unit_per_table_and_python_total_beside() {
+        let r = results(vec![
+            cell("a", "seed", "split", 800, "put", 200.0),
+            cell("a", "seed", "split", 800, "get", 800.0),
+            cell("a", "seed", "split", 800, "total", 1_000.0),
+        ]);
+        let py = results(vec![
+            cell("mp-queue", "seed", "split", 800, "put", 4_000.0),
+            cell("mp-queue", "seed", "split", 800, "get", 46_000.0),
+            cell("mp-queue", "seed", "split", 800, "total", 50_000.0),
+        ]);
+        let pyx = Python::new(&py);
+        let mut d = Doc::default();
+        render(&mut d, &Index::new(&r), Some(&pyx));
+        let row = d.out.lines().find(|l| l.contains("| 800 B")).expect("row");
+        // All in µs: 0.200 beside 4.00, never 200 (ns) beside 4.00 (µs).
+        assert!(row.contains("0.200 ±") && row.contains("4.00 ±"), "{row}");
+        assert!(row.contains("50.0x faster"), "{row}");
+        assert!(d.out.contains("feeder thread"), "{}", d.out);
+    }
+}
