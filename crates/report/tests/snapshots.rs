@@ -271,3 +271,38 @@ fn a_quick_runs_readme_says_so_in_its_first_line() {
     assert_eq!(lines.next(), Some("# ipcbench results"));
     assert!(lines.next().is_some_and(|l| l.starts_with("**Machine:**")));
 }
+
+#[test]
+fn the_committed_results_render_a_readme_of_one_screen_then_a_map() {
+    // The real run in results/, when there is one: README at most 300 lines
+    // and 64 KB, every page it links to rendered.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../results");
+    let Ok(text) = std::fs::read_to_string(format!("{dir}/results.json")) else {
+        return;
+    };
+    let run: Results = serde_json::from_str(&text).expect("results/results.json parses");
+    let py: Option<Results> = std::fs::read_to_string(format!("{dir}/python.json"))
+        .ok()
+        .map(|t| serde_json::from_str(&t).expect("results/python.json parses"));
+    let opts = RenderOptions {
+        python: py.as_ref(),
+        ..RenderOptions::default()
+    };
+    let pages = render_pages(&run, &opts);
+    let readme = &pages[0].text;
+    assert!(
+        readme.lines().count() <= 300,
+        "{} lines",
+        readme.lines().count()
+    );
+    assert!(readme.len() <= 64 * 1024, "{} bytes", readme.len());
+    for link in readme.split("](").skip(1) {
+        let target = link.split(')').next().unwrap_or_default();
+        if target.starts_with("details/") || target == "index.html" {
+            assert!(
+                pages.iter().any(|p| p.path == target),
+                "README links to {target}, which is not rendered"
+            );
+        }
+    }
+}
