@@ -62,8 +62,18 @@ from typing import Any
 
 import numpy as np
 
+import alternatives
+
 SCHEMA_VERSION = 2
-MODES = ("mp-queue", "mp-queue-inproc")
+#: Seed modes: every queue of alternatives.py in two processes, and those
+#: that can run the notebook's one-process loop with an ``-inproc`` suffix.
+MODES = ("mp-queue", "mp-queue-inproc") + tuple(
+    m
+    for name in alternatives.NAMES[1:]
+    for m in ((name, name + "-inproc") if name in alternatives.INPROC else (name,))
+)
+#: What ``--modes`` / ``--fanout-modes`` run by default (the tool's original scope).
+DEFAULT_MODES = ("mp-queue", "mp-queue-inproc")
 METRICS = ("total", "put", "get")
 WORKLOADS = ("seed", "fanout")
 FANOUT_METRICS = ("throughput", "latency")
@@ -133,11 +143,16 @@ def report_error(conn, e: BaseException) -> None:
         pass
 
 
-def inproc_trial(elements: int, messages: int, warmup: int, placement: str, conn) -> None:
+def base_name(mode: str) -> str:
+    """The queue a mode uses (``mp-queue-inproc`` -> ``mp-queue``)."""
+    return mode.removesuffix("-inproc")
+
+
+def inproc_trial(mode: str, elements: int, messages: int, warmup: int, placement: str, conn) -> None:
     """The notebook's loop: put then get in one process."""
     try:
         pin(placement, "inproc")
-        q = mp.Queue()
+        q = alternatives.make(base_name(mode), mp, inproc=True)
         base = payload(elements)
         buf = base.copy()
         total = warmup + messages
@@ -359,11 +374,14 @@ def fanout_producer(
         conn.close()
 
 
-def run_fanout_trial(ctx, workers: int, elements: int, args) -> tuple[np.ndarray, float, float, float]:
+def run_fanout_trial(
+    ctx, mode: str, workers: int, elements: int, args
+) -> tuple[np.ndarray, float, float, float]:
     """One fanout trial in fresh processes: (latency ns, tasks/s, producer CPU
     ns per task, workers' CPU ns per task)."""
     recv, send = ctx.Pipe(duplex=False)
-    tasks, acks = ctx.Queue(), ctx.Queue()
+    tasks = alternatives.make(mode, ctx, role="task", shared=True)
+    acks = alternatives.make(mode, ctx, role="ack", shared=True)
     procs = [
         ctx.Process(target=fanout_worker, args=(w, elements, args.warmup, args.placement, tasks, acks))
         for w in range(workers)
@@ -383,15 +401,16 @@ def run_fanout_trial(ctx, workers: int, elements: int, args) -> tuple[np.ndarray
 def run_trial(ctx, mode: str, elements: int, args) -> tuple[np.ndarray, np.ndarray, int]:
     """One trial in fresh processes: (put ns, get ns, warm-up ns)."""
     recv, send = ctx.Pipe(duplex=False)
-    if mode == "mp-queue-inproc":
+    if mode.endswith("-inproc"):
         procs = [
             ctx.Process(
                 target=inproc_trial,
-                args=(elements, args.messages, args.warmup, args.placement, send),
+                args=(mode, elements, args.messages, args.warmup, args.placement, send),
             )
         ]
     else:
-        q, ack = ctx.Queue(), ctx.Queue()
+        q = alternatives.make(mode, ctx, role="task")
+        ack = alternatives.make(mode, ctx, role="ack")
         total = args.warmup + args.messages
         procs = [
             ctx.Process(target=consumer, args=(elements, total, args.placement, q, ack)),
@@ -602,7 +621,9 @@ def environment(args, start_method: str, start: datetime.datetime) -> dict[str, 
         ["fanout workers", ",".join(map(str, args.workers)) if "fanout" in args.workloads else "not run"],
         ["warm-up messages", str(args.warmup)],
         ["sizes (int64 elements)", ",".join(str(s) for s in args.sizes)],
-        ["timers", "mp-queue-inproc: time.perf_counter_ns; mp-queue: time.clock_gettime_ns(CLOCK_MONOTONIC)"],
+        ["timers", "*-inproc: time.perf_counter_ns; two processes: time.clock_gettime_ns(CLOCK_MONOTONIC)"],
+        ["fanout queues", ",".join(args.fanout_modes) if "fanout" in args.workloads else "not run"],
+        ["skipped (package missing)", "; ".join(args.skipped) or "none"],
     ]
     return {
         "tool": "ipcbench baselines/python/mpqueue_bench.py",
@@ -635,8 +656,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, help="messages discarded before measuring (default 50)")
     ap.add_argument("--placement", choices=("split", "same", "none"), default="split",
                     help="split: producer CPU 0, consumer CPU 1; same: both CPU 0; none: unpinned")
-    ap.add_argument("--modes", default=",".join(MODES),
-                    help=f"seed workload: comma-separated subset of {','.join(MODES)}")
+    ap.add_argument("--modes", default=",".join(DEFAULT_MODES),
+                    help=f"seed workload: comma-separated subset of {','.join(MODES)}, or 'all' "
+                         f"(default {','.join(DEFAULT_MODES)}); a mode whose package is missing is skipped with a note")
+    ap.add_argument("--fanout-modes", default="mp-queue",
+                    help=f"fanout workload: comma-separated subset of {','.join(alternatives.FANOUT)}, "
+                         "or 'all' (default mp-queue)")
     ap.add_argument("--workloads", default="seed",
                     help=f"comma-separated subset of {','.join(WORKLOADS)} (default seed)")
     ap.add_argument("--workers", default=",".join(map(str, DEFAULT_WORKERS)),
@@ -655,10 +680,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.warmup = args.warmup if args.warmup is not None else (20 if q else 50)
     if args.messages < 1 or args.trials < 1 or args.warmup < 0 or args.timeout <= 0:
         ap.error("--messages and --trials must be at least 1, --warmup at least 0, --timeout positive")
-    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    args.modes = list(MODES) if args.modes.strip() == "all" else [
+        m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = [m for m in args.modes if m not in MODES]
     if unknown or not args.modes:
-        ap.error(f"unknown mode(s) {unknown}: choose from {', '.join(MODES)}")
+        ap.error(f"unknown mode(s) {unknown}: choose from {', '.join(MODES)}, or all")
+    args.fanout_modes = list(alternatives.FANOUT) if args.fanout_modes.strip() == "all" else [
+        m.strip() for m in args.fanout_modes.split(",") if m.strip()]
+    unknown = [m for m in args.fanout_modes if m not in alternatives.FANOUT]
+    if unknown or not args.fanout_modes:
+        ap.error(f"unknown fanout mode(s) {unknown}: choose from {', '.join(alternatives.FANOUT)}, or all")
+    # A queue whose package is not installed is skipped, with a note.
+    args.skipped = sorted({r for m in args.modes + args.fanout_modes
+                           if (r := alternatives.missing(base_name(m)))})
+    args.modes = [m for m in args.modes if not alternatives.missing(base_name(m))]
+    args.fanout_modes = [m for m in args.fanout_modes if not alternatives.missing(m)]
+    for note in args.skipped:
+        print(f"skipped (package missing): {note}", file=sys.stderr)
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     unknown = [w for w in args.workloads if w not in WORKLOADS]
     if unknown or not args.workloads:
@@ -706,8 +744,8 @@ def main(argv: list[str]) -> int:
 
     samples: dict[tuple[str, int], dict[str, list[np.ndarray]]] = {}
     # Per (fanoutN, elements): latency arrays, rates and CPU per trial.
-    fan: dict[tuple[str, int], dict[str, list]] = {}
-    errors: dict[tuple[str, int], str] = {}
+    fan: dict[tuple, dict[str, list]] = {}
+    errors: dict[tuple, str] = {}
     warm_ms: list[float] = []
     fanouts = [f"fanout{n}" for n in args.workers] if "fanout" in args.workloads else []
     for trial in range(args.trials):
@@ -732,18 +770,18 @@ def main(argv: list[str]) -> int:
                 print(f"trial {trial + 1}/{args.trials} {mode:>15} {elements:>6} elements: "
                       f"put {np.mean(put_ns) / 1e3:8.2f} µs  get {np.mean(get_ns) / 1e3:8.2f} µs  "
                       f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
-        for w in fanouts:
+        for fmode, w in [(fm, w) for fm in args.fanout_modes for w in fanouts]:
             workers = int(w[len("fanout"):])
             for elements in args.sizes:
-                key = (w, elements)
+                key = (fmode, w, elements)
                 if key in errors:
                     continue
                 t0 = time.monotonic()
                 try:
-                    lat, rate, cpu_p, cpu_c = run_fanout_trial(ctx, workers, elements, args)
+                    lat, rate, cpu_p, cpu_c = run_fanout_trial(ctx, fmode, workers, elements, args)
                 except TrialError as e:
                     errors[key] = str(e)
-                    print(f"trial {trial + 1}/{args.trials} {w} {elements} elements: FAILED: {e}",
+                    print(f"trial {trial + 1}/{args.trials} {fmode} {w} {elements} elements: FAILED: {e}",
                           file=sys.stderr)
                     continue
                 f = fan.setdefault(key, {"latency": [], "rates": [], "cpu_p": [], "cpu_c": []})
@@ -751,7 +789,7 @@ def main(argv: list[str]) -> int:
                 f["rates"].append(rate)
                 f["cpu_p"].append(cpu_p)
                 f["cpu_c"].append(cpu_c)
-                print(f"trial {trial + 1}/{args.trials} {w:>15} {elements:>6} elements: "
+                print(f"trial {trial + 1}/{args.trials} {fmode} {w:>8} {elements:>6} elements: "
                       f"{rate / 1e3:8.2f} k tasks/s  latency {np.mean(lat) / 1e3:8.2f} µs  "
                       f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
 
@@ -767,16 +805,16 @@ def main(argv: list[str]) -> int:
                 c = cell(mode, args.placement, elements, metric)
                 c.update(status="ok", trials=len(trials), **summarize(trials))
                 cells.append(c)
-    for w in fanouts:
+    for fmode, w in [(fm, w) for fm in args.fanout_modes for w in fanouts]:
         for elements in args.sizes:
-            key = (w, elements)
+            key = (fmode, w, elements)
             for metric in FANOUT_METRICS:
                 if key in errors:
-                    cells.append(failed_cell("mp-queue", args.placement, elements, metric,
+                    cells.append(failed_cell(fmode, args.placement, elements, metric,
                                              errors[key], w))
                     continue
                 f = fan[key]
-                c = cell("mp-queue", args.placement, elements, metric, w)
+                c = cell(fmode, args.placement, elements, metric, w)
                 if metric == "throughput":
                     c.update(status="ok", trials=len(f["rates"]),
                              **throughput_summary(f["rates"], args.messages * len(f["rates"])))

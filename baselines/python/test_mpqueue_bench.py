@@ -189,6 +189,34 @@ class EndToEnd(unittest.TestCase):
             self.assertLessEqual(c["min_ns"], c["p50_ns"])
             self.assertLessEqual(c["p50_ns"], c["max_ns"])
 
+    def test_every_alternative_runs_or_is_skipped_with_a_note(self):
+        import alternatives
+
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "out.json")
+            r = subprocess.run(
+                [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "2,1000",
+                 "--messages", "10", "--trials", "1", "--warmup", "2", "--modes", "all",
+                 "--workloads", "seed,fanout", "--workers", "2", "--fanout-modes", "all",
+                 "--placement", "none", "--timeout", "60", "--json", out],
+                capture_output=True, text=True, timeout=600,
+            )
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, encoding="utf-8") as f:
+                res = json.load(f)
+        missing = {n for n in alternatives.NAMES if alternatives.missing(n)}
+        extra = dict(res["environment"]["extra"])
+        for n in missing:
+            self.assertIn(n, extra["skipped (package missing)"])
+            self.assertIn(f"skipped (package missing): {n}", r.stderr)
+        seed = {c["transport"] for c in res["cells"] if c["workload"] == "seed"}
+        fan = {c["transport"] for c in res["cells"] if c["workload"] == "fanout2"}
+        self.assertEqual(seed, {m for m in mb.MODES if mb.base_name(m) not in missing})
+        self.assertEqual(fan, set(alternatives.FANOUT) - missing)
+        for c in res["cells"]:
+            self.assertEqual(c["status"], "ok", c)
+            self.assertLessEqual(CELL_FIELDS, set(c), c)
+
     def test_unknown_workload_is_refused(self):
         r = subprocess.run(
             [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--workloads", "seed,paced",
