@@ -8,47 +8,53 @@ use crate::sections::*;
 use crate::table::{Align, Table};
 use crate::thresholds::*;
 
-/// Every workload's headline metric on each placement against `split`, at
-/// the smallest size, and the large ratios called out by name.
 /// The figure placements are compared on: the headline median (for
 /// throughputs, of the time per message); lower is better.
 fn cost(c: &Cell) -> f64 {
     headline(c)
 }
 
-/// The placement sweep, headed at level 2.
-pub fn render<'a>(d: &mut Doc, idx: &'a Index<'a>, py: Option<&'a Python<'a>>) {
-    struct Hit<'a> {
-        transport: String,
-        workload: String,
-        placement: String,
-        ratio: f64,
-        split: &'a Cell,
-        other: &'a Cell,
-    }
-    // Ours and the Python baseline's: a workload is swept if either ran it
-    // on split and on another placement.
-    let sources: Vec<&Index<'_>> = std::iter::once(idx).chain(py.map(|p| &p.idx)).collect();
-    let swept = |w: &String| {
-        sources.iter().any(|ix| {
-            let ps = ix.placements(w);
-            ps.iter().any(|p| p == "split") && ps.len() > 1
-        })
-    };
-    let mut workloads: Vec<String> = idx.workloads();
-    for ix in &sources[1..] {
+/// A transport at least [`CRITICAL_RATIO`] times slower on a placement.
+pub struct Hit<'a> {
+    pub transport: String,
+    pub workload: String,
+    pub placement: String,
+    pub ratio: f64,
+    pub split: &'a Cell,
+    pub other: &'a Cell,
+}
+
+/// One row of a placement table: the label and, per workload, the ratio to
+/// `split` at the smallest size both ran.
+pub type Row = (String, Vec<Option<f64>>);
+
+/// The sweep as data: the workloads compared, one table per placement, and
+/// the criticalities.
+pub struct Sweep<'a> {
+    pub workloads: Vec<String>,
+    pub tables: Vec<(String, Vec<Row>)>,
+    pub hits: Vec<Hit<'a>>,
+}
+
+/// Workloads run on `split` and another placement (ours or Python's), and
+/// those other placements.
+fn swept(sources: &[&Index<'_>]) -> (Vec<String>, Vec<String>) {
+    let mut workloads: Vec<String> = Vec::new();
+    for ix in sources {
         for w in ix.workloads() {
             if !workloads.contains(&w) {
                 workloads.push(w);
             }
         }
     }
-    workloads.retain(swept);
-    if workloads.is_empty() {
-        return;
-    }
+    workloads.retain(|w| {
+        sources.iter().any(|ix| {
+            let ps = ix.placements(w);
+            ps.iter().any(|p| p == "split") && ps.len() > 1
+        })
+    });
     let mut others: Vec<String> = Vec::new();
-    for ix in &sources {
+    for ix in sources {
         for w in &workloads {
             for p in ix.placements(w) {
                 if p != "split" && !others.contains(&p) {
@@ -57,6 +63,84 @@ pub fn render<'a>(d: &mut Doc, idx: &'a Index<'a>, py: Option<&'a Python<'a>>) {
             }
         }
     }
+    (workloads, others)
+}
+
+/// Collects the sweep; `None` when nothing ran on two placements.
+pub fn collect<'a>(idx: &'a Index<'a>, py: Option<&'a Python<'a>>) -> Option<Sweep<'a>> {
+    // Ours and the Python baseline's, each row labelled by its source.
+    let sources: Vec<(&str, &Index<'_>)> = std::iter::once(("", idx))
+        .chain(py.map(|p| ("py ", &p.idx)))
+        .collect();
+    let (workloads, others) = swept(&sources.iter().map(|s| s.1).collect::<Vec<_>>());
+    if workloads.is_empty() {
+        return None;
+    }
+    let mut labels: Vec<(String, String, &Index<'_>)> = Vec::new();
+    for (prefix, ix) in &sources {
+        for w in &workloads {
+            let Some(codec) = ix.codecs(w, "split").into_iter().next() else {
+                continue;
+            };
+            for tr in ix.transports(group(w, "split", &codec)) {
+                let label = format!("{prefix}{tr}");
+                if !labels.iter().any(|(l, _, _)| *l == label) {
+                    labels.push((label, tr, ix));
+                }
+            }
+        }
+    }
+    let mut tables = Vec::new();
+    let mut hits = Vec::new();
+    for o in &others {
+        let mut rows: Vec<Row> = Vec::new();
+        for (label, tr, ix) in &labels {
+            let ratios: Vec<Option<f64>> = workloads
+                .iter()
+                .map(|w| {
+                    let metric = primary_metric(w).unwrap_or("");
+                    let codec = ix.codecs(w, "split").into_iter().next().unwrap_or_default();
+                    let (gs, go) = (group(w, "split", &codec), group(w, o, &codec));
+                    let (a, b) = ix.sizes(gs).into_iter().find_map(|s| {
+                        Some((ix.ok(tr, gs, s, metric)?, ix.ok(tr, go, s, metric)?))
+                    })?;
+                    let r = (cost(a) > 0.0).then(|| cost(b) / cost(a))?;
+                    if r >= CRITICAL_RATIO {
+                        hits.push(Hit {
+                            transport: label.clone(),
+                            workload: w.clone(),
+                            placement: o.clone(),
+                            ratio: r,
+                            split: a,
+                            other: b,
+                        });
+                    }
+                    Some(r)
+                })
+                .collect();
+            // A row with nothing to compare (a mode that ran on one
+            // placement only) would only say so in dashes.
+            if ratios.iter().any(Option::is_some) {
+                rows.push((label.clone(), ratios));
+            }
+        }
+        if !rows.is_empty() {
+            tables.push((o.clone(), rows));
+        }
+    }
+    hits.sort_by(|a, b| b.ratio.total_cmp(&a.ratio));
+    Some(Sweep {
+        workloads,
+        tables,
+        hits,
+    })
+}
+
+/// The placement sweep, headed at level 2.
+pub fn render<'a>(d: &mut Doc, idx: &'a Index<'a>, py: Option<&'a Python<'a>>) {
+    let Some(sweep) = collect(idx, py) else {
+        return;
+    };
     d.h(2, "Placement sweep: what sharing a core costs");
     d.para(&format!(
         "Each figure is a placement's cost relative to `split` (producer on core 0, consumers \
@@ -66,79 +150,34 @@ pub fn render<'a>(d: &mut Doc, idx: &'a Index<'a>, py: Option<&'a Python<'a>>) {
          the scheduler. Ratios of {} or more are marked ⚠ and listed below.",
         fmt_multiple(CRITICAL_RATIO)
     ));
-    let mut hits: Vec<Hit<'_>> = Vec::new();
-    for o in &others {
+    for (o, rows) in &sweep.tables {
         let mut t = Table::new(
-            std::iter::once(("Transport".to_owned(), Align::Left)).chain(workloads.iter().map(
-                |w| {
+            std::iter::once(("Transport".to_owned(), Align::Left)).chain(
+                sweep.workloads.iter().map(|w| {
                     (
                         format!("{w} ({})", primary_metric(w).unwrap_or("?")),
                         Align::Right,
                     )
-                },
-            )),
+                }),
+            ),
         );
-        // (label, transport, index): ours, then the Python baseline's.
-        let mut rows: Vec<(String, String, &Index<'_>)> = Vec::new();
-        let ixs = std::iter::once(("", idx)).chain(py.map(|p| ("py ", &p.idx)));
-        for (prefix, ix) in ixs {
-            for w in &workloads {
-                let Some(codec) = ix.codecs(w, "split").into_iter().next() else {
-                    continue;
-                };
-                for tr in ix.transports(group(w, "split", &codec)) {
-                    let label = format!("{prefix}{tr}");
-                    if !rows.iter().any(|(l, _, _)| *l == label) {
-                        rows.push((label, tr, ix));
-                    }
-                }
-            }
-        }
-        let mut any = false;
-        for (label, tr, ix) in &rows {
+        for (label, ratios) in rows {
             let mut row = vec![label.clone()];
-            let mut row_any = false;
-            for w in &workloads {
-                let metric = primary_metric(w).unwrap_or("");
-                let codec = ix.codecs(w, "split").into_iter().next().unwrap_or_default();
-                let (gs, go) = (group(w, "split", &codec), group(w, o, &codec));
-                let pair = ix
-                    .sizes(gs)
-                    .into_iter()
-                    .find_map(|s| Some((ix.ok(tr, gs, s, metric)?, ix.ok(tr, go, s, metric)?)));
-                row.push(match pair {
-                    Some((a, b)) if cost(a) > 0.0 => {
-                        row_any = true;
-                        let r = cost(b) / cost(a);
-                        if r >= CRITICAL_RATIO {
-                            hits.push(Hit {
-                                transport: label.clone(),
-                                workload: w.clone(),
-                                placement: o.clone(),
-                                ratio: r,
-                                split: a,
-                                other: b,
-                            });
-                            format!("**{}** ⚠", fmt_multiple(r))
-                        } else {
-                            fmt_multiple(r)
-                        }
-                    }
-                    _ => MISSING.to_owned(),
-                });
-            }
-            // A row with nothing to compare (a mode that ran on one
-            // placement only) would only say so in dashes.
-            if row_any {
-                any = true;
-                t.row(row);
-            }
+            row.extend(ratios.iter().map(|r| match r {
+                Some(r) if *r >= CRITICAL_RATIO => format!("**{}** ⚠", fmt_multiple(*r)),
+                Some(r) => fmt_multiple(*r),
+                None => MISSING.to_owned(),
+            }));
+            t.row(row);
         }
-        if any {
-            d.h(3, &format!("{o} ÷ split"));
-            d.table(&t);
-        }
+        d.h(3, &format!("{o} ÷ split"));
+        d.table(&t);
     }
+    render_hits(d, &sweep.hits);
+}
+
+/// The criticalities, largest first, with the notes of their cells.
+fn render_hits(d: &mut Doc, hits: &[Hit<'_>]) {
     if hits.is_empty() {
         d.para(&format!(
             "No transport is {} or more slower on another placement than on `split`.",
@@ -146,18 +185,17 @@ pub fn render<'a>(d: &mut Doc, idx: &'a Index<'a>, py: Option<&'a Python<'a>>) {
         ));
         return;
     }
-    hits.sort_by(|a, b| b.ratio.total_cmp(&a.ratio));
     const SHOWN: usize = 12;
     let mut lines = Vec::new();
     let mut footnotes: Vec<String> = Vec::new();
+    let show = |c: &Cell| {
+        if is_throughput(&c.metric) {
+            msgs_per_s(c).map_or(MISSING.to_owned(), |r| fmt_per_s(r, rate_unit(&c.workload)))
+        } else {
+            fmt_time(headline(c))
+        }
+    };
     for h in hits.iter().take(SHOWN) {
-        let show = |c: &Cell| {
-            if is_throughput(&c.metric) {
-                msgs_per_s(c).map_or(MISSING.to_owned(), |r| fmt_per_s(r, rate_unit(&c.workload)))
-            } else {
-                fmt_time(c.summary.p50_ns)
-            }
-        };
         let mut line = format!(
             "- **{}**, {} {} at {}: {} on `{}` against {} on `split` ({} worse)",
             h.transport,
@@ -212,8 +250,13 @@ mod tests {
             cell("block", "pingpong", "split", 8, "rtt", 5_000.0),
             cell("block", "pingpong", "same", 8, "rtt", 6_000.0),
         ]);
+        let idx = Index::new(&r);
+        let sweep = collect(&idx, None).expect("a sweep");
+        assert_eq!(sweep.tables.len(), 1);
+        assert_eq!(sweep.hits.len(), 1);
+        assert_eq!(sweep.hits[0].transport, "spin");
         let mut d = Doc::default();
-        render(&mut d, &Index::new(&r), None);
+        render(&mut d, &idx, None);
         let row = |name: &str| {
             d.out
                 .lines()
