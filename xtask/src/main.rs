@@ -495,36 +495,9 @@ fn python_baseline(root: &Path, staging: &Path, m: &Matrix, args: &BenchArgs) ->
                 .is_ok_and(|o| o.status.success())
         })
         .context("python3 not found on PATH; the report will say the baseline is missing")?;
-    let venv = dir.join(".venv");
-    let vpy = venv.join("bin/python");
-    if !vpy.exists() {
-        step(
-            args,
-            "creating baselines/python/.venv with numpy (first use only)",
-        );
-        let ok = Command::new(python)
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()?
-            .success();
-        if !ok {
-            bail!("python3 -m venv failed");
-        }
-    }
-    let has_numpy = Command::new(&vpy)
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_numpy {
-        let ok = Command::new(&vpy)
-            .args(["-m", "pip", "install", "--quiet", "-r"])
-            .arg(dir.join("requirements.txt"))
-            .status()?
-            .success();
-        if !ok {
-            bail!("pip install numpy failed");
-        }
-    }
+    #[path = "pyenv.rs"]
+    mod pyenv;
+    let vpy = pyenv::prepare(root, &dir, python, &|what| step(args, what))?;
     // One run per placement of the matrix, merged into one file: the
     // placement sweep covers the baseline too.
     let out = staging.join("python.json");
@@ -545,6 +518,11 @@ fn python_baseline(root: &Path, staging: &Path, m: &Matrix, args: &BenchArgs) ->
                 placement,
                 "--workloads",
                 m.python_workloads,
+                // Every alternative whose package is installed (issue 13).
+                "--modes",
+                "all",
+                "--fanout-modes",
+                "all",
                 "--json",
             ])
             .arg(&part)
