@@ -30,7 +30,8 @@
 //!   A claim is held only while a record is copied in or out, but a holder
 //!   that is stopped (not dead) there stalls producers once they wrap
 //!   around to its slot, as in any ring: records are taken in order.
-//! - **Waiting.** Spin ~20 µs, yield a few times, then sleep on a futex word
+//! - **Waiting.** Spin ~200 µs (yielding every 256 polls, so a peer on the
+//!   same core is not starved), yield a few times, then sleep on a futex word
 //!   in the segment (one for "items", one for "space"), with a waiter count
 //!   so the other side makes the wake-up system call only when someone
 //!   sleeps. Sleeps last at most 50 ms, after which the sleeper reclaims dead

@@ -11,11 +11,16 @@ use crate::ring::{Attempt, Ring};
 use crate::segment::{self, Mapping};
 use crate::wait::{alive, futex_wait, my_pid};
 
-/// How long a waiting side polls before it yields: catches a record from a
-/// process running on another core without a futex round trip (~10 µs or
-/// much more when the other core is idle), short enough not to matter when
-/// nothing comes.
-pub const SPIN: Duration = Duration::from_micros(20);
+/// How long a waiting side polls before it sleeps: catches a record from a
+/// process running on another core without a futex round trip, which costs
+/// ~10 µs, and ~80 µs when the sleeper's core has gone idle (measured on
+/// this project's 2-vCPU guest). Long enough to cover a lockstep peer's own
+/// hop, short enough that an idle worker stops burning CPU within 0.2 ms.
+pub const SPIN: Duration = Duration::from_micros(200);
+/// Polls between two yields while spinning: a peer waiting for our core (both
+/// placed on one CPU) gets it within a few microseconds instead of after
+/// the whole spin.
+const YIELD_EVERY: u32 = 256;
 /// How many times a waiting side yields before it sleeps.
 pub const YIELDS: u32 = 8;
 /// Longest single futex sleep: the period of the dead-owner check.
@@ -264,6 +269,9 @@ impl Queue {
         while !polls.is_multiple_of(32) || Instant::now() < spin_until {
             std::hint::spin_loop();
             polls = polls.wrapping_add(1);
+            if polls.is_multiple_of(YIELD_EVERY) {
+                std::thread::yield_now();
+            }
             if let Attempt::Done(v) = try_once()? {
                 return Ok(v);
             }

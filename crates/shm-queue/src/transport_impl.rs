@@ -111,7 +111,7 @@ fn open_err(e: Error) -> OpenError {
 
 impl Transport for ShmQueue {
     const NAME: &'static str = "shm-queue";
-    const DESCRIPTION: &'static str = "shared-memory MPMC queue (one per direction): slot claims name their owner pid, killed processes' slots are reclaimed; spins 20 µs then futex";
+    const DESCRIPTION: &'static str = "shared-memory MPMC queue (one per direction): slot claims name their owner pid, killed processes' slots are reclaimed; spins 200 µs (yielding) then futex";
     type Sender = ShmQueueSender;
     type Receiver = ShmQueueReceiver;
     type Listener = ShmQueueListener;
