@@ -35,6 +35,7 @@
 //! docs/reliability.md lists every opt-out in its fault matrix. Nothing else
 //! skips a case.
 
+mod hygiene;
 mod intruder;
 mod process;
 
@@ -46,7 +47,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use transport::{Listener, Options, Receiver, RecvError, SendError, Sender, Transport};
+use transport::{Endpoint, Listener, Options, Receiver, RecvError, SendError, Sender, Transport};
 
 /// How long a single conformance test may take before it counts as a hang.
 pub const WATCHDOG: Duration = Duration::from_secs(60);
@@ -318,46 +319,35 @@ pub fn check_skip_list(skip: &[(&str, &str)]) {
 /// `*_listener` fault cases it is the other way round.
 pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
     if let Ok(which) = std::env::var(ENV_CASE) {
-        // We are the peer process.
         assert_eq!(
             which,
             case.name(),
             "peer process started for the wrong case"
         );
-        let mut opts = Options::unique("conf");
-        opts.tag = std::env::var(ENV_TAG).expect("tag variable");
-        process::arm_process_watchdog();
-        let (tx, rx) = if std::env::var_os(ENV_LISTEN).is_some() {
-            let (mut listener, endpoint) = T::listen(&opts).expect("peer: listen");
-            listener.expect_peer(std::os::unix::process::parent_id());
-            println!("\n{ENDPOINT_LINE}{}", endpoint.0);
-            let _ = std::io::stdout().flush();
-            listener
-                .accept(Instant::now() + WATCHDOG / 2)
-                .expect("peer: accept")
-        } else {
-            let endpoint =
-                transport::Endpoint(std::env::var(ENV_ENDPOINT).expect("endpoint variable"));
-            T::connect(&endpoint, &opts).expect("peer: connect")
-        };
-        peer_side::<T>(case, tx, rx);
+        peer_process::<T>(case);
         return;
     }
-
     let opts = Options::unique("conf");
+    let opts_tag = opts.tag.clone();
     let mut cmd = process::self_command(module, test);
     cmd.env(ENV_CASE, case.name()).env(ENV_TAG, &opts.tag);
     let mut listener = if case.peer_listens() {
         cmd.env(ENV_LISTEN, "1");
         None
     } else {
+        let setup = hygiene::setup_lock();
+        let before = hygiene::inheritable_fds();
         let (listener, endpoint) = T::listen(&opts).expect("listen");
+        // Before the peer is spawned: it would inherit a leaked descriptor.
+        let markers = hygiene::markers(T::NAME, &opts.tag, endpoint.public());
+        hygiene::assert_close_on_exec(T::NAME, "listen", &before, &markers);
+        drop(setup);
         cmd.env(ENV_ENDPOINT, &endpoint.0);
-        Some(listener)
+        Some((listener, endpoint))
     };
     let mut guard = process::spawn(&mut cmd);
     let peer_pid = guard.child.id();
-    if let Some(listener) = &mut listener {
+    if let Some((listener, _)) = &mut listener {
         // Every case runs with the peer check on: the real peer must pass it.
         listener.expect_peer(peer_pid);
     }
@@ -367,23 +357,32 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
 
     let (done_tx, done_rx) = mpsc::channel();
     let body = thread::spawn(move || {
-        let (tx, rx) = match listener {
-            Some(listener) => listener
-                .accept(Instant::now() + WATCHDOG / 2)
-                .expect("accept"),
+        let setup = hygiene::setup_lock();
+        let before = hygiene::inheritable_fds();
+        let ((tx, rx), endpoint) = match listener {
+            Some((listener, endpoint)) => (
+                listener
+                    .accept(Instant::now() + WATCHDOG / 2)
+                    .expect("accept"),
+                endpoint.0,
+            ),
             None => {
                 let endpoint = endpoint_rx
                     .expect("endpoint channel")
                     .recv_timeout(WATCHDOG / 2)
                     .expect("the listening peer printed no endpoint");
-                T::connect(&transport::Endpoint(endpoint), &opts).expect("connect")
+                let ep = transport::Endpoint(endpoint.clone());
+                (T::connect(&ep, &opts).expect("connect"), endpoint)
             }
         };
+        let markers = hygiene::markers(T::NAME, &opts.tag, Endpoint(endpoint.clone()).public());
+        hygiene::assert_close_on_exec(T::NAME, "connecting", &before, &markers);
+        drop(setup);
         test_side::<T>(case, tx, rx, peer_pid);
-        let _ = done_tx.send(());
+        let _ = done_tx.send(endpoint);
     });
-    match done_rx.recv_timeout(WATCHDOG) {
-        Ok(()) => {}
+    let endpoint = match done_rx.recv_timeout(WATCHDOG) {
+        Ok(endpoint) => endpoint,
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             let status = process::reap(&mut guard, Duration::from_secs(5));
             let err = body
@@ -404,7 +403,7 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
                 case.name()
             );
         }
-    }
+    };
     let status = process::reap(&mut guard, WATCHDOG / 2);
     if case.is_fault() {
         use std::os::unix::process::ExitStatusExt;
@@ -424,6 +423,29 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
             process::describe(&mut guard, status)
         );
     }
+    let markers = hygiene::markers(T::NAME, &opts_tag, Endpoint(endpoint).public());
+    hygiene::assert_nothing_left(T::NAME, case.name(), &markers);
+}
+
+/// The peer process's part of a case: listen or connect as the environment
+/// says, then play the peer side.
+fn peer_process<T: Transport>(case: Case) {
+    let mut opts = Options::unique("conf");
+    opts.tag = std::env::var(ENV_TAG).expect("tag variable");
+    process::arm_process_watchdog();
+    let (tx, rx) = if std::env::var_os(ENV_LISTEN).is_some() {
+        let (mut listener, endpoint) = T::listen(&opts).expect("peer: listen");
+        listener.expect_peer(std::os::unix::process::parent_id());
+        println!("\n{ENDPOINT_LINE}{}", endpoint.0);
+        let _ = std::io::stdout().flush();
+        listener
+            .accept(Instant::now() + WATCHDOG / 2)
+            .expect("peer: accept")
+    } else {
+        let endpoint = transport::Endpoint(std::env::var(ENV_ENDPOINT).expect("endpoint variable"));
+        T::connect(&endpoint, &opts).expect("peer: connect")
+    };
+    peer_side::<T>(case, tx, rx);
 }
 
 /// Message `seq` of `len` bytes: every byte depends on both, so loss, reorder,

@@ -100,6 +100,7 @@
 //! it, as does waiting for any reply from the peer before dropping.
 
 pub mod cleanup;
+mod cloexec;
 
 use std::marker::PhantomData;
 use std::os::fd::OwnedFd;
@@ -289,6 +290,7 @@ impl std::fmt::Debug for Iox2Receiver {
 pub struct Iox2Listener {
     tx: Iox2Sender,
     rx: Iox2Receiver,
+    domain: Domain,
 }
 
 // SAFETY: the listener only bundles the two halves, each `Send` on its own.
@@ -640,7 +642,7 @@ impl transport::Listener for Iox2Listener {
     type Receiver = Iox2Receiver;
 
     fn accept(self, deadline: Instant) -> Result<(Iox2Sender, Iox2Receiver), OpenError> {
-        let Self { tx, mut rx } = self;
+        let Self { tx, mut rx, domain } = self;
         // The peer's pid is unknown until its hello: the deadline bounds this.
         let pid = rx.recv_hello(deadline)?;
         rx.peer.watch(pid)?;
@@ -653,6 +655,7 @@ impl transport::Listener for Iox2Listener {
                 "iceoryx2: second hello from another process".into(),
             ));
         }
+        cloexec::mark_domain(&domain);
         Ok((tx, rx))
     }
 }
@@ -718,7 +721,8 @@ impl<F: Flavour> transport::Transport for Iox2<F> {
         )?;
         let rx = make_receiver(&cfg, &c2l, role, peer, &guard)?;
         let endpoint = Endpoint(format!("{}:{pid}:{}:{base}", F::NAME, domain.as_str()));
-        Ok((Iox2Listener { tx, rx }, endpoint))
+        cloexec::mark_domain(&domain);
+        Ok((Iox2Listener { tx, rx, domain }, endpoint))
     }
 
     fn connect(
@@ -732,7 +736,7 @@ impl<F: Flavour> transport::Transport for Iox2<F> {
         let peer = Arc::new(PeerWatch::default());
         peer.watch(listener_pid)?;
         let cfg = domain.config().map_err(OpenError::Backend)?;
-        let guard = Arc::new(cleanup::Guard::new(domain));
+        let guard = Arc::new(cleanup::Guard::new(domain.clone()));
         // Subscriber first: the listener's hello, sent after ours arrives,
         // must find it (history_size is 0).
         let mut rx = make_receiver(&cfg, &l2c, Role::Open, Arc::clone(&peer), &guard)?;
@@ -758,6 +762,7 @@ impl<F: Flavour> transport::Transport for Iox2<F> {
             )));
         }
         tx.send_hello(deadline)?;
+        cloexec::mark_domain(&domain);
         Ok((tx, rx))
     }
 
