@@ -6,15 +6,130 @@ use crate::schema::Cell;
 use crate::sections::*;
 use crate::table::{Align, Table};
 
-/// Fanout: task throughput and latency as the number of workers grows.
-/// The fanout summary table per placement.
-pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
+/// One row: a transport (or Python), its throughput cell per N and its
+/// latency cell per N.
+pub type Row<'c> = (String, Vec<Option<&'c Cell>>, Vec<Option<&'c Cell>>);
+
+/// One placement's scaling table as data.
+pub struct Scaling<'c> {
+    pub placement: String,
+    pub size: u64,
+    pub rows: Vec<Row<'c>>,
+}
+
+/// The fanout workloads' worker counts, and a scaling table per placement.
+pub fn collect<'c>(idx: &Index<'c>, py: Option<&Python<'c>>) -> (Vec<u32>, Vec<Scaling<'c>>) {
     let workloads: Vec<String> = idx
         .workloads()
         .into_iter()
         .filter(|w| family(w).0 == "fanout")
         .collect();
-    if workloads.is_empty() {
+    let mut placements: Vec<String> = Vec::new();
+    for w in &workloads {
+        for p in idx.placements(w) {
+            if !placements.contains(&p) {
+                placements.push(p);
+            }
+        }
+    }
+    let ns: Vec<u32> = workloads.iter().filter_map(|w| family(w).1).collect();
+    let tables = placements
+        .iter()
+        .filter_map(|p| collect_placement(idx, py, &workloads, p))
+        .collect();
+    (ns, tables)
+}
+
+/// One placement's table, at the smallest size Python ran too (our
+/// smallest without it).
+fn collect_placement<'c>(
+    idx: &Index<'c>,
+    py: Option<&Python<'c>>,
+    workloads: &[String],
+    p: &str,
+) -> Option<Scaling<'c>> {
+    let keys: Vec<(String, String)> = workloads
+        .iter()
+        .filter_map(|w| Some((w.clone(), idx.codecs(w, p).into_iter().next()?)))
+        .collect();
+    let groups: Vec<(String, Group<'_>)> = keys
+        .iter()
+        .map(|(w, c)| (w.clone(), group(w, p, c)))
+        .collect();
+    if groups.is_empty() {
+        return None;
+    }
+    // Python's baseline counts only where it ran this very placement
+    // (its figures from another placement would pass for these).
+    let py = py.filter(|py| {
+        groups
+            .iter()
+            .any(|(w, _)| py.idx.placements(w).iter().any(|x| x == p))
+    });
+    let mut sizes: Vec<u64> = groups.iter().flat_map(|(_, g)| idx.sizes(*g)).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    // The smallest size, or with Python beside, the smallest it ran too
+    // (the notebook starts at 100 elements; ours at 8 B).
+    let py_has = |size: u64| {
+        py.is_some_and(|py| {
+            groups.iter().any(|(w, _)| {
+                py.transports_in(w)
+                    .iter()
+                    .any(|pt| py.cell_in(w, pt, p, size, "throughput").is_some())
+            })
+        })
+    };
+    let size = sizes
+        .iter()
+        .copied()
+        .find(|&s| py_has(s))
+        .or_else(|| sizes.first().copied())?;
+    // (name, throughput cell per N, latency cell per N)
+    let mut rows: Vec<Row<'c>> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for (_, g) in &groups {
+        for tr in idx.transports(*g) {
+            if !names.contains(&tr) {
+                names.push(tr);
+            }
+        }
+    }
+    for tr in &names {
+        let thr = groups
+            .iter()
+            .map(|(_, g)| idx.ok(tr, *g, size, "throughput"))
+            .collect();
+        let lat = groups
+            .iter()
+            .map(|(_, g)| idx.ok(tr, *g, size, "latency"))
+            .collect();
+        rows.push((tr.clone(), thr, lat));
+    }
+    if let Some(py) = py {
+        for pt in py.transports_in(&groups[0].0) {
+            let thr = groups
+                .iter()
+                .map(|(w, _)| py.cell_in(w, &pt, p, size, "throughput"))
+                .collect();
+            let lat = groups
+                .iter()
+                .map(|(w, _)| py.cell_in(w, &pt, p, size, "latency"))
+                .collect();
+            rows.push((format!("py {pt}"), thr, lat));
+        }
+    }
+    Some(Scaling {
+        placement: p.to_owned(),
+        size,
+        rows,
+    })
+}
+
+/// Fanout: task throughput and latency as the number of workers grows.
+pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
+    let (ns, tables) = collect(idx, py);
+    if tables.is_empty() {
         return;
     }
     d.h(2, "Fanout: one producer, N workers");
@@ -30,174 +145,100 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
          acknowledgements. Figures at the smallest size Python ran too (our smallest without \
          it); all sizes are in the matrices above.",
     );
-    let mut placements: Vec<String> = Vec::new();
-    for w in &workloads {
-        for p in idx.placements(w) {
-            if !placements.contains(&p) {
-                placements.push(p);
-            }
-        }
-    }
-    let ns: Vec<u32> = workloads.iter().filter_map(|w| family(w).1).collect();
-    for p in &placements {
-        let keys: Vec<(String, String)> = workloads
-            .iter()
-            .filter_map(|w| Some((w.clone(), idx.codecs(w, p).into_iter().next()?)))
-            .collect();
-        let groups: Vec<(String, Group<'_>)> = keys
-            .iter()
-            .map(|(w, c)| (w.clone(), group(w, p, c)))
-            .collect();
-        if groups.is_empty() {
-            continue;
-        }
-        // Python's baseline counts only where it ran this very placement
-        // (its figures from another placement would pass for these).
-        let py = py.filter(|py| groups.iter().any(|(w, _)| py.idx.placements(w).contains(p)));
-        let mut sizes: Vec<u64> = groups.iter().flat_map(|(_, g)| idx.sizes(*g)).collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        // The smallest size, or with Python beside, the smallest it ran too
-        // (the notebook starts at 100 elements; ours at 8 B).
-        let py_has = |size: u64| {
-            py.is_some_and(|py| {
-                groups.iter().any(|(w, _)| {
-                    py.transports_in(w)
-                        .iter()
-                        .any(|pt| py.cell_in(w, pt, p, size, "throughput").is_some())
-                })
-            })
-        };
-        let Some(size) = sizes
-            .iter()
-            .copied()
-            .find(|&s| py_has(s))
-            .or_else(|| sizes.first().copied())
-        else {
-            continue;
-        };
-        // (name, throughput cell per N, latency cell per N)
-        type Row<'c> = (String, Vec<Option<&'c Cell>>, Vec<Option<&'c Cell>>);
-        let mut rows: Vec<Row<'_>> = Vec::new();
-        let mut names: Vec<String> = Vec::new();
-        for (_, g) in &groups {
-            for tr in idx.transports(*g) {
-                if !names.contains(&tr) {
-                    names.push(tr);
-                }
-            }
-        }
-        for tr in &names {
-            let thr = groups
-                .iter()
-                .map(|(_, g)| idx.ok(tr, *g, size, "throughput"))
-                .collect();
-            let lat = groups
-                .iter()
-                .map(|(_, g)| idx.ok(tr, *g, size, "latency"))
-                .collect();
-            rows.push((tr.clone(), thr, lat));
-        }
-        if let Some(py) = py {
-            for pt in py.transports_in(&groups[0].0) {
-                let thr = groups
-                    .iter()
-                    .map(|(w, _)| py.cell_in(w, &pt, p, size, "throughput"))
-                    .collect();
-                let lat = groups
-                    .iter()
-                    .map(|(w, _)| py.cell_in(w, &pt, p, size, "latency"))
-                    .collect();
-                rows.push((format!("py {pt}"), thr, lat));
-            }
-        }
-        let nlist = |sep: &str| ns.iter().map(u32::to_string).collect::<Vec<_>>().join(sep);
-        // One rate unit for every tasks/s column and one time unit for every
-        // latency and CPU figure in the table.
-        let ru = CountUnit::for_column(
-            rows.iter()
-                .flat_map(|(_, thr, _)| thr.iter().flatten())
-                .filter_map(|c| msgs_per_s(c)),
-        );
-        let u = TimeUnit::for_column(
-            rows.iter()
-                .flat_map(|(_, _, lat)| lat.iter().flatten())
-                .map(|c| c.summary.p50_ns),
-        );
-        let show = |v: Option<f64>| v.map_or(MISSING.to_owned(), |v| u.fmt(v));
-        let (first, last) = (ns.first().copied(), ns.last().copied());
-        let mut cols: Vec<(String, Align)> = vec![("Transport".to_owned(), Align::Left)];
-        for n in &ns {
-            cols.push((format!("{}tasks/s, N={n}", ru.prefix()), Align::Right));
-        }
-        if let (Some(a), Some(b)) = (first, last)
-            && a != b
-        {
-            cols.push((format!("N={b} ÷ N={a}"), Align::Right));
-        }
-        cols.push((
-            format!("latency p50 (p99) ({}), N={}", u.label(), nlist(" / ")),
-            Align::Right,
-        ));
-        cols.push((
-            format!(
-                "CPU per task, prod + workers ({}), N={}",
-                u.label(),
-                last.unwrap_or(1)
-            ),
-            Align::Right,
-        ));
-        let mut t = Table::new(cols);
-        for (name, thr, lat) in &rows {
-            if thr.iter().chain(lat).all(Option::is_none) {
-                continue;
-            }
-            let mut row = vec![name.clone()];
-            for c in thr {
-                row.push(
-                    c.and_then(msgs_per_s)
-                        .map_or(MISSING.to_owned(), |r| ru.fmt(r))
-                        + if c.is_some_and(|c| c.note.is_some()) {
-                            " †"
-                        } else {
-                            ""
-                        },
-                );
-            }
-            if first != last {
-                let rate = |c: Option<&Option<&Cell>>| c.copied().flatten().and_then(msgs_per_s);
-                row.push(match (rate(thr.first()), rate(thr.last())) {
-                    (Some(a), Some(b)) if a > 0.0 => fmt_multiple(b / a),
-                    _ => MISSING.to_owned(),
-                });
-            }
-            row.push(
-                lat.iter()
-                    .map(|c| {
-                        c.map_or(MISSING.to_owned(), |c| {
-                            format!("{} ({})", u.fmt(c.summary.p50_ns), u.fmt(c.summary.p99_ns))
-                        })
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" / "),
-            );
-            row.push(
-                thr.last()
-                    .copied()
-                    .flatten()
-                    .map_or(MISSING.to_owned(), |c| {
-                        format!("{} + {}", show(c.cpu_producer_ns), show(c.cpu_consumer_ns))
-                    }),
-            );
-            t.row(row);
-        }
-        d.h(3, &format!("fanout · placement {p} · {}", fmt_bytes(size)));
-        d.table(&t);
+    for s in &tables {
+        render_table(d, &ns, s);
     }
     d.para(
         "N=a ÷ N=b: how task throughput scales with workers (1.00x = no gain). † fewer \
          messages: a busy-waiting backend with processes sharing a core (see the matrices).",
     );
+}
+
+/// One scaling table, in one rate unit and one time unit.
+fn render_table(d: &mut Doc, ns: &[u32], s: &Scaling<'_>) {
+    let (p, size, rows) = (&s.placement, s.size, &s.rows);
+    let nlist = |sep: &str| ns.iter().map(u32::to_string).collect::<Vec<_>>().join(sep);
+    // One rate unit for every tasks/s column and one time unit for every
+    // latency and CPU figure in the table.
+    let ru = CountUnit::for_column(
+        rows.iter()
+            .flat_map(|(_, thr, _)| thr.iter().flatten())
+            .filter_map(|c| msgs_per_s(c)),
+    );
+    let u = TimeUnit::for_column(
+        rows.iter()
+            .flat_map(|(_, _, lat)| lat.iter().flatten())
+            .map(|c| c.summary.p50_ns),
+    );
+    let show = |v: Option<f64>| v.map_or(MISSING.to_owned(), |v| u.fmt(v));
+    let (first, last) = (ns.first().copied(), ns.last().copied());
+    let mut cols: Vec<(String, Align)> = vec![("Transport".to_owned(), Align::Left)];
+    for n in ns {
+        cols.push((format!("{}tasks/s, N={n}", ru.prefix()), Align::Right));
+    }
+    if let (Some(a), Some(b)) = (first, last)
+        && a != b
+    {
+        cols.push((format!("N={b} ÷ N={a}"), Align::Right));
+    }
+    cols.push((
+        format!("latency p50 (p99) ({}), N={}", u.label(), nlist(" / ")),
+        Align::Right,
+    ));
+    cols.push((
+        format!(
+            "CPU per task, prod + workers ({}), N={}",
+            u.label(),
+            last.unwrap_or(1)
+        ),
+        Align::Right,
+    ));
+    let mut t = Table::new(cols);
+    for (name, thr, lat) in rows {
+        if thr.iter().chain(lat).all(Option::is_none) {
+            continue;
+        }
+        let mut row = vec![name.clone()];
+        for c in thr {
+            row.push(
+                c.and_then(msgs_per_s)
+                    .map_or(MISSING.to_owned(), |r| ru.fmt(r))
+                    + if c.is_some_and(|c| c.note.is_some()) {
+                        " †"
+                    } else {
+                        ""
+                    },
+            );
+        }
+        if first != last {
+            let rate = |c: Option<&Option<&Cell>>| c.copied().flatten().and_then(msgs_per_s);
+            row.push(match (rate(thr.first()), rate(thr.last())) {
+                (Some(a), Some(b)) if a > 0.0 => fmt_multiple(b / a),
+                _ => MISSING.to_owned(),
+            });
+        }
+        row.push(
+            lat.iter()
+                .map(|c| {
+                    c.map_or(MISSING.to_owned(), |c| {
+                        format!("{} ({})", u.fmt(c.summary.p50_ns), u.fmt(c.summary.p99_ns))
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join(" / "),
+        );
+        row.push(
+            thr.last()
+                .copied()
+                .flatten()
+                .map_or(MISSING.to_owned(), |c| {
+                    format!("{} + {}", show(c.cpu_producer_ns), show(c.cpu_consumer_ns))
+                }),
+        );
+        t.row(row);
+    }
+    d.h(3, &format!("fanout · placement {p} · {}", fmt_bytes(size)));
+    d.table(&t);
 }
 
 #[cfg(test)]
@@ -216,8 +257,14 @@ mod tests {
             cell("mp-queue", "fanout4", "split", 800, "throughput", 5e5),
         ]);
         let pyx = Python::new(&py);
+        let idx = Index::new(&r);
+        let (ns, tables) = collect(&idx, Some(&pyx));
+        assert_eq!(ns, [1, 4]);
+        assert_eq!((tables.len(), tables[0].size), (1, 800));
+        let names: Vec<&str> = tables[0].rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(names, ["a", "py mp-queue"]);
         let mut d = Doc::default();
-        render(&mut d, &Index::new(&r), Some(&pyx));
+        render(&mut d, &idx, Some(&pyx));
         let row = |name: &str| {
             d.out
                 .lines()
