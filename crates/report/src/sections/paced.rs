@@ -7,8 +7,7 @@ use crate::sections::*;
 use crate::table::{Align, Table};
 use crate::thresholds::*;
 
-/// Paced: tail latency at a fixed offered load, with the CPU it costs.
-/// The paced tables per placement and size.
+/// The paced tables per placement, at the smallest and the largest size.
 pub fn render(d: &mut Doc, idx: &Index<'_>) {
     let workloads: Vec<String> = idx
         .workloads()
@@ -58,83 +57,89 @@ pub fn render(d: &mut Doc, idx: &Index<'_>) {
             _ => continue,
         };
         for size in shown {
-            let mut names: Vec<String> = Vec::new();
-            for (_, g) in &groups {
-                for tr in idx.transports(*g) {
-                    if !names.contains(&tr) {
-                        names.push(tr);
-                    }
-                }
-            }
-            // One time unit and one rate unit for the whole table.
-            let ok: Vec<&crate::schema::Cell> = names
-                .iter()
-                .flat_map(|tr| {
-                    groups
-                        .iter()
-                        .filter_map(|(_, g)| idx.ok(tr, *g, size, "latency"))
-                })
-                .collect();
-            let u = TimeUnit::for_column(ok.iter().map(|c| c.summary.p50_ns));
-            let ru = CountUnit::for_column(ok.iter().filter_map(|c| c.offered_msgs_per_s));
-            let mut t = Table::new([
-                ("Transport".to_owned(), Align::Left),
-                ("Load".to_owned(), Align::Right),
-                (format!("Offered ({}msg/s)", ru.prefix()), Align::Right),
-                (format!("p50 ({})", u.label()), Align::Right),
-                (format!("p99 ({})", u.label()), Align::Right),
-                (format!("p99.9 ({})", u.label()), Align::Right),
-                (format!("max ({})", u.label()), Align::Right),
-                (
-                    format!("CPU per msg, prod + cons ({})", u.label()),
-                    Align::Right,
-                ),
-            ]);
-            let show = |v: Option<f64>| v.map_or(MISSING.to_owned(), |v| u.fmt(v));
-            let mut failed = Vec::new();
-            let mut notes = Notes::default();
-            for tr in &names {
-                for (load, g) in &groups {
-                    let Some(c) = idx.get(tr, *g, size, "latency") else {
-                        continue;
-                    };
-                    if c.status == Status::Failed {
-                        failed.push((
-                            format!("{tr} at {load}"),
-                            size,
-                            c.error.clone().unwrap_or_default(),
-                        ));
-                        t.row([tr.clone(), load.clone(), "failed".to_owned()]);
-                        continue;
-                    }
-                    let s = &c.summary;
-                    let backlog = c
-                        .offered_msgs_per_s
-                        .is_some_and(|r| r > 0.0 && s.p50_ns > BACKLOG_INTERVALS * 1e9 / r);
-                    let mut name = tr.clone();
-                    if let Some(note) = &c.note {
-                        notes.add(note, tr);
-                        name.push_str(" †");
-                    }
-                    t.row([
-                        name,
-                        load.clone(),
-                        c.offered_msgs_per_s
-                            .map_or(MISSING.to_owned(), |r| ru.fmt(r)),
-                        format!("{}{}", u.fmt(s.p50_ns), if backlog { " ⚠" } else { "" }),
-                        u.fmt(s.p99_ns),
-                        u.fmt(s.p999_ns),
-                        u.fmt(s.max_ns),
-                        format!("{} + {}", show(c.cpu_producer_ns), show(c.cpu_consumer_ns)),
-                    ]);
-                }
-            }
-            d.h(3, &format!("paced · placement {p} · {}", fmt_bytes(size)));
-            d.table(&t);
-            d.failures(&failed);
-            notes.render(d);
+            size_table(d, idx, &groups, p, size);
         }
     }
+}
+
+/// One paced table: every transport at every load for one placement and
+/// size, in one time unit and one rate unit.
+fn size_table(d: &mut Doc, idx: &Index<'_>, groups: &[(String, Group<'_>)], p: &str, size: u64) {
+    let mut names: Vec<String> = Vec::new();
+    for (_, g) in groups {
+        for tr in idx.transports(*g) {
+            if !names.contains(&tr) {
+                names.push(tr);
+            }
+        }
+    }
+    // One time unit and one rate unit for the whole table.
+    let ok: Vec<&crate::schema::Cell> = names
+        .iter()
+        .flat_map(|tr| {
+            groups
+                .iter()
+                .filter_map(|(_, g)| idx.ok(tr, *g, size, "latency"))
+        })
+        .collect();
+    let u = TimeUnit::for_column(ok.iter().map(|c| c.summary.p50_ns));
+    let ru = CountUnit::for_column(ok.iter().filter_map(|c| c.offered_msgs_per_s));
+    let mut t = Table::new([
+        ("Transport".to_owned(), Align::Left),
+        ("Load".to_owned(), Align::Right),
+        (format!("Offered ({}msg/s)", ru.prefix()), Align::Right),
+        (format!("p50 ({})", u.label()), Align::Right),
+        (format!("p99 ({})", u.label()), Align::Right),
+        (format!("p99.9 ({})", u.label()), Align::Right),
+        (format!("max ({})", u.label()), Align::Right),
+        (
+            format!("CPU per msg, prod + cons ({})", u.label()),
+            Align::Right,
+        ),
+    ]);
+    let show = |v: Option<f64>| v.map_or(MISSING.to_owned(), |v| u.fmt(v));
+    let mut failed = Vec::new();
+    let mut notes = Notes::default();
+    for tr in &names {
+        for (load, g) in groups {
+            let Some(c) = idx.get(tr, *g, size, "latency") else {
+                continue;
+            };
+            if c.status == Status::Failed {
+                failed.push((
+                    format!("{tr} at {load}"),
+                    size,
+                    c.error.clone().unwrap_or_default(),
+                ));
+                t.row([tr.clone(), load.clone(), "failed".to_owned()]);
+                continue;
+            }
+            let s = &c.summary;
+            let backlog = c
+                .offered_msgs_per_s
+                .is_some_and(|r| r > 0.0 && s.p50_ns > BACKLOG_INTERVALS * 1e9 / r);
+            let mut name = tr.clone();
+            if let Some(note) = &c.note {
+                notes.add(note, tr);
+                name.push_str(" †");
+            }
+            t.row([
+                name,
+                load.clone(),
+                c.offered_msgs_per_s
+                    .map_or(MISSING.to_owned(), |r| ru.fmt(r)),
+                format!("{}{}", u.fmt(s.p50_ns), if backlog { " ⚠" } else { "" }),
+                u.fmt(s.p99_ns),
+                u.fmt(s.p999_ns),
+                u.fmt(s.max_ns),
+                format!("{} + {}", show(c.cpu_producer_ns), show(c.cpu_consumer_ns)),
+            ]);
+        }
+    }
+    d.h(3, &format!("paced · placement {p} · {}", fmt_bytes(size)));
+    d.table(&t);
+    d.failures(&failed);
+    notes.render(d);
 }
 
 #[cfg(test)]
