@@ -58,7 +58,7 @@ pub const MT_WORKERS: usize = 2;
 const MAX: usize = DEFAULT_MAX_MESSAGE_SIZE;
 
 /// Which tokio runtime drives a connection side, and the names that go with it.
-pub trait Flavor: Send + 'static {
+pub trait Flavour: Send + 'static {
     /// Registry name of the Unix-socket variant.
     const UDS_NAME: &'static str;
     /// Registry description of the Unix-socket variant.
@@ -75,7 +75,7 @@ pub trait Flavor: Send + 'static {
 #[derive(Debug)]
 pub struct CurrentThread;
 
-impl Flavor for CurrentThread {
+impl Flavour for CurrentThread {
     const UDS_NAME: &'static str = "tokio-uds";
     const UDS_DESCRIPTION: &'static str =
         "Unix stream socket driven by a current-thread tokio runtime, length-prefixed frames";
@@ -91,7 +91,7 @@ impl Flavor for CurrentThread {
 #[derive(Debug)]
 pub struct MultiThread;
 
-impl Flavor for MultiThread {
+impl Flavour for MultiThread {
     const UDS_NAME: &'static str = "tokio-uds-mt";
     const UDS_DESCRIPTION: &'static str = "Unix stream socket driven by a 2-worker multi-thread tokio runtime, length-prefixed frames";
     const PIPE_NAME: &'static str = "tokio-pipe-mt";
@@ -106,7 +106,7 @@ impl Flavor for MultiThread {
     }
 }
 
-fn runtime<F: Flavor>() -> Result<Arc<Runtime>, OpenError> {
+fn runtime<F: Flavour>() -> Result<Arc<Runtime>, OpenError> {
     F::runtime()
         .map(Arc::new)
         .map_err(|e| OpenError::io("building the tokio runtime", e))

@@ -19,7 +19,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use transport::peer::Gate;
 use transport::{Endpoint, OpenError, Options};
 
-use crate::{Flavor, TokioReceiver, TokioSender};
+use crate::{Flavour, TokioReceiver, TokioSender};
 
 const PREFIX: &str = "tokio-uds:@";
 
@@ -32,12 +32,12 @@ pub struct TokioUdsTransport<F>(PhantomData<F>);
 pub struct UdsListener<F> {
     listener: UnixListener,
     gate: Gate,
-    flavor: PhantomData<F>,
+    flavour: PhantomData<F>,
 }
 
 type Halves = (TokioSender<OwnedWriteHalf>, TokioReceiver<OwnedReadHalf>);
 
-fn into_tokio<F: Flavor>(stream: UnixStream) -> Result<Halves, OpenError> {
+fn into_tokio<F: Flavour>(stream: UnixStream) -> Result<Halves, OpenError> {
     // tokio requires a non-blocking descriptor and does not set it itself.
     stream
         .set_nonblocking(true)
@@ -53,7 +53,7 @@ fn into_tokio<F: Flavor>(stream: UnixStream) -> Result<Halves, OpenError> {
     Ok(crate::halves(rt, w, r))
 }
 
-impl<F: Flavor> transport::Listener for UdsListener<F> {
+impl<F: Flavour> transport::Listener for UdsListener<F> {
     type Sender = TokioSender<OwnedWriteHalf>;
     type Receiver = TokioReceiver<OwnedReadHalf>;
 
@@ -91,7 +91,7 @@ fn address(name: &str) -> Result<SocketAddr, OpenError> {
         .map_err(|e| OpenError::io(format!("abstract address {name:?}"), e))
 }
 
-impl<F: Flavor> transport::Transport for TokioUdsTransport<F> {
+impl<F: Flavour> transport::Transport for TokioUdsTransport<F> {
     const NAME: &'static str = F::UDS_NAME;
     const DESCRIPTION: &'static str = F::UDS_DESCRIPTION;
     type Sender = TokioSender<OwnedWriteHalf>;
@@ -109,7 +109,7 @@ impl<F: Flavor> transport::Transport for TokioUdsTransport<F> {
             UdsListener {
                 listener,
                 gate: Gate::new(),
-                flavor: PhantomData,
+                flavour: PhantomData,
             },
             Endpoint(format!("{PREFIX}{name}")),
         ))

@@ -58,6 +58,7 @@
 
 pub mod framing;
 pub mod peer;
+pub mod pipes;
 
 mod wait;
 pub use wait::wait_readable;
