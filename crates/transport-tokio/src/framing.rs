@@ -4,21 +4,16 @@
 //! A frame is an 8-byte little-endian length followed by that many bytes. The
 //! writer hands header and payload to the kernel in one vectored write; the
 //! reader pulls as much as is ready into one buffer and lends frames out of
-//! it. A length above the maximum is rejected before anything is reserved,
-//! and the buffer then grows only as bytes arrive, so a peer that claims a
-//! gigabyte and sends ten bytes costs ten bytes. Kept byte-compatible with the
-//! blocking version so the two differ only in who drives the I/O.
+//! it. The parsing, validation and buffering are the blocking reader's own
+//! [`FrameDecoder`], so the two differ only in who drives the I/O (the
+//! `framing_async` fuzz target checks they agree on every input).
 
 use std::io::{self, IoSlice};
 use std::ops::Range;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use transport::framing::HEADER_LEN;
+use transport::framing::{Decoded, FrameDecoder};
 use transport::{RecvError, SendError};
-
-/// Initial receive buffer, as in the blocking reader: the seed's sizes and a
-/// usual kernel buffer (64 KiB) fit in one read.
-const INITIAL_BUFFER: usize = 128 * 1024;
 
 /// Writes frames to an async byte stream.
 #[derive(Debug)]
@@ -56,16 +51,12 @@ impl<W: AsyncWrite + Unpin> AsyncFramedWriter<W> {
     }
 }
 
-/// Reads frames from an async byte stream into one reused buffer.
+/// Reads frames from an async byte stream into one reused buffer: the
+/// blocking reader's [`FrameDecoder`], fed by `AsyncRead`.
 #[derive(Debug)]
 pub struct AsyncFramedReader<R> {
     inner: R,
-    max: usize,
-    buf: Vec<u8>,
-    /// Start of unread bytes in `buf`.
-    start: usize,
-    /// End of valid bytes in `buf`.
-    end: usize,
+    dec: FrameDecoder,
 }
 
 impl<R: AsyncRead + Unpin> AsyncFramedReader<R> {
@@ -73,10 +64,7 @@ impl<R: AsyncRead + Unpin> AsyncFramedReader<R> {
     pub fn new(inner: R, max: usize) -> Self {
         Self {
             inner,
-            max,
-            buf: vec![0; INITIAL_BUFFER],
-            start: 0,
-            end: 0,
+            dec: FrameDecoder::new(max),
         }
     }
 
@@ -84,70 +72,32 @@ impl<R: AsyncRead + Unpin> AsyncFramedReader<R> {
     /// borrowed with [`Self::frame`], because a future cannot lend from the
     /// reader past its own completion.
     pub async fn next_frame(&mut self) -> Result<Range<usize>, RecvError> {
-        self.fill_to(HEADER_LEN, true).await?;
-        let mut header = [0u8; HEADER_LEN];
-        header.copy_from_slice(&self.buf[self.start..self.start + HEADER_LEN]);
-        let claimed = u64::from_le_bytes(header);
-        let len = usize::try_from(claimed)
-            .ok()
-            .filter(|&l| l <= self.max)
-            .ok_or_else(|| {
-                RecvError::Corrupt(format!(
-                    "frame header claims {claimed} bytes, more than the maximum of {} bytes",
-                    self.max
-                ))
-            })?;
-        self.fill_to(HEADER_LEN + len, false).await?;
-        let body = self.start + HEADER_LEN;
-        self.start = body + len;
-        Ok(body..body + len)
+        loop {
+            match self.dec.decode()? {
+                Decoded::Frame(range) => return Ok(range),
+                Decoded::Need(need) => loop {
+                    match self.inner.read(self.dec.spare(need)).await {
+                        Ok(n) => break self.dec.filled(n, need)?,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                },
+            }
+        }
     }
 
     /// The bytes of a frame `next_frame` just returned.
     pub fn frame(&self, range: Range<usize>) -> &[u8] {
-        &self.buf[range]
-    }
-
-    /// Ensures `need` unread bytes are buffered. A clean end of stream before
-    /// any byte of a new frame is a disconnect; inside a frame it is a
-    /// truncated frame, which is corruption.
-    async fn fill_to(&mut self, need: usize, at_frame_start: bool) -> Result<(), RecvError> {
-        if self.end - self.start >= need {
-            return Ok(());
-        }
-        if self.start > 0 {
-            // Move the partial frame to the front so the buffer never grows
-            // because of bytes that were already consumed.
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        while self.end < need {
-            if self.end == self.buf.len() {
-                // Grow with what has arrived, never with what was claimed.
-                let grow = self.buf.len().min(need - self.end).max(1);
-                self.buf.resize(self.buf.len() + grow, 0);
-            }
-            match self.inner.read(&mut self.buf[self.end..]).await {
-                Ok(0) if at_frame_start && self.end == 0 => return Err(RecvError::Disconnected),
-                Ok(0) => {
-                    return Err(RecvError::Corrupt(format!(
-                        "stream ended inside a frame: {} of {need} bytes received",
-                        self.end
-                    )));
-                }
-                Ok(n) => self.end += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+        self.dec.frame(range)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The decoder's first buffer.
+    const INITIAL_BUFFER: usize = 128 * 1024;
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
@@ -175,7 +125,7 @@ mod tests {
                 let stop = got.is_err();
                 out.push(got);
                 if stop {
-                    return (out, r.buf.len());
+                    return (out, r.dec.capacity());
                 }
             }
         })

@@ -71,10 +71,14 @@ impl<W: Write + Send + 'static> crate::Sender for FramedWriter<W> {
     }
 }
 
-/// Reads frames from a byte stream and lends them out of one buffer.
+/// The I/O-free part of reading frames, shared by [`FramedReader`] and the
+/// async reader of `transport-tokio`: one buffer, the bytes in it, header
+/// validation and the end-of-stream verdict. A reader asks [`Self::decode`]
+/// for the next frame; when more bytes are needed it reads into
+/// [`Self::spare`] and reports the count to [`Self::filled`]. Only who drives
+/// the I/O differs between the blocking and async readers.
 #[derive(Debug)]
-pub struct FramedReader<R> {
-    inner: R,
+pub struct FrameDecoder {
     max: usize,
     buf: Vec<u8>,
     /// Start of unread bytes in `buf`.
@@ -83,11 +87,20 @@ pub struct FramedReader<R> {
     end: usize,
 }
 
-impl<R: Read> FramedReader<R> {
+/// What [`FrameDecoder::decode`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// A whole frame, consumed; its bytes are [`FrameDecoder::frame`] of this
+    /// range until the next call.
+    Frame(std::ops::Range<usize>),
+    /// This many unread bytes must be buffered before the next frame is whole.
+    Need(usize),
+}
+
+impl FrameDecoder {
     /// Frames longer than `max` are reported as corrupt.
-    pub fn new(inner: R, max: usize) -> Self {
+    pub fn new(max: usize) -> Self {
         Self {
-            inner,
             max,
             buf: vec![0; INITIAL_BUFFER],
             start: 0,
@@ -95,14 +108,14 @@ impl<R: Read> FramedReader<R> {
         }
     }
 
-    /// The wrapped stream.
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
-
-    /// Waits for the next frame and lends it until the next call.
-    pub fn recv(&mut self) -> Result<&[u8], RecvError> {
-        self.fill_to(HEADER_LEN, true)?;
+    /// The next whole frame if it is buffered, else how many bytes must be.
+    /// A header claiming more than the maximum is `Corrupt` before anything
+    /// is reserved for it.
+    pub fn decode(&mut self) -> Result<Decoded, RecvError> {
+        let have = self.end - self.start;
+        if have < HEADER_LEN {
+            return Ok(Decoded::Need(HEADER_LEN));
+        }
         let mut header = [0u8; HEADER_LEN];
         header.copy_from_slice(&self.buf[self.start..self.start + HEADER_LEN]);
         let claimed = u64::from_le_bytes(header);
@@ -115,46 +128,93 @@ impl<R: Read> FramedReader<R> {
                     self.max
                 ))
             })?;
-        self.fill_to(HEADER_LEN + len, false)?;
+        if have < HEADER_LEN + len {
+            return Ok(Decoded::Need(HEADER_LEN + len));
+        }
         let body = self.start + HEADER_LEN;
         self.start = body + len;
-        Ok(&self.buf[body..body + len])
+        Ok(Decoded::Frame(body..body + len))
     }
 
-    /// Ensures `need` unread bytes are buffered. A clean end of stream before
-    /// any byte of a new frame is a disconnect; inside a frame it is a
-    /// truncated frame, which is corruption.
-    fn fill_to(&mut self, need: usize, at_frame_start: bool) -> Result<(), RecvError> {
-        if self.end - self.start >= need {
-            return Ok(());
-        }
+    /// Room to read into on the way to `need` unread bytes. Moves a partial
+    /// frame to the front, so consumed bytes never make the buffer grow, and
+    /// grows only with what has arrived, never with what was claimed.
+    pub fn spare(&mut self, need: usize) -> &mut [u8] {
         if self.start > 0 {
-            // Move the partial frame to the front so the buffer never grows
-            // because of bytes that were already consumed.
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        while self.end < need {
-            if self.end == self.buf.len() {
-                // Grow with what has arrived, never with what was claimed.
-                let grow = self.buf.len().min(need - self.end).max(1);
-                self.buf.resize(self.buf.len() + grow, 0);
-            }
-            match self.inner.read(&mut self.buf[self.end..]) {
-                Ok(0) if at_frame_start && self.end == 0 => return Err(RecvError::Disconnected),
-                Ok(0) => {
-                    return Err(RecvError::Corrupt(format!(
-                        "stream ended inside a frame: {} of {need} bytes received",
-                        self.end
-                    )));
-                }
-                Ok(n) => self.end += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
+        if self.end == self.buf.len() {
+            let grow = self.buf.len().min(need - self.end).max(1);
+            self.buf.resize(self.buf.len() + grow, 0);
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// Records `n` bytes read into [`Self::spare`] on the way to `need`. End
+    /// of stream (`n == 0`) with nothing buffered is a disconnect; inside a
+    /// frame it is a truncated frame, which is corruption.
+    pub fn filled(&mut self, n: usize, need: usize) -> Result<(), RecvError> {
+        if n > 0 {
+            self.end += n;
+            return Ok(());
+        }
+        let have = self.end - self.start;
+        if have == 0 {
+            return Err(RecvError::Disconnected);
+        }
+        Err(RecvError::Corrupt(format!(
+            "stream ended inside a frame: {have} of {need} bytes received"
+        )))
+    }
+
+    /// The bytes of a frame [`Self::decode`] just returned.
+    pub fn frame(&self, range: std::ops::Range<usize>) -> &[u8] {
+        &self.buf[range]
+    }
+
+    /// Bytes the buffer holds room for (tests check it stays bounded).
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+/// Reads frames from a byte stream and lends them out of one buffer.
+#[derive(Debug)]
+pub struct FramedReader<R> {
+    inner: R,
+    dec: FrameDecoder,
+}
+
+impl<R: Read> FramedReader<R> {
+    /// Frames longer than `max` are reported as corrupt.
+    pub fn new(inner: R, max: usize) -> Self {
+        Self {
+            inner,
+            dec: FrameDecoder::new(max),
+        }
+    }
+
+    /// The wrapped stream.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// Waits for the next frame and lends it until the next call.
+    pub fn recv(&mut self) -> Result<&[u8], RecvError> {
+        loop {
+            match self.dec.decode()? {
+                Decoded::Frame(range) => return Ok(self.dec.frame(range)),
+                Decoded::Need(need) => loop {
+                    match self.inner.read(self.dec.spare(need)) {
+                        Ok(n) => break self.dec.filled(n, need)?,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                },
             }
         }
-        Ok(())
     }
 }
 
@@ -196,7 +256,7 @@ mod tests {
         let mut r = FramedReader::new(Cursor::new(data), 1 << 20);
         let err = r.recv().expect_err("must reject");
         assert!(matches!(err, RecvError::Corrupt(_)), "{err}");
-        assert!(r.buf.len() <= INITIAL_BUFFER);
+        assert!(r.dec.capacity() <= INITIAL_BUFFER);
     }
 
     #[test]
@@ -206,7 +266,11 @@ mod tests {
         let mut r = FramedReader::new(Cursor::new(data), 1 << 30);
         let err = r.recv().expect_err("truncated");
         assert!(matches!(err, RecvError::Corrupt(_)), "{err}");
-        assert!(r.buf.len() <= 2 * INITIAL_BUFFER, "grew to {}", r.buf.len());
+        assert!(
+            r.dec.capacity() <= 2 * INITIAL_BUFFER,
+            "grew to {}",
+            r.dec.capacity()
+        );
     }
 
     #[test]
@@ -296,7 +360,7 @@ mod tests {
             let mut r = FramedReader::new(trickle(data, 7), 1 << 30);
             let err = r.recv().expect_err("truncated or too large");
             assert!(matches!(err, RecvError::Corrupt(_)), "{claimed}: {err}");
-            assert_eq!(r.buf.len(), INITIAL_BUFFER, "{claimed}: buffer grew");
+            assert_eq!(r.dec.capacity(), INITIAL_BUFFER, "{claimed}: buffer grew");
         }
     }
 
