@@ -16,7 +16,7 @@ secs=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(framing framing_async codec_decode shm_ring)
+  targets=(framing framing_async codec_decode shm_ring shm_queue)
 fi
 
 # -a: debug assertions on (the ring's bounds checks); no -jobs: one process,

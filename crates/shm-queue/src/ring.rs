@@ -280,7 +280,7 @@ impl Ring {
                     }
                     // Relaxed: only moves the hint forward; if we die here,
                     // whoever sees our claim moves it instead.
-                    let _ = enq.compare_exchange(pos, pos + 1, Relaxed, Relaxed);
+                    let _ = enq.compare_exchange(pos, pos.wrapping_add(1), Relaxed, Relaxed);
                     // SAFETY: the claim gives us this payload exclusively
                     // until we publish; `len <= slot_size` was checked.
                     let buf = unsafe { std::slice::from_raw_parts_mut(self.payload(pos), len) };
@@ -299,7 +299,7 @@ impl Ring {
                 // Claimed or published at this position: the shared position
                 // is behind; help it on (its owner may have died before).
                 0 | 1 => {
-                    let _ = enq.compare_exchange(pos, pos + 1, Relaxed, Relaxed);
+                    let _ = enq.compare_exchange(pos, pos.wrapping_add(1), Relaxed, Relaxed);
                 }
                 d if d < 0 => {
                     // Still in use from the previous lap: full, unless its
@@ -312,7 +312,17 @@ impl Ring {
                     }
                     return Ok(Attempt::Busy);
                 }
-                _ => {} // our position is stale: reload
+                // The slot is already free for a later lap: our position is
+                // stale. It cannot be while the position still reads the
+                // same (a claimer moves it on before it publishes), so that
+                // is a hostile or corrupt segment, not a wait.
+                _ => {
+                    if enq.load(Relaxed) == pos {
+                        return Err(Error::Corrupt(format!(
+                            "slot state {word:#x} is ahead of the put position {pos}"
+                        )));
+                    }
+                }
             }
         }
     }
@@ -342,7 +352,7 @@ impl Ring {
                     {
                         continue;
                     }
-                    let _ = deq.compare_exchange(pos, pos + 1, Relaxed, Relaxed);
+                    let _ = deq.compare_exchange(pos, pos.wrapping_add(1), Relaxed, Relaxed);
                     let len = slot.len.load(Relaxed);
                     let out = if len > self.slot_size {
                         Err(Error::Corrupt(format!(
@@ -376,13 +386,13 @@ impl Ring {
                         .compare_exchange(word, free, Relaxed, Relaxed)
                         .is_ok()
                     {
-                        let _ = deq.compare_exchange(pos, pos + 1, Relaxed, Relaxed);
+                        let _ = deq.compare_exchange(pos, pos.wrapping_add(1), Relaxed, Relaxed);
                         let w = &self.header().wake.0;
                         self.notify(&w.space, &w.producers_waiting, 1);
                     }
                 }
                 1 if kind == READING => {
-                    let _ = deq.compare_exchange(pos, pos + 1, Relaxed, Relaxed);
+                    let _ = deq.compare_exchange(pos, pos.wrapping_add(1), Relaxed, Relaxed);
                 }
                 1 => {
                     return Err(Error::Corrupt(format!(
@@ -400,7 +410,14 @@ impl Ring {
                     }
                     return Ok(Attempt::Busy);
                 }
-                _ => {} // stale position
+                // As in `try_put`: stale, or corrupt if the position holds.
+                _ => {
+                    if deq.load(Relaxed) == pos {
+                        return Err(Error::Corrupt(format!(
+                            "slot state {word:#x} is ahead of the get position {pos}"
+                        )));
+                    }
+                }
             }
         }
     }

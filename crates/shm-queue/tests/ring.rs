@@ -213,3 +213,26 @@ fn threads_mpmc_every_record_once() {
     });
     assert!(seen.into_inner().expect("lock").iter().all(|&c| c == 1));
 }
+
+#[test]
+fn a_slot_state_ahead_of_the_positions_is_corrupt_not_a_hang() {
+    let len = total_size(2, 64).expect("size");
+    let mut m = Mem::new(len);
+    let r = ring(&mut m, 2, 64);
+    let base = m.base();
+    // Slot 0's state word: free for lap 40, far ahead of position 0.
+    // SAFETY: inside the buffer; nobody else touches it now.
+    unsafe {
+        base.add(4096)
+            .cast::<u64>()
+            .write(shm_queue::state::pack(80, 0, 0))
+    };
+    assert!(matches!(
+        r.try_put(1, ME, &alive_all, &mut |_| {}),
+        Err(Error::Corrupt(_))
+    ));
+    assert!(matches!(
+        r.try_get(ME, &alive_all, &mut |_| ()),
+        Err(Error::Corrupt(_))
+    ));
+}
