@@ -96,14 +96,25 @@ fn answers_html(a: &Answers) -> String {
         if q.rows.is_empty() {
             continue;
         }
-        let header: Vec<String> = ["Case", "Winner", &q.figure_header, "Verdict", "vs mp.Queue"]
+        // The Python column only where Python ran one of the cases.
+        let with_py = q.rows.iter().any(|r| r.vs_python != MISSING);
+        let mut header: Vec<String> = ["Case", "Winner", &q.figure_header, "Verdict"]
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
+        if with_py {
+            header.push("vs mp.Queue".to_owned());
+        }
         let rows: Vec<_> = q
             .rows
             .iter()
-            .map(|r| text_row(&[&r.case, &r.winner, &r.figure, &r.verdict, &r.vs_python]))
+            .map(|r| {
+                let mut row = text_row(&[&r.case, &r.winner, &r.figure, &r.verdict]);
+                if with_py {
+                    row.push((r.vs_python.clone(), None));
+                }
+                row
+            })
             .collect();
         out.push_str(&table(&header, &rows));
     }
