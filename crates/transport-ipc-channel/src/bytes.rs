@@ -2,17 +2,13 @@
 
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender};
 use serde::{Deserialize, Serialize};
-use transport::{
-    Capabilities, DEFAULT_MAX_MESSAGE_SIZE, OpenError, RecvError, SendError, WaitStrategy,
-};
+use transport::{OpenError, RecvError, SendError};
 
 use crate::{PeerWatch, Variant, check_size, impl_transport};
 
 /// ipc-channel's `IpcBytesSender` / `IpcBytesReceiver`.
 #[derive(Debug)]
 pub struct IpcChannelBytes;
-
-const MAX: usize = DEFAULT_MAX_MESSAGE_SIZE;
 
 /// Sends raw bytes; a send too large for one packet runs under a watch on
 /// the peer process (see [`crate::PeerWatch`]).
@@ -32,7 +28,7 @@ pub struct IpcChannelBytesReceiver {
 
 impl transport::Sender for IpcChannelBytesSender {
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
-        check_size(msg, MAX)?;
+        check_size(msg)?;
         if msg.len() <= self.single_packet {
             return self.tx.send(msg).map_err(SendError::from);
         }
@@ -105,10 +101,5 @@ fn sender(tx: IpcBytesSender, peer: u32) -> Result<IpcChannelBytesSender, OpenEr
 impl_transport!(
     IpcChannelBytes,
     "servo ipc-channel 0.23 IpcBytesSender/IpcBytesReceiver: raw bytes over SOCK_SEQPACKET, \
-     fragmented over a per-message socket pair above ~207 KiB",
-    Capabilities {
-        max_message_size: MAX,
-        zero_copy_recv: false,
-        wait: WaitStrategy::Block,
-    }
+     fragmented over a per-message socket pair above ~207 KiB"
 );

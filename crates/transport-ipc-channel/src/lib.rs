@@ -272,7 +272,9 @@ pub(crate) fn recv_error(e: IpcError) -> RecvError {
     }
 }
 
-pub(crate) fn check_size(msg: &[u8], max: usize) -> Result<(), SendError> {
+/// Every variant takes messages up to the contract's default maximum.
+pub(crate) fn check_size(msg: &[u8]) -> Result<(), SendError> {
+    let max = transport::DEFAULT_MAX_MESSAGE_SIZE;
     if msg.len() > max {
         return Err(SendError::TooLarge {
             size: msg.len(),
@@ -319,7 +321,7 @@ pub(crate) fn connect<V: Variant>(
 
 /// Implements `transport::Transport` for a variant's unit type.
 macro_rules! impl_transport {
-    ($t:ty, $desc:expr, $caps:expr) => {
+    ($t:ty, $desc:expr $(, $caps:expr)?) => {
         impl transport::Transport for $t {
             const NAME: &'static str = <$t as $crate::Variant>::NAME;
             const DESCRIPTION: &'static str = $desc;
@@ -340,9 +342,11 @@ macro_rules! impl_transport {
                 $crate::connect::<$t>(endpoint)
             }
 
-            fn capabilities() -> transport::Capabilities {
-                $caps
-            }
+            $(
+                fn capabilities() -> transport::Capabilities {
+                    $caps
+                }
+            )?
         }
     };
 }

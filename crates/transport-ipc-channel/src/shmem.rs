@@ -3,17 +3,13 @@
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender, IpcSharedMemory};
 use serde::{Deserialize, Serialize};
-use transport::{
-    Capabilities, DEFAULT_MAX_MESSAGE_SIZE, OpenError, RecvError, SendError, WaitStrategy,
-};
+use transport::{Capabilities, OpenError, RecvError, SendError};
 
 use crate::{Variant, check_size, impl_transport};
 
 /// ipc-channel's `IpcSharedMemory`, one region per message.
 #[derive(Debug)]
 pub struct IpcChannelShmem;
-
-const MAX: usize = DEFAULT_MAX_MESSAGE_SIZE;
 
 /// Copies each message into a new shared-memory region and sends its
 /// descriptor.
@@ -30,7 +26,7 @@ pub struct IpcChannelShmemReceiver {
 
 impl transport::Sender for IpcChannelShmemSender {
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
-        check_size(msg, MAX)?;
+        check_size(msg)?;
         self.0
             .send(IpcSharedMemory::from_bytes(msg))
             .map_err(crate::send_error)
@@ -94,8 +90,7 @@ impl_transport!(
     "servo ipc-channel 0.23 IpcSharedMemory: a fresh memfd per message (copied in, descriptor \
      passed over SOCK_SEQPACKET), receiver maps it and reads in place",
     Capabilities {
-        max_message_size: MAX,
         zero_copy_recv: true,
-        wait: WaitStrategy::Block,
+        ..Capabilities::default()
     }
 );

@@ -3,9 +3,7 @@
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use serde::{Deserialize, Serialize};
-use transport::{
-    Capabilities, DEFAULT_MAX_MESSAGE_SIZE, OpenError, RecvError, SendError, WaitStrategy,
-};
+use transport::{OpenError, RecvError, SendError};
 
 use crate::{PeerWatch, Variant, check_size, impl_transport};
 
@@ -13,8 +11,6 @@ use crate::{PeerWatch, Variant, check_size, impl_transport};
 /// ipc-channel's own (postcard).
 #[derive(Debug)]
 pub struct IpcChannelTyped;
-
-const MAX: usize = DEFAULT_MAX_MESSAGE_SIZE;
 
 /// The message as the receiver decodes it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -50,7 +46,7 @@ pub struct IpcChannelTypedReceiver {
 
 impl transport::Sender for IpcChannelTypedSender {
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
-        check_size(msg, MAX)?;
+        check_size(msg)?;
         // `IpcSender<T>` is covariant in `T`, so the stored sender can send a
         // frame that borrows `msg` for just this call.
         let tx: &IpcSender<FrameRef<'_>> = &self.tx;
@@ -131,12 +127,7 @@ fn sender(tx: IpcSender<FrameRef<'static>>, peer: u32) -> Result<IpcChannelTyped
 impl_transport!(
     IpcChannelTyped,
     "servo ipc-channel 0.23 IpcSender<T>/IpcReceiver<T>: serde struct with a serde_bytes \
-     buffer, encoded by ipc-channel's own codec (postcard), so timings include encode/decode",
-    Capabilities {
-        max_message_size: MAX,
-        zero_copy_recv: false,
-        wait: WaitStrategy::Block,
-    }
+     buffer, encoded by ipc-channel's own codec (postcard), so timings include encode/decode"
 );
 
 #[cfg(test)]
