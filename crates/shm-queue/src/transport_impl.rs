@@ -18,8 +18,10 @@ use crate::{Error, Queue};
 /// capabilities are static; slots are sparse, so unused capacity costs
 /// address space, not memory).
 pub const MAX_MESSAGE: usize = 16 << 20;
-/// Bytes of records the slot count is chosen to hold at the expected size.
-const BUDGET: usize = 64 << 20;
+/// Bytes of records the slot count is chosen to hold at the expected size
+/// (a receiver that stops reading lets a sender fill every slot: with 16 MiB
+/// messages that is slots x 16 MiB of shared memory, so keep it modest).
+const BUDGET: usize = 16 << 20;
 
 // Handshake words in the first queue's `aux` area.
 const STATE: usize = 0;
