@@ -3,7 +3,7 @@
 //! message, and folds the measurements into a versioned results file.
 //!
 //! Map: [`registry`] names the backends; [`supervisor`] runs a pair of
-//! [`role`] processes; [`workload`] holds what the pair does and times;
+//! [`role`] processes, which talk [`protocol`] lines; [`workload`] holds what the pair does and times;
 //! [`stats`] summarises; [`floors`] measures the machine's bounds; [`bench`]
 //! runs a whole matrix; [`cli`] is the command line.
 
@@ -15,10 +15,12 @@ pub mod fault;
 pub mod floors;
 pub mod interrupt;
 pub mod placement;
+pub mod protocol;
 pub mod registry;
 pub mod role;
 pub mod sizes;
 pub mod soak;
 pub mod stats;
 pub mod supervisor;
+pub mod targets;
 pub mod workload;

@@ -3,7 +3,7 @@
 //! it measured ([`RoleOutput`]).
 //!
 //! The supervisor re-executes its own binary as `ipcbench __role <json spec>`.
-//! The child writes exactly three kinds of line to stdout: `ENDPOINT <name>`
+//! The child writes exactly three kinds of [`Line`] to stdout: `ENDPOINT <name>`
 //! (consumer only, once listening), `PROGRESS <n>` (after each size, so the
 //! supervisor can tell a stalled pair from a slow one) and `RESULT <json>`.
 //! A consumer reads one line on stdin, `PEER <pid>`: the producer, the only
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use transport::{Endpoint, Listener, Options, Transport};
 
 use crate::placement::{Placement, Role};
+use crate::protocol::Line;
 use crate::stats::Trial;
 use crate::workload::{self, Workload};
 
@@ -97,10 +98,6 @@ pub struct SizeOutput {
     pub sustained_msgs_per_s: Option<f64>,
 }
 
-/// What the supervisor writes to a consumer's stdin, followed by the
-/// producer's pid.
-pub const PEER_LINE: &str = "PEER ";
-
 /// Environment variable with the secret part of each endpoint (after its
 /// `#`), comma-separated in endpoint order, empty for none.
 pub const ENDPOINT_SECRETS: &str = "IPCBENCH_ENDPOINT_SECRETS";
@@ -115,11 +112,10 @@ fn expected_peer() -> Result<Option<u32>> {
     if line.trim().is_empty() {
         return Ok(None);
     }
-    line.trim()
-        .strip_prefix(PEER_LINE)
-        .and_then(|pid| pid.parse().ok())
-        .map(Some)
-        .with_context(|| format!("expected {PEER_LINE:?} and a pid on stdin, got {line:?}"))
+    match line.trim().parse::<Line>() {
+        Ok(Line::Peer(pid)) => Ok(Some(pid)),
+        _ => anyhow::bail!("expected PEER and a pid on stdin, got {line:?}"),
+    }
 }
 
 /// Endpoint number `k` as the consumer published it: the public part from
@@ -141,27 +137,27 @@ fn join_secret(public: &str, k: usize, secrets: Option<&str>) -> Endpoint {
 pub struct Control;
 
 impl Control {
-    fn line(&mut self, text: &str) -> Result<()> {
+    fn line(&mut self, line: Line) -> Result<()> {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{text}")
+        writeln!(out, "{line}")
             .and_then(|()| out.flush())
             .context("writing to the supervisor")
     }
 
     /// Announces the endpoint the producer must connect to.
     pub fn endpoint(&mut self, ep: &Endpoint) -> Result<()> {
-        self.line(&format!("ENDPOINT {ep}"))
+        self.line(Line::Endpoint(ep.0.clone()))
     }
 
     /// Reports that size number `done` (counting from 1) is finished.
     pub fn progress(&mut self, done: usize) -> Result<()> {
-        self.line(&format!("PROGRESS {done}"))
+        self.line(Line::Progress(done))
     }
 
     /// Sends the final measurements.
     pub fn result(&mut self, out: &RoleOutput) -> Result<()> {
         let json = serde_json::to_string(out).context("serialising results")?;
-        self.line(&format!("RESULT {json}"))
+        self.line(Line::Result(json))
     }
 }
 

@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::placement::Role;
-use crate::role::{ENDPOINT_SECRETS, PEER_LINE, RoleOutput, RoleSpec};
+use crate::protocol::Line;
+use crate::role::{ENDPOINT_SECRETS, RoleOutput, RoleSpec};
 
 /// Deadlines for one pair.
 #[derive(Debug, Clone, Copy)]
@@ -152,7 +153,7 @@ impl Proc {
     /// Tells a consumer which process to admit, and closes its stdin.
     fn tell_peer(&mut self, pid: u32) -> Result<()> {
         if let Some(mut stdin) = self.stdin.take() {
-            writeln!(stdin, "{PEER_LINE}{pid}")
+            writeln!(stdin, "{}", Line::Peer(pid))
                 .with_context(|| format!("telling the {} its peer", self.label))?;
         }
         Ok(())
@@ -280,10 +281,10 @@ pub fn run_group(
     while endpoints.iter().any(Option::is_none) {
         match events.recv_timeout(Duration::from_millis(20)) {
             Ok(Event::Line(i, line)) => {
-                if let Some(ep) = line.strip_prefix("ENDPOINT ")
+                if let Ok(Line::Endpoint(ep)) = line.parse()
                     && let Some(slot) = endpoints.get_mut(i.wrapping_sub(1))
                 {
-                    *slot = Some(ep.to_owned());
+                    *slot = Some(ep);
                 }
             }
             Ok(Event::Eof(i)) => {
@@ -351,14 +352,19 @@ pub fn run_group(
         match events.recv_timeout(Duration::from_millis(20)) {
             Ok(Event::Line(i, line)) => {
                 let Some(p) = procs.get_mut(i) else { continue };
-                if let Some(n) = line.strip_prefix("PROGRESS ") {
-                    p.progress = n.parse().unwrap_or(p.progress);
-                    last_progress = Instant::now();
-                } else if let Some(json) = line.strip_prefix("RESULT ") {
-                    p.result = Some(
-                        serde_json::from_str(json)
-                            .with_context(|| format!("{} sent malformed results", p.label))?,
-                    );
+                match line.parse() {
+                    Ok(Line::Progress(n)) => {
+                        p.progress = n;
+                        last_progress = Instant::now();
+                    }
+                    Ok(Line::Result(json)) => {
+                        p.result = Some(
+                            serde_json::from_str(&json)
+                                .with_context(|| format!("{} sent malformed results", p.label))?,
+                        );
+                    }
+                    // Anything else a role prints is not the protocol's.
+                    _ => {}
                 }
             }
             Ok(Event::Eof(i)) => {
