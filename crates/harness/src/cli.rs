@@ -494,6 +494,7 @@ fn run(args: RunArgs) -> Result<()> {
         },
         floors,
         cells: outcome.cells,
+        targets: crate::targets::declared(),
     };
     match &args.json {
         Some(path) => write_json(path, &results)?,
@@ -551,7 +552,11 @@ fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<report::Cell> {
         let max = (b.capabilities)().max_message_size as u64;
         let mut named = std::collections::BTreeSet::new();
         for &workload in &plan.workloads {
-            for &size in plan.sizes_of(workload).iter().filter(|&&s| !bench::fits(s, max)) {
+            for &size in plan
+                .sizes_of(workload)
+                .iter()
+                .filter(|&&s| !bench::fits(s, max))
+            {
                 let why = format!(
                     "not run: {} is above this transport's maximum of {}",
                     sizes::human(size),
@@ -600,6 +605,7 @@ fn floors(args: FloorArgs) -> Result<()> {
         },
         floors,
         cells: Vec::new(),
+        targets: Vec::new(),
     };
     use std::fmt::Write;
     let mut o = String::new();

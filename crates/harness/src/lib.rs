@@ -8,6 +8,7 @@
 //! runs a whole matrix; [`cli`] is the command line.
 
 pub mod bench;
+pub mod children;
 pub mod cli;
 pub mod clock;
 pub mod env;

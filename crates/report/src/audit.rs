@@ -232,6 +232,7 @@ mod tests {
             config: Default::default(),
             floors: Vec::new(),
             cells,
+            targets: Vec::new(),
         }
     }
 

@@ -181,6 +181,7 @@ mod tests {
             config: Default::default(),
             floors: Vec::new(),
             cells: vec![cell],
+            targets: Vec::new(),
         };
         complete_intervals(&mut r);
         let c = &r.cells[0];

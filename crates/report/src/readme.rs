@@ -208,7 +208,7 @@ pub fn render_pages(results: &Results, opts: &RenderOptions<'_>) -> Vec<Page> {
         text: page("Environment", &|d| {
             sections::environment::environment(d, results);
             sections::environment::floors(d, &idx);
-            d.raw(&crate::targets::section(results));
+            d.raw(&crate::targets::section(results, opts.python));
         }),
     });
     pages.push(Page {

@@ -27,6 +27,66 @@ pub struct Results {
     pub floors: Vec<Floors>,
     /// One entry per (transport, codec, workload, placement, size, metric).
     pub cells: Vec<Cell>,
+    /// The project's performance targets this run is checked against, as
+    /// the harness declares them (it alone names backends).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
+}
+
+/// A performance target: a figure of one cell held against a reference.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Target {
+    /// The issue that set it.
+    pub issue: u32,
+    /// Transport whose cell is judged (Python cells: as the baseline names them).
+    pub transport: String,
+    /// Whether the cells (this one and any it is held against, but floors
+    /// and `excess_over` references) are the Python baseline's.
+    #[serde(default)]
+    pub python: bool,
+    /// Workload of the cell.
+    pub workload: String,
+    /// Placement of the cell.
+    pub placement: String,
+    /// Payload bytes of the cell (ignored by `beats_at_every_size`).
+    pub size_bytes: u64,
+    /// Metric of the cell.
+    pub metric: String,
+    /// What the figure is held against.
+    pub against: Against,
+    /// The largest allowed figure ÷ reference for times; the smallest allowed
+    /// rate ÷ reference for rates.
+    pub ratio: f64,
+    /// What bounds the figure, for readers of a "not met".
+    pub bound: String,
+}
+
+/// What a target's figure is held against.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Against {
+    /// The per-round-trip cache-line floor of the placement (median).
+    CachelineFloor,
+    /// The batch-timed cache-line floor of the placement.
+    CachelineBatchFloor,
+    /// The bare 8-byte pipe round trip floor of the placement (median).
+    RawPipeFloor,
+    /// One `memcpy` of the target's size.
+    Memcpy,
+    /// The same cell of another transport (time: figure ≤ ratio × its).
+    Transport(String),
+    /// A fixed time, nanoseconds.
+    Nanoseconds(f64),
+    /// A fixed payload rate, bytes per second (the figure must reach it).
+    BytesPerSecond(f64),
+    /// Another transport's throughput: the figure's rate ≥ ratio × its rate.
+    RateOf(String),
+    /// Another transport, at every size both ran: a verdict whose ratio
+    /// interval excludes 1 in the target transport's favour.
+    BeatsAtEverySize(String),
+    /// The same cell of a (Rust) transport: the figure may exceed it by at
+    /// most `ratio` nanoseconds (a binding's own cost).
+    ExcessOver(String),
 }
 
 /// The machine and the invocation.

@@ -4,229 +4,261 @@
 //! ([`TARGETS`]), evaluated by one function, so adding one is one entry.
 
 use crate::format::{fmt_bytes, fmt_multiple, fmt_rate, fmt_time};
-use crate::schema::{Cell, Floors, Results, Status};
+use crate::schema::{Against, Cell, Floors, Results, Status, Target};
 use crate::table::{Align, Table};
+use crate::verdict;
 
-/// What a target's figure is held against.
-#[derive(Debug, Clone, Copy)]
-enum Against {
-    /// The cache-line round trip floor of the target's placement (p50).
-    CachelineFloor,
-    /// The bare 8-byte pipe round trip floor of the target's placement (p50).
-    RawPipeFloor,
-    /// One `memcpy` of the target's size.
-    Memcpy,
-    /// Another transport's cell of the same workload, placement, size and metric.
-    Transport(&'static str),
-    /// A fixed time, nanoseconds.
-    Nanoseconds(f64),
-    /// A fixed payload rate, bytes per second (the figure must reach it).
-    BytesPerSecond(f64),
-}
-
-/// One target: the p50 of one cell against a floor, a transport or a number.
-#[derive(Debug, Clone, Copy)]
-struct Target {
-    transport: &'static str,
-    workload: &'static str,
-    placement: &'static str,
-    size: u64,
-    metric: &'static str,
-    against: Against,
-    /// The largest allowed figure ÷ reference (the smallest, for rates).
-    ratio: f64,
-    /// What bounds the figure, for readers of a "not met".
-    bound: &'static str,
-}
-
-/// The targets, as the project states them.
-const TARGETS: &[Target] = &[
-    Target {
-        transport: "pipe",
-        workload: "pingpong",
-        placement: "split",
-        size: 8,
-        metric: "rtt",
-        against: Against::RawPipeFloor,
-        ratio: crate::thresholds::PIPE_TARGET,
-        bound: "framing costs one vectored write and one buffered read, the same system calls as the bare pipe",
-    },
-    Target {
-        transport: "shm-spin",
-        workload: "pingpong",
-        placement: "split",
-        size: 8,
-        metric: "rtt",
-        against: Against::CachelineFloor,
-        ratio: 1.5,
-        bound: "one hop is one cache-line transfer each way, plus the record header and the clock reads",
-    },
-    Target {
-        transport: "shm-spin",
-        workload: "pingpong",
-        placement: "split",
-        size: 8,
-        metric: "rtt",
-        against: Against::Transport("iceoryx2"),
-        ratio: 1.0,
-        bound: "both busy-poll shared memory; iceoryx2 adds per-sample bookkeeping",
-    },
-    Target {
-        transport: "shm-adaptive",
-        workload: "pingpong",
-        placement: "same",
-        size: 8,
-        metric: "rtt",
-        against: Against::Nanoseconds(5000.0),
-        ratio: 1.0,
-        bound: "on one core every hop is a context switch: yield or futex wake, never a spin",
-    },
-    Target {
-        transport: "shm-spin",
-        workload: "seed",
-        placement: "split",
-        size: 409_600,
-        metric: "total",
-        against: Against::Memcpy,
-        ratio: 3.0,
-        bound: "put copies the message into the ring (one memcpy); get is the wake-up plus a zero-copy decode",
-    },
-    Target {
-        transport: "shm-spin",
-        workload: "stream",
-        placement: "split",
-        size: 409_600,
-        metric: "throughput",
-        against: Against::BytesPerSecond(8e9),
-        ratio: 1.0,
-        bound: "the producer copies each message in, the consumer reads every byte to verify it",
-    },
-];
-
-impl Target {
-    /// The target in words, from its data.
-    fn describe(&self) -> String {
-        let what = format!(
-            "`{}` {} {} {}",
-            self.transport,
-            fmt_bytes(self.size),
-            self.workload,
-            self.metric
-        );
-        let times = fmt_multiple(self.ratio);
-        let rule = match self.against {
-            Against::CachelineFloor => format!("p50 ≤ {times} the cache-line round trip"),
-            Against::RawPipeFloor => format!("p50 ≤ {times} the raw pipe round trip"),
-            Against::Memcpy => format!("p50 ≤ {times} one memcpy of {}", fmt_bytes(self.size)),
-            Against::Transport(t) if self.ratio == 1.0 => format!("p50 no slower than `{t}`"),
-            Against::Transport(t) => format!("p50 ≤ {times} `{t}`"),
-            Against::Nanoseconds(ns) => format!("p50 ≤ {}", fmt_time(ns * self.ratio)),
-            Against::BytesPerSecond(b) => format!("≥ {}", fmt_rate(b * self.ratio)),
-        };
-        format!("{what} {rule} ({})", self.placement)
-    }
+/// The target in words, from its data.
+fn describe(t: &Target) -> String {
+    let py = if t.python { "py " } else { "" };
+    let name = format!("`{py}{}`", t.transport);
+    let size = fmt_bytes(t.size_bytes);
+    let what = format!("{name} {size} {} {}", t.workload, t.metric);
+    let times = fmt_multiple(t.ratio);
+    let rule = match &t.against {
+        Against::CachelineFloor => format!("median ≤ {times} the cache-line round trip"),
+        Against::CachelineBatchFloor => {
+            format!("≤ {times} the batch-timed cache-line round trip")
+        }
+        Against::RawPipeFloor => format!("median ≤ {times} the raw pipe round trip"),
+        Against::Memcpy => format!("median ≤ {times} one memcpy of {size}"),
+        Against::Transport(o) if t.ratio == 1.0 => format!("median no slower than `{py}{o}`"),
+        Against::Transport(o) => format!("median ≤ {times} `{py}{o}`"),
+        Against::Nanoseconds(ns) => format!("median ≤ {}", fmt_time(ns * t.ratio)),
+        Against::BytesPerSecond(b) => format!("≥ {}", fmt_rate(b * t.ratio)),
+        Against::RateOf(o) => format!("≥ {times} the rate of `{py}{o}`"),
+        Against::BeatsAtEverySize(o) => {
+            return format!(
+                "{name} {} {} faster than `{py}{o}` at every size (ratio interval above 1) ({})",
+                t.workload, t.metric, t.placement
+            );
+        }
+        Against::ExcessOver(o) => format!("median at most {} over `{o}`'s", fmt_time(t.ratio)),
+    };
+    format!("{what} {rule} ({})", t.placement)
 }
 
 /// The outcome of one target.
 #[derive(Debug, PartialEq)]
 enum Outcome {
-    /// (measured, what it is held against, ratio, met)
-    Measured(String, String, f64, bool),
+    /// (measured, what it is held against, ratio or count, met)
+    Measured(String, String, String, bool),
     /// Why it could not be checked.
     NotMeasured(String),
 }
 
-fn cell<'a>(r: &'a Results, t: &Target, transport: &str) -> Option<&'a Cell> {
-    r.cells.iter().find(|c| {
-        c.status == Status::Ok
-            && c.transport == transport
-            && c.workload == t.workload
-            && c.placement == t.placement
-            && c.size_bytes == t.size
-            && c.metric == t.metric
-            && (c.codec == "raw" || t.workload != "seed")
-    })
+/// Where a target's cells are: the run's, or the Python baseline's.
+struct Sources<'a> {
+    rust: &'a Results,
+    python: Option<&'a Results>,
+}
+
+impl<'a> Sources<'a> {
+    fn of(&self, t: &Target) -> Option<&'a Results> {
+        if t.python {
+            self.python
+        } else {
+            Some(self.rust)
+        }
+    }
+}
+
+fn matches(c: &Cell, t: &Target, transport: &str) -> bool {
+    c.status == Status::Ok
+        && c.transport == transport
+        && c.workload == t.workload
+        && c.placement == t.placement
+        && c.metric == t.metric
+        && (c.codec == "raw" || c.codec == "pickle" || t.workload != "seed")
+}
+
+fn cell<'a>(r: &'a Results, t: &Target, transport: &str, size: u64) -> Option<&'a Cell> {
+    r.cells
+        .iter()
+        .find(|c| matches(c, t, transport) && c.size_bytes == size)
 }
 
 fn floors<'a>(r: &'a Results, placement: &str) -> Option<&'a Floors> {
     r.floors.iter().find(|f| f.placement == placement)
 }
 
-/// Checks one target against a run.
-fn check(r: &Results, t: &Target) -> Outcome {
-    let missing = |what: &str| Outcome::NotMeasured(format!("needs {what}"));
-    let Some(c) = cell(r, t, t.transport) else {
-        return missing(&format!(
-            "{} {} at {} ({})",
-            t.transport,
-            t.workload,
-            fmt_bytes(t.size),
-            t.placement
-        ));
-    };
-    let p50 = c.summary.p50_ns;
-    let floor = floors(r, t.placement);
-    let time_against = |reference: Option<f64>, label: &str| match reference {
+/// A time held against a reference time: met when figure ÷ reference ≤ ratio.
+fn time_against(t: &Target, figure: f64, reference: Option<f64>, label: &str) -> Outcome {
+    match reference {
         Some(x) if x > 0.0 => {
-            let ratio = p50 / x;
+            let ratio = figure / x;
             Outcome::Measured(
-                fmt_time(p50),
+                fmt_time(figure),
                 format!("{label} {}", fmt_time(x)),
-                ratio,
+                fmt_multiple(ratio),
                 ratio <= t.ratio,
             )
         }
-        _ => missing(&format!("the {label} ({})", t.placement)),
+        _ => Outcome::NotMeasured(format!("needs the {label} ({})", t.placement)),
+    }
+}
+
+/// Counts the sizes where `t.transport` beats `other` by a decisive verdict.
+fn beats_at_every_size(r: &Results, t: &Target, other: &str) -> Outcome {
+    let mut sizes: Vec<u64> = r
+        .cells
+        .iter()
+        .filter(|c| matches(c, t, &t.transport))
+        .map(|c| c.size_bytes)
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let (mut won, mut judged, mut lost_at) = (0, 0, Vec::new());
+    for &size in &sizes {
+        let (Some(a), Some(b)) = (cell(r, t, &t.transport, size), cell(r, t, other, size)) else {
+            continue;
+        };
+        judged += 1;
+        match verdict::ratio(a, b) {
+            Some(ratio) if ratio.decisive() => won += 1,
+            _ => lost_at.push(fmt_bytes(size)),
+        }
+    }
+    if judged == 0 {
+        return Outcome::NotMeasured(format!("needs `{other}` {} cells", t.workload));
+    }
+    let against = if lost_at.is_empty() {
+        format!("`{other}`")
+    } else {
+        format!("`{other}`; not ahead at {}", lost_at.join(", "))
     };
-    match t.against {
+    Outcome::Measured(
+        format!("{won} of {judged} sizes"),
+        against,
+        format!("{won}/{judged}"),
+        won == judged,
+    )
+}
+
+/// Checks one target against a run (and the Python baseline beside it).
+fn check(src: &Sources<'_>, t: &Target) -> Outcome {
+    let Some(r) = src.of(t) else {
+        return Outcome::NotMeasured("needs the Python baseline".into());
+    };
+    if let Against::BeatsAtEverySize(other) = &t.against {
+        // Judged over every size, not the target's one.
+        return beats_at_every_size(r, t, other);
+    }
+    let Some(c) = cell(r, t, &t.transport, t.size_bytes) else {
+        return Outcome::NotMeasured(format!(
+            "needs {} {} {} at {} ({})",
+            t.transport,
+            t.workload,
+            t.metric,
+            fmt_bytes(t.size_bytes),
+            t.placement
+        ));
+    };
+    let figure = c.median();
+    let floor = floors(src.rust, &t.placement);
+    match &t.against {
+        Against::BeatsAtEverySize(other) => beats_at_every_size(r, t, other),
         Against::CachelineFloor => time_against(
+            t,
+            figure,
             floor
                 .and_then(|f| f.cacheline_rtt.as_ref())
                 .map(|s| s.p50_ns),
             "cache line",
         ),
+        Against::CachelineBatchFloor => time_against(
+            t,
+            figure,
+            floor.and_then(|f| f.cacheline_rtt_batch_ns),
+            "batch-timed cache line",
+        ),
         Against::RawPipeFloor => time_against(
+            t,
+            figure,
             floor
                 .and_then(|f| f.raw_pipe_rtt.as_ref())
                 .map(|s| s.p50_ns),
             "raw pipe",
         ),
         Against::Memcpy => time_against(
+            t,
+            figure,
             floor
-                .and_then(|f| f.memcpy.iter().find(|m| m.size_bytes == t.size))
+                .and_then(|f| f.memcpy.iter().find(|m| m.size_bytes == t.size_bytes))
                 .map(|m| m.p50_ns),
             "memcpy",
         ),
-        Against::Transport(other) => {
-            time_against(cell(r, t, other).map(|c| c.summary.p50_ns), other)
+        Against::Transport(other) => time_against(
+            t,
+            figure,
+            cell(r, t, other, t.size_bytes).map(Cell::median),
+            other,
+        ),
+        Against::Nanoseconds(ns) => time_against(t, figure, Some(*ns), "limit"),
+        Against::BytesPerSecond(limit) => {
+            let bps = 1e9 / figure * t.size_bytes as f64;
+            let ratio = bps / limit;
+            Outcome::Measured(
+                fmt_rate(bps),
+                fmt_rate(*limit),
+                fmt_multiple(ratio),
+                ratio >= t.ratio,
+            )
         }
-        Against::Nanoseconds(ns) => time_against(Some(ns), "limit"),
-        Against::BytesPerSecond(limit) => match c.bytes_per_s {
-            Some(bps) => {
-                let ratio = bps / limit;
-                Outcome::Measured(fmt_rate(bps), fmt_rate(limit), ratio, ratio >= t.ratio)
+        Against::RateOf(other) => match cell(r, t, other, t.size_bytes) {
+            Some(o) => {
+                // Throughput cells hold ns per message: the rate ratio is
+                // the inverse of the time ratio.
+                let ratio = o.median() / figure;
+                let rate = |ns: f64| format!("{:.0} msg/s", 1e9 / ns);
+                Outcome::Measured(
+                    rate(figure),
+                    format!("{other} {}", rate(o.median())),
+                    fmt_multiple(ratio),
+                    ratio >= t.ratio,
+                )
             }
-            None => missing("a payload rate in the cell"),
+            None => Outcome::NotMeasured(format!("needs {other} {}", t.workload)),
+        },
+        Against::ExcessOver(other) => match cell(src.rust, t, other, t.size_bytes) {
+            Some(o) => {
+                let excess = figure - o.median();
+                Outcome::Measured(
+                    fmt_time(figure),
+                    format!("{other} {}", fmt_time(o.median())),
+                    format!("+{}", fmt_time(excess)),
+                    excess <= t.ratio,
+                )
+            }
+            None => Outcome::NotMeasured(format!("needs {other} {}", t.workload)),
         },
     }
 }
 
-/// The "Targets" section: one row per target.
-pub fn section(results: &Results) -> String {
+/// The "Targets" section: one row per target the run declares.
+pub fn section(results: &Results, python: Option<&Results>) -> String {
+    if results.targets.is_empty() {
+        return String::new();
+    }
+    let src = Sources {
+        rust: results,
+        python,
+    };
     let mut table = Table::new([
         ("Target", Align::Left),
-        ("Measured (p50)", Align::Right),
+        ("Issue", Align::Right),
+        ("Measured (median)", Align::Right),
         ("Against", Align::Right),
         ("Ratio", Align::Right),
         ("Status", Align::Left),
         ("What bounds it", Align::Left),
     ]);
-    for t in TARGETS {
-        let (measured, against, ratio, status) = match check(results, t) {
+    for t in &results.targets {
+        let (measured, against, ratio, status) = match check(&src, t) {
             Outcome::Measured(m, a, ratio, met) => (
                 m,
                 a,
-                fmt_multiple(ratio),
+                ratio,
                 if met { "met" } else { "**not met**" }.to_owned(),
             ),
             Outcome::NotMeasured(why) => (
@@ -237,17 +269,19 @@ pub fn section(results: &Results) -> String {
             ),
         };
         table.row([
-            t.describe(),
+            describe(t),
+            format!("#{}", t.issue),
             measured,
             against,
             ratio,
             status,
-            t.bound.to_owned(),
+            t.bound.clone(),
         ]);
     }
     format!(
-        "## Targets\n\nThe project's performance targets, checked against this run's own cells and floors \
-         (all measured in the same run). A target not met stays in the table with its ratio.\n\n{}\n",
+        "## Targets\n\nThe project's performance targets, as the run declares them, checked against this run's own cells \
+         and floors (all measured in the same run; Python's in the same bench-all). A target not met stays in the table \
+         with its figure.\n\n{}\n",
         table.render()
     )
 }
@@ -255,27 +289,44 @@ pub fn section(results: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{Cell, Summary};
+    use crate::schema::Summary;
 
-    fn rtt(transport: &str, p50: f64) -> Cell {
+    fn cell(transport: &str, workload: &str, size: u64, metric: &str, trials: &[f64]) -> Cell {
         Cell {
             transport: transport.into(),
             codec: "raw".into(),
-            workload: "pingpong".into(),
+            workload: workload.into(),
             placement: "split".into(),
-            size_bytes: 8,
-            metric: "rtt".into(),
-            summary: Summary {
-                p50_ns: p50,
-                ..Summary::default()
-            },
+            size_bytes: size,
+            metric: metric.into(),
+            trial_medians_ns: trials.to_vec(),
+            median_ns: crate::bootstrap::median(trials).unwrap_or(0.0),
             ..Cell::default()
         }
     }
 
-    fn results(pipe: f64, spin: f64) -> Results {
+    fn rtt(transport: &str, median: f64) -> Cell {
+        cell(transport, "pingpong", 8, "rtt", &[median; 3])
+    }
+
+    fn target(transport: &str, against: Against, ratio: f64) -> Target {
+        Target {
+            issue: 1,
+            transport: transport.into(),
+            python: false,
+            workload: "pingpong".into(),
+            placement: "split".into(),
+            size_bytes: 8,
+            metric: "rtt".into(),
+            against,
+            ratio,
+            bound: "why".into(),
+        }
+    }
+
+    fn results(cells: Vec<Cell>, targets: Vec<Target>) -> Results {
         Results {
-            schema_version: 1,
+            schema_version: 2,
             environment: Default::default(),
             config: Default::default(),
             floors: vec![Floors {
@@ -284,17 +335,15 @@ mod tests {
                     p50_ns: 200.0,
                     ..Summary::default()
                 }),
+                cacheline_rtt_batch_ns: Some(150.0),
                 raw_pipe_rtt: Some(Summary {
                     p50_ns: 10_000.0,
                     ..Summary::default()
                 }),
                 ..Floors::default()
             }],
-            cells: vec![
-                rtt("pipe", pipe),
-                rtt("shm-spin", spin),
-                rtt("iceoryx2", 2000.0),
-            ],
+            cells,
+            targets,
         }
     }
 
@@ -304,29 +353,76 @@ mod tests {
 
     #[test]
     fn met_and_not_met_with_ratios() {
-        let md = section(&results(12_000.0, 400.0));
+        let r = results(
+            vec![
+                rtt("pipe", 12_000.0),
+                rtt("spin", 400.0),
+                rtt("ice", 2000.0),
+            ],
+            vec![
+                target("pipe", Against::RawPipeFloor, 1.25),
+                target("spin", Against::CachelineFloor, 1.3),
+                target("spin", Against::CachelineBatchFloor, 1.3),
+                target("spin", Against::Transport("ice".into()), 1.0),
+                target("gone", Against::Nanoseconds(5000.0), 1.0),
+            ],
+        );
+        let md = section(&r, None);
         let pipe = row(&md, "`pipe` 8 B");
         assert!(pipe.contains("1.20x") && pipe.contains("| met"), "{pipe}");
-        let spin = row(&md, "cache-line round trip (split)");
+        let spin = row(&md, "1.30x the cache-line round trip");
         assert!(
             spin.contains("2.00x") && spin.contains("**not met**"),
             "{spin}"
         );
-        assert!(row(&md, "no slower than `iceoryx2`").contains("| met"));
-        assert!(row(&md, "(same)").contains("not measured in this run"));
+        assert!(row(&md, "batch-timed").contains("2.67x"));
+        assert!(row(&md, "no slower than `ice`").contains("| met"));
+        assert!(row(&md, "`gone`").contains("not measured in this run"));
     }
 
     #[test]
-    fn every_target_reads_from_its_data() {
-        let d: Vec<String> = TARGETS.iter().map(Target::describe).collect();
-        assert_eq!(
-            d[0],
-            "`pipe` 8 B pingpong rtt p50 ≤ 1.25x the raw pipe round trip (split)"
+    fn beats_at_every_size_names_where_it_is_not_ahead() {
+        let fast = [100.0, 101.0, 99.0, 100.0];
+        let slow = [200.0, 202.0, 198.0, 200.0];
+        let cells = vec![
+            cell("a", "pingpong", 8, "rtt", &fast),
+            cell("b", "pingpong", 8, "rtt", &slow),
+            cell("a", "pingpong", 800, "rtt", &fast),
+            cell("b", "pingpong", 800, "rtt", &fast),
+        ];
+        let r = results(
+            cells,
+            vec![target("a", Against::BeatsAtEverySize("b".into()), 1.0)],
         );
-        assert_eq!(d[3], "`shm-adaptive` 8 B pingpong rtt p50 ≤ 5.00 µs (same)");
-        assert_eq!(
-            d[5],
-            "`shm-spin` 409.6 KB stream throughput ≥ 8.00 GB/s (split)"
+        let md = section(&r, None);
+        let line = row(&md, "at every size");
+        assert!(
+            line.contains("1 of 2 sizes") && line.contains("not ahead at 800 B"),
+            "{line}"
         );
+        assert!(line.contains("**not met**"), "{line}");
+    }
+
+    #[test]
+    fn python_targets_read_the_baseline_and_rates_compare_as_rates() {
+        let mut t = target("fast", Against::RateOf("slow".into()), 5.0);
+        t.python = true;
+        t.workload = "fanout4".into();
+        t.metric = "throughput".into();
+        let py = results(
+            vec![
+                cell("fast", "fanout4", 8, "throughput", &[1000.0; 3]),
+                cell("slow", "fanout4", 8, "throughput", &[10_000.0; 3]),
+            ],
+            Vec::new(),
+        );
+        let r = results(Vec::new(), vec![t]);
+        assert!(row(&section(&r, Some(&py)), "`py fast`").contains("10.0x"));
+        assert!(row(&section(&r, None), "`py fast`").contains("needs the Python baseline"));
+    }
+
+    #[test]
+    fn a_run_without_targets_has_no_section() {
+        assert_eq!(section(&results(Vec::new(), Vec::new()), None), "");
     }
 }

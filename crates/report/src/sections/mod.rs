@@ -364,6 +364,7 @@ pub mod testing {
                 },
             ],
             cells,
+            targets: Vec::new(),
         }
     }
 }

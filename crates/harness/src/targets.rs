@@ -1,0 +1,188 @@
+//! The project's performance targets, as data written into every results
+//! file: the harness declares them because it is the one crate that names
+//! backends (the registry's crate); the report only evaluates them.
+
+use report::schema::{Against, Target};
+
+/// One target, in the order the report lists them.
+#[allow(clippy::too_many_arguments)]
+fn target(
+    issue: u32,
+    transport: &str,
+    python: bool,
+    (workload, placement, size_bytes, metric): (&str, &str, u64, &str),
+    against: Against,
+    ratio: f64,
+    bound: &str,
+) -> Target {
+    Target {
+        issue,
+        transport: transport.to_owned(),
+        python,
+        workload: workload.to_owned(),
+        placement: placement.to_owned(),
+        size_bytes,
+        metric: metric.to_owned(),
+        against,
+        ratio,
+        bound: bound.to_owned(),
+    }
+}
+
+/// Every target the open issues state, met or not.
+pub fn declared() -> Vec<Target> {
+    let rtt8 = ("pingpong", "split", 8, "rtt");
+    let seed_big = ("seed", "split", 409_600, "total");
+    vec![
+        target(
+            7,
+            "pipe",
+            false,
+            rtt8,
+            Against::RawPipeFloor,
+            1.25,
+            "framing costs one vectored write and one buffered read, the same system calls as the bare pipe",
+        ),
+        target(
+            15,
+            "shm-spin",
+            false,
+            rtt8,
+            Against::CachelineFloor,
+            1.3,
+            "one hop is one cache-line transfer each way, plus the record header and the clock reads (per-round-trip timing on both sides)",
+        ),
+        target(
+            15,
+            "shm-spin",
+            false,
+            ("pingpong", "split", 8, "rtt_batch"),
+            Against::CachelineBatchFloor,
+            1.3,
+            "batch-timed on both sides: no clock in either loop, so the ratio is the ring's own cost over one cache line each way",
+        ),
+        target(
+            15,
+            "shm-spin",
+            false,
+            ("pingpong", "split", 0, "rtt"),
+            Against::BeatsAtEverySize("iceoryx2".to_owned()),
+            1.0,
+            "both busy-poll shared memory; iceoryx2 adds per-sample bookkeeping, the ring copies large messages once more",
+        ),
+        target(
+            15,
+            "shm-spin",
+            false,
+            ("seed", "split", 0, "total"),
+            Against::BeatsAtEverySize("iceoryx2".to_owned()),
+            1.0,
+            "the seed's put copies into the ring; iceoryx2 loans a sample and the producer writes into it",
+        ),
+        target(
+            7,
+            "shm-adaptive",
+            false,
+            ("pingpong", "same", 8, "rtt"),
+            Against::Nanoseconds(5000.0),
+            1.0,
+            "on one core every hop is a context switch: yield or futex wake, never a spin",
+        ),
+        target(
+            15,
+            "shm-spin",
+            false,
+            seed_big,
+            Against::Memcpy,
+            2.0,
+            "put copies the message into the ring (one memcpy); get is the wake-up plus a zero-copy decode",
+        ),
+        target(
+            15,
+            "shm-spin",
+            false,
+            ("stream", "split", 409_600, "throughput"),
+            Against::BytesPerSecond(8e9),
+            1.0,
+            "the producer copies each message in, the consumer reads every byte to verify it",
+        ),
+        target(
+            13,
+            "ipcbench",
+            true,
+            ("seed", "split", 800, "get"),
+            Against::Nanoseconds(10_000.0),
+            1.0,
+            "a get is a futex wake of the sleeping consumer plus building the ndarray",
+        ),
+        target(
+            13,
+            "ipcbench",
+            true,
+            ("seed", "split", 409_600, "get"),
+            Against::Nanoseconds(100_000.0),
+            1.0,
+            "one copy into the queue and one out into a new ndarray",
+        ),
+        target(
+            13,
+            "ipcbench",
+            true,
+            ("fanout4", "split", 800, "throughput"),
+            Against::RateOf("mp-queue".to_owned()),
+            5.0,
+            "one shared queue, workers pulling; four workers share core 1",
+        ),
+        target(
+            13,
+            "ipcbench",
+            true,
+            ("seed", "split", 0, "total"),
+            Against::BeatsAtEverySize("faster-fifo".to_owned()),
+            1.0,
+            "faster-fifo pickles every array into its buffer; ipcbench.Queue copies the raw bytes",
+        ),
+        target(
+            13,
+            "ipcbench",
+            true,
+            ("seed", "split", 0, "total"),
+            Against::BeatsAtEverySize("zmq".to_owned()),
+            1.0,
+            "pyzmq moves frames through a Unix socket and an I/O thread",
+        ),
+        target(
+            13,
+            "ipcbench",
+            true,
+            ("seed", "split", 800, "get"),
+            Against::ExcessOver("shm-queue".to_owned()),
+            3000.0,
+            "the binding's own cost: the GIL, the header, building the ndarray",
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rust_target_names_registered_backends() {
+        for t in declared() {
+            if t.python {
+                continue;
+            }
+            assert!(
+                crate::registry::find(&t.transport).is_some(),
+                "{}",
+                t.transport
+            );
+            if let Against::Transport(o) | Against::BeatsAtEverySize(o) | Against::RateOf(o) =
+                &t.against
+            {
+                assert!(crate::registry::find(o).is_some(), "{o}");
+            }
+        }
+    }
+}
