@@ -388,7 +388,7 @@ def run_fanout_trial(
     ]
     procs.append(ctx.Process(
         target=fanout_producer,
-        args=(elements, workers, args.messages, args.warmup, args.placement, args.timeout,
+        args=(elements, workers, args.fanout_messages, args.warmup, args.placement, args.timeout,
               tasks, acks, send),
     ))
     return supervise(procs, recv, send, args.timeout)
@@ -664,6 +664,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          "or 'all' (default mp-queue)")
     ap.add_argument("--workloads", default="seed",
                     help=f"comma-separated subset of {','.join(WORKLOADS)} (default seed)")
+    ap.add_argument("--fanout-messages", type=int, help="fanout: measured tasks per trial and size (default: --messages)")
+    ap.add_argument("--fanout-sizes", help="fanout: comma-separated int64 element counts (default: --sizes)")
     ap.add_argument("--workers", default=",".join(map(str, DEFAULT_WORKERS)),
                     help="fanout: comma-separated worker counts (default 1,2,4)")
     ap.add_argument("--timeout", type=float, default=120.0,
@@ -675,7 +677,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
     q = args.quick
     args.sizes = parse_sizes(args.sizes) if args.sizes else ([100, 3200, 51200] if q else DEFAULT_SIZES)
+    args.fanout_sizes = parse_sizes(args.fanout_sizes) if args.fanout_sizes else args.sizes
     args.messages = args.messages if args.messages is not None else (200 if q else 1000)
+    args.fanout_messages = args.fanout_messages or args.messages
     args.trials = args.trials if args.trials is not None else (2 if q else 5)
     args.warmup = args.warmup if args.warmup is not None else (20 if q else 50)
     if args.messages < 1 or args.trials < 1 or args.warmup < 0 or args.timeout <= 0:
@@ -772,7 +776,7 @@ def main(argv: list[str]) -> int:
                       f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
         for fmode, w in [(fm, w) for fm in args.fanout_modes for w in fanouts]:
             workers = int(w[len("fanout"):])
-            for elements in args.sizes:
+            for elements in args.fanout_sizes:
                 key = (fmode, w, elements)
                 if key in errors:
                     continue
@@ -806,7 +810,7 @@ def main(argv: list[str]) -> int:
                 c.update(status="ok", trials=len(trials), **summarize(trials))
                 cells.append(c)
     for fmode, w in [(fm, w) for fm in args.fanout_modes for w in fanouts]:
-        for elements in args.sizes:
+        for elements in args.fanout_sizes:
             key = (fmode, w, elements)
             for metric in FANOUT_METRICS:
                 if key in errors:
@@ -817,7 +821,7 @@ def main(argv: list[str]) -> int:
                 c = cell(fmode, args.placement, elements, metric, w)
                 if metric == "throughput":
                     c.update(status="ok", trials=len(f["rates"]),
-                             **throughput_summary(f["rates"], args.messages * len(f["rates"])))
+                             **throughput_summary(f["rates"], args.fanout_messages * len(f["rates"])))
                     c["bytes_per_s"] = c["msgs_per_s"] * elements * 8
                 else:
                     c.update(status="ok", trials=len(f["latency"]), **summarize(f["latency"]))

@@ -135,13 +135,13 @@ struct Matrix {
     /// Arguments of the main `ipcbench run` (sizes, counts, workloads,
     /// placements, codecs); bench-all adds --json, --transport, --quiet.
     run_args: Vec<&'static str>,
-    /// Trials of the headline cells; the Python baseline runs as many.
-    trials: &'static str,
     /// Seed messages per trial and size (the notebook's 1000).
     messages: &'static str,
     placements: &'static str,
     python_sizes: &'static str,
     python_workloads: &'static str,
+    /// The Python baseline's trials, alternatives, and fanout settings.
+    python_args: Vec<&'static str>,
     /// A second, smaller run merged into the first: pingpong with both
     /// processes on one core, so the default report shows the same-core
     /// criticality (and the same-core target) without a full sweep.
@@ -173,11 +173,11 @@ fn matrix(args: &BenchArgs) -> Matrix {
                 "--placement",
                 "split",
             ],
-            trials: "3",
             messages: "100",
             placements: "split",
             python_sizes: "100,3200,51200",
             python_workloads: "seed",
+            python_args: vec!["--trials", "3", "--modes", "mp-queue,ipcbench"],
             same_core_pingpong: false,
         };
     }
@@ -229,7 +229,6 @@ fn matrix(args: &BenchArgs) -> Matrix {
     }
     Matrix {
         run_args,
-        trials: "10",
         messages: "1000",
         placements: if args.full {
             "split,same,none"
@@ -238,6 +237,22 @@ fn matrix(args: &BenchArgs) -> Matrix {
         },
         python_sizes: "100,200,400,800,1600,3200,6400,12800,25600,51200",
         python_workloads: "seed,fanout",
+        // Every alternative of issue 13 whose package installs, two
+        // processes each, plus the notebook's own one-process loop for
+        // mp.Queue and ipcbench.Queue; three trials each (Python cells are
+        // not headline cells; three give an interval) to stay in budget.
+        python_args: vec![
+            "--trials",
+            "3",
+            "--modes",
+            "mp-queue,mp-queue-inproc,simple-queue,pipe,faster-fifo,zmq,shared-memory,ipcbench,ipcbench-inproc",
+            "--fanout-modes",
+            "all",
+            "--fanout-sizes",
+            "100,6400,51200",
+            "--fanout-messages",
+            "200",
+        ],
         same_core_pingpong: !args.full,
     }
 }
@@ -512,19 +527,13 @@ fn python_baseline(root: &Path, staging: &Path, m: &Matrix, args: &BenchArgs) ->
                 m.python_sizes,
                 "--messages",
                 m.messages,
-                "--trials",
-                m.trials,
                 "--placement",
                 placement,
                 "--workloads",
                 m.python_workloads,
-                // Every alternative whose package is installed (issue 13).
-                "--modes",
-                "all",
-                "--fanout-modes",
-                "all",
-                "--json",
             ])
+            .args(&m.python_args)
+            .arg("--json")
             .arg(&part)
             .status()?
             .success();
