@@ -139,11 +139,14 @@ fn python_suite() {
             .env("PATH", &path),
         started,
     );
+    // The Python baseline's own tests (its statistics, schema and
+    // verification) run in the same venv.
     run(
-        "pytest tests/python",
+        "pytest tests/python and baselines/python",
         Command::new(&vpy)
             .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
             .arg(crate_dir.join("tests/python"))
+            .arg(crate_dir.join("../../baselines/python/test_mpqueue_bench.py"))
             .current_dir(&crate_dir)
             .env("PATH", &path),
         started,
