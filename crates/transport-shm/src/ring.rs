@@ -7,7 +7,8 @@
 //!
 //! The data area is `size` bytes (a power of two). Positions are byte counts
 //! that only grow (`u64`, never wrap in practice); the offset of a position is
-//! `pos & (size - 1)`. A record starts at a 16-byte aligned offset and is
+//! `pos & (size - 1)`. A record starts at an offset aligned to
+//! [`RingMem::record_align`] (a cache line, [`LINE`], in production) and is
 //!
 //! ```text
 //! +0  stamp  u64   position of this record + 1: written last, with Release
@@ -15,7 +16,12 @@
 //! +16 body   len bytes (MSG, CHUNK), nothing (BEGIN, PAD)
 //! ```
 //!
-//! padded to a multiple of 16. A record never wraps: when the next record does
+//! padded to a multiple of that alignment. Line alignment keeps a small
+//! message (body up to 48 bytes) on exactly one cache line: the stamp the
+//! consumer spins on, the meta word and the body arrive in one transfer, and
+//! the producer's stores after publishing never land on the line the consumer
+//! is spinning on next (see docs/shm.md, "cache-line budget"). A record never
+//! wraps: when the next record does
 //! not fit before the end of the area, the producer writes a `PAD` record that
 //! covers the rest of the area and starts again at offset 0. So every body is
 //! contiguous and can be lent in place. Records are at most `size / 2` bytes,
@@ -60,13 +66,16 @@ use crate::sync::{AtomicU32, AtomicU64, fence};
 
 /// Size of a record header.
 pub const HEADER: usize = 16;
-/// Alignment of every record.
+/// Smallest record alignment a ring may use (the header's size).
 pub const ALIGN: usize = 16;
+/// A cache line: the record alignment of production rings.
+pub const LINE: usize = 64;
 /// Free space a record needs beyond its own size: the next record's stamp.
 pub const STAMP_GUARD: usize = 8;
 /// How far ahead of `tail` the producer keeps stamp words zeroed (bytes).
 pub const ZERO_AHEAD: u64 = 256;
-/// Smallest data area the core accepts (tests use tiny rings).
+/// Smallest data area the core accepts (tests use tiny rings; a ring must
+/// also be at least four times its record alignment).
 pub const MIN_SIZE: usize = 64;
 /// Largest data area: record lengths are `u32`.
 pub const MAX_SIZE: usize = 1 << 30;
@@ -136,6 +145,8 @@ impl std::fmt::Display for Corrupt {
 /// # Safety
 ///
 /// `size()` must be a power of two in `MIN_SIZE..=MAX_SIZE` and constant;
+/// `record_align()` must be constant, a power of two in `ALIGN..=LINE` and at
+/// most `size() / 4`;
 /// `word(off)` must return the same atomic for the same offset and must be
 /// sound for any `off` (implementations mask it into the area); `write` must
 /// store exactly the given bytes at `[off, off + len)` of the area.
@@ -146,6 +157,10 @@ pub unsafe trait RingMem {
     fn size(&self) -> usize;
     /// The 8-byte word at `off` (rounded down to 8, masked into the area).
     fn word(&self, off: usize) -> &AtomicU64;
+    /// Alignment of every record; both ends of a ring must agree.
+    fn record_align(&self) -> usize {
+        LINE
+    }
     /// Copies `bytes` to `[off, off + bytes.len())`.
     ///
     /// # Safety
@@ -155,11 +170,12 @@ pub unsafe trait RingMem {
     unsafe fn write(&self, off: usize, bytes: &[u8]);
 }
 
-/// Bytes a record with a body of `len` bytes occupies.
+/// Bytes a record with a body of `len` bytes occupies in a ring whose records
+/// are aligned to `align` (a power of two).
 #[inline]
-pub fn record_size(len: usize) -> Option<usize> {
-    len.checked_add(HEADER + ALIGN - 1)
-        .map(|n| n & !(ALIGN - 1))
+pub fn record_size(len: usize, align: usize) -> Option<usize> {
+    len.checked_add(HEADER + align - 1)
+        .map(|n| n & !(align - 1))
 }
 
 #[inline]
@@ -194,20 +210,24 @@ pub struct Producer<M> {
     /// Last value of the consumer's `head` we read; refreshed only when the
     /// ring looks full, so the steady state never touches the consumer's line.
     head_cache: u64,
-    /// Every 16-aligned stamp word in `[tail, zeroed)` is zero.
+    /// Every record-aligned stamp word in `[tail, zeroed)` is zero.
     zeroed: u64,
+    /// [`RingMem::record_align`], read once.
+    align: usize,
 }
 
 impl<M: RingMem> Producer<M> {
     /// Takes over the producing end of a ring in its initial (all-zero) state.
     pub fn new(mem: M) -> Self {
         let size = mem.size();
+        let align = mem.record_align();
         Self {
             mem,
             size,
             tail: 0,
             head_cache: 0,
             zeroed: 0,
+            align,
         }
     }
 
@@ -251,7 +271,7 @@ impl<M: RingMem> Producer<M> {
     /// `body` must fit in one record (at most [`Self::max_inline`] bytes).
     #[inline]
     pub fn try_push(&mut self, kind: u32, len: u32, body: &[u8]) -> Result<Push, Corrupt> {
-        let rec = match record_size(body.len()) {
+        let rec = match record_size(body.len(), self.align) {
             Some(r) if r <= self.size / 2 => r,
             _ => {
                 return Err(Corrupt(format!(
@@ -286,7 +306,7 @@ impl<M: RingMem> Producer<M> {
         let mem = &self.mem;
         // Relaxed: made visible by the Release store of the stamp below.
         mem.word(off + 8).store(meta(kind, len), Relaxed);
-        if self.zeroed < next + ALIGN as u64 {
+        if self.zeroed < next + self.align as u64 {
             // The next record's stamp word may hold stale body bytes; it must
             // read as zero before this record is visible. Usually `zero_ahead`
             // has done this already, off the critical path: on x86 the stamp
@@ -295,7 +315,7 @@ impl<M: RingMem> Producer<M> {
             // Relaxed: the consumer reads that word only after acquiring this
             // record's stamp, which orders this zero before that read.
             mem.word(off + rec).store(0, Relaxed);
-            self.zeroed = next + ALIGN as u64;
+            self.zeroed = next + self.align as u64;
         }
         // Relaxed: also ordered before the stamp, so a consumer that has seen
         // the stamp never sees a tail behind its head.
@@ -319,7 +339,7 @@ impl<M: RingMem> Producer<M> {
         while q + 8 <= limit {
             // Relaxed: ordered before the next stamp's Release store.
             self.mem.word(q as usize).store(0, Relaxed);
-            q += ALIGN as u64;
+            q += self.align as u64;
         }
         self.zeroed = self.zeroed.max(q);
     }
@@ -400,6 +420,8 @@ pub struct Consumer<M> {
     released: u64,
     /// Largest message length a record may claim.
     max_message: usize,
+    /// [`RingMem::record_align`], read once.
+    align: usize,
 }
 
 impl<M: RingMem> Consumer<M> {
@@ -407,12 +429,14 @@ impl<M: RingMem> Consumer<M> {
     /// claiming more than `max_message` bytes are corrupt.
     pub fn new(mem: M, max_message: usize) -> Self {
         let size = mem.size();
+        let align = mem.record_align();
         Self {
             mem,
             size,
             head: 0,
             released: 0,
             max_message,
+            align,
         }
     }
 
@@ -450,8 +474,9 @@ impl<M: RingMem> Consumer<M> {
             let meta = self.mem.word(off + 8).load(Relaxed);
             let kind = (meta >> 32) as u32;
             let len = (meta & u64::from(u32::MAX)) as usize;
-            // `off` is 16-aligned (head only moves by multiples of 16), so at
-            // least one header fits before the end of the area.
+            // `off` is record-aligned (head only moves by multiples of the
+            // alignment, itself at least a header), so at least one header
+            // fits before the end of the area.
             let room = self.size - off;
             match kind {
                 kind::PAD => {
@@ -464,7 +489,7 @@ impl<M: RingMem> Consumer<M> {
                     self.head += room as u64;
                 }
                 kind::MSG | kind::CHUNK => {
-                    let rec = record_size(len).unwrap_or(usize::MAX);
+                    let rec = record_size(len, self.align).unwrap_or(usize::MAX);
                     if rec > self.size / 2 || rec > room {
                         return Err(Corrupt(format!(
                             "record of {len} bytes at offset {off} does not fit a {} byte ring",
@@ -491,7 +516,8 @@ impl<M: RingMem> Consumer<M> {
                             self.max_message
                         )));
                     }
-                    self.head += HEADER as u64;
+                    // A header-only record, padded like any other.
+                    self.head += self.align as u64;
                     return Ok(Some(Record { kind, len, off: 0 }));
                 }
                 other => {
@@ -581,7 +607,7 @@ mod mem {
     use std::ptr::NonNull;
     use std::sync::atomic::AtomicU64;
 
-    use super::{MAX_SIZE, MIN_SIZE, RingCtrl, RingMem};
+    use super::{ALIGN, LINE, MAX_SIZE, MIN_SIZE, RingCtrl, RingMem};
 
     /// A control block and a data area at fixed addresses.
     #[derive(Debug, Clone, Copy)]
@@ -589,6 +615,7 @@ mod mem {
         ctrl: NonNull<RingCtrl>,
         data: NonNull<u8>,
         size: usize,
+        align: usize,
     }
 
     // SAFETY: the pointers refer to memory that outlives the `MemRing` (the
@@ -607,7 +634,30 @@ mod mem {
         pub unsafe fn new(ctrl: NonNull<RingCtrl>, data: NonNull<u8>, size: usize) -> Self {
             debug_assert!(size.is_power_of_two() && (MIN_SIZE..=MAX_SIZE).contains(&size));
             debug_assert!((data.as_ptr() as usize).is_multiple_of(16));
-            Self { ctrl, data, size }
+            Self {
+                ctrl,
+                data,
+                size,
+                align: LINE.min(size / 4),
+            }
+        }
+
+        /// The same ring with records aligned to `align` instead of a cache
+        /// line: tests use 16 to pack tiny rings. Both ends must use the same.
+        ///
+        /// # Panics
+        ///
+        /// If `align` is not a power of two in `ALIGN..=LINE` or exceeds a
+        /// quarter of the ring (a programming error, not an input).
+        pub fn with_record_align(self, align: usize) -> Self {
+            assert!(
+                align.is_power_of_two()
+                    && (ALIGN..=LINE).contains(&align)
+                    && align <= self.size / 4,
+                "record alignment {align} must be a power of two in {ALIGN}..={LINE} and at most a quarter of the {} byte ring",
+                self.size
+            );
+            Self { align, ..self }
         }
 
         /// Lends the body of a record handed out by the consumer.
@@ -637,6 +687,11 @@ mod mem {
         #[inline]
         fn size(&self) -> usize {
             self.size
+        }
+
+        #[inline]
+        fn record_align(&self) -> usize {
+            self.align
         }
 
         #[inline]
@@ -697,7 +752,13 @@ mod tests {
             &self.data[off / 16].0[(off / 8) % 2]
         }
 
+        /// The ring with 16-byte records, so tiny rings hold several.
         fn ring(&self) -> MemRing {
+            self.line_ring().with_record_align(ALIGN)
+        }
+
+        /// The ring as production uses it: cache-line aligned records.
+        fn line_ring(&self) -> MemRing {
             let size = self.data.len() * 16;
             // SAFETY: both allocations outlive every use in these tests (each
             // test keeps the Arc), the area is 16-aligned and a power of two.
@@ -860,6 +921,126 @@ mod tests {
         assert!(c.check_tail().is_err());
     }
 
+    /// A ring that logs which data-area lines (64-byte, relative to the area)
+    /// each access touches.
+    struct Traced {
+        ring: MemRing,
+        lines: std::cell::RefCell<Vec<usize>>,
+    }
+
+    impl Traced {
+        fn take(&self) -> Vec<usize> {
+            let mut v = self.lines.take();
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+    }
+
+    // SAFETY: delegates everything to a valid `MemRing`.
+    unsafe impl RingMem for Traced {
+        fn ctrl(&self) -> &RingCtrl {
+            self.ring.ctrl()
+        }
+        fn size(&self) -> usize {
+            self.ring.size()
+        }
+        fn record_align(&self) -> usize {
+            self.ring.record_align()
+        }
+        fn word(&self, off: usize) -> &AtomicU64 {
+            self.lines
+                .borrow_mut()
+                .push((off & (self.size() - 1)) / LINE);
+            self.ring.word(off)
+        }
+        unsafe fn write(&self, off: usize, bytes: &[u8]) {
+            if !bytes.is_empty() {
+                let mut l = self.lines.borrow_mut();
+                l.extend(off / LINE..=(off + bytes.len() - 1) / LINE);
+            }
+            // SAFETY: the caller's contract is passed on unchanged.
+            unsafe { self.ring.write(off, bytes) }
+        }
+    }
+
+    /// The cache-line budget of ping-pong messages of `body` bytes, in
+    /// lockstep over `laps` laps of a 4 KiB ring: (lines the consumer touches
+    /// per message, averaged; messages whose producer touched the line of the
+    /// *next* record, the one the consumer polls while it waits).
+    fn line_budget(align: usize, len: usize, laps: usize) -> (f64, usize) {
+        let heap = Heap::new(4096);
+        let traced = |ring: MemRing| Traced {
+            ring: ring.with_record_align(align),
+            lines: Default::default(),
+        };
+        let mut p = Producer::new(traced(heap.line_ring()));
+        let mut c = Consumer::new(traced(heap.line_ring()), 1 << 20);
+        let msg = vec![7u8; len];
+        let mut consumer_lines = 0;
+        let mut touched_next = 0;
+        let rec = record_size(len, align).expect("small");
+        let n = laps * 4096 / rec;
+        for k in 0..n {
+            while p.try_push(kind::MSG, len as u32, &msg).expect("push") != Push::Done {}
+            let produced = p.mem().take();
+            let r = c.try_pop().expect("pop").expect("record");
+            // SAFETY: the record was just popped and not yet released.
+            assert_eq!(unsafe { c.mem().ring.bytes(r.off, r.len) }, msg);
+            c.mem()
+                .lines
+                .borrow_mut()
+                .extend(r.off / LINE..=(r.off + r.len - 1) / LINE);
+            c.release();
+            consumer_lines += c.mem().take().len();
+            // The consumer's next poll: the line of the next record's stamp.
+            let next_line = (p.tail as usize & 4095) / LINE;
+            if k > 0 && produced.contains(&next_line) {
+                touched_next += 1;
+            }
+        }
+        (consumer_lines as f64 / n as f64, touched_next)
+    }
+
+    /// docs/shm.md's cache-line budget, asserted: the harness's 8-byte
+    /// message (24 bytes on the wire) costs one line on each side with
+    /// line-aligned records, and the producer's stores after publishing stay
+    /// off the line the consumer polls next except when the zeroing frontier
+    /// is held back by a stale head at a lap's end. 16-byte alignment (the
+    /// layout before) splits half the records over two lines.
+    #[test]
+    fn ring_small_message_costs_one_line() {
+        let (lines, touched) = line_budget(LINE, 24, 4);
+        assert_eq!(lines, 1.0);
+        assert!(
+            touched <= 4,
+            "{touched} messages touched the polled line in 4 laps"
+        );
+        let (lines16, _) = line_budget(ALIGN, 24, 4);
+        assert!(lines16 > 1.4, "{lines16}");
+        // Up to 48 bytes of body still fit one line.
+        assert_eq!(line_budget(LINE, 48, 2).0, 1.0);
+    }
+
+    /// Round trips through a line-aligned ring: every size up to chunking,
+    /// with wrap-around padding.
+    #[test]
+    fn ring_line_aligned_round_trip() {
+        let heap = Heap::new(1024);
+        let mut p = Producer::new(heap.line_ring());
+        let mut c = Consumer::new(heap.line_ring(), 1 << 20);
+        for i in 0..2000usize {
+            let len = (i * 13) % (p.max_inline() + 1);
+            let msg: Vec<u8> = (0..len).map(|j| (i ^ j) as u8).collect();
+            while p.try_push(kind::MSG, len as u32, &msg).expect("push") != Push::Done {}
+            let r = c.try_pop().expect("pop").expect("record");
+            assert_eq!(r.off % LINE, HEADER);
+            assert_eq!(body(&c, r), msg);
+            c.release();
+        }
+        c.check_tail().expect("consistent tail");
+    }
+
     /// Producer and consumer on two threads, records of many sizes, some
     /// chunked; Miri checks the accesses for data races.
     #[test]
@@ -990,6 +1171,11 @@ mod loom_tests {
         }
         fn word(&self, off: usize) -> &LAtomicU64 {
             &self.0.words[(off & (self.size() - 1)) / 8]
+        }
+        fn record_align(&self) -> usize {
+            // The orderings do not depend on the alignment; 16 keeps the
+            // modelled ring (and loom's state space) small.
+            super::ALIGN
         }
         unsafe fn write(&self, off: usize, bytes: &[u8]) {
             // Bodies start 16-aligned; whole words are ours up to the record end.

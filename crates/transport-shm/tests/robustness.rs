@@ -165,8 +165,10 @@ fn begin_followed_by_a_whole_message_is_corrupt() {
 fn genuine_messages_before_a_forged_one_are_delivered() {
     let ((mut tx, _rx), (_ptx, mut prx), hostile) = connected::<ShmSpin>();
     tx.send(b"genuine").expect("send");
-    // The record above is 32 bytes: forge the next one.
-    hostile.forge(32, kind::MSG, u32::MAX);
+    // Forge the record after it (one cache line: records are line-aligned).
+    let next = transport_shm::ring::record_size(b"genuine".len(), transport_shm::ring::LINE)
+        .expect("small record");
+    hostile.forge(next as u64, kind::MSG, u32::MAX);
     assert_eq!(prx.recv().expect("genuine message"), b"genuine");
     expect_corrupt(&mut prx, "forged after genuine");
 }
