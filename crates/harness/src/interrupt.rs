@@ -147,33 +147,16 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
-/// Our direct children, with whether each is a producer role.
+/// Our role processes, with whether each is a producer, as the supervisor
+/// registered them when it started them.
 fn children() -> Vec<(libc::pid_t, bool)> {
-    let me = std::process::id();
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<libc::pid_t>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // Fields after the command name, which may contain spaces: state, ppid.
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid != Some(me) {
-            continue;
-        }
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let producer = String::from_utf8_lossy(&cmd).contains("\"role\":\"producer\"");
-        out.push((pid, producer));
-    }
-    out
+    crate::children::all()
+        .into_iter()
+        .filter_map(|(pid, role)| {
+            let pid = libc::pid_t::try_from(pid).ok()?;
+            Some((pid, role == crate::placement::Role::Producer))
+        })
+        .collect()
 }
 
 fn kill(pid: libc::pid_t, sig: libc::c_int) {

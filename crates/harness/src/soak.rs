@@ -419,39 +419,10 @@ impl Sampler {
     }
 }
 
-/// Our children running a role of the pair tagged `tag`.
+/// Our children running a role of the pair tagged `tag`, as the supervisor
+/// registered them.
 fn role_processes(tag: &str) -> Vec<(u32, Role)> {
-    let me = std::process::id();
-    let needle = format!("\"tag\":\"{tag}\"");
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid != Some(me) {
-            continue;
-        }
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let cmd = String::from_utf8_lossy(&cmd);
-        if !cmd.contains(&needle) {
-            continue;
-        }
-        let role = if cmd.contains("\"role\":\"producer\"") {
-            Role::Producer
-        } else {
-            Role::Consumer
-        };
-        out.push((pid, role));
-    }
-    out
+    crate::children::of_tag(tag)
 }
 
 /// `VmRSS` of a process, KiB.

@@ -105,6 +105,7 @@ impl Proc {
         let mut child = cmd
             .spawn()
             .with_context(|| format!("starting the {label} process ({})", exe.display()))?;
+        crate::children::register(child.id(), spec.role, &spec.tag);
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().context("child stdout")?;
         let stderr_pipe = child.stderr.take().context("child stderr")?;
@@ -165,6 +166,9 @@ impl Proc {
                 .child
                 .try_wait()
                 .with_context(|| format!("waiting for the {}", self.label))?;
+            if self.status.is_some() {
+                crate::children::unregister(self.child.id());
+            }
         }
         Ok(())
     }
@@ -181,6 +185,7 @@ impl Proc {
         if self.status.is_none() {
             let _ = self.child.kill();
             self.status = self.child.wait().ok();
+            crate::children::unregister(self.child.id());
         }
     }
 
