@@ -21,6 +21,15 @@
 //! `Disconnected`, its `recv` in `Disconnected` or `Corrupt` (a truncated
 //! message is never handed out as whole), and nothing hangs.
 //!
+//! # What every case also checks
+//!
+//! Every listener runs with `Listener::expect_peer` naming the real peer, so
+//! the peer check is exercised on every connection. Set-up must open no
+//! descriptor a child would inherit, and once both sides have ended, nothing
+//! named after the connection may be left in /dev/shm, the temporary
+//! directory or the socket table (`hygiene.rs`). Two more tests per backend
+//! connect an intruder first ([`intruder()`]).
+//!
 //! # Opting out
 //!
 //! A backend whose library cannot meet a case says so in its `suite!` line,
@@ -33,7 +42,7 @@
 //! ```
 //!
 //! docs/reliability.md lists every opt-out in its fault matrix. Nothing else
-//! skips a case.
+//! skips a case, and today no backend opts out of any.
 
 mod hygiene;
 mod intruder;

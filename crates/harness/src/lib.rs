@@ -3,9 +3,10 @@
 //! message, and folds the measurements into a versioned results file.
 //!
 //! Map: [`registry`] names the backends; [`supervisor`] runs a pair of
-//! [`role`] processes, which talk [`protocol`] lines; [`workload`] holds what the pair does and times;
-//! [`stats`] summarises; [`floors`] measures the machine's bounds; [`bench`]
-//! runs a whole matrix; [`cli`] is the command line.
+//! [`role`] processes, which talk [`protocol`] lines and are known by
+//! [`children`]; [`workload`] holds what the pair does and times; [`stats`]
+//! summarises; [`floors`] measures the machine's bounds; [`mod@bench`] runs a
+//! whole matrix; [`cli`] is the command line.
 
 pub mod bench;
 pub mod children;
