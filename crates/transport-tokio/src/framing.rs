@@ -12,7 +12,7 @@ use std::io::{self, IoSlice};
 use std::ops::Range;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use transport::framing::{Decoded, FrameDecoder};
+use transport::framing::{self, Decoded, FrameDecoder};
 use transport::{RecvError, SendError};
 
 /// Writes frames to an async byte stream.
@@ -30,13 +30,7 @@ impl<W: AsyncWrite + Unpin> AsyncFramedWriter<W> {
 
     /// Writes one frame, retrying partial writes.
     pub async fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
-        if msg.len() > self.max {
-            return Err(SendError::TooLarge {
-                size: msg.len(),
-                max: self.max,
-            });
-        }
-        let header = (msg.len() as u64).to_le_bytes();
+        let header = framing::header(msg, self.max)?;
         let mut slices = [IoSlice::new(&header), IoSlice::new(msg)];
         let mut bufs: &mut [IoSlice<'_>] = &mut slices;
         while !bufs.is_empty() {

@@ -9,7 +9,6 @@
 //! end of stream as soon as our sender is gone, as with a closed socket.
 //! The listener admits only its peer, by `SO_PEERCRED` ([`transport::peer`]).
 
-use std::io;
 use std::marker::PhantomData;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
@@ -63,26 +62,7 @@ impl<F: Flavour> transport::Listener for UdsListener<F> {
     }
 
     fn accept(mut self, deadline: Instant) -> Result<Halves, OpenError> {
-        loop {
-            self.gate.wait(&self.listener, deadline)?;
-            // The listener is non-blocking, so a peer that vanished between
-            // poll and accept sends us back to waiting instead of hanging.
-            // A refused stream is dropped, which closes it.
-            match self.listener.accept() {
-                Ok((stream, _)) if self.gate.admit_unix(&stream)? => {
-                    return into_tokio::<F>(stream);
-                }
-                Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::Interrupted
-                            | io::ErrorKind::ConnectionAborted
-                    ) => {}
-                Err(e) => return Err(OpenError::io("accept", e)),
-            }
-        }
+        into_tokio::<F>(self.gate.accept_unix(&self.listener, deadline)?)
     }
 }
 

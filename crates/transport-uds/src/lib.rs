@@ -51,17 +51,7 @@ impl transport::Listener for UdsListener {
     }
 
     fn accept(mut self, deadline: Instant) -> Result<Halves, OpenError> {
-        loop {
-            self.gate.wait(&self.listener, deadline)?;
-            let (stream, _) = self
-                .listener
-                .accept()
-                .map_err(|e| OpenError::io("accept", e))?;
-            // A refused stream is dropped here, which closes it.
-            if self.gate.admit_unix(&stream)? {
-                return halves(stream);
-            }
-        }
+        halves(self.gate.accept_unix(&self.listener, deadline)?)
     }
 }
 

@@ -22,6 +22,18 @@ pub const HEADER_LEN: usize = 8;
 /// kernel buffer (64 KiB) fit in one read.
 const INITIAL_BUFFER: usize = 128 * 1024;
 
+/// The header of a frame carrying `msg`, or `TooLarge` (nothing is sent)
+/// if it exceeds `max`; shared by the blocking and async writers.
+pub fn header(msg: &[u8], max: usize) -> Result<[u8; HEADER_LEN], SendError> {
+    if msg.len() > max {
+        return Err(SendError::TooLarge {
+            size: msg.len(),
+            max,
+        });
+    }
+    Ok((msg.len() as u64).to_le_bytes())
+}
+
 /// Writes frames to a byte stream.
 #[derive(Debug)]
 pub struct FramedWriter<W> {
@@ -42,13 +54,7 @@ impl<W: Write> FramedWriter<W> {
 
     /// Writes one frame, retrying partial writes.
     pub fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
-        if msg.len() > self.max {
-            return Err(SendError::TooLarge {
-                size: msg.len(),
-                max: self.max,
-            });
-        }
-        let header = (msg.len() as u64).to_le_bytes();
+        let header = header(msg, self.max)?;
         let mut slices = [IoSlice::new(&header), IoSlice::new(msg)];
         let mut bufs: &mut [IoSlice<'_>] = &mut slices;
         while !bufs.is_empty() {

@@ -14,8 +14,10 @@
 //! turned away.
 
 use std::fmt;
+use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsFd;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Instant;
 
 use crate::{OpenError, wait_readable};
@@ -153,6 +155,33 @@ impl Gate {
         OpenError::Refused(list.join("; "))
     }
 
+    /// Accepts from a Unix stream listener (blocking or not) until a
+    /// connection passes the gate; refused ones are closed. A passed
+    /// deadline names them.
+    pub fn accept_unix(
+        &mut self,
+        listener: &UnixListener,
+        deadline: Instant,
+    ) -> Result<UnixStream, OpenError> {
+        loop {
+            self.wait(listener, deadline)?;
+            // A peer that vanished between poll and accept, on a
+            // non-blocking listener, sends us back to waiting.
+            match listener.accept() {
+                Ok((stream, _)) if self.admit_unix(&stream)? => return Ok(stream),
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionAborted
+                    ) => {}
+                Err(e) => return Err(OpenError::io("accept", e)),
+            }
+        }
+    }
+
     /// [`wait_readable`] on the listening socket, whose timeout names the
     /// refused peers.
     pub fn wait(&self, listener: impl AsFd, deadline: Instant) -> Result<(), OpenError> {
@@ -166,7 +195,6 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::net::UnixStream;
 
     #[test]
     fn a_socket_pair_is_our_own_process_and_user() {
