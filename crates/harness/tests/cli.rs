@@ -164,7 +164,10 @@ fn small_run_measures_and_verifies_every_cell() {
                 .trial_medians_ns
                 .iter()
                 .fold((f64::MAX, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
-            assert!(min <= lo && lo <= c.median_ns && c.median_ns <= hi && hi <= max, "{c:?}");
+            assert!(
+                min <= lo && lo <= c.median_ns && c.median_ns <= hi && hi <= max,
+                "{c:?}"
+            );
             assert!(c.summary.ci95_low_ns.is_some_and(|lo| lo >= 0.0));
             assert_eq!(c.stop_reason.as_deref(), Some("planned"));
             assert!(c.cpu_producer_ns.is_some_and(|v| v > 0.0));

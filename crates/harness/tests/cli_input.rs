@@ -67,7 +67,13 @@ fn per_workload_settings_name_the_family_and_the_valid_ones() {
         &["from 1 to 10000000"],
     );
     usage_error(
-        &["run", "--transport", "pipe", "--sizes-for", "fanout=12parsecs"],
+        &[
+            "run",
+            "--transport",
+            "pipe",
+            "--sizes-for",
+            "fanout=12parsecs",
+        ],
         &["12parsecs"],
     );
 }
