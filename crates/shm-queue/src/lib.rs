@@ -50,16 +50,37 @@
 //!   SIGKILL cannot unlink: its segment stays in /dev/shm until
 //!   [`sweep_stale`] removes every queue segment whose creator pid is dead;
 //!   [`Queue::create`] runs that sweep first.
+//!
+//! # Checking it
+//!
+//! - `cargo test -p shm-queue`: the protocol on heap memory (`tests/ring.rs`,
+//!   dead owners simulated by claims left behind), processes SIGKILLed
+//!   mid-put, mid-get and at random (`tests/kill.rs`), and the transport
+//!   conformance suite.
+//! - Loom models of claim / publish / release and of reclaiming a dead
+//!   writer's slot: `RUSTFLAGS="--cfg loom" cargo test -p shm-queue --release
+//!   --lib loom` (own target dir advised: it rebuilds everything).
+//! - Hostile segments: the `shm_queue` target in fuzz/.
 
+#[cfg(all(test, loom))]
+mod loom_tests;
+#[cfg(not(loom))]
 mod queue;
 pub mod ring;
+#[cfg(not(loom))]
 pub mod segment;
 pub mod state;
+mod sync;
+#[cfg(not(loom))]
 mod transport_impl;
+#[cfg(not(loom))]
 pub mod wait;
 
+#[cfg(not(loom))]
 pub use queue::{DEFAULT_SLOTS, Queue, SLICE, SPIN};
+#[cfg(not(loom))]
 pub use segment::sweep_stale;
+#[cfg(not(loom))]
 pub use transport_impl::{ShmQueue, ShmQueueListener, ShmQueueReceiver, ShmQueueSender};
 
 /// What can go wrong with a queue.

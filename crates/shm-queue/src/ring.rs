@@ -8,15 +8,17 @@
 
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicU32, AtomicU64, fence};
+
+use crate::sync::{AtomicU32, AtomicU64, fence};
 
 use crate::Error;
 use crate::state::{IDLE, LOST, READING, WRITING, dist, pack, unpack};
 
-/// Bytes before the first slot (the header page).
-pub const HEADER_SIZE: usize = 4096;
+/// Bytes before the first slot (the header page). (Loom's atomics are
+/// larger than the real ones; only its models use the larger layout.)
+pub const HEADER_SIZE: usize = if cfg!(loom) { 16384 } else { 4096 };
 /// Bytes of a slot's own header (state word, length), before its payload.
-pub const SLOT_HEADER: usize = 64;
+pub const SLOT_HEADER: usize = if cfg!(loom) { 256 } else { 64 };
 /// Fewest slots: with one slot, "full at lap p" and "free at lap p+1" would
 /// be the same state word.
 pub const MIN_SLOTS: u64 = 2;
@@ -67,6 +69,7 @@ pub struct Header {
 }
 
 const _: () = assert!(size_of::<Header>() <= HEADER_SIZE);
+const _: () = assert!(size_of::<SlotHead>() <= SLOT_HEADER);
 
 /// A slot's header; the payload follows at `SLOT_HEADER`.
 #[repr(C)]
@@ -143,10 +146,19 @@ impl Ring {
             slot_size,
             stride: stride(slot_size).unwrap_or(0),
         };
+        // SAFETY: the memory is ours alone until the magic is published;
+        // constructing the atomics in place (rather than trusting zeroed
+        // bytes to be valid atomics) also suits loom's modelled ones.
+        unsafe { base.cast::<Header>().as_ptr().write(Header::default()) };
         let h = ring.header();
         for i in 0..slots {
-            // Relaxed: nobody else sees the memory before the magic below.
-            ring.slot(i).state.store(pack(i as u32, IDLE, 0), Relaxed);
+            let head = SlotHead {
+                state: AtomicU64::new(pack(i as u32, IDLE, 0)),
+                len: AtomicU64::new(0),
+            };
+            // SAFETY: slot `i`'s header lies inside the memory (checked by
+            // `total_size`), aligned to 64, and nobody else sees it yet.
+            unsafe { ring.slot_ptr(i).cast::<SlotHead>().as_ptr().write(head) };
         }
         h.slots.store(slots, Relaxed);
         h.slot_size.store(slot_size, Relaxed);
@@ -312,10 +324,14 @@ impl Ring {
                     }
                     return Ok(Attempt::Busy);
                 }
-                // The slot is already free for a later lap: our position is
-                // stale. It cannot be while the position still reads the
-                // same (a claimer moves it on before it publishes), so that
-                // is a hostile or corrupt segment, not a wait.
+                // The slot is already free for the next lap: position `pos`
+                // is done (consumed, or a dead writer's slot reclaimed and
+                // skipped before any producer moved the position past it):
+                // help the position on. More than a lap ahead is impossible:
+                // a hostile or corrupt segment, reported rather than walked.
+                d if d as u64 <= self.slots => {
+                    let _ = enq.compare_exchange(pos, pos.wrapping_add(1), Relaxed, Relaxed);
+                }
                 _ => {
                     if enq.load(Relaxed) == pos {
                         return Err(Error::Corrupt(format!(
@@ -410,7 +426,11 @@ impl Ring {
                     }
                     return Ok(Attempt::Busy);
                 }
-                // As in `try_put`: stale, or corrupt if the position holds.
+                // As in `try_put`: at most a lap ahead, help the position on;
+                // beyond, corrupt.
+                d if d as u64 <= self.slots => {
+                    let _ = deq.compare_exchange(pos, pos.wrapping_add(1), Relaxed, Relaxed);
+                }
                 _ => {
                     if deq.load(Relaxed) == pos {
                         return Err(Error::Corrupt(format!(
@@ -477,7 +497,10 @@ impl Ring {
         // re-checking, so either it sees our publish or we see it waiting.
         fence(SeqCst);
         if waiting.load(Relaxed) > 0 {
+            #[cfg(not(loom))]
             crate::wait::futex_wake(word, n);
+            #[cfg(loom)]
+            let _ = n;
         }
     }
 }
