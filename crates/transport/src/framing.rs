@@ -24,6 +24,7 @@ const INITIAL_BUFFER: usize = 128 * 1024;
 
 /// The header of a frame carrying `msg`, or `TooLarge` (nothing is sent)
 /// if it exceeds `max`; shared by the blocking and async writers.
+#[inline]
 pub fn header(msg: &[u8], max: usize) -> Result<[u8; HEADER_LEN], SendError> {
     if msg.len() > max {
         return Err(SendError::TooLarge {
@@ -117,6 +118,7 @@ impl FrameDecoder {
     /// The next whole frame if it is buffered, else how many bytes must be.
     /// A header claiming more than the maximum is `Corrupt` before anything
     /// is reserved for it.
+    #[inline]
     pub fn decode(&mut self) -> Result<Decoded, RecvError> {
         let have = self.end - self.start;
         if have < HEADER_LEN {
@@ -145,6 +147,7 @@ impl FrameDecoder {
     /// Room to read into on the way to `need` unread bytes. Moves a partial
     /// frame to the front, so consumed bytes never make the buffer grow, and
     /// grows only with what has arrived, never with what was claimed.
+    #[inline]
     pub fn spare(&mut self, need: usize) -> &mut [u8] {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
@@ -161,6 +164,7 @@ impl FrameDecoder {
     /// Records `n` bytes read into [`Self::spare`] on the way to `need`. End
     /// of stream (`n == 0`) with nothing buffered is a disconnect; inside a
     /// frame it is a truncated frame, which is corruption.
+    #[inline]
     pub fn filled(&mut self, n: usize, need: usize) -> Result<(), RecvError> {
         if n > 0 {
             self.end += n;
@@ -176,6 +180,7 @@ impl FrameDecoder {
     }
 
     /// The bytes of a frame [`Self::decode`] just returned.
+    #[inline]
     pub fn frame(&self, range: std::ops::Range<usize>) -> &[u8] {
         &self.buf[range]
     }
