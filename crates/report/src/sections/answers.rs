@@ -388,6 +388,11 @@ pub struct FloorCost {
     pub over_cacheline: Option<f64>,
     /// Smallest-size round trip ÷ the bare pipe round trip.
     pub over_pipe: Option<f64>,
+    /// Batch-timed round trip ÷ the batch-timed cache-line round trip (no
+    /// clock read in either loop).
+    pub over_cacheline_batch: Option<f64>,
+    /// Batch-timed round trip ÷ the batch-timed bare pipe round trip.
+    pub over_pipe_batch: Option<f64>,
     /// Largest-size stream rate as a fraction of memcpy bandwidth.
     pub of_memcpy: Option<f64>,
 }
@@ -439,13 +444,20 @@ pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
                 let m = f.memcpy.iter().find(|m| m.size_bytes == size)?;
                 bytes_per_s(c).map(|b| b / m.bytes_per_s)
             });
-            let over = |floor: Option<f64>| match (rtt, floor) {
+            let batch = ping.as_ref().and_then(|(codec, sizes)| {
+                let size = *sizes.first()?;
+                idx.ok(&t, group("pingpong", &p, codec), size, "rtt_batch")
+                    .map(headline)
+            });
+            let ratio = |x: Option<f64>, floor: Option<f64>| match (x, floor) {
                 (Some(x), Some(fl)) if fl > 0.0 => Some(x / fl),
                 _ => None,
             };
             FloorCost {
-                over_cacheline: over(f.cacheline_rtt.as_ref().map(|s| s.p50_ns)),
-                over_pipe: over(f.raw_pipe_rtt.as_ref().map(|s| s.p50_ns)),
+                over_cacheline: ratio(rtt, f.cacheline_rtt.as_ref().map(|s| s.p50_ns)),
+                over_pipe: ratio(rtt, f.raw_pipe_rtt.as_ref().map(|s| s.p50_ns)),
+                over_cacheline_batch: ratio(batch, f.cacheline_rtt_batch_ns),
+                over_pipe_batch: ratio(batch, f.raw_pipe_rtt_batch_ns),
                 of_memcpy: rate,
                 transport: t,
             }
@@ -505,21 +517,27 @@ pub fn render_floors(d: &mut Doc, rows: &[FloorCost]) {
     }
     d.para(
         "The smallest ping-pong round trip as a multiple of the cheapest possible round trip \
-         (one cache line, both processes spinning) and of a bare 8-byte pipe round trip; the \
+         (one cache line, both processes spinning) and of a bare 8-byte pipe round trip, timed \
+         two ways: per round trip (a clock read inside every round trip, on both sides of the \
+         ratio) and batch-timed (many round trips between two clock reads, on both sides); the \
          largest stream rate as a share of one `memcpy`. Floors: \
          [details/environment.md](details/environment.md).",
     );
     let mut t = Table::new([
         ("Transport", Align::Left),
         ("RTT ÷ cache line", Align::Right),
+        ("batch ÷ batch cache line", Align::Right),
         ("RTT ÷ bare pipe", Align::Right),
+        ("batch ÷ batch bare pipe", Align::Right),
         ("stream ÷ memcpy", Align::Right),
     ]);
     for r in rows {
         t.row([
             r.transport.clone(),
             r.over_cacheline.map_or(MISSING.to_owned(), fmt_multiple),
+            r.over_cacheline_batch.map_or(MISSING.to_owned(), fmt_multiple),
             r.over_pipe.map_or(MISSING.to_owned(), fmt_multiple),
+            r.over_pipe_batch.map_or(MISSING.to_owned(), fmt_multiple),
             r.of_memcpy.map_or(MISSING.to_owned(), fmt_percent),
         ]);
     }
