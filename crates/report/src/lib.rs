@@ -3,6 +3,8 @@
 //! never touches measurement and every report can be re-rendered from the
 //! JSON alone.
 
+#![forbid(unsafe_code)]
+
 pub mod analysis;
 pub mod audit;
 pub mod bootstrap;
