@@ -535,7 +535,8 @@ pub fn render_floors(d: &mut Doc, rows: &[FloorCost]) {
         t.row([
             r.transport.clone(),
             r.over_cacheline.map_or(MISSING.to_owned(), fmt_multiple),
-            r.over_cacheline_batch.map_or(MISSING.to_owned(), fmt_multiple),
+            r.over_cacheline_batch
+                .map_or(MISSING.to_owned(), fmt_multiple),
             r.over_pipe.map_or(MISSING.to_owned(), fmt_multiple),
             r.over_pipe_batch.map_or(MISSING.to_owned(), fmt_multiple),
             r.of_memcpy.map_or(MISSING.to_owned(), fmt_percent),
