@@ -224,7 +224,7 @@ fn matrix(args: &BenchArgs) -> Matrix {
             "--workload",
             "seed,pingpong,stream,fanout",
             "--stream-min-ms",
-            "30",
+            "80",
         ]);
     }
     Matrix {

@@ -38,9 +38,16 @@ impl Ratio {
         self.low > 1.0 && self.estimate >= 1.0 + MIN_EFFECT
     }
 
-    /// `1.90x (1.62–2.21)`.
+    /// `1.90x (1.62–2.21)`: two decimals below 10, so an interval that
+    /// starts just above 1 never reads as "1".
     pub fn describe(&self) -> String {
-        let f = |x: f64| round_sig(x, 3);
+        let f = |x: f64| {
+            if x < 10.0 {
+                format!("{x:.2}")
+            } else {
+                round_sig(x, 3).to_string()
+            }
+        };
         format!("{}x ({}–{})", f(self.estimate), f(self.low), f(self.high))
     }
 }
@@ -401,6 +408,12 @@ mod tests {
             low: 1.6213,
             high: 2.2149,
         };
-        assert_eq!(r.describe(), "1.9x (1.62–2.21)");
+        assert_eq!(r.describe(), "1.90x (1.62–2.21)");
+        let near = Ratio {
+            estimate: 1.12,
+            low: 1.0004,
+            high: 35.46,
+        };
+        assert_eq!(near.describe(), "1.12x (1.00–35.5)");
     }
 }

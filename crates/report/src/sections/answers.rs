@@ -566,7 +566,7 @@ mod tests {
         assert_eq!(a.rows[0].winner, "fast");
         assert_eq!(
             a.rows[0].verdict,
-            "**fast**; 9x (8.82–9.18) faster than slow"
+            "**fast**; 9.00x (8.82–9.18) faster than slow"
         );
         assert!(a.rows[1].verdict.starts_with("tie"), "{:?}", a.rows[1]);
         assert_eq!(a.rows[0].vs_python, MISSING);
@@ -600,7 +600,7 @@ mod tests {
         assert!(a.rows[0].case.contains("⚠"), "{:?}", a.rows[0]);
         assert_eq!(a.rows[0].winner, "a");
         assert_eq!(a.rows[0].figure, "100 k tasks/s");
-        assert_eq!(a.rows[0].vs_python, "4x (3.92–4.08) faster");
+        assert_eq!(a.rows[0].vs_python, "4.00x (3.92–4.08) faster");
     }
 
     #[test]
