@@ -21,7 +21,7 @@ struct Cli {
 enum Task {
     /// Run the benchmark matrix and write results/README.md, results/results.json (+ CSV, SVG).
     #[command(
-        after_help = "Examples:\n  cargo xtask bench-all            # default matrix, about 11 minutes here\n  cargo xtask bench-all --quick    # smoke run, under a minute\n  cargo xtask bench-all --full     # every placement, plus fanout and paced: about 55 minutes here\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
+        after_help = "Examples:\n  cargo xtask bench-all            # default matrix: 10 trials per headline cell, 10 min 34 s here\n  cargo xtask bench-all --quick    # low-precision smoke run, about 80 s here\n  cargo xtask bench-all --full     # every placement, codec, plus paced: not yet timed with 10 trials\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
     )]
     BenchAll(BenchArgs),
     /// Re-run only the Python multiprocessing.Queue baseline (every placement
@@ -60,10 +60,10 @@ enum Task {
 
 #[derive(Debug, Args)]
 struct BenchArgs {
-    /// A short smoke run: 3 sizes, 2 trials, 100 messages.
+    /// A low-precision smoke run: 4 sizes, 3 trials, 100 messages.
     #[arg(long, conflicts_with = "full")]
     quick: bool,
-    /// Every placement (split, same, none) plus the fanout and paced workloads, and the Python baseline on every placement; about 55 minutes here.
+    /// Every placement (split, same, none), every codec and the paced workloads, and the Python baseline on every placement (not yet timed with 10 trials).
     #[arg(long)]
     full: bool,
     /// Write into DIR instead of results/.
