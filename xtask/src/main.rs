@@ -700,6 +700,20 @@ fn flag_values<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
 }
 
 #[cfg(test)]
+/// The arguments of a plain `bench-all`, `--quick` or `--full`.
+fn mode_args(quick: bool, full: bool) -> BenchArgs {
+    BenchArgs {
+        quick,
+        full,
+        out: None,
+        baseline: None,
+        no_python: false,
+        transport: None,
+        quiet: true,
+    }
+}
+
+#[cfg(test)]
 /// The table of what each bench-all mode runs, as docs/methodology.md quotes
 /// it (a test keeps the two equal, so the document states what runs).
 fn matrix_doc() -> String {
@@ -712,16 +726,7 @@ fn matrix_doc() -> String {
         ("--quick", true, false),
         ("--full", false, true),
     ] {
-        let args = BenchArgs {
-            quick,
-            full,
-            out: None,
-            baseline: None,
-            no_python: false,
-            transport: None,
-            quiet: true,
-        };
-        let m = matrix(&args);
+        let m = matrix(&mode_args(quick, full));
         let a = &m.run_args;
         let one = |flag: &str| flag_values(a, flag).first().copied().unwrap_or("–");
         let per = |family: &str| {
@@ -780,16 +785,7 @@ mod tests {
 
     #[test]
     fn every_headline_cell_gets_ten_trials_by_default_and_the_seed_keeps_1000() {
-        let args = BenchArgs {
-            quick: false,
-            full: false,
-            out: None,
-            baseline: None,
-            no_python: false,
-            transport: None,
-            quiet: true,
-        };
-        let m = matrix(&args);
+        let m = matrix(&mode_args(false, false));
         assert_eq!(flag_values(&m.run_args, "--trials"), ["10"]);
         assert_eq!(flag_values(&m.run_args, "--messages"), ["1000"]);
         assert!(flag_values(&m.run_args, "--workload")[0].contains("fanout"));
