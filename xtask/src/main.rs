@@ -93,9 +93,7 @@ fn main() -> ExitCode {
     let r = match cli.command {
         Task::BenchAll(args) => bench_all(&args),
         Task::Render { dir } => render_dir(&dir),
-        Task::Audit { dir } => read_results(&dir.join("results.json")).map(|r| {
-            print!("{}", report::audit::audit(&r).render());
-        }),
+        Task::Audit { dir } => audit_dir(&dir),
         Task::PythonBaseline {
             dir,
             quick,
@@ -361,6 +359,22 @@ fn bench_all(args: &BenchArgs) -> Result<()> {
     );
     if !bench_ok {
         bail!("some cells failed (they are marked in the report); see the errors above");
+    }
+    Ok(())
+}
+
+/// `audit`: the run's cells, then the Python baseline's beside them.
+fn audit_dir(dir: &Path) -> Result<()> {
+    let r = read_results(&dir.join("results.json"))?;
+    print!("{}", report::audit::audit(&r).render());
+    let py = dir.join("python.json");
+    if py.exists() {
+        let p = read_results(&py)?;
+        let a = report::audit::audit(&p);
+        println!(
+            "- Python baseline: {} cells, intervals with a negative lower bound: {}, negative medians: {}",
+            a.cells, a.negative_bounds, a.negative_medians
+        );
     }
     Ok(())
 }

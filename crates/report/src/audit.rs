@@ -17,6 +17,8 @@ pub struct Audit {
     pub cells: usize,
     /// Ok cells with a lower bound below zero (median or mean interval).
     pub negative_bounds: usize,
+    /// Ok cells whose median or any trial median is below zero.
+    pub negative_medians: usize,
     /// Throughput cells whose rate interval reaches zero or infinity.
     pub throughput_crossing_zero: usize,
     /// Headline cells (placement split, codec raw, not Python) and the
@@ -78,6 +80,9 @@ pub fn audit(results: &Results) -> Audit {
         let lows = [c.median_ci_low_ns, c.summary.ci95_low_ns];
         if lows.iter().flatten().any(|lo| *lo < 0.0) {
             a.negative_bounds += 1;
+        }
+        if c.median() < 0.0 || c.trial_values().iter().any(|v| *v < 0.0) {
+            a.negative_medians += 1;
         }
         if c.metric == "throughput"
             && [c.median_ci_low_ns, c.median_ci_high_ns]
@@ -160,8 +165,8 @@ impl Audit {
         let _ = writeln!(o, "- cells measured: {}", self.cells);
         let _ = writeln!(
             o,
-            "- intervals with a negative lower bound: {}; throughput intervals reaching zero: {}",
-            self.negative_bounds, self.throughput_crossing_zero
+            "- intervals with a negative lower bound: {}; negative medians: {}; throughput intervals reaching zero: {}",
+            self.negative_bounds, self.negative_medians, self.throughput_crossing_zero
         );
         let reasons: Vec<String> = self
             .stop_reasons
@@ -255,9 +260,11 @@ mod tests {
     }
 
     #[test]
-    fn negative_bounds_are_counted() {
+    fn negative_bounds_and_medians_are_counted() {
         let mut c = cell("a", &[1.0, 2.0, 3.0]);
         c.summary.ci95_low_ns = Some(-5.0);
-        assert_eq!(audit(&results(vec![c])).negative_bounds, 1);
+        let a = audit(&results(vec![c, cell("b", &[-1.0, 2.0, 3.0])]));
+        // The negative trial also drags its own interval below zero.
+        assert_eq!((a.negative_bounds, a.negative_medians), (2, 1));
     }
 }
