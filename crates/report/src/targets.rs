@@ -226,7 +226,11 @@ fn check(src: &Sources<'_>, t: &Target) -> Outcome {
                 Outcome::Measured(
                     fmt_time(figure),
                     format!("{other} {}", fmt_time(o.median())),
-                    format!("+{}", fmt_time(excess)),
+                    if excess < 0.0 {
+                        format!("−{} (below it)", fmt_time(-excess))
+                    } else {
+                        format!("+{}", fmt_time(excess))
+                    },
                     excess <= t.ratio,
                 )
             }
