@@ -115,13 +115,16 @@ pub fn render_markdown(results: &Results, opts: &RenderOptions<'_>) -> String {
                 .join("\n"),
         );
     }
-    d.para(
-        "Each answer names the fastest transport; it **wins** only where its interval is clear \
-         of every other contender's, otherwise the row says who it ties with. Figures are \
-         medians; \"vs mp.Queue\" sets the winner against Python's `multiprocessing.Queue` on \
-         the same case. Every transport, size and placement is in the details below; \
-         [index.html](index.html) has the same with plots.",
-    );
+    d.para(&format!(
+        "Each answer names the fastest transport by median (the median of {} independent \
+         trials' medians); it **wins** only where its ratio to every other contender has a 95% \
+         bootstrap interval above 1 and an effect of at least {} % (\"1.90x (1.62–2.21) faster \
+         than B\"), otherwise the row says who it ties with. \"vs mp.Queue\" is the same ratio \
+         against Python's `multiprocessing.Queue` on the same case. Every transport, size and \
+         placement is in the details below; [index.html](index.html) has the same with plots.",
+        results.config.trials,
+        crate::verdict::MIN_EFFECT * 100.0
+    ));
     if results.cells.is_empty() {
         d.para("This run has no cells.");
     }
