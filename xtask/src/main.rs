@@ -102,13 +102,8 @@ fn main() -> ExitCode {
         } => python_only(
             &dir,
             &BenchArgs {
-                quick,
-                full,
-                out: None,
-                baseline: None,
-                no_python: false,
-                transport: None,
                 quiet,
+                ..mode_args(quick, full)
             },
         ),
     };
@@ -713,7 +708,6 @@ fn flag_values<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
         .collect()
 }
 
-#[cfg(test)]
 /// The arguments of a plain `bench-all`, `--quick` or `--full`.
 fn mode_args(quick: bool, full: bool) -> BenchArgs {
     BenchArgs {

@@ -48,10 +48,7 @@ fn collect_placement<'c>(
     workloads: &[String],
     p: &str,
 ) -> Option<Scaling<'c>> {
-    let keys: Vec<(String, String)> = workloads
-        .iter()
-        .filter_map(|w| Some((w.clone(), idx.codecs(w, p).into_iter().next()?)))
-        .collect();
+    let keys = first_codecs(idx, workloads, p);
     let groups: Vec<(String, Group<'_>)> = keys
         .iter()
         .map(|(w, c)| (w.clone(), group(w, p, c)))

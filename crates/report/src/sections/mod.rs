@@ -194,6 +194,15 @@ pub fn python_has(workload: &str) -> bool {
     workload == "seed" || family(workload).0 == "fanout"
 }
 
+/// Each workload with the first codec it ran at placement `p` (workloads that
+/// did not run there are left out): the one table per workload a section shows.
+pub fn first_codecs(idx: &Index<'_>, workloads: &[String], p: &str) -> Vec<(String, String)> {
+    workloads
+        .iter()
+        .filter_map(|w| Some((w.clone(), idx.codecs(w, p).into_iter().next()?)))
+        .collect()
+}
+
 pub fn group<'s>(w: &'s str, p: &'s str, c: &'s str) -> Group<'s> {
     Group {
         workload: w,

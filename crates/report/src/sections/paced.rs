@@ -37,10 +37,7 @@ pub fn render(d: &mut Doc, idx: &Index<'_>) {
         }
     }
     for p in &placements {
-        let keys: Vec<(String, String)> = workloads
-            .iter()
-            .filter_map(|w| Some((w.clone(), idx.codecs(w, p).into_iter().next()?)))
-            .collect();
+        let keys = first_codecs(idx, &workloads, p);
         let groups: Vec<(String, Group<'_>)> = keys
             .iter()
             .map(|(w, c)| {
