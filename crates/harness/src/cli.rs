@@ -495,6 +495,7 @@ fn run(args: RunArgs) -> Result<()> {
         floors,
         cells: outcome.cells,
         targets: crate::targets::declared(),
+        transports: crate::registry::describe(&plan.transports),
     };
     match &args.json {
         Some(path) => write_json(path, &results)?,
@@ -606,6 +607,7 @@ fn floors(args: FloorArgs) -> Result<()> {
         floors,
         cells: Vec::new(),
         targets: Vec::new(),
+        transports: Vec::new(),
     };
     use std::fmt::Write;
     let mut o = String::new();

@@ -12,6 +12,8 @@ use crate::role::{self, Control, RoleOutput, RoleSpec};
 pub struct Backend {
     /// Name users type and reports print.
     pub name: &'static str,
+    /// The backend it is a variant of (see `Transport::BACKEND`).
+    pub backend: &'static str,
     /// One line for `ipcbench list`.
     pub description: &'static str,
     /// The backend's declared capabilities.
@@ -23,6 +25,7 @@ pub struct Backend {
 const fn entry<T: Transport>() -> Backend {
     Backend {
         name: T::NAME,
+        backend: T::BACKEND,
         description: T::DESCRIPTION,
         capabilities: T::capabilities,
         run_role: role::run::<T>,
@@ -57,6 +60,24 @@ pub fn find(name: &str) -> Option<&'static Backend> {
     BACKENDS.iter().find(|b| b.name == name)
 }
 
+/// What the results file records of each transport in a run.
+pub fn describe(backends: &[&Backend]) -> Vec<report::TransportInfo> {
+    backends
+        .iter()
+        .map(|b| {
+            let caps = (b.capabilities)();
+            report::TransportInfo {
+                name: b.name.to_owned(),
+                backend: b.backend.to_owned(),
+                description: b.description.to_owned(),
+                wait: caps.wait.to_string(),
+                max_message_size: u64::try_from(caps.max_message_size).unwrap_or(u64::MAX),
+                zero_copy_recv: caps.zero_copy_recv,
+            }
+        })
+        .collect()
+}
+
 /// All names, for error messages.
 pub fn names() -> Vec<&'static str> {
     BACKENDS.iter().map(|b| b.name).collect()
@@ -80,5 +101,28 @@ mod tests {
         );
         assert!(find("pipe").is_some());
         assert!(find("carrier-pigeon").is_none());
+    }
+
+    #[test]
+    fn variants_of_one_backend_are_named_after_it() {
+        // The report groups variants by backend, so a backend's name must
+        // be a prefix of each variant's: a reader sees the grouping.
+        for b in BACKENDS {
+            assert!(
+                b.name.starts_with(b.backend),
+                "{} is in {}",
+                b.name,
+                b.backend
+            );
+        }
+        let shm: Vec<&str> = BACKENDS
+            .iter()
+            .filter(|b| b.backend == "shm")
+            .map(|b| b.name)
+            .collect();
+        assert_eq!(shm, ["shm-spin", "shm-adaptive", "shm-block"]);
+        let info = describe(&[find("shm-spin").expect("shm-spin")]);
+        assert_eq!(info[0].backend, "shm");
+        assert_eq!(info[0].wait, "spin");
     }
 }

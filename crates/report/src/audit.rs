@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use crate::bootstrap::MIN_TRIALS;
 use crate::schema::{Cell, Results, Status};
-use crate::verdict::{Verdict, verdict};
+use crate::verdict::{Verdict, by_backend, verdict};
 
 /// The figures of one audit.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,13 +32,20 @@ pub struct Audit {
     pub rows: usize,
     /// Rows naming a winner.
     pub winners: usize,
-    /// Rows that tie.
+    /// Rows where the fastest's backend wins and the tie is among its own
+    /// variants (see [`crate::verdict::by_backend`]).
+    pub backend_winners: usize,
+    /// Rows that tie across backends.
     pub ties: usize,
+    /// Rows that would tie if every variant were judged as a transport of
+    /// its own: `ties + backend_winners`.
+    pub ties_by_variant: usize,
     /// Rows left undecided or failed.
     pub undecided: usize,
-    /// Named winners whose median interval overlaps a contender's median
-    /// interval (the marginal check; the ratio verdict is the stricter
-    /// test and never names such a winner when a ratio interval includes 1).
+    /// Named winners whose median interval overlaps the median interval of
+    /// a contender from another backend (the marginal check; the ratio
+    /// verdict is the stricter test and never names such a winner when a
+    /// ratio interval includes 1).
     pub winners_overlapped: usize,
     /// Median half-width of the median's interval, as a fraction of the
     /// median, for split pingpong and seed cells.
@@ -125,11 +132,20 @@ fn judge_rows(results: &Results, a: &mut Audit) {
             .push(c);
     }
     for cells in rows.values() {
-        let v = verdict(cells.iter().map(|c| (c.transport.as_str(), *c)));
+        let v = by_backend(
+            verdict(cells.iter().map(|c| (c.transport.as_str(), *c))),
+            |t| results.backend_of(t).to_owned(),
+        );
         a.rows += 1;
         match &v {
-            Verdict::Winner { name, .. } => {
-                a.winners += 1;
+            Verdict::Winner { name, .. } | Verdict::BackendWinner { fastest: name, .. } => {
+                if matches!(v, Verdict::Winner { .. }) {
+                    a.winners += 1;
+                } else {
+                    a.backend_winners += 1;
+                    a.ties_by_variant += 1;
+                }
+                let backend = results.backend_of(name);
                 let ci = |n: &str| {
                     cells
                         .iter()
@@ -139,13 +155,16 @@ fn judge_rows(results: &Results, a: &mut Audit) {
                 if let Some(w) = ci(name) {
                     let overlapped = cells
                         .iter()
-                        .filter(|c| c.transport != *name)
+                        .filter(|c| results.backend_of(&c.transport) != backend)
                         .filter_map(|c| c.median_ci())
                         .any(|o| o.0 <= w.1 && w.0 <= o.1);
                     a.winners_overlapped += usize::from(overlapped);
                 }
             }
-            Verdict::Tie { .. } => a.ties += 1,
+            Verdict::Tie { .. } => {
+                a.ties += 1;
+                a.ties_by_variant += 1;
+            }
             _ => a.undecided += 1,
         }
     }
@@ -182,13 +201,21 @@ impl Audit {
         );
         let _ = writeln!(
             o,
-            "- answer rows (seed total, pingpong, stream and fanout throughput at split, every size): {}: winner {} ({}), tie {} ({}), undecided or failed {}",
+            "- answer rows (seed total, pingpong, stream and fanout throughput at split, every size): {}: transport wins {} ({}), backend wins with its variants tied {} ({}), tie across backends {} ({}), undecided or failed {}",
             self.rows,
             self.winners,
             pct(self.winners, self.rows),
+            self.backend_winners,
+            pct(self.backend_winners, self.rows),
             self.ties,
             pct(self.ties, self.rows),
             self.undecided
+        );
+        let _ = writeln!(
+            o,
+            "- the same rows with every variant judged as a transport of its own: tie {} ({})",
+            self.ties_by_variant,
+            pct(self.ties_by_variant, self.rows),
         );
         let _ = writeln!(
             o,
@@ -238,6 +265,7 @@ mod tests {
             floors: Vec::new(),
             cells,
             targets: Vec::new(),
+            transports: Vec::new(),
         }
     }
 
@@ -256,7 +284,29 @@ mod tests {
         assert_eq!(a.winners_overlapped, 0);
         assert_eq!(a.stop_reasons.get("planned"), Some(&4));
         assert!(a.median_half_width.is_some_and(|w| w > 0.0 && w < 0.05));
-        assert!(a.render().contains("winner 1 (50 %)"));
+        assert!(a.render().contains("transport wins 1 (50 %)"));
+    }
+
+    #[test]
+    fn a_tie_among_one_backends_variants_counts_as_that_backends_win() {
+        let spin = cell("shm-spin", &[100.0, 101.0, 99.0, 100.0]);
+        let adaptive = cell("shm-adaptive", &[100.0, 102.0, 98.0, 100.0]);
+        let pipe = cell("pipe", &[300.0, 310.0, 290.0, 300.0]);
+        let mut r = results(vec![spin, adaptive, pipe]);
+        let a = audit(&r);
+        assert_eq!((a.winners, a.backend_winners, a.ties), (0, 0, 1));
+        r.transports = ["shm-spin", "shm-adaptive", "pipe"]
+            .iter()
+            .map(|n| crate::TransportInfo {
+                name: (*n).into(),
+                backend: n.split('-').next().unwrap_or(n).into(),
+                ..Default::default()
+            })
+            .collect();
+        let a = audit(&r);
+        assert_eq!((a.winners, a.backend_winners, a.ties), (0, 1, 0));
+        assert_eq!(a.ties_by_variant, 1);
+        assert_eq!(a.winners_overlapped, 0);
     }
 
     #[test]

@@ -182,6 +182,7 @@ mod tests {
             floors: Vec::new(),
             cells: vec![cell],
             targets: Vec::new(),
+            transports: Vec::new(),
         };
         complete_intervals(&mut r);
         let c = &r.cells[0];

@@ -28,6 +28,8 @@ pub use compare::{
 pub use csv_export::{CSV_COLUMNS, to_csv};
 pub use html::render_html;
 pub use readme::{Page, RenderOptions, render_markdown, render_pages};
-pub use schema::{Cell, Environment, Floors, MemcpyFloor, Results, RunConfig, Status, Summary};
+pub use schema::{
+    Cell, Environment, Floors, MemcpyFloor, Results, RunConfig, Status, Summary, TransportInfo,
+};
 pub use svg::{Plot, render_plots, render_svgs};
 pub use thresholds::PIPE_TARGET;

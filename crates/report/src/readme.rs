@@ -119,7 +119,10 @@ pub fn render_markdown(results: &Results, opts: &RenderOptions<'_>) -> String {
         "Each answer names the fastest transport by median (the median of {} independent \
          trials' medians); it **wins** only where its ratio to every other contender has a 95% \
          bootstrap interval above 1 and an effect of at least {} % (\"1.90x (1.62–2.21) faster \
-         than B\"), otherwise the row says who it ties with. \"vs mp.Queue\" is the same ratio \
+         than B\"), otherwise the row says who it ties with; when the only contenders tied with \
+         it are variants of its own backend (shm-spin and shm-adaptive are the shm ring with \
+         two wait strategies), the **backend** wins the row and the tie is among its variants. \
+         \"vs mp.Queue\" is the same ratio \
          against Python's `multiprocessing.Queue` on the same case. Every transport, size and \
          placement is in the details below; [index.html](index.html) has the same with plots.",
         results.config.trials,
@@ -210,6 +213,7 @@ pub fn render_pages(results: &Results, opts: &RenderOptions<'_>) -> Vec<Page> {
         path: "details/environment.md".into(),
         text: page("Environment", &|d| {
             sections::environment::environment(d, results);
+            sections::transports::render(d, results);
             sections::environment::floors(d, &idx);
             d.raw(&crate::targets::section(results, opts.python));
         }),

@@ -31,6 +31,40 @@ pub struct Results {
     /// the harness declares them (it alone names backends).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<Target>,
+    /// What the registry says of each transport in the run (files written
+    /// before this field existed have none; every transport is then its own
+    /// backend).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transports: Vec<TransportInfo>,
+}
+
+/// A transport as the registry declares it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TransportInfo {
+    /// The name cells carry.
+    pub name: String,
+    /// The backend it is a variant of (`shm` for shm-spin); variants of one
+    /// backend differ only in a knob such as the wait strategy.
+    pub backend: String,
+    /// One line on what it is.
+    pub description: String,
+    /// How a waiting receiver waits: `block`, `spin` or `adaptive`.
+    pub wait: String,
+    /// The largest message it accepts, in bytes.
+    pub max_message_size: u64,
+    /// Whether a receive lends shared memory instead of a private copy.
+    pub zero_copy_recv: bool,
+}
+
+impl Results {
+    /// The backend `transport` is a variant of: itself when the file does
+    /// not say.
+    pub fn backend_of<'a>(&'a self, transport: &'a str) -> &'a str {
+        self.transports
+            .iter()
+            .find(|t| t.name == transport)
+            .map_or(transport, |t| t.backend.as_str())
+    }
 }
 
 /// A performance target: a figure of one cell held against a reference.

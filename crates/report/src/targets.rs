@@ -348,6 +348,7 @@ mod tests {
             }],
             cells,
             targets,
+            transports: Vec::new(),
         }
     }
 

@@ -91,6 +91,20 @@ pub enum Verdict {
         /// The contenders beaten, fastest first.
         others: Vec<Comparison>,
     },
+    /// The fastest beats every contender of every other backend; the only
+    /// contenders it cannot separate from are variants of its own backend
+    /// (shm-adaptive beside shm-spin): the row says which transport to use,
+    /// and that the knob between the variants does not matter here.
+    BackendWinner {
+        /// The backend.
+        backend: String,
+        /// Fastest variant.
+        fastest: String,
+        /// Its variants tied with it, fastest first.
+        variants: Vec<Comparison>,
+        /// The contenders beaten, fastest first.
+        others: Vec<Comparison>,
+    },
     /// The data cannot rank the field: too few trials.
     Undecided {
         /// Fastest median.
@@ -110,19 +124,16 @@ impl Verdict {
             Self::Failed(v) => format!("failed: {}", v.first().map_or("", |f| f.1.as_str())),
             Self::Alone { name } => format!("{name} (only one)"),
             Self::Winner { name, .. } => format!("**{name}**"),
-            Self::Tie { fastest, tied, .. } => {
-                let mut names: Vec<&str> = vec![fastest];
-                names.extend(tied.iter().map(|c| c.name.as_str()));
-                if names.len() > MAX_TIE_NAMES {
-                    format!(
-                        "tie: {} and {} more",
-                        names[..MAX_TIE_NAMES].join(", "),
-                        names.len() - MAX_TIE_NAMES
-                    )
-                } else {
-                    format!("tie: {}", names.join(", "))
-                }
-            }
+            Self::BackendWinner {
+                backend,
+                fastest,
+                variants,
+                ..
+            } => format!(
+                "**{backend}** (its variants tie: {})",
+                listed(fastest, variants)
+            ),
+            Self::Tie { fastest, tied, .. } => format!("tie: {}", listed(fastest, tied)),
             Self::Undecided {
                 fastest, reason, ..
             } => format!("undecided ({reason}): {fastest}"),
@@ -134,17 +145,45 @@ impl Verdict {
         match self {
             Self::Empty | Self::Failed(_) => None,
             Self::Alone { name } | Self::Winner { name, .. } => Some(name),
-            Self::Tie { fastest, .. } | Self::Undecided { fastest, .. } => Some(fastest),
+            Self::Tie { fastest, .. }
+            | Self::Undecided { fastest, .. }
+            | Self::BackendWinner { fastest, .. } => Some(fastest),
         }
+    }
+
+    /// Whether the row names what to use: a transport, or a backend whose
+    /// variants tie.
+    pub fn decides(&self) -> bool {
+        matches!(self, Self::Winner { .. } | Self::BackendWinner { .. })
     }
 
     /// Every contender compared with the fastest, fastest first.
     pub fn comparisons(&self) -> Vec<&Comparison> {
         match self {
             Self::Winner { others, .. } | Self::Undecided { others, .. } => others.iter().collect(),
-            Self::Tie { tied, others, .. } => tied.iter().chain(others).collect(),
+            Self::Tie { tied, others, .. }
+            | Self::BackendWinner {
+                variants: tied,
+                others,
+                ..
+            } => tied.iter().chain(others).collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+/// `a, b, c` or `a, b, c, d and 2 more`.
+fn listed(first: &str, rest: &[Comparison]) -> String {
+    let mut names: Vec<&str> = vec![first];
+    names.extend(rest.iter().map(|c| c.name.as_str()));
+    if names.len() > MAX_TIE_NAMES {
+        format!(
+            "{} and {} more",
+            names[..MAX_TIE_NAMES].join(", "),
+            names.len() - MAX_TIE_NAMES
+        )
+    } else {
+        names.join(", ")
     }
 }
 
@@ -237,6 +276,31 @@ pub fn verdict<'a>(contenders: impl IntoIterator<Item = (&'a str, &'a Cell)>) ->
     }
 }
 
+/// Reads a tie again knowing each contender's backend: when every contender
+/// tied with the fastest is a variant of the fastest's own backend, the
+/// backend wins the row. Nothing is re-measured or re-tested: the same
+/// comparisons, grouped.
+pub fn by_backend(v: Verdict, backend_of: impl Fn(&str) -> String) -> Verdict {
+    match v {
+        Verdict::Tie {
+            fastest,
+            tied,
+            others,
+        } if tied
+            .iter()
+            .all(|c| backend_of(&c.name) == backend_of(&fastest)) =>
+        {
+            Verdict::BackendWinner {
+                backend: backend_of(&fastest),
+                fastest,
+                variants: tied,
+                others,
+            }
+        }
+        v => v,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +365,63 @@ mod tests {
         assert_eq!(names(tied), ["c"]);
         assert_eq!(names(others), ["b"]);
         assert_eq!(v.describe(), "tie: a, c");
+    }
+
+    #[test]
+    fn a_tie_among_one_backends_variants_is_that_backends_win() {
+        let spin = cell(&around(100.0, 3.0));
+        let adaptive = cell(&around(101.0, 3.0));
+        let other = cell(&around(200.0, 3.0));
+        let backend = |n: &str| {
+            match n {
+                "shm-spin" | "shm-adaptive" => "shm",
+                _ => "pipe",
+            }
+            .to_owned()
+        };
+        let v = by_backend(
+            verdict([
+                ("shm-spin", &spin),
+                ("shm-adaptive", &adaptive),
+                ("pipe", &other),
+            ]),
+            backend,
+        );
+        let Verdict::BackendWinner {
+            backend: b,
+            variants,
+            others,
+            ..
+        } = &v
+        else {
+            panic!("{v:?}")
+        };
+        assert_eq!(b, "shm");
+        assert_eq!(names(variants), ["shm-adaptive"]);
+        assert_eq!(names(others), ["pipe"]);
+        assert!(v.decides());
+        assert_eq!(
+            v.describe(),
+            "**shm** (its variants tie: shm-spin, shm-adaptive)"
+        );
+        // A tie that reaches another backend stays a tie.
+        let close = cell(&around(102.0, 3.0));
+        let v = by_backend(
+            verdict([
+                ("shm-spin", &spin),
+                ("shm-adaptive", &adaptive),
+                ("pipe", &close),
+            ]),
+            backend,
+        );
+        assert!(
+            matches!(&v, Verdict::Tie { tied, .. } if tied.len() == 2),
+            "{v:?}"
+        );
+        assert!(!v.decides());
+        // Each its own backend (a file that does not say): unchanged.
+        let v = by_backend(verdict([("a", &spin), ("b", &adaptive)]), str::to_owned);
+        assert!(matches!(v, Verdict::Tie { .. }), "{v:?}");
     }
 
     #[test]

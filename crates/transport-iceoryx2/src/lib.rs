@@ -690,6 +690,7 @@ fn names(base: &str, events: bool) -> Result<(Names, Names), OpenError> {
 
 impl<F: Flavour> transport::Transport for Iox2<F> {
     const NAME: &'static str = F::NAME;
+    const BACKEND: &'static str = "iceoryx2";
     const DESCRIPTION: &'static str = F::DESCRIPTION;
     type Sender = Iox2Sender;
     type Receiver = Iox2Receiver;

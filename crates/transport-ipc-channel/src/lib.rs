@@ -324,6 +324,7 @@ macro_rules! impl_transport {
     ($t:ty, $desc:expr $(, $caps:expr)?) => {
         impl transport::Transport for $t {
             const NAME: &'static str = <$t as $crate::Variant>::NAME;
+            const BACKEND: &'static str = "ipc-channel";
             const DESCRIPTION: &'static str = $desc;
             type Sender = <$t as $crate::Variant>::Sender;
             type Receiver = <$t as $crate::Variant>::Receiver;

@@ -86,6 +86,7 @@ impl transport::Listener for PipeListener {
 
 impl<S: PipeSize> transport::Transport for Pipe<S> {
     const NAME: &'static str = S::NAME;
+    const BACKEND: &'static str = "pipe";
     const DESCRIPTION: &'static str = S::DESCRIPTION;
     type Sender = FramedWriter<File>;
     type Receiver = FramedReader<File>;

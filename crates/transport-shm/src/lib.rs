@@ -258,6 +258,7 @@ mod imp {
 
     impl<W: Wait> transport::Transport for Shm<W> {
         const NAME: &'static str = W::NAME;
+        const BACKEND: &'static str = "shm";
         const DESCRIPTION: &'static str = W::DESCRIPTION;
         type Sender = ShmSender<W>;
         type Receiver = ShmReceiver<W>;

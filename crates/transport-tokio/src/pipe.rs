@@ -64,6 +64,7 @@ impl<F: Flavour> transport::Listener for PipeListener<F> {
 
 impl<F: Flavour> transport::Transport for TokioPipeTransport<F> {
     const NAME: &'static str = F::PIPE_NAME;
+    const BACKEND: &'static str = "tokio-pipe";
     const DESCRIPTION: &'static str = F::PIPE_DESCRIPTION;
     type Sender = TokioSender<pipe::Sender>;
     type Receiver = TokioReceiver<pipe::Receiver>;

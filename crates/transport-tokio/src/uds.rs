@@ -73,6 +73,7 @@ fn address(name: &str) -> Result<SocketAddr, OpenError> {
 
 impl<F: Flavour> transport::Transport for TokioUdsTransport<F> {
     const NAME: &'static str = F::UDS_NAME;
+    const BACKEND: &'static str = "tokio-uds";
     const DESCRIPTION: &'static str = F::UDS_DESCRIPTION;
     type Sender = TokioSender<OwnedWriteHalf>;
     type Receiver = TokioReceiver<OwnedReadHalf>;

@@ -299,6 +299,13 @@ pub trait Transport: 'static {
     const NAME: &'static str;
     /// One line for `ipcbench list`.
     const DESCRIPTION: &'static str;
+    /// The backend this transport is a variant of: `shm` for shm-spin,
+    /// shm-adaptive and shm-block. Variants of one backend share its code
+    /// and differ in a knob (wait strategy, buffer size, API flavour,
+    /// runtime); the report's answers name the backend when the only
+    /// contenders tied with the fastest are its own variants. A backend
+    /// with one variant leaves the default, its name.
+    const BACKEND: &'static str = Self::NAME;
     /// The sending half.
     type Sender: Sender;
     /// The receiving half.

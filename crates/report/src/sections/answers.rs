@@ -42,7 +42,7 @@ pub struct Answer {
 
 /// The verdict for one row: the fastest contender and a sentence on how
 /// sure the run is of it.
-pub fn judge(contenders: &[(&str, &Cell)]) -> (Option<String>, String) {
+pub fn judge(results: &Results, contenders: &[(&str, &Cell)]) -> (Option<String>, String) {
     let ok: Vec<(&str, &Cell)> = contenders
         .iter()
         .filter(|(_, c)| c.status == Status::Ok)
@@ -53,7 +53,9 @@ pub fn judge(contenders: &[(&str, &Cell)]) -> (Option<String>, String) {
         .filter(|(_, c)| c.status == Status::Failed)
         .map(|(n, _)| *n)
         .collect();
-    let v = verdict::verdict(ok.iter().copied());
+    let v = verdict::by_backend(verdict::verdict(ok.iter().copied()), |t| {
+        results.backend_of(t).to_owned()
+    });
     let mut text = v.describe();
     // The nearest contender the fastest beats, with the ratio's interval:
     // how much the win is worth.
@@ -94,7 +96,7 @@ fn contest(
     if cells.is_empty() {
         return None;
     }
-    let (fastest, verdict) = judge(&cells);
+    let (fastest, verdict) = judge(idx.results, &cells);
     let best = fastest
         .as_deref()
         .and_then(|f| cells.iter().find(|(n, _)| *n == f))

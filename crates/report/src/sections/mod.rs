@@ -14,6 +14,7 @@ pub mod paced;
 pub mod placement;
 pub mod python;
 pub mod seed;
+pub mod transports;
 pub mod workload;
 
 use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes, fmt_multiple};
@@ -374,6 +375,7 @@ pub mod testing {
             ],
             cells,
             targets: Vec::new(),
+            transports: Vec::new(),
         }
     }
 }
