@@ -53,6 +53,7 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_tokio::TokioPipe>(),
     entry::<transport_tokio::TokioPipeMt>(),
     entry::<shm_queue::ShmQueue>(),
+    entry::<transport_shm_crate::ShmCrate>(),
 ];
 
 /// Looks a backend up by name.
