@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use transport::{Endpoint, Listener, OpenError, Options, Receiver, RecvError, Transport};
 
+use crate::WATCHDOG;
+use crate::message::{echo_until_disconnect, recv_check, send};
 use crate::process::{self, PeerGuard};
-use crate::{WATCHDOG, echo_until_disconnect, recv_check, send};
 
 /// Which process a re-executed test binary plays.
 const ENV_ROLE: &str = "IPCBENCH_CONFORMANCE_INTRUDER_ROLE";

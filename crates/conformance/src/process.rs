@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{ENDPOINT_LINE, WATCHDOG};
+use crate::WATCHDOG;
+
+/// The line a listening peer process prints its endpoint on.
+pub(crate) const ENDPOINT_LINE: &str = "IPCBENCH_CONFORMANCE_ENDPOINT=";
 
 /// A command that runs test `test` of module `module` (as `module_path!()`
 /// gives it) in a fresh copy of this test binary, its output piped.
