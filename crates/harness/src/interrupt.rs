@@ -7,7 +7,7 @@
 //! The producers are killed first: a consumer whose producer is gone gets
 //! `Disconnected`, fails its role, and drops its transport, which removes
 //! what the transport created (iceoryx2's files in /dev/shm and /tmp, for
-//! instance). Whatever is still alive after [`GRACE`] is killed.
+//! instance). Whatever is still alive after `GRACE` (5 s) is killed.
 
 use std::io;
 use std::time::Duration;
