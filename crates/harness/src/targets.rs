@@ -29,8 +29,17 @@ fn target(
     }
 }
 
-/// Every target the open issues state, met or not.
+/// Every target the open issues state, met or not: the Rust transports'
+/// first, then the Python binding's.
 pub fn declared() -> Vec<Target> {
+    let mut all = rust_transports();
+    all.extend(python_binding());
+    all
+}
+
+/// The targets of the Rust transports against the machine's floors and
+/// each other.
+fn rust_transports() -> Vec<Target> {
     let rtt8 = ("pingpong", "split", 8, "rtt");
     let seed_big = ("seed", "split", 409_600, "total");
     vec![
@@ -106,6 +115,13 @@ pub fn declared() -> Vec<Target> {
             1.0,
             "the producer copies each message in, the consumer reads every byte to verify it",
         ),
+    ]
+}
+
+/// The targets of `ipcbench`'s Python binding against the Python
+/// alternatives.
+fn python_binding() -> Vec<Target> {
+    vec![
         target(
             13,
             "ipcbench",
@@ -166,6 +182,16 @@ pub fn declared() -> Vec<Target> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_group_holds_only_its_own_targets() {
+        assert!(rust_transports().iter().all(|t| !t.python));
+        assert!(python_binding().iter().all(|t| t.python));
+        assert_eq!(
+            declared().len(),
+            rust_transports().len() + python_binding().len()
+        );
+    }
 
     #[test]
     fn every_rust_target_names_registered_backends() {
