@@ -156,55 +156,41 @@ impl Case {
     /// The module that plays this case. A fault case and its `*_listener`
     /// twin play the same halves; only who listens differs.
     pub(crate) fn sides<T: Transport>(self) -> Sides<T> {
+        /// The halves of the case in module `$m` (`echo` for the peer side
+        /// where the peer only echoes).
+        macro_rules! sides {
+            ($m:ident) => {
+                Sides {
+                    peer: $m::peer::<T>,
+                    test: $m::test::<T>,
+                }
+            };
+            (echo, $m:ident) => {
+                Sides {
+                    peer: echo::<T>,
+                    test: $m::test::<T>,
+                }
+            };
+        }
         match self {
-            Self::FifoOrder => Sides {
-                peer: fifo_order::peer::<T>,
-                test: fifo_order::test::<T>,
-            },
-            Self::Boundaries => Sides {
-                peer: boundaries::peer::<T>,
-                test: boundaries::test::<T>,
-            },
-            Self::EmptyAndOneByte => Sides {
-                peer: echo::<T>,
-                test: empty_and_one_byte::test::<T>,
-            },
-            Self::Large16MiB => Sides {
-                peer: echo::<T>,
-                test: large_16mib::test::<T>,
-            },
-            Self::ManySmall => Sides {
-                peer: many_small::peer::<T>,
-                test: many_small::test::<T>,
-            },
-            Self::RandomSizes => Sides {
-                peer: echo::<T>,
-                test: random_sizes::test::<T>,
-            },
-            Self::PeerExits => Sides {
-                peer: peer_exits::peer::<T>,
-                test: peer_exits::test::<T>,
-            },
-            Self::ListenerDrops => Sides {
-                peer: listener_drops::peer::<T>,
-                test: listener_drops::test::<T>,
-            },
-            Self::TooLarge => Sides {
-                peer: echo::<T>,
-                test: too_large::test::<T>,
-            },
-            Self::KilledReceiverMidStream | Self::KilledReceiverMidStreamListener => Sides {
-                peer: killed_receiver_mid_stream::peer::<T>,
-                test: killed_receiver_mid_stream::test::<T>,
-            },
-            Self::KilledReceiverBlockedSend | Self::KilledReceiverBlockedSendListener => Sides {
-                peer: killed_receiver_blocked_send::peer::<T>,
-                test: killed_receiver_blocked_send::test::<T>,
-            },
-            Self::KilledSenderMidMessage | Self::KilledSenderMidMessageListener => Sides {
-                peer: killed_sender_mid_message::peer::<T>,
-                test: killed_sender_mid_message::test::<T>,
-            },
+            Self::FifoOrder => sides!(fifo_order),
+            Self::Boundaries => sides!(boundaries),
+            Self::EmptyAndOneByte => sides!(echo, empty_and_one_byte),
+            Self::Large16MiB => sides!(echo, large_16mib),
+            Self::ManySmall => sides!(many_small),
+            Self::RandomSizes => sides!(echo, random_sizes),
+            Self::PeerExits => sides!(peer_exits),
+            Self::ListenerDrops => sides!(listener_drops),
+            Self::TooLarge => sides!(echo, too_large),
+            Self::KilledReceiverMidStream | Self::KilledReceiverMidStreamListener => {
+                sides!(killed_receiver_mid_stream)
+            }
+            Self::KilledReceiverBlockedSend | Self::KilledReceiverBlockedSendListener => {
+                sides!(killed_receiver_blocked_send)
+            }
+            Self::KilledSenderMidMessage | Self::KilledSenderMidMessageListener => {
+                sides!(killed_sender_mid_message)
+            }
         }
     }
 }
