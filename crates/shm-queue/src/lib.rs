@@ -81,7 +81,9 @@ pub use queue::{DEFAULT_SLOTS, Queue, SLICE, SPIN};
 #[cfg(not(loom))]
 pub use segment::sweep_stale;
 #[cfg(not(loom))]
-pub use transport_impl::{ShmQueue, ShmQueueListener, ShmQueueReceiver, ShmQueueSender};
+pub use transport_impl::{
+    MAX_SHARED, ShmQueue, ShmQueueListener, ShmQueueReceiver, ShmQueueSender,
+};
 
 /// What can go wrong with a queue.
 #[derive(Debug, thiserror::Error)]

@@ -1,9 +1,17 @@
 //! The queue as an ipcbench transport (`shm-queue`): one queue per direction,
 //! a handshake in the first queue's spare header words, and peer-death
 //! detection through the peer's close flag and pid.
+//!
+//! Shared (`listen_shared`): up to [`MAX_SHARED`] connectors open the same
+//! two queues. The queue is multi-consumer, so each record the listener puts
+//! is taken by exactly one connector, and multi-producer, so every
+//! connector's replies merge into the listener's queue. Each connector
+//! registers its pid in a word of the second queue's header (zeroed when it
+//! closes); the listener's peer is gone once every such word is zero or names
+//! a dead process.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
 use transport::{
@@ -29,7 +37,12 @@ const LISTENER_PID: usize = 1;
 const CONNECTOR_PID: usize = 2;
 /// `CLOSED + side`: that side has dropped its halves.
 const CLOSED: usize = 3;
+/// How many connectors a shared listener waits for; 0: point to point.
+const SHARED: usize = 5;
 const CONNECTED: u32 = 1;
+/// The most connectors one shared listener takes: one registration word
+/// each in the second queue's header.
+pub const MAX_SHARED: usize = 16;
 const ENDPOINT_PREFIX: &str = "shm-queue:";
 
 /// The `shm-queue` backend: the MPMC queue used by exactly two processes.
@@ -41,16 +54,28 @@ fn slots_for(expected: usize) -> u64 {
     (BUDGET / expected.max(4096)).clamp(4, 64) as u64
 }
 
+/// Who is on the other end of a [`Link`].
+#[derive(Debug, Clone, Copy)]
+enum Peer {
+    /// One process (either side of a pair; a shared connector's listener).
+    Pid(u32),
+    /// A shared listener's connectors: the first `n` aux words of `q1` hold
+    /// their pids, zeroed as each closes.
+    Group(usize),
+}
+
 /// Both queues of a connection as one side sees them.
 #[derive(Debug)]
 struct Link {
-    /// Carries listener -> connector; its aux words hold the handshake.
+    /// Carries listener -> connector(s); its aux words hold the handshake.
     q0: Queue,
-    /// Carries connector -> listener.
+    /// Carries connector(s) -> listener; shared: the connectors' pid words.
     q1: Queue,
     /// 0: listener, 1: connector.
     side: usize,
-    peer_pid: u32,
+    peer: Peer,
+    /// A shared connector's registration word in `q1`'s aux area.
+    slot: Option<usize>,
 }
 
 impl Link {
@@ -62,9 +87,23 @@ impl Link {
         if self.side == 0 { &self.q1 } else { &self.q0 }
     }
 
-    /// Whether the peer has closed or died.
+    /// Whether the peer has closed (a group: every member has).
+    fn peer_closed(&self) -> bool {
+        match self.peer {
+            Peer::Pid(_) => self.q0.aux()[CLOSED + (1 - self.side)].load(Acquire) != 0,
+            Peer::Group(n) => self.q1.aux()[..n].iter().all(|w| w.load(Acquire) == 0),
+        }
+    }
+
+    /// Whether the peer has closed or died (a group: every member has).
     fn peer_gone(&self) -> bool {
-        self.q0.aux()[CLOSED + (1 - self.side)].load(Acquire) != 0 || !alive(self.peer_pid)
+        match self.peer {
+            Peer::Pid(pid) => self.peer_closed() || !alive(pid),
+            Peer::Group(n) => self.q1.aux()[..n].iter().all(|w| {
+                let pid = w.load(Acquire);
+                pid == 0 || !alive(pid)
+            }),
+        }
     }
 
     fn check(&self) -> Result<(), Error> {
@@ -79,8 +118,11 @@ impl Link {
 impl Drop for Link {
     fn drop(&mut self) {
         // Release: everything we published is visible to a peer that sees
-        // the flag.
-        self.q0.aux()[CLOSED + self.side].store(1, Release);
+        // the flag (or the cleared registration).
+        match self.slot {
+            Some(k) => self.q1.aux()[k].store(0, Release),
+            None => self.q0.aux()[CLOSED + self.side].store(1, Release),
+        }
         self.q0.wake_all();
         self.q1.wake_all();
     }
@@ -91,6 +133,8 @@ impl Drop for Link {
 pub struct ShmQueueListener {
     q0: Queue,
     q1: Queue,
+    /// Connectors to wait for when shared; 0: one peer, point to point.
+    shared: usize,
 }
 
 /// Sending half.
@@ -119,12 +163,19 @@ impl Transport for ShmQueue {
     type Listener = ShmQueueListener;
 
     fn listen(opts: &Options) -> Result<(Self::Listener, Endpoint), OpenError> {
-        let slots = slots_for(opts.expected_max_message);
-        let q0 = Queue::create(&format!("{}-a", opts.tag), slots, MAX_MESSAGE).map_err(open_err)?;
-        let q1 = Queue::create(&format!("{}-b", opts.tag), slots, MAX_MESSAGE).map_err(open_err)?;
-        q0.aux()[LISTENER_PID].store(my_pid(), Relaxed);
-        let ep = format!("{ENDPOINT_PREFIX}{}:{}", q0.name(), q1.name());
-        Ok((ShmQueueListener { q0, q1 }, Endpoint(ep)))
+        listen_for(opts, 0)
+    }
+
+    fn listen_shared(
+        opts: &Options,
+        connectors: usize,
+    ) -> Result<(Self::Listener, Endpoint), OpenError> {
+        if !(1..=MAX_SHARED).contains(&connectors) {
+            return Err(OpenError::Backend(format!(
+                "shm-queue shares one endpoint among 1..={MAX_SHARED} connectors, not {connectors}"
+            )));
+        }
+        listen_for(opts, connectors)
     }
 
     fn connect(
@@ -140,17 +191,28 @@ impl Transport for ShmQueue {
         let q1 = Queue::open(n1).map_err(open_err)?;
         let aux = q0.aux();
         let peer_pid = aux[LISTENER_PID].load(Relaxed);
-        aux[CONNECTOR_PID].store(my_pid(), Relaxed);
-        // Only one connector: the state word moves 0 -> CONNECTED once.
-        aux[STATE]
-            .compare_exchange(0, CONNECTED, Release, Relaxed)
-            .map_err(|_| OpenError::Backend(format!("queue {n0} already has a connector")))?;
+        // Acquire: pairs with the listener's Release of the whole handshake.
+        let shared = aux[SHARED].load(Acquire) as usize;
+        let slot = if shared == 0 {
+            aux[CONNECTOR_PID].store(my_pid(), Relaxed);
+            // Only one connector: the state word moves 0 -> CONNECTED once.
+            aux[STATE]
+                .compare_exchange(0, CONNECTED, Release, Relaxed)
+                .map_err(|_| OpenError::Backend(format!("queue {n0} already has a connector")))?;
+            None
+        } else {
+            let slot = register(&q1, shared, n0)?;
+            // Release: the listener that sees the count sees our pid word.
+            aux[STATE].fetch_add(1, Release);
+            Some(slot)
+        };
         crate::wait::futex_wake(&aux[STATE], u32::MAX);
         Ok(split(Link {
             q0,
             q1,
             side: 1,
-            peer_pid,
+            peer: Peer::Pid(peer_pid),
+            slot,
         }))
     }
 
@@ -159,8 +221,39 @@ impl Transport for ShmQueue {
             max_message_size: MAX_MESSAGE,
             zero_copy_recv: false,
             wait: WaitStrategy::Adaptive,
+            shared_receivers: MAX_SHARED,
         }
     }
+}
+
+/// Creates both queues; `shared` connectors (0: one, point to point).
+fn listen_for(opts: &Options, shared: usize) -> Result<(ShmQueueListener, Endpoint), OpenError> {
+    let slots = slots_for(opts.expected_max_message);
+    let q0 = Queue::create(&format!("{}-a", opts.tag), slots, MAX_MESSAGE).map_err(open_err)?;
+    let q1 = Queue::create(&format!("{}-b", opts.tag), slots, MAX_MESSAGE).map_err(open_err)?;
+    q0.aux()[LISTENER_PID].store(my_pid(), Relaxed);
+    // Release: a connector that reads the count sees the listener's pid.
+    q0.aux()[SHARED].store(shared as u32, Release);
+    let ep = format!("{ENDPOINT_PREFIX}{}:{}", q0.name(), q1.name());
+    Ok((ShmQueueListener { q0, q1, shared }, Endpoint(ep)))
+}
+
+/// A shared connector claims a free registration word in `q1` for its pid
+/// (the caller then counts itself in); returns the word's index.
+fn register(q1: &Queue, shared: usize, name: &str) -> Result<usize, OpenError> {
+    if shared > MAX_SHARED {
+        return Err(OpenError::Backend(format!(
+            "queue {name} claims {shared} connectors, more than the {MAX_SHARED} a queue can take"
+        )));
+    }
+    let me = my_pid();
+    let slot = q1.aux()[..shared]
+        .iter()
+        .position(|w| w.compare_exchange(0, me, AcqRel, Relaxed).is_ok())
+        .ok_or_else(|| {
+            OpenError::Backend(format!("queue {name} already has its {shared} connectors"))
+        })?;
+    Ok(slot)
 }
 
 fn split(link: Link) -> (ShmQueueSender, ShmQueueReceiver) {
@@ -180,27 +273,34 @@ impl Listener for ShmQueueListener {
 
     fn accept(self, deadline: Instant) -> Result<(Self::Sender, Self::Receiver), OpenError> {
         let state = &self.q0.aux()[STATE];
+        // Point to point: CONNECTED once; shared: one count per connector.
+        let want = self.shared.max(1) as u32;
         loop {
-            // Acquire: pairs with the connector's Release, so its pid is
-            // visible once we see CONNECTED.
-            if state.load(Acquire) == CONNECTED {
+            // Acquire: pairs with the connectors' Release, so their pids are
+            // visible once we see the count.
+            let now = state.load(Acquire);
+            if now >= want {
                 break;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(OpenError::Timeout);
             }
-            futex_wait(state, 0, left.min(Duration::from_millis(50)));
+            futex_wait(state, now, left.min(Duration::from_millis(50)));
         }
         // Both sides have the segments mapped: the names can go.
         self.q0.unlink().map_err(open_err)?;
         self.q1.unlink().map_err(open_err)?;
-        let peer_pid = self.q0.aux()[CONNECTOR_PID].load(Relaxed);
+        let peer = match self.shared {
+            0 => Peer::Pid(self.q0.aux()[CONNECTOR_PID].load(Relaxed)),
+            n => Peer::Group(n),
+        };
         Ok(split(Link {
             q0: self.q0,
             q1: self.q1,
             side: 0,
-            peer_pid,
+            peer,
+            slot: None,
         }))
     }
 }
@@ -214,7 +314,7 @@ impl Sender for ShmQueueSender {
                 max: MAX_MESSAGE,
             });
         }
-        if link.q0.aux()[CLOSED + (1 - link.side)].load(Acquire) != 0 {
+        if link.peer_closed() {
             return Err(SendError::Disconnected);
         }
         let fill = |buf: &mut [u8]| buf.copy_from_slice(msg);

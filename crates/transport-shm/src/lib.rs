@@ -299,6 +299,7 @@ mod imp {
                 max_message_size: MAX_MESSAGE,
                 zero_copy_recv: true,
                 wait: W::MODE.strategy(),
+                ..Capabilities::default()
             }
         }
     }

@@ -51,6 +51,30 @@
 //! - **Signals.** Callers ignore `SIGPIPE`; backends map `EPIPE` to
 //!   [`SendError::Disconnected`].
 //!
+//! # Shared receivers (optional)
+//!
+//! A backend whose [`Capabilities::shared_receivers`] is `n > 0` also offers
+//! one listener with up to `n` connectors ([`Transport::listen_shared`]):
+//! `k <= n` processes each [`Transport::connect`] to the same endpoint and get
+//! their own halves; [`Listener::accept`] returns once all `k` have
+//! connected. It promises:
+//!
+//! - **Each message to exactly one connector.** Every message the listener
+//!   sends is received whole by exactly one of the connectors, whichever asks
+//!   first; none is lost or duplicated. Messages a connector receives keep the
+//!   listener's order among themselves.
+//! - **Replies merge.** The listener's receiver gets every message of every
+//!   connector, whole; the order within one connector is kept.
+//! - **Peers.** A connector's peer is the listener. The listener's peer is the
+//!   group: its `recv` returns [`RecvError::Disconnected`] (and `send`
+//!   [`SendError::Disconnected`]) only once every connector is gone; one
+//!   connector dying is not noticed by the transport (a caller that needs to
+//!   know watches its processes).
+//!
+//! Backends that cannot do this keep the default (0) and the default
+//! `listen_shared`, which refuses. The harness's shared-queue fanout
+//! (`fanoutqN`) runs only on backends that declare it.
+//!
 //! Serialization is never done here: transports move opaque bytes, codecs live
 //! above them, so encode and decode can be timed apart from the transport.
 
@@ -98,6 +122,10 @@ pub struct Capabilities {
     pub zero_copy_recv: bool,
     /// How a waiting receiver waits.
     pub wait: WaitStrategy,
+    /// How many processes may share one listener's endpoint, each message
+    /// going to exactly one of them (see the crate docs, "Shared
+    /// receivers"); 0: point to point only.
+    pub shared_receivers: usize,
 }
 
 impl Default for Capabilities {
@@ -106,6 +134,7 @@ impl Default for Capabilities {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             zero_copy_recv: false,
             wait: WaitStrategy::Block,
+            shared_receivers: 0,
         }
     }
 }
@@ -316,7 +345,22 @@ pub trait Transport: 'static {
     /// Creates the transport's resources and names them.
     fn listen(opts: &Options) -> Result<(Self::Listener, Endpoint), OpenError>;
 
-    /// Connects to an endpoint produced by `listen` in another process.
+    /// Like [`listen`](Self::listen), for `connectors` processes sharing the
+    /// endpoint (see the crate docs, "Shared receivers"). Backends without
+    /// [`Capabilities::shared_receivers`] refuse.
+    fn listen_shared(
+        opts: &Options,
+        connectors: usize,
+    ) -> Result<(Self::Listener, Endpoint), OpenError> {
+        let _ = (opts, connectors);
+        Err(OpenError::Backend(format!(
+            "{} is point to point: one endpoint cannot be shared by several receivers",
+            Self::NAME
+        )))
+    }
+
+    /// Connects to an endpoint produced by `listen` (or `listen_shared`) in
+    /// another process.
     fn connect(
         endpoint: &Endpoint,
         opts: &Options,
