@@ -31,6 +31,28 @@ pub fn my_pid() -> u32 {
         .unsigned_abs()
 }
 
+/// This thread's id, as stored in a side's spinner word.
+pub fn my_tid() -> u32 {
+    rustix::thread::gettid()
+        .as_raw_nonzero()
+        .get()
+        .unsigned_abs()
+}
+
+/// Whether thread `tid` may still exist: only a signal-0 probe (a few
+/// hundred nanoseconds), because it runs on every contended wait. A zombie
+/// reads as alive; the cost of that mistake is only that nobody spins on
+/// that side until it is reaped.
+pub fn thread_exists(tid: u32) -> bool {
+    let Some(t) = i32::try_from(tid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    rustix::process::test_kill_process(t) != Err(rustix::io::Errno::SRCH)
+}
+
 /// Whether process `pid` still runs. A zombie (killed, not yet reaped by its
 /// parent) counts as dead: it will never release a claim. Errs on the side
 /// of "alive" when it cannot tell, which only delays a reclaim.
