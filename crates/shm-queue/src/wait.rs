@@ -39,8 +39,8 @@ pub fn my_tid() -> u32 {
         .unsigned_abs()
 }
 
-/// Whether thread `tid` may still exist: only a signal-0 probe (a few
-/// hundred nanoseconds), because it runs on every contended wait. A zombie
+/// Whether thread (or process) `tid` may still exist: only a signal-0 probe
+/// (a few hundred nanoseconds), because it runs on every contended wait. A zombie
 /// reads as alive; the cost of that mistake is only that nobody spins on
 /// that side until it is reaped.
 pub fn thread_exists(tid: u32) -> bool {
@@ -57,13 +57,7 @@ pub fn thread_exists(tid: u32) -> bool {
 /// parent) counts as dead: it will never release a claim. Errs on the side
 /// of "alive" when it cannot tell, which only delays a reclaim.
 pub fn alive(pid: u32) -> bool {
-    let Some(p) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return false;
-    };
-    if rustix::process::test_kill_process(p) == Err(rustix::io::Errno::SRCH) {
+    if !thread_exists(pid) {
         return false;
     }
     match std::fs::read(format!("/proc/{pid}/stat")) {
