@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::bootstrap::MIN_TRIALS;
+use crate::index::family;
 use crate::schema::{Cell, Results, Status};
+use crate::sections::answers::ONE_QUEUE;
 use crate::verdict::{Verdict, by_backend, verdict};
 
 /// The figures of one audit.
@@ -120,22 +122,30 @@ pub fn audit(results: &Results) -> Audit {
     a
 }
 
+/// An answer row's key (workload, metric, size) and its named contenders.
+type Rows<'a> = BTreeMap<(String, String, u64), Vec<(String, &'a Cell)>>;
+
 fn judge_rows(results: &Results, a: &mut Audit) {
-    let mut rows: BTreeMap<(String, String, u64), Vec<&Cell>> = BTreeMap::new();
+    let mut rows = Rows::new();
     for c in results
         .cells
         .iter()
         .filter(|c| is_headline(c) && is_row_metric(c))
     {
-        rows.entry((c.workload.clone(), c.metric.clone(), c.size_bytes))
+        // A shared-queue fanout (`fanoutqN`) contends in the `fanoutN` row,
+        // as the answer tables show it.
+        let (workload, name) = match family(&c.workload) {
+            ("fanoutq", Some(n)) => (format!("fanout{n}"), format!("{}{ONE_QUEUE}", c.transport)),
+            _ => (c.workload.clone(), c.transport.clone()),
+        };
+        rows.entry((workload, c.metric.clone(), c.size_bytes))
             .or_default()
-            .push(c);
+            .push((name, c));
     }
-    for cells in rows.values() {
-        let v = by_backend(
-            verdict(cells.iter().map(|c| (c.transport.as_str(), *c))),
-            |t| results.backend_of(t).to_owned(),
-        );
+    for named in rows.values() {
+        let v = by_backend(verdict(named.iter().map(|(n, c)| (n.as_str(), *c))), |t| {
+            results.backend_of(t).to_owned()
+        });
         a.rows += 1;
         match &v {
             Verdict::Winner { name, .. } | Verdict::BackendWinner { fastest: name, .. } => {
@@ -146,17 +156,15 @@ fn judge_rows(results: &Results, a: &mut Audit) {
                     a.ties_by_variant += 1;
                 }
                 let backend = results.backend_of(name);
-                let ci = |n: &str| {
-                    cells
+                let winner = named
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .and_then(|(_, c)| c.median_ci());
+                if let Some(w) = winner {
+                    let overlapped = named
                         .iter()
-                        .find(|c| c.transport == n)
-                        .and_then(|c| c.median_ci())
-                };
-                if let Some(w) = ci(name) {
-                    let overlapped = cells
-                        .iter()
-                        .filter(|c| results.backend_of(&c.transport) != backend)
-                        .filter_map(|c| c.median_ci())
+                        .filter(|(n, _)| results.backend_of(n) != backend)
+                        .filter_map(|(_, c)| c.median_ci())
                         .any(|o| o.0 <= w.1 && w.0 <= o.1);
                     a.winners_overlapped += usize::from(overlapped);
                 }
@@ -307,6 +315,18 @@ mod tests {
         assert_eq!((a.winners, a.backend_winners, a.ties), (0, 1, 0));
         assert_eq!(a.ties_by_variant, 1);
         assert_eq!(a.winners_overlapped, 0);
+    }
+
+    #[test]
+    fn a_shared_queue_fanout_contends_in_its_fanout_row() {
+        let mut per_worker = cell("pipe", &[300.0, 310.0, 290.0, 300.0]);
+        let mut shared = cell("shm-queue", &[100.0, 101.0, 99.0, 100.0]);
+        for (c, w) in [(&mut per_worker, "fanout4"), (&mut shared, "fanoutq4")] {
+            c.workload = w.into();
+            c.metric = "throughput".into();
+        }
+        let a = audit(&results(vec![per_worker, shared]));
+        assert_eq!((a.rows, a.winners), (1, 1), "{a:?}");
     }
 
     #[test]

@@ -86,13 +86,8 @@ fn contest(
     case: String,
     figure: &dyn Fn(&Cell) -> String,
 ) -> Option<Row> {
-    let codec = idx.codecs(w, p).into_iter().next()?;
-    let g = group(w, p, &codec);
-    let names = idx.transports(g);
-    let cells: Vec<(&str, &Cell)> = names
-        .iter()
-        .filter_map(|t| idx.get(t, g, size, metric).map(|c| (t.as_str(), c)))
-        .collect();
+    let owned = contenders(idx, w, p, size, metric);
+    let cells: Vec<(&str, &Cell)> = owned.iter().map(|(n, c)| (n.as_str(), *c)).collect();
     if cells.is_empty() {
         return None;
     }
@@ -118,6 +113,39 @@ fn contest(
         verdict,
         vs_python,
     })
+}
+
+/// Suffix of a shared-queue fanout contender's name in a fanout row.
+pub const ONE_QUEUE: &str = " (one queue)";
+
+/// Every transport of workload `w` at (`p`, `size`, `metric`) in its first
+/// codec; a fanout row also has the same worker count's shared-queue
+/// contenders (`fanoutqN`: N workers pulling from one queue), named
+/// "NAME (one queue)", since they answer the same question another way.
+fn contenders<'a>(
+    idx: &Index<'a>,
+    w: &str,
+    p: &str,
+    size: u64,
+    metric: &str,
+) -> Vec<(String, &'a Cell)> {
+    let mut out = Vec::new();
+    let mut add = |w: &str, suffix: &str| {
+        let Some(codec) = idx.codecs(w, p).into_iter().next() else {
+            return;
+        };
+        let g = group(w, p, &codec);
+        for t in idx.transports(g) {
+            if let Some(c) = idx.get(&t, g, size, metric) {
+                out.push((format!("{t}{suffix}"), c));
+            }
+        }
+    };
+    add(w, "");
+    if let ("fanout", Some(n)) = family(w) {
+        add(&format!("fanoutq{n}"), ONE_QUEUE);
+    }
+    out
 }
 
 /// "12.3x faster (10.1–14.2)": the winner against Python's cell, with the
@@ -157,6 +185,7 @@ fn sizes_of(idx: &Index<'_>, w: &str, p: &str) -> Vec<u64> {
 
 /// The seed's question: hand arrays to 1, 2 and 4 worker processes.
 pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
+    // Shared-queue workloads (`fanoutqN`) contend in their `fanoutN` row.
     let workloads: Vec<String> = idx
         .workloads()
         .into_iter()
@@ -209,6 +238,13 @@ pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
          cores. All sizes: [details/fanout.md](details/fanout.md).",
         if cores > 2 { "s" } else { "" }
     );
+    if idx.workloads().iter().any(|w| family(w).0 == "fanoutq") {
+        a.lead.push_str(&format!(
+            " A contender marked \"{}\" runs the workers as Python's do: all N pull from \
+             one shared queue (transports whose receivers can be shared).",
+            ONE_QUEUE.trim()
+        ));
+    }
     // The choice when workers outnumber cores, where the run has such rows.
     let crowded: Vec<&str> = a
         .rows
@@ -603,6 +639,14 @@ mod tests {
         assert_eq!(a.rows[0].winner, "a");
         assert_eq!(a.rows[0].figure, "100 k tasks/s");
         assert_eq!(a.rows[0].vs_python, "4.00x (3.92–4.08) faster");
+        // A shared-queue run of the same worker count contends in that row.
+        let mut r = r;
+        r.cells.push(cell("q", "fanoutq4", "split", 800, "throughput", 5_000.0));
+        let a = fanout(&Index::new(&r), None);
+        assert_eq!(a.rows.len(), 1, "{:?}", a.rows);
+        assert_eq!(a.rows[0].winner, "q (one queue)");
+        assert!(a.rows[0].verdict.contains("faster than a"), "{:?}", a.rows[0]);
+        assert!(a.lead.contains("one shared queue"), "{}", a.lead);
     }
 
     #[test]
