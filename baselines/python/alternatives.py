@@ -23,10 +23,16 @@ Names (each is a transport name in the JSON):
   ``multiprocessing.shared_memory.SharedMemory`` block whose name travels on
   an ``mp.Queue``; the receiver copies it out and unlinks the block.
 - ``ipcbench``: ``ipcbench.Queue`` (this repository's crates/ipcbench-py).
+
+Opt-in (``OPT_IN``: accepted by ``--modes`` and ``--fanout-modes`` but not
+part of ``all``): ``ray``, ``ray.put`` to long-lived Ray actors. Ray is no
+queue between the user's own processes, so it is not made here but run its
+own way by ray_alternative.py.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import pickle
@@ -44,6 +50,9 @@ INPROC = ("mp-queue", "faster-fifo", "zmq", "shared-memory", "ipcbench")
 #: all go to the workers that connected first and leave a late one waiting
 #: forever; a fair zmq fanout would need a ready handshake per worker.
 FANOUT = ("mp-queue", "simple-queue", "pipe", "faster-fifo", "shared-memory", "ipcbench")
+#: Alternatives run only when named (not in ``all``): Ray, which bench-all
+#: installs and measures in --full runs only (see ray_alternative.py).
+OPT_IN = ("ray",)
 #: Longest wait faster-fifo accepts without overflowing (its default is 10 s).
 FOREVER = 3600.0
 #: Bytes the bounded queues are sized for (far above the largest message).
@@ -52,6 +61,10 @@ CAPACITY = 64 << 20
 
 def missing(name: str) -> str | None:
     """Why ``name`` cannot run here (a package is not installed), or None."""
+    if name == "ray":
+        # Found, not imported: importing ray takes ~0.5 s, and this process
+        # forks every trial.
+        return None if importlib.util.find_spec("ray") else "ray: No module named 'ray'"
     module = {"faster-fifo": "faster_fifo", "zmq": "zmq", "ipcbench": "ipcbench"}.get(name)
     if module is None:
         return None

@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 
 import alternatives
+import ray_alternative
 
 SCHEMA_VERSION = 2
 #: Seed modes: every queue of alternatives.py in two processes, and those
@@ -72,6 +73,8 @@ MODES = ("mp-queue", "mp-queue-inproc") + tuple(
     for name in alternatives.NAMES[1:]
     for m in ((name, name + "-inproc") if name in alternatives.INPROC else (name,))
 )
+#: Modes run only when named, never by ``all`` (alternatives.OPT_IN: Ray).
+OPT_IN_MODES = alternatives.OPT_IN
 #: What ``--modes`` / ``--fanout-modes`` run by default (the tool's original scope).
 DEFAULT_MODES = ("mp-queue", "mp-queue-inproc")
 METRICS = ("total", "put", "get")
@@ -386,6 +389,12 @@ def run_fanout_trial(
     """One fanout trial in fresh processes: (latency ns, tasks/s, producer CPU
     ns per task, workers' CPU ns per task)."""
     recv, send = ctx.Pipe(duplex=False)
+    if mode == ray_alternative.NAME:
+        with ray_alternative.session_dir() as tmp:
+            driver = ctx.Process(target=ray_alternative.fanout_driver, args=(
+                sys.modules[__name__], elements, workers, args.fanout_messages, args.warmup,
+                args.placement, args.timeout, tmp, send))
+            return supervise([driver], recv, send, args.timeout)
     tasks = alternatives.make(mode, ctx, role="task", shared=True)
     acks = alternatives.make(mode, ctx, role="ack", shared=True)
     procs = [
@@ -407,6 +416,12 @@ def run_fanout_trial(
 def run_trial(ctx, mode: str, elements: int, args) -> tuple[np.ndarray, np.ndarray, int]:
     """One trial in fresh processes: (put ns, get ns, warm-up ns)."""
     recv, send = ctx.Pipe(duplex=False)
+    if mode == ray_alternative.NAME:
+        with ray_alternative.session_dir() as tmp:
+            driver = ctx.Process(target=ray_alternative.seed_driver, args=(
+                sys.modules[__name__], elements, args.messages, args.warmup, args.placement,
+                args.timeout, tmp, send))
+            return supervise([driver], recv, send, args.timeout)
     if mode.endswith("-inproc"):
         procs = [
             ctx.Process(
@@ -533,6 +548,8 @@ def cell(mode: str, placement: str, elements: int, metric: str, workload: str = 
     }
     if workload.startswith("fanout"):
         c["workers"] = int(workload[len("fanout"):])
+    if mode == ray_alternative.NAME:
+        c["note"] = ray_alternative.NOTE
     return c
 
 
@@ -631,6 +648,10 @@ def environment(args, start_method: str, start: datetime.datetime) -> dict[str, 
         ["fanout queues", ",".join(args.fanout_modes) if "fanout" in args.workloads else "not run"],
         ["skipped (package missing)", "; ".join(args.skipped) or "none"],
     ]
+    if ray_alternative.NAME in args.modes + args.fanout_modes:
+        from importlib.metadata import version
+
+        extra.append(["ray", version("ray")])
     return {
         "tool": "ipcbench baselines/python/mpqueue_bench.py",
         "cpu_model": cpu_model(),
@@ -663,11 +684,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--placement", choices=("split", "same", "none"), default="split",
                     help="split: producer CPU 0, consumer CPU 1; same: both CPU 0; none: unpinned")
     ap.add_argument("--modes", default=",".join(DEFAULT_MODES),
-                    help=f"seed workload: comma-separated subset of {','.join(MODES)}, or 'all' "
+                    help=f"seed workload: comma-separated subset of {','.join(MODES + OPT_IN_MODES)}, or 'all' "
+                         f"(every one but {','.join(OPT_IN_MODES)}, which run only when named) "
                          f"(default {','.join(DEFAULT_MODES)}); a mode whose package is missing is skipped with a note")
     ap.add_argument("--fanout-modes", default="mp-queue",
-                    help=f"fanout workload: comma-separated subset of {','.join(alternatives.FANOUT)}, "
-                         "or 'all' (default mp-queue)")
+                    help=f"fanout workload: comma-separated subset of "
+                         f"{','.join(alternatives.FANOUT + OPT_IN_MODES)}, or 'all' (every one but "
+                         f"{','.join(OPT_IN_MODES)}; default mp-queue)")
     ap.add_argument("--workloads", default="seed",
                     help=f"comma-separated subset of {','.join(WORKLOADS)} (default seed)")
     ap.add_argument("--fanout-messages", type=int, help="fanout: measured tasks per trial and size (default: --messages)")
@@ -690,16 +713,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.warmup = args.warmup if args.warmup is not None else (20 if q else 50)
     if args.messages < 1 or args.trials < 1 or args.warmup < 0 or args.timeout <= 0:
         ap.error("--messages and --trials must be at least 1, --warmup at least 0, --timeout positive")
-    args.modes = list(MODES) if args.modes.strip() == "all" else [
-        m.strip() for m in args.modes.split(",") if m.strip()]
-    unknown = [m for m in args.modes if m not in MODES]
+    args.modes = mode_list(args.modes, MODES)
+    unknown = [m for m in args.modes if m not in MODES + OPT_IN_MODES]
     if unknown or not args.modes:
-        ap.error(f"unknown mode(s) {unknown}: choose from {', '.join(MODES)}, or all")
-    args.fanout_modes = list(alternatives.FANOUT) if args.fanout_modes.strip() == "all" else [
-        m.strip() for m in args.fanout_modes.split(",") if m.strip()]
-    unknown = [m for m in args.fanout_modes if m not in alternatives.FANOUT]
+        ap.error(f"unknown mode(s) {unknown}: choose from {', '.join(MODES + OPT_IN_MODES)}, or all")
+    args.fanout_modes = mode_list(args.fanout_modes, alternatives.FANOUT)
+    fanout_names = alternatives.FANOUT + OPT_IN_MODES
+    unknown = [m for m in args.fanout_modes if m not in fanout_names]
     if unknown or not args.fanout_modes:
-        ap.error(f"unknown fanout mode(s) {unknown}: choose from {', '.join(alternatives.FANOUT)}, or all")
+        ap.error(f"unknown fanout mode(s) {unknown}: choose from {', '.join(fanout_names)}, or all")
     # A queue whose package is not installed is skipped, with a note.
     args.skipped = sorted({r for m in args.modes + args.fanout_modes
                            if (r := alternatives.missing(base_name(m)))})
@@ -724,6 +746,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if not need <= have:
             ap.error(f"placement {args.placement} needs CPUs {sorted(need)}, this process may use {sorted(have)}")
     return args
+
+
+def mode_list(text: str, every: tuple[str, ...]) -> list[str]:
+    """The modes of a comma-separated list, ``all`` standing for ``every``
+    (so ``all,ray`` adds an opt-in mode to all the others)."""
+    modes: list[str] = []
+    for m in (p.strip() for p in text.split(",")):
+        for name in every if m == "all" else (m,) if m else ():
+            if name not in modes:
+                modes.append(name)
+    return modes
 
 
 def parse_sizes(text: str) -> list[int]:

@@ -5,6 +5,8 @@ Run: ``python3 -m unittest -v`` in this directory (needs numpy). No timed
 assertions: the machine is shared and noisy.
 """
 
+import glob
+import importlib.util
 import json
 import os
 import subprocess
@@ -234,6 +236,97 @@ class EndToEnd(unittest.TestCase):
         )
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("'abc'", r.stderr)
+
+
+def ray_processes() -> list[str]:
+    """Command lines of live processes started for an ipcbench Ray session
+    (their arguments name its directory)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ipcbench-ray-" in cmd:
+            found.append(cmd[:120])
+    return found
+
+
+class RayAlternative(unittest.TestCase):
+    """Ray is opt-in; its actors verify like every other consumer."""
+
+    def test_all_leaves_ray_out_and_all_ray_adds_it(self):
+        import alternatives
+
+        self.assertNotIn("ray", mb.mode_list("all", mb.MODES))
+        self.assertNotIn("ray", mb.mode_list("all", alternatives.FANOUT))
+        self.assertEqual(mb.mode_list("all,ray", alternatives.FANOUT), list(alternatives.FANOUT) + ["ray"])
+        self.assertEqual(mb.mode_list("ray, ray,", mb.MODES), ["ray"])
+
+    def test_consumer_actor_catches_loss_and_corruption(self):
+        import ray_alternative as ra
+
+        c = ra.Consumer(100, mb.payload, mb.verify)
+        buf = mb.payload(100)
+        mb.stamp(buf, 0)
+        seq, t = c.take(buf)
+        self.assertEqual(seq, 0)
+        self.assertGreater(t, 0)
+        mb.stamp(buf, 2)  # message 1 lost
+        kind, err = c.take(buf)
+        self.assertEqual(kind, "error")
+        self.assertIn("sequence", err)
+        mb.stamp(buf, 2)
+        buf[50] = -1
+        kind, err = c.take(buf)
+        self.assertEqual(kind, "error")
+        self.assertIn("corrupted", err)
+
+    def test_worker_actor_counts_measured_tasks_and_catches_corruption(self):
+        import ray_alternative as ra
+
+        w = ra.Worker(1, 10, 2, mb.payload, mb.verify)
+        buf = mb.payload(10)
+        for seq in (0, 2, 3):
+            mb.stamp(buf, seq)
+            self.assertEqual(w.take(buf)[0], seq)
+        self.assertEqual(w.cpu()[1], 2)  # tasks 2 and 3; 0 was warm-up
+        buf[5] = -1
+        err = w.take(buf)
+        self.assertEqual(err[0], "error")
+        self.assertIn("worker 1", err[1])
+
+    @unittest.skipUnless(importlib.util.find_spec("ray"), "ray is not installed (bench-all installs it for --full runs)")
+    def test_tiny_ray_run_seed_and_fanout(self):
+        before = set(glob.glob(os.path.join(tempfile.gettempdir(), "ipcbench-ray-*")))
+        had_tmp_ray = os.path.exists("/tmp/ray")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "out.json")
+            r = subprocess.run(
+                [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "100",
+                 "--messages", "10", "--trials", "1", "--warmup", "2", "--modes", "ray",
+                 "--workloads", "seed,fanout", "--workers", "2", "--fanout-modes", "ray",
+                 "--placement", "none", "--timeout", "120", "--json", out],
+                capture_output=True, text=True, timeout=600,
+            )
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, encoding="utf-8") as f:
+                res = json.load(f)
+        cells = res["cells"]
+        self.assertEqual(len(cells), 3 + 2)  # seed put/get/total, fanout2 throughput/latency
+        for c in cells:
+            self.assertLessEqual(CELL_FIELDS, set(c), c)
+            self.assertEqual(c["status"], "ok", c)
+            self.assertEqual(c["transport"], "ray")
+            self.assertEqual(c["n"], 10)
+            self.assertIn("not pinned", c["note"])
+            self.assertGreater(c["mean_ns"], 0)
+        self.assertIn("ray", dict(res["environment"]["extra"]))
+        # Ray shut down and its session directory removed.
+        self.assertEqual(set(glob.glob(os.path.join(tempfile.gettempdir(), "ipcbench-ray-*"))), before)
+        self.assertEqual(os.path.exists("/tmp/ray"), had_tmp_ray)
+        self.assertEqual(ray_processes(), [])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,288 @@
+"""Ray as an alternative to ``multiprocessing.Queue`` (issue 13): the engine
+users move to when they outgrow one machine, measured on the baseline's seed
+and fanout workloads in the way Ray is used, not behind a queue interface.
+
+Ray has no queue between two processes of the user's own: the process that
+calls ``ray.init`` (the *driver*) starts Ray's own processes (GCS, raylet,
+object store, and the worker processes that run actors), and arrays travel
+as objects in Ray's shared-memory object store. So here:
+
+- The **producer** is a driver process forked for the trial. It calls
+  ``ray.init`` with a fresh temporary directory, starts the actors, and then
+  pins itself (after ``ray.init``: Ray's processes inherit the affinity of
+  the process that starts them and must not inherit the producer's CPU).
+- The **consumer** (seed) and the **workers** (fanout) are long-lived Ray
+  actors, each a worker process started by Ray's raylet. Ray places and
+  schedules them; they are not pinned (they are not ours to pin).
+
+seed: put = ``ray.put(array)`` plus ``actor.take.remote(ref)``, the two calls
+a Ray producer makes to hand an array to a consumer (``.remote`` returns a
+future at once; ``mp.Queue.put`` likewise returns once its feeder thread has
+the object). get = from those calls' return to the actor's method holding
+the array: Ray resolves the object reference passed as the argument (the
+actor's ``ray.get``, zero-copy from the object store for numpy) before the
+method runs, and the method's first act is the ``CLOCK_MONOTONIC``
+timestamp. The actor verifies every element off the clock against its own
+count (loss and reordering are caught) and returns ``(seq, timestamp)``: the
+ack is the method's return value, which the driver waits for (``ray.get``)
+before the next array, as the other alternatives wait for their ack queue.
+
+fanout: N actors; the driver keeps N tasks in flight, one per actor, and
+hands the next task to the actor whose return value (the ack) came back
+first (``ray.wait``), so a free worker takes the next task as it would from
+one shared queue. Latency = just before ``ray.put`` to the actor holding
+the array; throughput and CPU as for the other alternatives. CPU counts the
+driver and the actor processes (all their threads), not Ray's daemons.
+
+Ray is started once per (trial, size) -- every trial of this baseline runs in
+fresh processes -- and shut down at its end (``ray.init`` took ~2.8 s and
+``ray.shutdown`` ~1.4 s here: ~4 s per trial, not prohibitive in a --full
+run). Ray's processes share the driver's fate (killed with it on a timeout);
+the temporary directory (session logs, sockets) is removed by the parent
+after every trial, success or not. Ray keeps ``~/.ray/auth_token``, which it
+writes on the first start on a machine. Usage statistics are switched off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+from typing import Any, Iterator
+
+import numpy as np
+
+NAME = "ray"
+#: The note every Ray cell carries (the report shows it as a footnote).
+NOTE = (
+    "Ray's processes (GCS, raylet, object store, the actors' worker processes) are started "
+    "and scheduled by Ray and not pinned; only the driver (producer) is pinned to the "
+    "placement's producer CPU. CPU per task counts the driver and the actors, not Ray's daemons"
+)
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@contextlib.contextmanager
+def session_dir() -> Iterator[str]:
+    """A fresh directory for one Ray instance's session (logs, sockets),
+    removed afterwards. Ray's processes die with the driver but may still be
+    writing for a moment after it was killed: one retry."""
+    d = tempfile.mkdtemp(prefix="ipcbench-ray-")
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        if os.path.exists(d):
+            time.sleep(1.0)
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def start(temp_dir: str):
+    """Starts a private single-node Ray instance and returns the ray module.
+    Called in the driver before it pins itself."""
+    # Workers must import this module (the actor classes live here) and the
+    # caller's helpers; they inherit the raylet's environment, which
+    # inherits the driver's.
+    path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = HERE + (os.pathsep + path if path else "")
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    import ray
+
+    ray.init(
+        _temp_dir=temp_dir,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.ERROR,
+    )
+    return ray
+
+
+class Consumer:
+    """The seed consumer actor: takes array after array, in order."""
+
+    def __init__(self, elements: int, payload, verify):
+        self.base = payload(elements)
+        self.verify = verify
+        self.next = 0
+
+    def ready(self) -> int:
+        return os.getpid()
+
+    def take(self, arr: np.ndarray) -> tuple[Any, Any]:
+        t = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        seq = self.next
+        self.next += 1
+        err = self.verify(arr, self.base, seq)
+        return ("error", f"consumer: {err}") if err else (seq, t)
+
+
+class Worker:
+    """A fanout worker actor: takes whichever task it is handed."""
+
+    def __init__(self, wid: int, elements: int, warmup: int, payload, verify):
+        self.wid = wid
+        self.base = payload(elements)
+        self.verify = verify
+        self.warmup = warmup
+        self.cpu0: int | None = None
+        self.measured = 0
+
+    def ready(self) -> int:
+        return os.getpid()
+
+    def take(self, arr: np.ndarray) -> tuple[Any, Any]:
+        t = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        seq = int(arr[0]) if isinstance(arr, np.ndarray) and arr.size else -1
+        err = self.verify(arr, self.base, seq)
+        if err:
+            return ("error", f"worker {self.wid}: {err}")
+        if seq >= self.warmup:
+            if self.cpu0 is None:
+                self.cpu0 = time.process_time_ns()
+            self.measured += 1
+        return (seq, t)
+
+    def cpu(self) -> tuple[int, int]:
+        """CPU time since the first measured task, and tasks measured."""
+        return (time.process_time_ns() - self.cpu0 if self.cpu0 is not None else 0, self.measured)
+
+
+def _ack(ray, ref, stall_s: float, what: str):
+    try:
+        return ray.get(ref, timeout=stall_s)
+    except ray.exceptions.GetTimeoutError:
+        raise TimeoutError(f"{what}: no answer within {stall_s:g} s") from None
+
+
+def seed_driver(
+    bench, elements: int, messages: int, warmup: int, placement: str, stall_s: float,
+    temp_dir: str, conn,
+) -> None:
+    """The producer of one seed trial (a child process); ``bench`` is the
+    calling mpqueue_bench module (passed, not imported: run as a script it
+    is ``__main__``). Sends ``("ok", put ns, get ns, warm-up ns)``."""
+    try:
+        ray = start(temp_dir)
+        try:
+            bench.pin(placement, "producer")
+            actor = ray.remote(Consumer).remote(elements, bench.payload, bench.verify)
+            _ack(ray, actor.ready.remote(), stall_s, "starting the consumer actor")
+            base = bench.payload(elements)
+            buf = base.copy()
+            total = warmup + messages
+            put_ns = np.empty(messages, dtype=np.int64)
+            get_ns = np.empty(messages, dtype=np.int64)
+            clock = time.clock_gettime_ns
+            mono = time.CLOCK_MONOTONIC
+            warm_start = clock(mono)
+            warm_ns = 0
+            for i in range(total):
+                if i == warmup:
+                    warm_ns = clock(mono) - warm_start
+                bench.stamp(buf, i)
+                t0 = clock(mono)
+                ref = ray.put(buf)
+                out = actor.take.remote(ref)
+                t1 = clock(mono)
+                seq, t2 = _ack(ray, out, stall_s, f"message {i}")
+                del ref, out
+                if seq == "error":
+                    raise bench.TrialError(str(t2))
+                if seq != i:
+                    raise bench.TrialError(f"message {i}: ack for message {seq}")
+                if i >= warmup:
+                    put_ns[i - warmup] = t1 - t0
+                    get_ns[i - warmup] = max(t2 - t1, 0)
+            if warmup >= total:
+                warm_ns = clock(mono) - warm_start
+        finally:
+            ray.shutdown()
+        conn.send(("ok", put_ns, get_ns, warm_ns))
+    except BaseException as e:
+        bench.report_error(conn, e)
+    finally:
+        conn.close()
+
+
+def fanout_driver(
+    bench, elements: int, workers: int, messages: int, warmup: int, placement: str,
+    stall_s: float, temp_dir: str, conn,
+) -> None:
+    """The producer of one fanout trial (a child process). Sends ``("ok",
+    latencies ns, tasks/s, producer CPU ns per task, workers' CPU ns per
+    task)``."""
+    try:
+        ray = start(temp_dir)
+        try:
+            bench.pin(placement, "producer")
+            cls = ray.remote(Worker)
+            actors = [cls.remote(w, elements, warmup, bench.payload, bench.verify) for w in range(workers)]
+            _ack(ray, [a.ready.remote() for a in actors], stall_s, "starting the worker actors")
+            result = _fanout(ray, bench, actors, elements, messages, warmup, stall_s)
+        finally:
+            ray.shutdown()
+        conn.send(("ok", *result))
+    except BaseException as e:
+        bench.report_error(conn, e)
+    finally:
+        conn.close()
+
+
+def _fanout(ray, bench, actors, elements, messages, warmup, stall_s):
+    """Runs the warm-up and the measured tasks, N in flight; (latencies,
+    rate, producer CPU ns per task, workers' CPU ns per task)."""
+    # One buffer is enough: ray.put has copied it into the object store
+    # when it returns.
+    buf = bench.payload(elements)
+    idle = list(actors)
+    pending: dict[Any, tuple[int, Any]] = {}
+    sent_at: dict[int, int] = {}
+    clock = time.clock_gettime_ns
+    mono = time.CLOCK_MONOTONIC
+    latency = np.empty(messages, dtype=np.int64)
+
+    def put(seq: int) -> None:
+        actor = idle.pop()
+        bench.stamp(buf, seq)
+        t0 = clock(mono)
+        out = actor.take.remote(ray.put(buf))
+        sent_at[seq] = t0
+        pending[out] = (seq, actor)
+
+    def phase(first: int, count: int) -> tuple[int, int]:
+        nxt, end = first, first + count
+        start = clock(mono)
+        while nxt < end and idle:
+            put(nxt)
+            nxt += 1
+        last = start
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=stall_s)
+            if not done:
+                raise bench.TrialError(f"no ack within {stall_s:g} s with {len(pending)} tasks in flight")
+            last = clock(mono)
+            seq_sent, actor = pending.pop(done[0])
+            seq, t = ray.get(done[0])
+            if seq == "error":
+                raise bench.TrialError(str(t))
+            if seq != seq_sent:
+                raise bench.TrialError(f"task {seq_sent}: ack for task {seq}")
+            t0 = sent_at.pop(seq)
+            idle.append(actor)
+            if seq >= warmup:
+                latency[seq - warmup] = max(t - t0, 0)
+            if nxt < end:
+                put(nxt)
+                nxt += 1
+        return start, last
+
+    phase(0, warmup)
+    cpu0 = time.process_time_ns()
+    start, last = phase(warmup, messages)
+    cpu = (time.process_time_ns() - cpu0) / messages
+    rate = messages * 1e9 / (last - start) if last > start else float("nan")
+    worker_cpu = sum(ns for ns, _ in _ack(ray, [a.cpu.remote() for a in actors], stall_s, "worker CPU"))
+    return latency, rate, cpu, worker_cpu / messages
