@@ -220,6 +220,11 @@ fn matrix(args: &BenchArgs) -> Matrix {
             "80",
         ]);
     }
+    macro_rules! python_modes {
+        () => {
+            "mp-queue,mp-queue-inproc,simple-queue,pipe,faster-fifo,zmq,shared-memory,ipcbench,ipcbench-inproc"
+        };
+    }
     Matrix {
         run_args,
         messages: "1000",
@@ -234,13 +239,19 @@ fn matrix(args: &BenchArgs) -> Matrix {
         // processes each, plus the notebook's own one-process loop for
         // mp.Queue and ipcbench.Queue; three trials each (Python cells are
         // not headline cells; three give an interval) to stay in budget.
+        // --full adds Ray (installed for --full only; ~8 s per trial to
+        // start and stop it).
         python_args: vec![
             "--trials",
             "3",
             "--modes",
-            "mp-queue,mp-queue-inproc,simple-queue,pipe,faster-fifo,zmq,shared-memory,ipcbench,ipcbench-inproc",
+            if args.full {
+                concat!(python_modes!(), ",ray")
+            } else {
+                python_modes!()
+            },
             "--fanout-modes",
-            "all",
+            if args.full { "all,ray" } else { "all" },
             "--fanout-sizes",
             "100,6400,51200",
             "--fanout-messages",
@@ -521,7 +532,7 @@ fn python_baseline(root: &Path, staging: &Path, m: &Matrix, args: &BenchArgs) ->
         .context("python3 not found on PATH; the report will say the baseline is missing")?;
     #[path = "pyenv.rs"]
     mod pyenv;
-    let vpy = pyenv::prepare(root, &dir, python, &|what| step(args, what))?;
+    let vpy = pyenv::prepare(root, &dir, python, args.full, &|what| step(args, what))?;
     // One run per placement of the matrix, merged into one file: the
     // placement sweep covers the baseline too.
     let out = staging.join("python.json");
@@ -789,6 +800,18 @@ mod tests {
             doc.contains(&table),
             "docs/methodology.md must quote bench-all's matrix exactly; paste this table:\n{table}"
         );
+    }
+
+    #[test]
+    fn only_full_runs_measure_ray() {
+        for (quick, full) in [(true, false), (false, false), (false, true)] {
+            let a = matrix(&mode_args(quick, full)).python_args;
+            let modes = flag_values(&a, "--modes");
+            let fanout = flag_values(&a, "--fanout-modes");
+            let ray = |v: &[&str]| v.iter().any(|m| m.split(',').any(|m| m == "ray"));
+            assert_eq!(ray(&modes), full, "--modes {modes:?}");
+            assert_eq!(ray(&fanout), full, "--fanout-modes {fanout:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The Python baseline's virtual environment: created on first use, the
 //! baseline's requirements installed (numpy is required; the alternatives
 //! measured beside mp.Queue are optional and skipped with a note when they
-//! cannot be installed), and the `ipcbench` module built into it from
-//! crates/ipcbench-py with maturin (skipped with a note on failure).
+//! cannot be installed), Ray for `--full` runs only (requirements-full.txt:
+//! large, and measured only there), and the `ipcbench` module built into it
+//! from crates/ipcbench-py with maturin (skipped with a note on failure).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,8 +30,15 @@ fn pip(vpy: &Path, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Makes `dir/.venv` ready and returns its python; `say` reports a step.
-pub fn prepare(root: &Path, dir: &Path, python: &str, say: &dyn Fn(&str)) -> Result<PathBuf> {
+/// Makes `dir/.venv` ready and returns its python; `full`: also Ray; `say`
+/// reports a step.
+pub fn prepare(
+    root: &Path,
+    dir: &Path,
+    python: &str,
+    full: bool,
+    say: &dyn Fn(&str),
+) -> Result<PathBuf> {
     let venv = dir.join(".venv");
     let vpy = venv.join("bin/python");
     if !vpy.exists() {
@@ -55,6 +63,13 @@ pub fn prepare(root: &Path, dir: &Path, python: &str, say: &dyn Fn(&str)) -> Res
             eprintln!(
                 "xtask: note: some Python alternatives ({OPTIONAL}) could not be installed; the baseline skips them"
             );
+        }
+    }
+    if full && !imports(&vpy, "ray") {
+        say("installing baselines/python/requirements-full.txt (Ray) into the venv");
+        let full_reqs = dir.join("requirements-full.txt");
+        if !pip(&vpy, &["-r", &full_reqs.to_string_lossy()]) || !imports(&vpy, "ray") {
+            eprintln!("xtask: note: ray could not be installed; the baseline skips Ray");
         }
     }
     build_ipcbench(root, &venv, &vpy, say);
