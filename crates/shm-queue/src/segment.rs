@@ -8,6 +8,7 @@ use std::ptr::NonNull;
 use rustix::fs::Mode;
 use rustix::mm::{MapFlags, ProtFlags};
 use rustix::shm;
+use transport::shm_names;
 
 use crate::Error;
 
@@ -71,11 +72,8 @@ fn map(fd: &OwnedFd, len: usize, name: &str) -> Result<Mapping, Error> {
 /// Checks that `name` is one this crate could have made (no slash, no
 /// traversal, the prefix, printable).
 pub fn check_name(name: &str) -> Result<(), Error> {
-    let ok = name.starts_with(NAME_PREFIX)
-        && name.len() <= 200
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let ok =
+        name.starts_with(NAME_PREFIX) && name.len() <= 200 && name.chars().all(shm_names::is_safe);
     if ok {
         Ok(())
     } else {
@@ -85,18 +83,9 @@ pub fn check_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// Keeps the characters that are safe in a segment name.
+/// Keeps the characters that are safe in a segment name (at most 150).
 pub fn sanitize(tag: &str) -> String {
-    tag.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(150)
-        .collect()
+    shm_names::sanitize(tag, 150)
 }
 
 /// Creates a new segment of `len` bytes named `name` (which must not exist).
@@ -144,28 +133,14 @@ pub fn unlink(name: &str) -> Result<(), Error> {
         .map_err(|e| Error::io(format!("shm_unlink of queue {name}"), e.into()))
 }
 
-/// The creator pid encoded in a segment name, if any.
-fn creator_of(name: &str) -> Option<u32> {
-    name.strip_prefix(NAME_PREFIX)?
-        .split('-')
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Removes every queue segment in /dev/shm whose creator process is dead: the
-/// residue of a creator killed by SIGKILL before it could unlink. Returns how
-/// many were removed. Segments of live processes are left alone.
+/// Removes every queue segment in /dev/shm whose creator process is dead (a
+/// zombie counts as dead): the residue of a creator killed by SIGKILL before
+/// it could unlink. Returns how many were removed. Segments of live processes
+/// are left alone, and so is any name this crate could not have made.
 pub fn sweep_stale() -> usize {
-    let Ok(dir) = std::fs::read_dir("/dev/shm") else {
-        return 0;
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| check_name(n).is_ok())
-        .filter(|n| creator_of(n).is_some_and(|pid| !crate::wait::alive(pid)))
-        .filter(|n| unlink(n).is_ok())
-        .count()
+    shm_names::sweep_stale(NAME_PREFIX, |name, pid| {
+        check_name(name).is_ok() && !crate::wait::alive(pid)
+    })
 }
 
 #[cfg(test)]
@@ -185,8 +160,7 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(sanitize("a/b c"), "a_b_c");
-        assert_eq!(creator_of("ipcbench-q-42-x"), Some(42));
-        assert_eq!(creator_of("ipcbench-q-x"), None);
+        assert_eq!(sanitize(&"x".repeat(300)).len(), 150);
     }
 
     #[test]

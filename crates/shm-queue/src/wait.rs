@@ -1,5 +1,6 @@
 //! Futex sleeps and wake-ups on words in shared memory, and the liveness
-//! test that decides whether a claim's owner is dead.
+//! tests (from [`transport::process`]) that decide whether a claim's owner
+//! is dead.
 
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
@@ -40,57 +41,12 @@ pub fn my_tid() -> u32 {
 }
 
 /// Whether thread (or process) `tid` may still exist: only a signal-0 probe
-/// (a few hundred nanoseconds), because it runs on every contended wait. A zombie
-/// reads as alive; the cost of that mistake is only that nobody spins on
-/// that side until it is reaped.
-pub fn thread_exists(tid: u32) -> bool {
-    let Some(t) = i32::try_from(tid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return false;
-    };
-    rustix::process::test_kill_process(t) != Err(rustix::io::Errno::SRCH)
-}
+/// (a few hundred nanoseconds), because it runs on every contended wait. A
+/// zombie reads as alive; the cost of that mistake is only that nobody spins
+/// on that side until it is reaped.
+pub use transport::process::exists as thread_exists;
 
 /// Whether process `pid` still runs. A zombie (killed, not yet reaped by its
 /// parent) counts as dead: it will never release a claim. Errs on the side
 /// of "alive" when it cannot tell, which only delays a reclaim.
-pub fn alive(pid: u32) -> bool {
-    if !thread_exists(pid) {
-        return false;
-    }
-    match std::fs::read(format!("/proc/{pid}/stat")) {
-        // The state letter follows the last ')' (the command may contain
-        // parentheses).
-        Ok(stat) => match stat.iter().rposition(|&b| b == b')') {
-            Some(i) => !matches!(stat.get(i + 2), Some(b'Z' | b'X')),
-            None => true,
-        },
-        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn own_process_is_alive_and_a_reaped_child_is_not() {
-        assert!(alive(my_pid()));
-        let mut child = std::process::Command::new("true")
-            .spawn()
-            .expect("spawn true");
-        let pid = child.id();
-        // Once it has exited, unreaped (a zombie), it is dead for our
-        // purposes; give a loaded machine time to run it.
-        let until = std::time::Instant::now() + Duration::from_secs(10);
-        while alive(pid) && std::time::Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(!alive(pid), "zombie {pid} reported alive: {stat}");
-        child.wait().expect("reap");
-        assert!(!alive(0));
-    }
-}
+pub use transport::process::running as alive;

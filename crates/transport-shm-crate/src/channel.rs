@@ -6,17 +6,18 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::fence;
 
+use transport::process::PeerProcess;
 use transport::{RecvError, SendError};
 
 use crate::MAX_MESSAGE;
 use crate::segment::{Error, Event, Segment, Which};
-use crate::wait::{self, Peer, Woke};
+use crate::wait::{self, Woke};
 
 /// What both halves of one side share.
 #[derive(Debug)]
 pub struct Link {
     pub seg: Segment,
-    pub peer: Peer,
+    pub peer: PeerProcess,
 }
 
 /// Sends into direction `dir`'s slot.

@@ -78,6 +78,7 @@ pub mod wait;
 
 use std::time::{Duration, Instant};
 
+use transport::process::PeerProcess;
 use transport::{Capabilities, Endpoint, OpenError, Options, WaitStrategy};
 
 pub use channel::{ShmCrateReceiver, ShmCrateSender};
@@ -85,7 +86,6 @@ pub use segment::reclaim_stale;
 
 use channel::Link;
 use segment::{MAX_SLOT, MIN_SLOT, NAME_PREFIX, Segment};
-use wait::Peer;
 
 /// Largest message: the workspace default; larger than the slot crosses in
 /// chunks.
@@ -135,7 +135,7 @@ impl transport::Listener for ShmCrateListener {
             std::thread::sleep(left.min(Duration::from_millis(1)));
         }
         seg.unlink();
-        let peer = Peer::new(seg.connector_pid());
+        let peer = PeerProcess::open_or_pid(seg.connector_pid());
         Ok(channel::halves(Link { seg, peer }, 0)?)
     }
 }
@@ -183,7 +183,7 @@ impl transport::Transport for ShmCrate {
             .filter(|(name, _)| name.starts_with(NAME_PREFIX))
             .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
         // Before the segment, so the pidfd pins the process that made it.
-        let peer = Peer::new(pid);
+        let peer = PeerProcess::open_or_pid(pid);
         let seg = segment::open(name, pid)?;
         Ok(channel::halves(Link { seg, peer }, 1)?)
     }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use raw_sync::Timeout;
 use raw_sync::events::{BusyEvent, EventImpl, EventInit, EventState};
 use shared_memory::{Shmem, ShmemConf, ShmemError};
+use transport::{process, shm_names};
 
 /// Prefix of every segment name in /dev/shm; [`reclaim_stale`] sweeps it.
 pub const NAME_PREFIX: &str = "ipcbench-shmcrate-";
@@ -178,18 +179,10 @@ fn total_len(slot_size: usize) -> usize {
     SLOTS_OFFSET + 2 * slot_size
 }
 
-/// Keeps the characters that are safe in a shm name and an endpoint.
+/// Keeps the characters that are safe in a shm name and an endpoint (at
+/// most 200).
 pub fn sanitize(tag: &str) -> String {
-    tag.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(200)
-        .collect()
+    shm_names::sanitize(tag, 200)
 }
 
 impl Segment {
@@ -393,31 +386,15 @@ pub fn open(name: &str, listener_pid: u32) -> Result<Segment, Error> {
 
 /// The creator pid a segment name starts with.
 pub fn creator_of(name: &str) -> Option<u32> {
-    name.strip_prefix(NAME_PREFIX)?
-        .split('-')
-        .next()?
-        .parse()
-        .ok()
+    shm_names::creator_of(name, NAME_PREFIX)
 }
 
 /// Removes the segments in /dev/shm that killed runs left behind: every
-/// `ipcbench-shmcrate-<pid>-*` whose creator `<pid>` no longer exists.
-/// Returns how many were removed; segments of live processes stay.
+/// `ipcbench-shmcrate-<pid>-*` whose creator `<pid>` no longer exists (a
+/// zombie still does). Returns how many were removed; segments of live
+/// processes stay.
 pub fn reclaim_stale() -> usize {
-    let Ok(dir) = std::fs::read_dir("/dev/shm") else {
-        return 0;
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| {
-            creator_of(n)
-                .and_then(|pid| rustix::process::Pid::from_raw(i32::try_from(pid).ok()?))
-                .is_some_and(|pid| {
-                    rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
-                })
-        })
-        .filter(|n| rustix::shm::unlink(format!("/{n}").as_str()).is_ok())
-        .count()
+    shm_names::sweep_stale(NAME_PREFIX, |_, pid| !process::exists(pid))
 }
 
 #[cfg(test)]

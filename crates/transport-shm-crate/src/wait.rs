@@ -2,11 +2,12 @@
 //! microseconds, then `sched_yield`, then sleeps that grow to a millisecond,
 //! checking between polls whether the peer has gone.
 
-use std::os::fd::OwnedFd;
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::Acquire;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use transport::process::PeerProcess;
 
 use crate::segment::Event;
 
@@ -38,7 +39,7 @@ pub enum Woke {
 
 /// Waits until `ev` is set (and takes it), or until the peer has set
 /// `closed` or died without setting it.
-pub fn wait(ev: &Event, closed: &AtomicU32, peer: &Peer) -> Woke {
+pub fn wait(ev: &Event, closed: &AtomicU32, peer: &PeerProcess) -> Woke {
     if ev.take(SPIN) {
         return Woke::Signaled;
     }
@@ -70,63 +71,5 @@ pub fn wait(ev: &Event, closed: &AtomicU32, peer: &Peer) -> Woke {
                 Woke::Gone
             };
         }
-    }
-}
-
-/// The peer process, for liveness checks.
-#[derive(Debug)]
-pub struct Peer {
-    pid: u32,
-    /// The very process we connected with (immune to pid reuse); readable
-    /// once it has exited, even as an unreaped zombie. Close-on-exec: the
-    /// kernel opens every pidfd so.
-    pidfd: Option<OwnedFd>,
-}
-
-impl Peer {
-    /// The process `pid`, pinned by a pidfd if the kernel allows.
-    pub fn new(pid: u32) -> Self {
-        let pidfd = i32::try_from(pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-            .and_then(|p| {
-                rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
-            });
-        Self { pid, pidfd }
-    }
-
-    /// Whether the peer process still exists.
-    pub fn alive(&self) -> bool {
-        if let Some(fd) = &self.pidfd {
-            let mut fds = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
-            let zero = rustix::time::Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // An error means "cannot tell": alive, the next check may know.
-            return !matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(n) if n > 0);
-        }
-        let Some(pid) = i32::try_from(self.pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-        else {
-            return false;
-        };
-        rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::SRCH)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_dead_process_is_not_alive() {
-        assert!(Peer::new(std::process::id()).alive());
-        let mut child = std::process::Command::new("true").spawn().expect("spawn");
-        let peer = Peer::new(child.id());
-        child.wait().expect("reap");
-        assert!(!peer.alive());
-        assert!(!Peer::new(0).alive());
     }
 }

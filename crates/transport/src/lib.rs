@@ -83,6 +83,8 @@
 pub mod framing;
 pub mod peer;
 pub mod pipes;
+pub mod process;
+pub mod shm_names;
 
 mod wait;
 pub use wait::wait_readable;
