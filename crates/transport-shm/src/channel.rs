@@ -102,7 +102,7 @@ impl<W: Wait> ShmSender<W> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, kind: u32, len: u32, body: &[u8]) -> Result<(), SendError> {
         loop {
             match self.prod.try_push(kind, len, body) {
@@ -169,8 +169,12 @@ fn corrupt(c: crate::ring::Corrupt) -> SendError {
     SendError::Backend(format!("corrupt ring from peer: {c}"))
 }
 
-impl<W: Wait> transport::Sender for ShmSender<W> {
-    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
+impl<W: Wait> ShmSender<W> {
+    /// A message above [`Producer::max_inline`]: checked against the maximum,
+    /// then sent as `BEGIN` and chunks. Out of line so the one-record path of
+    /// `send` stays small enough to inline the ring's fast path.
+    #[inline(never)]
+    fn send_chunked(&mut self, msg: &[u8]) -> Result<(), SendError> {
         if msg.len() > MAX_MESSAGE {
             return Err(SendError::TooLarge {
                 size: msg.len(),
@@ -181,15 +185,30 @@ impl<W: Wait> transport::Sender for ShmSender<W> {
             return Err(SendError::Disconnected);
         }
         // MAX_MESSAGE < 2^32, so the length fits the record's u32.
-        let len = msg.len() as u32;
-        if msg.len() <= self.prod.max_inline() {
-            return self.push(kind::MSG, len, msg);
-        }
-        self.push(kind::BEGIN, len, &[])?;
+        self.push(kind::BEGIN, msg.len() as u32, &[])?;
         for chunk in msg.chunks(self.prod.chunk_payload()) {
             self.push(kind::CHUNK, chunk.len() as u32, chunk)?;
         }
         Ok(())
+    }
+}
+
+// `send` relies on it: whatever fits one record is within the maximum.
+const _: () = assert!(crate::ring::MAX_SIZE / 2 <= MAX_MESSAGE);
+
+impl<W: Wait> transport::Sender for ShmSender<W> {
+    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
+        // `max_inline` is below half the largest ring, itself at most
+        // MAX_MESSAGE (asserted above): a message sent whole needs no other
+        // size check.
+        if msg.len() > self.prod.max_inline() {
+            return self.send_chunked(msg);
+        }
+        if self.prod.consumer_closed() {
+            return Err(SendError::Disconnected);
+        }
+        // Fits the record's u32: at most half a ring of at most 1 GiB.
+        self.push(kind::MSG, msg.len() as u32, msg)
     }
 }
 
@@ -231,7 +250,7 @@ impl<W: Wait> ShmReceiver<W> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop(&mut self) -> Result<Record, RecvError> {
         match self.cons.try_pop() {
             Ok(Some(r)) => Ok(r),

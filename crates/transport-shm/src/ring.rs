@@ -157,6 +157,17 @@ pub unsafe trait RingMem {
     fn size(&self) -> usize;
     /// The 8-byte word at `off` (rounded down to 8, masked into the area).
     fn word(&self, off: usize) -> &AtomicU64;
+    /// The 8-byte word at `off`, which the caller has already placed in the
+    /// area: the hot path's stamp and meta words, whose offsets come from our
+    /// own masked, record-aligned index, skip the masking [`Self::word`] does.
+    ///
+    /// # Safety
+    ///
+    /// `off` is a multiple of 8 and less than [`Self::size`].
+    #[inline]
+    unsafe fn word_at(&self, off: usize) -> &AtomicU64 {
+        self.word(off)
+    }
     /// Alignment of every record; both ends of a ring must agree.
     fn record_align(&self) -> usize {
         LINE
@@ -187,6 +198,16 @@ fn stamp(pos: u64) -> u64 {
 #[inline]
 fn meta(kind: u32, len: u32) -> u64 {
     (u64::from(kind) << 32) | u64::from(len)
+}
+
+/// The error for a body that cannot go in one record (a caller's bug: the
+/// sender chunks anything above [`Producer::max_inline`]).
+#[cold]
+#[inline(never)]
+fn too_large(len: usize) -> Corrupt {
+    Corrupt(format!(
+        "internal: record body of {len} bytes exceeds half the ring"
+    ))
 }
 
 /// Result of one attempt to publish a record.
@@ -249,11 +270,20 @@ impl<M: RingMem> Producer<M> {
 
     /// Whether `need` bytes are free, re-reading the consumer's head only if
     /// the cached one says no.
+    #[inline]
     fn has_free(&mut self, need: usize) -> Result<bool, Corrupt> {
         let used = (self.tail - self.head_cache) as usize;
         if self.size - used >= need {
             return Ok(true);
         }
+        self.refresh_head(need)
+    }
+
+    /// The cached head says the ring is full: read the consumer's `head`
+    /// (once per lap in a stream, so out of line).
+    #[cold]
+    #[inline(never)]
+    fn refresh_head(&mut self, need: usize) -> Result<bool, Corrupt> {
         // Acquire: pairs with the consumer's Release store of `head`, so its
         // reads of the bytes it released happen before we overwrite them.
         let head = self.mem.ctrl().head.0.load(Acquire);
@@ -269,25 +299,15 @@ impl<M: RingMem> Producer<M> {
 
     /// Tries to publish one record with the given kind, meta length and body.
     /// `body` must fit in one record (at most [`Self::max_inline`] bytes).
-    #[inline]
+    #[inline(always)]
     pub fn try_push(&mut self, kind: u32, len: u32, body: &[u8]) -> Result<Push, Corrupt> {
         let rec = match record_size(body.len(), self.align) {
             Some(r) if r <= self.size / 2 => r,
-            _ => {
-                return Err(Corrupt(format!(
-                    "internal: record body of {} bytes exceeds half the ring",
-                    body.len()
-                )));
-            }
+            _ => return Err(too_large(body.len())),
         };
         let off = (self.tail as usize) & (self.size - 1);
         if off + rec > self.size {
-            let pad = self.size - off;
-            if !self.has_free(pad + STAMP_GUARD)? {
-                return Ok(Push::Full);
-            }
-            self.publish(off, pad, kind::PAD, (pad - HEADER) as u32);
-            return Ok(Push::Padded);
+            return self.push_pad(off);
         }
         if !self.has_free(rec + STAMP_GUARD)? {
             return Ok(Push::Full);
@@ -299,13 +319,33 @@ impl<M: RingMem> Producer<M> {
         Ok(Push::Done)
     }
 
+    /// The next record does not fit before the end of the area: fill the rest
+    /// with a `PAD` record (once per lap, so out of line).
+    #[cold]
+    #[inline(never)]
+    fn push_pad(&mut self, off: usize) -> Result<Push, Corrupt> {
+        let pad = self.size - off;
+        if !self.has_free(pad + STAMP_GUARD)? {
+            return Ok(Push::Full);
+        }
+        self.publish(off, pad, kind::PAD, (pad - HEADER) as u32);
+        Ok(Push::Padded)
+    }
+
+    /// Publishes the record of `rec` bytes at `off`, whose body is written.
+    /// `off` is `tail` masked (so record-aligned: `tail` only ever moves by
+    /// record sizes, and padding ends exactly at the end of the area) and
+    /// `off + rec <= size`.
+    #[inline]
     fn publish(&mut self, off: usize, rec: usize, kind: u32, len: u32) {
+        debug_assert!(off.is_multiple_of(self.align) && off + rec <= self.size && rec >= HEADER);
         let pos = self.tail;
         let next = pos + rec as u64;
         self.tail = next;
         let mem = &self.mem;
         // Relaxed: made visible by the Release store of the stamp below.
-        mem.word(off + 8).store(meta(kind, len), Relaxed);
+        // SAFETY: `off` is 16-aligned and `off + 8 < off + rec <= size`.
+        unsafe { mem.word_at(off + 8) }.store(meta(kind, len), Relaxed);
         if self.zeroed < next + self.align as u64 {
             // The next record's stamp word may hold stale body bytes; it must
             // read as zero before this record is visible. Usually `zero_ahead`
@@ -321,7 +361,8 @@ impl<M: RingMem> Producer<M> {
         // the stamp never sees a tail behind its head.
         mem.ctrl().tail.0.store(self.tail, Relaxed);
         // Release: publishes body, meta, next-stamp zero and tail together.
-        mem.word(off).store(stamp(pos), Release);
+        // SAFETY: `off` is 16-aligned and below `off + rec <= size`.
+        unsafe { mem.word_at(off) }.store(stamp(pos), Release);
         if self.zeroed < self.tail + ZERO_AHEAD / 2 {
             self.zero_ahead();
         }
@@ -420,6 +461,12 @@ pub struct Consumer<M> {
     released: u64,
     /// Largest message length a record may claim.
     max_message: usize,
+    /// Largest valid body of one record: `max_message`, or less if a record
+    /// of that size would exceed half the ring. A record's size rounds
+    /// `HEADER + len` up to the alignment, and half the ring and the room
+    /// before the end are multiples of it, so "record fits" is
+    /// "`HEADER + len` fits".
+    body_limit: usize,
     /// [`RingMem::record_align`], read once.
     align: usize,
 }
@@ -436,6 +483,7 @@ impl<M: RingMem> Consumer<M> {
             head: 0,
             released: 0,
             max_message,
+            body_limit: max_message.min(size / 2 - HEADER),
             align,
         }
     }
@@ -461,71 +509,88 @@ impl<M: RingMem> Consumer<M> {
 
     /// Takes the next record if one is published. The record stays reserved
     /// (its body may be read) until the next [`Self::release`].
-    #[inline]
+    #[inline(always)]
     pub fn try_pop(&mut self) -> Result<Option<Record>, Corrupt> {
         loop {
+            // `off` is record-aligned (head only moves by record sizes, and a
+            // padding record ends exactly at the end of the area), so at least
+            // one aligned header fits before the end: both words are inside.
             let off = (self.head as usize) & (self.size - 1);
             // Acquire: pairs with the producer's Release store of the stamp,
             // making the meta word and the body visible.
-            if self.mem.word(off).load(Acquire) != stamp(self.head) {
+            // SAFETY: `off` is 16-aligned and below `size`.
+            if unsafe { self.mem.word_at(off) }.load(Acquire) != stamp(self.head) {
                 return Ok(None);
             }
             // Relaxed: ordered by the stamp's Acquire above.
-            let meta = self.mem.word(off + 8).load(Relaxed);
+            // SAFETY: `off + 8 < off + HEADER <= size` (see above).
+            let meta = unsafe { self.mem.word_at(off + 8) }.load(Relaxed);
             let kind = (meta >> 32) as u32;
             let len = (meta & u64::from(u32::MAX)) as usize;
-            // `off` is record-aligned (head only moves by multiples of the
-            // alignment, itself at least a header), so at least one header
-            // fits before the end of the area.
-            let room = self.size - off;
-            match kind {
-                kind::PAD => {
-                    if len != room - HEADER {
-                        return Err(Corrupt(format!(
-                            "padding record of {len} bytes at offset {off} does not reach the end of the {} byte ring",
-                            self.size
-                        )));
-                    }
-                    self.head += room as u64;
-                }
-                kind::MSG | kind::CHUNK => {
-                    let rec = record_size(len, self.align).unwrap_or(usize::MAX);
-                    if rec > self.size / 2 || rec > room {
-                        return Err(Corrupt(format!(
-                            "record of {len} bytes at offset {off} does not fit a {} byte ring",
-                            self.size
-                        )));
-                    }
-                    if len > self.max_message {
-                        return Err(Corrupt(format!(
-                            "record claims {len} bytes, more than the maximum of {}",
-                            self.max_message
-                        )));
-                    }
-                    self.head += rec as u64;
-                    return Ok(Some(Record {
-                        kind,
-                        len,
-                        off: off + HEADER,
-                    }));
-                }
-                kind::BEGIN => {
-                    if len > self.max_message {
-                        return Err(Corrupt(format!(
-                            "message claims {len} bytes, more than the maximum of {}",
-                            self.max_message
-                        )));
-                    }
-                    // A header-only record, padded like any other.
-                    self.head += self.align as u64;
-                    return Ok(Some(Record { kind, len, off: 0 }));
-                }
-                other => {
+            // The common record, validated in one comparison: `body_limit`
+            // covers both half the ring and the largest message, and
+            // `size - off - HEADER` the end of the area (see `body_limit`).
+            if (kind == kind::MSG || kind == kind::CHUNK)
+                && len <= self.body_limit.min(self.size - off - HEADER)
+            {
+                // No overflow: `len` is at most half the ring.
+                self.head += ((len + HEADER + self.align - 1) & !(self.align - 1)) as u64;
+                return Ok(Some(Record {
+                    kind,
+                    len,
+                    off: off + HEADER,
+                }));
+            }
+            if let Some(r) = self.pop_other(off, kind, len)? {
+                return Ok(Some(r));
+            }
+        }
+    }
+
+    /// Everything but a valid `MSG` or `CHUNK`: padding (skipped, `None`),
+    /// `BEGIN`, and every corrupt header with its diagnosis.
+    #[cold]
+    #[inline(never)]
+    fn pop_other(&mut self, off: usize, kind: u32, len: usize) -> Result<Option<Record>, Corrupt> {
+        let room = self.size - off;
+        match kind {
+            kind::PAD => {
+                if len != room - HEADER {
                     return Err(Corrupt(format!(
-                        "unknown record kind {other:#x} at offset {off}"
+                        "padding record of {len} bytes at offset {off} does not reach the end of the {} byte ring",
+                        self.size
                     )));
                 }
+                self.head += room as u64;
+                Ok(None)
             }
+            kind::MSG | kind::CHUNK => {
+                let rec = record_size(len, self.align).unwrap_or(usize::MAX);
+                if rec > self.size / 2 || rec > room {
+                    return Err(Corrupt(format!(
+                        "record of {len} bytes at offset {off} does not fit a {} byte ring",
+                        self.size
+                    )));
+                }
+                Err(Corrupt(format!(
+                    "record claims {len} bytes, more than the maximum of {}",
+                    self.max_message
+                )))
+            }
+            kind::BEGIN => {
+                if len > self.max_message {
+                    return Err(Corrupt(format!(
+                        "message claims {len} bytes, more than the maximum of {}",
+                        self.max_message
+                    )));
+                }
+                // A header-only record, padded like any other.
+                self.head += self.align as u64;
+                Ok(Some(Record { kind, len, off: 0 }))
+            }
+            other => Err(Corrupt(format!(
+                "unknown record kind {other:#x} at offset {off}"
+            ))),
         }
     }
 
@@ -699,6 +764,14 @@ mod mem {
             let off = off & (self.size - 1) & !7;
             // SAFETY: in bounds and 8-aligned (the area is 16-aligned); the
             // memory is only ever accessed atomically while it can be shared.
+            unsafe { AtomicU64::from_ptr(self.data.as_ptr().add(off).cast()) }
+        }
+
+        #[inline]
+        unsafe fn word_at(&self, off: usize) -> &AtomicU64 {
+            debug_assert!(off < self.size && off.is_multiple_of(8));
+            // SAFETY: in bounds and 8-aligned per the caller's contract (the
+            // area is 16-aligned); accessed only atomically while shared.
             unsafe { AtomicU64::from_ptr(self.data.as_ptr().add(off).cast()) }
         }
 
