@@ -110,7 +110,6 @@ pub mod cleanup;
 mod cloexec;
 
 use std::marker::PhantomData;
-use std::os::fd::OwnedFd;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -125,8 +124,7 @@ use iceoryx2::prelude::*;
 use iceoryx2::sample::Sample;
 use iceoryx2::service::port_factory::event::PortFactory as EventFactory;
 use iceoryx2::service::port_factory::publish_subscribe::PortFactory as PubSubFactory;
-use rustix::event::{PollFd, PollFlags, poll};
-use rustix::process::{Pid, PidfdFlags, pidfd_open};
+use transport::process::{PeerProcess, PidError};
 use transport::{Capabilities, Endpoint, OpenError, Options, RecvError, SendError, WaitStrategy};
 
 /// The iceoryx2 flavour: inter-process, single-threaded reference counting.
@@ -208,54 +206,28 @@ pub type Iceoryx2 = Iox2<BusyWait>;
 pub type Iceoryx2Block = Iox2<EventWait>;
 
 /// Liveness of the peer process, shared with the publisher's back-pressure
-/// handler, which is installed before the peer's pid is known.
+/// handler, which is installed before the peer's pid is known. The process
+/// is pinned by a pidfd; only where the kernel (before 5.3) or an emulator
+/// (valgrind, which counts the hot path for CI) has no `pidfd_open` is it
+/// the bare pid, probed with signal 0, where a reused pid reads as alive:
+/// the timeouts still bound every wait.
 #[derive(Debug, Default)]
-struct PeerWatch(OnceLock<Peer>);
-
-/// How the peer's liveness is checked.
-#[derive(Debug)]
-enum Peer {
-    /// A pidfd: polls readable once the process has terminated, and cannot
-    /// be fooled by a reused pid.
-    Pidfd(OwnedFd),
-    /// The bare pid, probed with signal 0, where the kernel (before 5.3) or
-    /// an emulator (valgrind, which counts the hot path for CI) has no
-    /// `pidfd_open`. A reused pid reads as alive: the timeouts still bound
-    /// every wait.
-    Pid(Pid),
-}
+struct PeerWatch(OnceLock<PeerProcess>);
 
 impl PeerWatch {
     /// False once the peer process has exited; true while unknown.
     fn process_alive(&self) -> bool {
-        match self.0.get() {
-            None => true,
-            Some(Peer::Pidfd(fd)) => {
-                let mut fds = [PollFd::new(fd, PollFlags::IN)];
-                let zero = rustix::time::Timespec {
-                    tv_sec: 0,
-                    tv_nsec: 0,
-                };
-                // Errors are treated as alive so a failing poll cannot fake
-                // a disconnect.
-                !matches!(poll(&mut fds, Some(&zero)), Ok(n) if n > 0)
-            }
-            Some(Peer::Pid(pid)) => {
-                !matches!(rustix::process::test_kill_process(*pid), Err(e) if e == rustix::io::Errno::SRCH)
-            }
-        }
+        self.0.get().is_none_or(PeerProcess::alive)
     }
 
     fn watch(&self, pid: u32) -> Result<(), OpenError> {
-        let pid = i32::try_from(pid)
-            .ok()
-            .and_then(Pid::from_raw)
-            .ok_or_else(|| OpenError::Backend(format!("peer sent invalid pid {pid}")))?;
-        let peer = match pidfd_open(pid, PidfdFlags::empty()) {
-            Ok(fd) => Peer::Pidfd(fd),
-            Err(rustix::io::Errno::NOSYS) => Peer::Pid(pid),
-            Err(e) => return Err(OpenError::io(format!("pidfd_open({pid:?})"), e.into())),
-        };
+        let peer = PeerProcess::open(pid).map_err(|e| match e {
+            PidError::NotAPid(pid) => OpenError::Backend(format!("peer sent invalid pid {pid}")),
+            // Worded as rustix's `Pid` prints, as before.
+            PidError::Pidfd { pid, errno } => {
+                OpenError::io(format!("pidfd_open(Pid({pid}))"), errno.into())
+            }
+        })?;
         // Set once per connection, right after the handshake.
         let _ = self.0.set(peer);
         Ok(())

@@ -17,6 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, poll};
+use transport::process::{self, PidError};
 use transport::{OpenError, SendError};
 
 /// The signal that interrupts a blocked send: a real-time signal nothing else
@@ -58,12 +59,16 @@ impl PeerWatch {
     /// Starts watching process `pid`.
     pub fn new(pid: u32) -> Result<Self, OpenError> {
         install_handler()?;
-        let raw = i32::try_from(pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-            .ok_or_else(|| OpenError::Backend(format!("peer pid {pid} is not a process id")))?;
-        let pidfd = rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty())
-            .map_err(|e| OpenError::io(format!("pidfd_open({pid})"), e.into()))?;
+        // Only a pidfd will do (no signal-0 fallback): the watch thread
+        // blocks polling it.
+        let pidfd = process::pidfd(pid).map_err(|e| match e {
+            PidError::NotAPid(pid) => {
+                OpenError::Backend(format!("peer pid {pid} is not a process id"))
+            }
+            PidError::Pidfd { pid, errno } => {
+                OpenError::io(format!("pidfd_open({pid})"), errno.into())
+            }
+        })?;
         let (stop_rx, stop_tx) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
             .map_err(|e| OpenError::io("pipe for the peer watch", e.into()))?;
         let state = Arc::new(Mutex::new(State::default()));
