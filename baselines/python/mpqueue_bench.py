@@ -388,13 +388,11 @@ def run_fanout_trial(
 ) -> tuple[np.ndarray, float, float, float]:
     """One fanout trial in fresh processes: (latency ns, tasks/s, producer CPU
     ns per task, workers' CPU ns per task)."""
-    recv, send = ctx.Pipe(duplex=False)
     if mode == ray_alternative.NAME:
-        with ray_alternative.session_dir() as tmp:
-            driver = ctx.Process(target=ray_alternative.fanout_driver, args=(
-                sys.modules[__name__], elements, workers, args.fanout_messages, args.warmup,
-                args.placement, args.timeout, tmp, send))
-            return supervise([driver], recv, send, args.timeout)
+        return ray_alternative.run(ctx, ray_alternative.fanout_driver, (
+            sys.modules[__name__], elements, workers, args.fanout_messages, args.warmup,
+            args.placement, args.timeout), args.timeout, supervise)
+    recv, send = ctx.Pipe(duplex=False)
     tasks = alternatives.make(mode, ctx, role="task", shared=True)
     acks = alternatives.make(mode, ctx, role="ack", shared=True)
     procs = [
@@ -415,13 +413,11 @@ def run_fanout_trial(
 
 def run_trial(ctx, mode: str, elements: int, args) -> tuple[np.ndarray, np.ndarray, int]:
     """One trial in fresh processes: (put ns, get ns, warm-up ns)."""
-    recv, send = ctx.Pipe(duplex=False)
     if mode == ray_alternative.NAME:
-        with ray_alternative.session_dir() as tmp:
-            driver = ctx.Process(target=ray_alternative.seed_driver, args=(
-                sys.modules[__name__], elements, args.messages, args.warmup, args.placement,
-                args.timeout, tmp, send))
-            return supervise([driver], recv, send, args.timeout)
+        return ray_alternative.run(ctx, ray_alternative.seed_driver, (
+            sys.modules[__name__], elements, args.messages, args.warmup, args.placement,
+            args.timeout), args.timeout, supervise)
+    recv, send = ctx.Pipe(duplex=False)
     if mode.endswith("-inproc"):
         procs = [
             ctx.Process(

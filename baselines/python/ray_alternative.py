@@ -37,9 +37,11 @@ driver and the actor processes (all their threads), not Ray's daemons.
 Ray is started once per (trial, size) -- every trial of this baseline runs in
 fresh processes -- and shut down at its end (``ray.init`` took ~2.8 s and
 ``ray.shutdown`` ~1.4 s here: ~4 s per trial, not prohibitive in a --full
-run). Ray's processes share the driver's fate (killed with it on a timeout);
-the temporary directory (session logs, sockets) is removed by the parent
-after every trial, success or not. Ray keeps ``~/.ray/auth_token``, which it
+run). The driver leads its own process group, which Ray's processes
+inherit; after every trial, success or not, the parent kills what is left of
+that group (a driver killed on a timeout takes the raylet and GCS with it,
+but not Ray's dashboard and runtime-env agents) and removes the temporary
+directory (session logs, sockets). Ray keeps ``~/.ray/auth_token``, which it
 writes on the first start on a machine. Usage statistics are switched off.
 """
 
@@ -49,6 +51,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import time
 from typing import Any, Iterator
@@ -65,11 +68,39 @@ NOTE = (
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def run(ctx, driver, params: tuple, timeout: float, supervise) -> tuple:
+    """Runs ``driver(*params, session directory, conn)`` in a fresh process
+    under the caller's ``supervise`` and returns its result; afterwards no
+    process of that Ray instance is left and its directory is gone."""
+    recv, send = ctx.Pipe(duplex=False)
+    with _session_dir() as d:
+        proc = ctx.Process(target=driver, args=(*params, d, send))
+        try:
+            return supervise([proc], recv, send, timeout)
+        finally:
+            _reap(proc.pid)
+
+
+def _reap(pgid: int | None) -> None:
+    """Kills what is left of the driver's process group. ``ray.shutdown``
+    stops everything, and a killed driver takes the raylet and GCS with it,
+    but not their dashboard and runtime-env agents (which ignore SIGTERM)."""
+    if pgid is None:
+        return
+    # Twice: a process the group was forking at the first kill may join it.
+    for pause in (0.1, 0.0):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(pause)
+
+
 @contextlib.contextmanager
-def session_dir() -> Iterator[str]:
+def _session_dir() -> Iterator[str]:
     """A fresh directory for one Ray instance's session (logs, sockets),
-    removed afterwards. Ray's processes die with the driver but may still be
-    writing for a moment after it was killed: one retry."""
+    removed afterwards. Ray's processes may still be writing for a moment
+    after they were killed: one retry."""
     d = tempfile.mkdtemp(prefix="ipcbench-ray-")
     try:
         yield d
@@ -82,7 +113,10 @@ def session_dir() -> Iterator[str]:
 
 def start(temp_dir: str):
     """Starts a private single-node Ray instance and returns the ray module.
-    Called in the driver before it pins itself."""
+    Called in the driver before it pins itself. The driver leads a process
+    group of its own first, which Ray's processes inherit: what remains of it
+    after the trial is killed by ``run``."""
+    os.setpgid(0, 0)
     # Workers must import this module (the actor classes live here) and the
     # caller's helpers; they inherit the raylet's environment, which
     # inherits the driver's.
