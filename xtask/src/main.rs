@@ -181,7 +181,9 @@ fn matrix(args: &BenchArgs) -> Matrix {
         // of the rest; the seed keeps the notebook's 1000 put/get per size
         // and trial. Pingpong and stream spread little within a trial, so
         // fewer messages buy the trials; fanout shows its scaling at three
-        // sizes spanning the notebook's range.
+        // sizes spanning the notebook's range, in both modes: one channel
+        // per worker (fanout) and one shared queue (fanoutq, run only by
+        // the transports that can share one: a few cells).
         "--trials",
         "10",
         "--secondary-trials",
@@ -196,6 +198,10 @@ fn matrix(args: &BenchArgs) -> Matrix {
         "fanout=200",
         "--sizes-for",
         "fanout=100,6400,51200",
+        "--messages-for",
+        "fanoutq=200",
+        "--sizes-for",
+        "fanoutq=100,6400,51200",
         "--warmup-ms",
         "10",
     ];
@@ -206,7 +212,7 @@ fn matrix(args: &BenchArgs) -> Matrix {
             "--placement",
             "split,same,none",
             "--workload",
-            "seed,pingpong,stream,fanout,paced",
+            "seed,pingpong,stream,fanout,fanoutq,paced",
             "--codec",
             "raw,bincode,msgpack",
         ]);
@@ -215,7 +221,7 @@ fn matrix(args: &BenchArgs) -> Matrix {
             "--placement",
             "split",
             "--workload",
-            "seed,pingpong,stream,fanout",
+            "seed,pingpong,stream,fanout,fanoutq",
             "--stream-min-ms",
             "80",
         ]);
@@ -737,8 +743,8 @@ fn mode_args(quick: bool, full: bool) -> BenchArgs {
 /// it (a test keeps the two equal, so the document states what runs).
 fn matrix_doc() -> String {
     let mut out = String::from(
-        "| bench-all | headline trials | other trials | seed messages | pingpong messages | stream messages (×4 sent; min time per size) | fanout messages (sizes) | warm-up per size |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| bench-all | headline trials | other trials | seed messages | pingpong messages | stream messages (×4 sent; min time per size) | fanout messages (sizes) | fanoutq messages (sizes) | warm-up per size |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for (name, quick, full) in [
         ("default", false, false),
@@ -756,22 +762,29 @@ fn matrix_doc() -> String {
                 .unwrap_or_else(|| one("--messages"))
                 .to_owned()
         };
-        let fanout_sizes = flag_values(a, "--sizes-for")
-            .iter()
-            .find_map(|v| v.strip_prefix("fanout="))
-            .unwrap_or(one("--sizes"));
-        let fanout = if one("--workload").contains("fanout") {
-            let msgs = flag_values(a, "--messages-for")
-                .iter()
-                .find_map(|v| v.strip_prefix("fanout="))
-                .unwrap_or(one("--messages"));
-            format!("{msgs} ({fanout_sizes})")
-        } else {
-            "not run".to_owned()
+        // "N (sizes)" of a family the run includes, else "not run".
+        let family = |f: &str| {
+            let setting = |flag: &str, default: &str| {
+                flag_values(a, flag)
+                    .iter()
+                    .find_map(|v| v.strip_prefix(f)?.strip_prefix('='))
+                    .unwrap_or(default)
+                    .to_owned()
+            };
+            if one("--workload").split(',').any(|w| w == f) {
+                format!(
+                    "{} ({})",
+                    setting("--messages-for", one("--messages")),
+                    setting("--sizes-for", one("--sizes"))
+                )
+            } else {
+                "not run".to_owned()
+            }
         };
+        let (fanout, fanoutq) = (family("fanout"), family("fanoutq"));
         let secondary = flag_values(a, "--secondary-trials");
         out.push_str(&format!(
-            "| {name} | {} | {} | {} | {} | {} ({} ms) | {fanout} | {} ms |\n",
+            "| {name} | {} | {} | {} | {} | {} ({} ms) | {fanout} | {fanoutq} | {} ms |\n",
             one("--trials"),
             secondary.first().copied().unwrap_or(one("--trials")),
             one("--messages"),

@@ -192,7 +192,7 @@ impl Plan {
                         vec![Codec::Raw]
                     };
                     for codec in codecs {
-                        for &backend in &self.transports {
+                        for &backend in self.transports.iter().filter(|b| runs(b, workload)) {
                             let job = Job {
                                 trial,
                                 placement,
@@ -236,6 +236,13 @@ impl Plan {
             .filter(|&s| fits(s, max))
             .collect()
     }
+}
+
+/// Whether the backend runs the workload at all: a shared-queue fanout only
+/// where receivers can share an endpoint. Others are not scheduled (not
+/// failed): the workload does not exist for them.
+pub fn runs(backend: &Backend, workload: Workload) -> bool {
+    workload.runs_on(&(backend.capabilities)())
 }
 
 /// Whether a payload of `size` bytes, with its header and framing, fits a
@@ -376,7 +383,7 @@ impl<'a> Runner<'a> {
             Workload::Paced(_) if crowded => base * STREAM_FACTOR,
             Workload::Paced(_) => base * PACED_FACTOR,
             // Every worker needs at least one task.
-            Workload::Fanout(_) => base.max(job.workload.consumers()),
+            Workload::Fanout(_) | Workload::FanoutQ(_) => base.max(job.workload.consumers()),
             Workload::Seed | Workload::Pingpong => base,
         };
         (n, crowded)
@@ -622,7 +629,7 @@ fn metrics_of(workload: Workload) -> &'static [&'static str] {
         Workload::Seed => &["put", "get", "total", "encode", "decode"],
         Workload::Pingpong => &["rtt"],
         Workload::Stream => &["throughput", "oneway"],
-        Workload::Fanout(_) => &["throughput", "latency"],
+        Workload::Fanout(_) | Workload::FanoutQ(_) => &["throughput", "latency"],
         Workload::Paced(_) => &["latency"],
     }
 }
@@ -777,5 +784,63 @@ fn throughput_summary(rates: &[f64], messages: u64) -> Summary {
         min_ns: ns[0],
         max_ns: ns[k - 1],
         outliers: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(transports: &[&str], workloads: Vec<Workload>) -> Plan {
+        Plan {
+            transports: transports
+                .iter()
+                .map(|n| crate::registry::find(n).expect("registered"))
+                .collect(),
+            workloads,
+            codecs: vec![Codec::Raw],
+            placements: vec![Placement::Split],
+            sizes: vec![800],
+            trials: 2,
+            secondary_trials: 2,
+            adaptive: Adaptive::OFF,
+            messages: 10,
+            per_workload: PerWorkload::default(),
+            stream_min_ms: 1,
+            warmup_ms: 0,
+            limits: Limits::default(),
+            keep_going: false,
+            quiet: true,
+        }
+    }
+
+    #[test]
+    fn shared_queue_fanout_is_scheduled_only_where_receivers_can_share() {
+        let p = plan(
+            &["pipe", "shm-queue", "uds"],
+            vec![Workload::Fanout(2), Workload::FanoutQ(2)],
+        );
+        let scheduled: Vec<(&str, String)> = p
+            .jobs()
+            .iter()
+            .filter(|j| j.trial == 0)
+            .map(|j| (j.backend.name, j.workload.name()))
+            .collect();
+        let want = [
+            ("pipe", "fanout2"),
+            ("shm-queue", "fanout2"),
+            ("uds", "fanout2"),
+            ("shm-queue", "fanoutq2"),
+        ];
+        assert_eq!(
+            scheduled,
+            want.map(|(t, w)| (t, w.to_owned())),
+            "pipe and uds cannot share a receiver"
+        );
+        let pipe = crate::registry::find("pipe").expect("pipe");
+        assert!(!runs(pipe, Workload::FanoutQ(1)) && runs(pipe, Workload::Fanout(4)));
+        let q = crate::registry::find("shm-queue").expect("shm-queue");
+        let most = (q.capabilities)().shared_receivers as u16;
+        assert!(runs(q, Workload::FanoutQ(most)) && !runs(q, Workload::FanoutQ(most + 1)));
     }
 }

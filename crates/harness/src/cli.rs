@@ -80,7 +80,8 @@ struct RunArgs {
     #[arg(long, value_delimiter = ',', default_value = "raw")]
     codec: Vec<String>,
     /// Workloads, comma-separated: seed, pingpong, stream, fanout (= fanout1,fanout2,fanout4;
-    /// fanoutN: N workers), paced (= paced50,paced80; pacedP: P% of the stream rate, needs stream).
+    /// fanoutN: N workers, a channel each), fanoutq (= fanoutq1,fanoutq2,fanoutq4; fanoutqN: N
+    /// workers sharing one queue, on transports that can share one), paced (= paced50,paced80; pacedP: P% of the stream rate, needs stream).
     #[arg(long, value_delimiter = ',', default_value = "seed,pingpong,stream")]
     workload: Vec<String>,
     /// Payload sizes: int64 element counts (100) or bytes with a unit (8B, 4KiB, 1MiB, 6.4KB).
@@ -117,7 +118,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 1000, allow_hyphen_values = true, value_parser = number_in(1u32, 10_000_000))]
     messages: u32,
     /// Messages for one workload family instead of --messages, as FAMILY=N (repeatable;
-    /// families: seed, pingpong, stream, fanout, paced). Example: --messages-for pingpong=300
+    /// families: seed, pingpong, stream, fanout, fanoutq, paced). Example: --messages-for pingpong=300
     #[arg(long, value_name = "FAMILY=N")]
     messages_for: Vec<String>,
     /// Sizes for one workload family instead of --sizes, as FAMILY=SIZES (repeatable).
@@ -411,6 +412,7 @@ fn run(args: RunArgs) -> Result<()> {
     if workloads.is_empty() || codecs.is_empty() {
         bail!(Usage("no workload or codec given".into()));
     }
+    check_shareable(&transports, &workloads)?;
     let placements = parse_placements(&args.placement)?;
     let sizes = parse_sizes(args.sizes.as_deref())?;
     let min = report::bootstrap::MIN_TRIALS as u32;
@@ -512,9 +514,42 @@ fn run(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// A shared-queue workload (`fanoutqN`) runs only on transports whose
+/// receivers can share an endpoint; others are not scheduled for it. Asking
+/// for one with none that can is an error naming the transports that can.
+fn check_shareable(
+    transports: &[&'static Backend],
+    workloads: &[workload::Workload],
+) -> Result<()> {
+    for &w in workloads.iter().filter(|w| w.shared_queue()) {
+        if !transports.iter().any(|b| bench::runs(b, w)) {
+            let valid: Vec<String> = registry::BACKENDS
+                .iter()
+                .filter(|b| bench::runs(b, w))
+                .map(|b| b.name.to_owned())
+                .collect();
+            let given: Vec<&str> = transports.iter().map(|b| b.name).collect();
+            bail!(Usage(format!(
+                "workload {w} has its {} workers pull from one shared queue, and none of the \
+                 given transports ({}) can share one endpoint among {} receivers; valid \
+                 transports for {w}: {}",
+                w.consumers(),
+                given.join(", "),
+                w.consumers(),
+                if valid.is_empty() {
+                    "none".to_owned()
+                } else {
+                    valid.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `--messages-for` and `--sizes-for`: FAMILY=VALUE pairs.
 fn parse_per_workload(messages: &[String], sizes: &[String]) -> Result<bench::PerWorkload> {
-    const FAMILIES: [&str; 5] = ["seed", "pingpong", "stream", "fanout", "paced"];
+    const FAMILIES: [&str; 6] = ["seed", "pingpong", "stream", "fanout", "fanoutq", "paced"];
     let split = |item: &str| -> Result<(String, String)> {
         let (family, value) = item.split_once('=').ok_or_else(|| {
             Usage(format!(
@@ -552,7 +587,7 @@ fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<report::Cell> {
     for b in &plan.transports {
         let max = (b.capabilities)().max_message_size as u64;
         let mut named = std::collections::BTreeSet::new();
-        for &workload in &plan.workloads {
+        for &workload in plan.workloads.iter().filter(|&&w| bench::runs(b, w)) {
             for &size in plan
                 .sizes_of(workload)
                 .iter()

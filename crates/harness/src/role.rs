@@ -4,15 +4,18 @@
 //!
 //! The supervisor re-executes its own binary as `ipcbench __role <json spec>`.
 //! The child writes exactly three kinds of [`Line`] to stdout: `ENDPOINT <name>`
-//! (consumer only, once listening), `PROGRESS <n>` (after each size, so the
+//! (the listening process only, once listening), `PROGRESS <n>` (after each size, so the
 //! supervisor can tell a stalled pair from a slow one) and `RESULT <json>`.
-//! A consumer reads one line on stdin, `PEER <pid>`: the producer, the only
-//! process its listener admits. A producer finds the secret parts of its
+//! A listening process reads `PEER <pid>` lines on stdin until it closes:
+//! the processes its listener admits (a consumer's one producer). A producer finds the secret parts of its
 //! endpoints (TCP's token) in [`ENDPOINT_SECRETS`], kept off the command line
 //! that any user can read in /proc.
 //!
-//! A fanout workload runs one producer and N consumers ("workers"): each
-//! worker listens on its own connection, and the producer connects to all.
+//! A fanout workload runs one producer and N consumers ("workers"): in
+//! `fanoutN` each worker listens on its own connection and the producer
+//! connects to all; in `fanoutqN` the producer listens on one shared
+//! endpoint (reading one `PEER` line per worker) and every worker connects
+//! to it. [`listens`] says which process of a group listens.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -96,26 +99,32 @@ pub struct SizeOutput {
     /// measured send to the last receive, the rate paced workloads scale.
     #[serde(default)]
     pub sustained_msgs_per_s: Option<f64>,
+    /// Shared-queue fanout: the measured tasks this process had acknowledged
+    /// (producer) or took (worker), for the supervisor's union check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<crate::workload::TaskDigest>,
 }
 
 /// Environment variable with the secret part of each endpoint (after its
 /// `#`), comma-separated in endpoint order, empty for none.
 pub const ENDPOINT_SECRETS: &str = "IPCBENCH_ENDPOINT_SECRETS";
 
-/// The pid the supervisor says will connect, if it says one (a role started
-/// by hand, stdin closed, gets none and admits any process of our user).
-fn expected_peer() -> Result<Option<u32>> {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .context("reading the producer's pid from the supervisor")?;
-    if line.trim().is_empty() {
-        return Ok(None);
+/// The pids the supervisor says will connect, one `PEER` line each, until it
+/// closes stdin (a role started by hand, stdin closed, gets none and admits
+/// any process of our user).
+fn expected_peers() -> Result<Vec<u32>> {
+    let mut pids = Vec::new();
+    for line in std::io::stdin().lines() {
+        let line = line.context("reading the peers' pids from the supervisor")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match line.trim().parse::<Line>() {
+            Ok(Line::Peer(pid)) => pids.push(pid),
+            _ => anyhow::bail!("expected PEER and a pid on stdin, got {line:?}"),
+        }
     }
-    match line.trim().parse::<Line>() {
-        Ok(Line::Peer(pid)) => Ok(Some(pid)),
-        _ => anyhow::bail!("expected PEER and a pid on stdin, got {line:?}"),
-    }
+    Ok(pids)
 }
 
 /// Endpoint number `k` as the consumer published it: the public part from
@@ -161,11 +170,12 @@ impl Control {
     }
 }
 
-/// Connection options for worker `worker` (0 outside fanout): every fanout
-/// connection gets its own resource names.
+/// Connection options for worker `worker` (0 outside fanout): every
+/// per-worker fanout connection gets its own resource names (a shared queue
+/// is one connection).
 fn options(spec: &RoleSpec, worker: usize) -> Options {
     Options {
-        tag: if spec.workload.is_fanout() {
+        tag: if spec.workload.is_fanout() && !spec.workload.shared_queue() {
             format!("{}-w{worker}", spec.tag)
         } else {
             spec.tag.clone()
@@ -174,65 +184,116 @@ fn options(spec: &RoleSpec, worker: usize) -> Options {
     }
 }
 
+/// Whether this process creates the connection and publishes its endpoint:
+/// a pair's consumer and each `fanoutN` worker; in a shared-queue fanout
+/// (`fanoutqN`) the producer, whose one endpoint every worker connects to.
+pub fn listens(spec: &RoleSpec) -> bool {
+    (spec.role == Role::Consumer) != spec.workload.shared_queue()
+}
+
 /// Sets up the connection(s) for transport `T` and runs the workload's side.
 pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutput> {
     let fault = crate::fault::Fault::from_env().filter(|_| spec.role == Role::Producer);
-    if spec.role == Role::Producer && spec.workload.is_fanout() {
-        anyhow::ensure!(
-            spec.endpoints.len() == spec.workload.consumers(),
-            "fanout producer started with {} endpoints for {} workers",
-            spec.endpoints.len(),
-            spec.workload.consumers()
-        );
-        let mut conns = Vec::with_capacity(spec.endpoints.len());
-        for (k, ep) in spec.endpoints.iter().enumerate() {
-            conns.push(
-                T::connect(&full_endpoint(ep, k), &options(spec, k))
-                    .with_context(|| format!("{}: connecting to worker {k} at {ep}", T::NAME))?,
-            );
-        }
-        return match fault {
-            Some(f) => {
-                let mut faulty: Vec<_> = conns
-                    .into_iter()
-                    .map(|(tx, rx)| (crate::fault::Faulty::new(tx, f), rx))
-                    .collect();
-                workload::run_fanout_producer(spec, &mut faulty, ctl)
-            }
-            None => workload::run_fanout_producer(spec, &mut conns, ctl),
-        };
+    if spec.role == Role::Producer && spec.workload.is_fanout() && !listens(spec) {
+        return run_dealer::<T>(spec, ctl, fault);
     }
     let opts = options(spec, spec.worker);
-    let (mut tx, mut rx) = match spec.role {
-        Role::Consumer => {
-            let (mut listener, ep) =
-                T::listen(&opts).with_context(|| format!("{}: listen", T::NAME))?;
-            ctl.endpoint(&ep)?;
-            if let Some(pid) = expected_peer()? {
-                listener.expect_peer(pid);
-            }
-            let deadline = Instant::now() + Duration::from_millis(spec.connect_timeout_ms);
-            listener
-                .accept(deadline)
-                .with_context(|| format!("{}: waiting for the producer to connect", T::NAME))?
-        }
-        Role::Producer => {
-            let ep = spec
-                .endpoint
-                .clone()
-                .context("producer started without an endpoint")?;
-            T::connect(&full_endpoint(&ep, 0), &opts)
-                .with_context(|| format!("{}: connecting to {ep}", T::NAME))?
-        }
+    let (mut tx, mut rx) = if listens(spec) {
+        accept::<T>(spec, &opts, ctl)?
+    } else {
+        let ep = spec
+            .endpoint
+            .clone()
+            .with_context(|| format!("{} started without an endpoint", spec.role))?;
+        T::connect(&full_endpoint(&ep, 0), &opts)
+            .with_context(|| format!("{}: connecting to {ep}", T::NAME))?
     };
     match fault {
-        Some(fault) => workload::run_side(
+        Some(fault) => side(
             spec,
             &mut crate::fault::Faulty::new(tx, fault),
             &mut rx,
             ctl,
         ),
-        None => workload::run_side(spec, &mut tx, &mut rx, ctl),
+        None => side(spec, &mut tx, &mut rx, ctl),
+    }
+}
+
+/// The `fanoutN` producer: one connection to each worker's endpoint.
+fn run_dealer<T: Transport>(
+    spec: &RoleSpec,
+    ctl: &mut Control,
+    fault: Option<crate::fault::Fault>,
+) -> Result<RoleOutput> {
+    anyhow::ensure!(
+        spec.endpoints.len() == spec.workload.consumers(),
+        "fanout producer started with {} endpoints for {} workers",
+        spec.endpoints.len(),
+        spec.workload.consumers()
+    );
+    let mut conns = Vec::with_capacity(spec.endpoints.len());
+    for (k, ep) in spec.endpoints.iter().enumerate() {
+        conns.push(
+            T::connect(&full_endpoint(ep, k), &options(spec, k))
+                .with_context(|| format!("{}: connecting to worker {k} at {ep}", T::NAME))?,
+        );
+    }
+    match fault {
+        Some(f) => {
+            let mut faulty: Vec<_> = conns
+                .into_iter()
+                .map(|(tx, rx)| (crate::fault::Faulty::new(tx, f), rx))
+                .collect();
+            workload::run_fanout_producer(spec, &mut faulty, ctl)
+        }
+        None => workload::run_fanout_producer(spec, &mut conns, ctl),
+    }
+}
+
+/// Listens (shared among the workers for `fanoutqN`), publishes the
+/// endpoint, admits the processes the supervisor names, and accepts.
+fn accept<T: Transport>(
+    spec: &RoleSpec,
+    opts: &Options,
+    ctl: &mut Control,
+) -> Result<(T::Sender, T::Receiver)> {
+    let (mut listener, ep) = if spec.workload.shared_queue() {
+        T::listen_shared(opts, spec.workload.consumers()).with_context(|| {
+            format!(
+                "{}: listen for {} workers",
+                T::NAME,
+                spec.workload.consumers()
+            )
+        })?
+    } else {
+        T::listen(opts).with_context(|| format!("{}: listen", T::NAME))?
+    };
+    ctl.endpoint(&ep)?;
+    for pid in expected_peers()? {
+        listener.expect_peer(pid);
+    }
+    let deadline = Instant::now() + Duration::from_millis(spec.connect_timeout_ms);
+    let who = if spec.workload.shared_queue() {
+        "the workers"
+    } else {
+        "the producer"
+    };
+    listener
+        .accept(deadline)
+        .with_context(|| format!("{}: waiting for {who} to connect", T::NAME))
+}
+
+/// This process's side of the workload on its one connection.
+fn side<S: transport::Sender, R: transport::Receiver>(
+    spec: &RoleSpec,
+    tx: &mut S,
+    rx: &mut R,
+    ctl: &mut Control,
+) -> Result<RoleOutput> {
+    match (spec.workload.shared_queue(), spec.role) {
+        (false, _) => workload::run_side(spec, tx, rx, ctl),
+        (true, Role::Producer) => workload::run_shared_producer(spec, tx, rx, ctl),
+        (true, Role::Consumer) => workload::run_shared_worker(spec, tx, rx, ctl),
     }
 }
 

@@ -1,15 +1,16 @@
-//! The supervisor: starts the consumer (or a fanout workload's workers),
-//! relays the endpoint(s) to a newly started producer, watches every process
-//! under deadlines, and turns every way a group can go wrong (a crash, a kill,
-//! a verification failure, a hang) into an error that names the process and
-//! the reason, within seconds, with all processes gone. A pair is a group with
-//! one consumer; there is one code path for both.
+//! The supervisor: starts the processes that listen (a pair's consumer, a
+//! `fanoutN` workload's workers, or a `fanoutqN` workload's producer),
+//! relays their endpoint(s) to the newly started processes that connect,
+//! watches every process under deadlines, and turns every way a group can go
+//! wrong (a crash, a kill, a verification failure, a hang) into an error that
+//! names the process and the reason, within seconds, with all processes gone.
+//! A pair is a group with one consumer; there is one code path for all.
 //!
-//! Only the processes it started may join: once the producer runs, each
-//! consumer reads `PEER <pid>` on its stdin and admits only that process
-//! (`Listener::expect_peer`), and an endpoint's secret part (TCP's token, see
-//! `Endpoint::public`) reaches the producer in the [`ENDPOINT_SECRETS`]
-//! variable, not on its world-readable command line.
+//! Only the processes it started may join: once the connecting processes
+//! run, each listening one reads their `PEER <pid>` lines on its stdin and
+//! admits only them (`Listener::expect_peer`), and an endpoint's secret part
+//! (TCP's token, see `Endpoint::public`) reaches the connecting side in the
+//! [`ENDPOINT_SECRETS`] variable, not on its world-readable command line.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -58,8 +59,10 @@ enum Event {
 struct Proc {
     /// "producer", "consumer" or "worker 2", for messages.
     label: String,
+    /// Position in the group: 0 the producer, 1.. the consumers.
+    index: usize,
     child: Child,
-    /// A consumer's stdin, until it has been told the producer's pid.
+    /// A listening process's stdin, until it has been told its peers' pids.
     stdin: Option<ChildStdin>,
     stderr: Arc<Mutex<String>>,
     status: Option<ExitStatus>,
@@ -82,7 +85,7 @@ impl Proc {
         if let Some(secrets) = secrets {
             cmd.env(ENDPOINT_SECRETS, secrets);
         }
-        let stdin = if spec.role == Role::Consumer {
+        let stdin = if crate::role::listens(spec) {
             Stdio::piped()
         } else {
             Stdio::null()
@@ -141,6 +144,7 @@ impl Proc {
         });
         Ok(Self {
             label,
+            index,
             child,
             stdin,
             stderr,
@@ -151,11 +155,14 @@ impl Proc {
         })
     }
 
-    /// Tells a consumer which process to admit, and closes its stdin.
-    fn tell_peer(&mut self, pid: u32) -> Result<()> {
+    /// Tells a listening process which processes to admit, and closes its
+    /// stdin.
+    fn tell_peers(&mut self, pids: &[u32]) -> Result<()> {
         if let Some(mut stdin) = self.stdin.take() {
-            writeln!(stdin, "{}", Line::Peer(pid))
-                .with_context(|| format!("telling the {} its peer", self.label))?;
+            for &pid in pids {
+                writeln!(stdin, "{}", Line::Peer(pid))
+                    .with_context(|| format!("telling the {} its peers", self.label))?;
+            }
         }
         Ok(())
     }
@@ -255,53 +262,118 @@ pub fn run_group(
     limits: Limits,
 ) -> Result<(RoleOutput, Vec<RoleOutput>)> {
     let (events_tx, events) = mpsc::channel();
-    let n = spec.workload.consumers();
-    let fanout = spec.workload.is_fanout();
+    let (listening, connecting): (Vec<_>, Vec<_>) = members(spec, limits)
+        .into_iter()
+        .partition(|(_, _, s)| crate::role::listens(s));
+    // Phase 1: the listening processes create the transport and say where.
+    let mut procs = Vec::with_capacity(listening.len() + connecting.len());
+    for (index, label, s) in listening {
+        procs.push(Proc::spawn(exe, &s, index, label, events_tx.clone(), None)?);
+    }
+    let endpoints = await_endpoints(&mut procs, &events, limits)?;
+    // Secrets go by environment, the rest by the command line.
+    let (endpoints, secrets): (Vec<String>, Vec<String>) = endpoints
+        .into_iter()
+        .map(|ep| match ep.split_once('#') {
+            Some((public, secret)) => (public.to_owned(), secret.to_owned()),
+            None => (ep, String::new()),
+        })
+        .unzip();
+
+    // Phase 2: the connecting processes start, and all run.
+    let mut pids = Vec::with_capacity(connecting.len());
+    let listeners = procs.len();
+    for (index, label, mut s) in connecting {
+        s.endpoint = endpoints.first().cloned();
+        if spec.workload.is_fanout() && !spec.workload.shared_queue() {
+            s.endpoints.clone_from(&endpoints);
+        }
+        let p = Proc::spawn(
+            exe,
+            &s,
+            index,
+            label,
+            events_tx.clone(),
+            Some(&secrets.join(",")),
+        )?;
+        pids.push(p.child.id());
+        procs.push(p);
+    }
+    drop(events_tx);
+    for p in &mut procs[..listeners] {
+        p.tell_peers(&pids)?;
+    }
+    // From here on, an event's index is a position: producer, then workers.
+    procs.sort_by_key(|p| p.index);
+    supervise(&mut procs, &events, spec.sizes.len(), limits)?;
+    let mut outputs = Vec::with_capacity(procs.len());
+    for p in &mut procs {
+        let r = p
+            .result
+            .take()
+            .ok_or_else(|| anyhow!("{} without sending results", p.describe()))?;
+        outputs.push(r);
+    }
+    let producer = outputs.remove(0);
+    if spec.workload.shared_queue() {
+        crate::workload::check_union(&producer, &outputs)?;
+    }
+    Ok((producer, outputs))
+}
+
+/// The group's processes as (index, label, spec): the producer (index 0),
+/// then each consumer or worker.
+fn members(spec: &RoleSpec, limits: Limits) -> Vec<(usize, String, RoleSpec)> {
     let connect_ms = limits.connect.as_millis() as u64;
-    // procs[0] is the producer once it starts; consumers are 1..=n.
-    let mut procs: Vec<Proc> = Vec::with_capacity(n + 1);
-    for k in 0..n {
-        let mut consumer_spec = spec.clone();
-        consumer_spec.role = Role::Consumer;
-        consumer_spec.worker = k;
-        consumer_spec.connect_timeout_ms = connect_ms;
-        let label = if fanout {
+    let mut producer = spec.clone();
+    producer.role = Role::Producer;
+    producer.connect_timeout_ms = connect_ms;
+    let mut out = vec![(0, "producer".to_owned(), producer)];
+    for k in 0..spec.workload.consumers() {
+        let mut consumer = spec.clone();
+        consumer.role = Role::Consumer;
+        consumer.worker = k;
+        consumer.connect_timeout_ms = connect_ms;
+        let label = if spec.workload.is_fanout() {
             format!("worker {k}")
         } else {
             "consumer".to_owned()
         };
-        procs.push(Proc::spawn(
-            exe,
-            &consumer_spec,
-            k + 1,
-            label,
-            events_tx.clone(),
-            None,
-        )?);
+        out.push((k + 1, label, consumer));
     }
+    out
+}
 
-    // Phase 1: every consumer listens and tells us where.
+/// Phase 1: waits until every (listening) process in `procs` has published
+/// its endpoint; returns them in `procs` order.
+fn await_endpoints(
+    procs: &mut [Proc],
+    events: &mpsc::Receiver<Event>,
+    limits: Limits,
+) -> Result<Vec<String>> {
     let deadline = Instant::now() + limits.connect;
-    let mut endpoints: Vec<Option<String>> = vec![None; n];
+    let mut endpoints: Vec<Option<String>> = vec![None; procs.len()];
+    let at = |procs: &[Proc], i: usize| procs.iter().position(|p| p.index == i);
     while endpoints.iter().any(Option::is_none) {
         match events.recv_timeout(Duration::from_millis(20)) {
             Ok(Event::Line(i, line)) => {
                 if let Ok(Line::Endpoint(ep)) = line.parse()
-                    && let Some(slot) = endpoints.get_mut(i.wrapping_sub(1))
+                    && let Some(k) = at(procs, i)
                 {
-                    *slot = Some(ep);
+                    endpoints[k] = Some(ep);
                 }
             }
             Ok(Event::Eof(i)) => {
-                if let Some(p) = procs.get_mut(i.wrapping_sub(1)) {
+                if let Some(k) = at(procs, i) {
+                    let p = &mut procs[k];
                     p.status = p.child.wait().ok();
                     bail!("{} before publishing an endpoint", p.describe());
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => bail!("lost contact with the consumers"),
+            Err(RecvTimeoutError::Disconnected) => bail!("lost contact with the processes"),
         }
-        for p in &mut procs {
+        for p in procs.iter_mut() {
             p.poll_exit()?;
             if p.status.is_some() {
                 bail!("{} before publishing an endpoint", p.describe());
@@ -321,38 +393,18 @@ pub fn run_group(
             );
         }
     }
-    // Secrets go by environment, the rest by the command line.
-    let (endpoints, secrets): (Vec<String>, Vec<String>) = endpoints
-        .into_iter()
-        .flatten()
-        .map(|ep| match ep.split_once('#') {
-            Some((public, secret)) => (public.to_owned(), secret.to_owned()),
-            None => (ep, String::new()),
-        })
-        .unzip();
+    Ok(endpoints.into_iter().flatten().collect())
+}
 
-    // Phase 2: the producer connects and all run.
-    let mut producer_spec = spec.clone();
-    producer_spec.role = Role::Producer;
-    producer_spec.endpoint = endpoints.first().cloned();
-    producer_spec.endpoints = if fanout { endpoints } else { Vec::new() };
-    producer_spec.connect_timeout_ms = connect_ms;
-    let producer = Proc::spawn(
-        exe,
-        &producer_spec,
-        0,
-        "producer".to_owned(),
-        events_tx,
-        Some(&secrets.join(",")),
-    )?;
-    let producer_pid = producer.child.id();
-    for consumer in &mut procs {
-        consumer.tell_peer(producer_pid)?;
-    }
-    procs.insert(0, producer);
+/// Phase 2: relays progress and results until every process has finished,
+/// or fails naming who failed or stalled (every process killed).
+fn supervise(
+    procs: &mut [Proc],
+    events: &mpsc::Receiver<Event>,
+    sizes: usize,
+    limits: Limits,
+) -> Result<()> {
     let mut last_progress = Instant::now();
-    let sizes = spec.sizes.len();
-
     loop {
         match events.recv_timeout(Duration::from_millis(20)) {
             Ok(Event::Line(i, line)) => {
@@ -378,74 +430,74 @@ pub fn run_group(
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {}
+            // Every reader has seen EOF: only exits are left to notice.
+            Err(RecvTimeoutError::Disconnected) => thread::sleep(Duration::from_millis(2)),
         }
-        for p in &mut procs {
+        for p in procs.iter_mut() {
             p.poll_exit()?;
         }
         if procs.iter().any(Proc::failed) {
-            // Give the others a moment to exit on their own, so the report
-            // shows every story (the first failure usually causes the next).
-            let grace = Instant::now() + Duration::from_millis(300);
-            while Instant::now() < grace && procs.iter().any(|p| p.status.is_none()) {
-                thread::sleep(Duration::from_millis(10));
-                for p in &mut procs {
-                    p.poll_exit()?;
-                }
-            }
-            for p in &mut procs {
-                p.kill();
-            }
-            // Let the stderr readers catch the last words.
-            thread::sleep(Duration::from_millis(20));
-            // Consumers create the transport and verify; their stories first.
-            let failed: Vec<String> = procs[1..]
-                .iter()
-                .chain(&procs[..1])
-                .filter(|p| p.failed())
-                .map(Proc::describe)
-                .collect();
-            return Err(anyhow!("{}", failed.join("; then ")));
+            return Err(failure(procs));
         }
         if procs.iter().all(Proc::done) {
-            break;
+            return Ok(());
         }
         if last_progress.elapsed() > limits.stall {
-            // The producer first: consumers that are merely waiting then see
-            // their peer die and exit on their own, removing what their
-            // transport created (iceoryx2's files), instead of leaving it to
-            // the next run's sweep. Whatever is still there after the grace
-            // is killed.
-            procs[0].kill();
-            let grace = Instant::now() + CONSUMER_GRACE;
-            while Instant::now() < grace && procs.iter().any(|p| p.status.is_none()) {
-                thread::sleep(Duration::from_millis(10));
-                for p in &mut procs {
-                    p.poll_exit()?;
-                }
-            }
-            for p in &mut procs {
-                p.kill();
-            }
-            let counts: Vec<String> = procs
-                .iter()
-                .map(|p| format!("{} {}/{sizes}", p.label, p.progress))
-                .collect();
-            bail!(
-                "no progress for {:?}: killed every process (sizes finished: {}); the transport is stalled or deadlocked",
-                limits.stall,
-                counts.join(", ")
-            );
+            return Err(stalled(procs, sizes, limits));
         }
     }
-    let mut outputs = Vec::with_capacity(procs.len());
-    for p in &mut procs {
-        let r = p
-            .result
-            .take()
-            .ok_or_else(|| anyhow!("{} without sending results", p.describe()))?;
-        outputs.push(r);
+}
+
+/// A process failed: give the others a moment to exit on their own, so the
+/// report shows every story (the first failure usually causes the next),
+/// then kill the rest and name every failure.
+fn failure(procs: &mut [Proc]) -> anyhow::Error {
+    let grace = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < grace && procs.iter().any(|p| p.status.is_none()) {
+        thread::sleep(Duration::from_millis(10));
+        for p in procs.iter_mut() {
+            let _ = p.poll_exit();
+        }
     }
-    let producer = outputs.remove(0);
-    Ok((producer, outputs))
+    for p in procs.iter_mut() {
+        p.kill();
+    }
+    // Let the stderr readers catch the last words.
+    thread::sleep(Duration::from_millis(20));
+    // Consumers create the transport and verify; their stories first.
+    let failed: Vec<String> = procs[1..]
+        .iter()
+        .chain(&procs[..1])
+        .filter(|p| p.failed())
+        .map(Proc::describe)
+        .collect();
+    anyhow!("{}", failed.join("; then "))
+}
+
+/// No progress for the stall limit: kill everything and say how far each got.
+fn stalled(procs: &mut [Proc], sizes: usize, limits: Limits) -> anyhow::Error {
+    // The producer first: consumers that are merely waiting then see their
+    // peer die and exit on their own, removing what their transport created
+    // (iceoryx2's files), instead of leaving it to the next run's sweep.
+    // Whatever is still there after the grace is killed.
+    procs[0].kill();
+    let grace = Instant::now() + CONSUMER_GRACE;
+    while Instant::now() < grace && procs.iter().any(|p| p.status.is_none()) {
+        thread::sleep(Duration::from_millis(10));
+        for p in procs.iter_mut() {
+            let _ = p.poll_exit();
+        }
+    }
+    for p in procs.iter_mut() {
+        p.kill();
+    }
+    let counts: Vec<String> = procs
+        .iter()
+        .map(|p| format!("{} {}/{sizes}", p.label, p.progress))
+        .collect();
+    anyhow!(
+        "no progress for {:?}: killed every process (sizes finished: {}); the transport is stalled or deadlocked",
+        limits.stall,
+        counts.join(", ")
+    )
 }

@@ -238,6 +238,104 @@ fn fanout_and_paced_fill_their_cells() {
     assert!((1.0..2.5).contains(&ratio), "80% / 50% offered: {ratio}");
 }
 
+#[test]
+fn shared_queue_fanout_verifies_every_task_across_workers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let mut args = vec![
+        "run",
+        "--transport",
+        "shm-queue,pipe",
+        "--workload",
+        "fanoutq",
+        "--sizes",
+        "8B,4KiB",
+        "--messages",
+        "50",
+        "--json",
+    ];
+    args.push(json.to_str().expect("utf-8 path"));
+    args.extend(&QUICK[..2]);
+    args.extend(&QUICK[4..]);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&json);
+    // shm-queue only (pipe cannot share a receiver and is not scheduled,
+    // not failed): 3 worker counts x 2 sizes x (throughput, latency).
+    assert_eq!(r.cells.len(), 3 * 2 * 2, "{:?}", r.cells);
+    for c in &r.cells {
+        assert_eq!(
+            (c.transport.as_str(), &c.status),
+            ("shm-queue", &Status::Ok),
+            "{c:?}"
+        );
+        let n: usize = c
+            .workload
+            .strip_prefix("fanoutq")
+            .and_then(|n| n.parse().ok())
+            .expect("fanoutqN");
+        assert_eq!(c.workers, Some(n), "{c:?}");
+        // Every task measured once, whichever worker took it.
+        assert_eq!(c.summary.n, 50, "{c:?}");
+        match c.metric.as_str() {
+            "throughput" => assert!(c.msgs_per_s.is_some_and(|m| m > 0.0), "{c:?}"),
+            "latency" => assert!(c.summary.p50_ns > 0.0, "{c:?}"),
+            m => panic!("unexpected fanoutq metric {m}"),
+        }
+        assert!(c.cpu_consumer_ns.is_some_and(|v| v > 0.0), "{c:?}");
+    }
+}
+
+#[test]
+fn shared_queue_fanout_without_a_shareable_transport_is_a_usage_error() {
+    let o = run(&["run", "--workload", "fanoutq4", "--transport", "pipe"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("fanoutq4")
+            && e.contains("one shared queue")
+            && e.contains("(pipe)")
+            && e.contains("valid transports for fanoutq4: shm-queue"),
+        "{e}"
+    );
+}
+
+#[test]
+fn shared_queue_faults_fail_the_run() {
+    for (fault, needle) in [
+        ("corrupt:15", "contents corrupted"),
+        ("duplicate:15", "a task taken twice"),
+        // N tasks in flight: a lost one is never acknowledged.
+        ("drop:15", "no progress"),
+    ] {
+        let start = Instant::now();
+        let mut args = vec![
+            "run",
+            "--transport",
+            "shm-queue",
+            "--workload",
+            "fanoutq2",
+            "--sizes",
+            "100",
+            "--stall-timeout",
+            "2",
+        ];
+        args.extend(QUICK);
+        let o = ipcbench()
+            .args(&args)
+            .env("IPCBENCH_FAULT", fault)
+            .output()
+            .expect("start");
+        assert_eq!(o.status.code(), Some(1), "{fault}");
+        let e = stderr(&o);
+        assert!(
+            e.contains(needle) && e.contains("shm-queue fanoutq2 raw"),
+            "{fault}: {e}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(20), "{fault}");
+    }
+}
+
 fn faulty_run(fault: &str, workload: &str) -> (Output, Duration) {
     let start = Instant::now();
     let mut args = vec![

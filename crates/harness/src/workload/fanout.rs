@@ -29,9 +29,10 @@ pub fn share(tasks: usize, n: usize, k: usize) -> usize {
     tasks / n + usize::from(k < tasks % n)
 }
 
-/// What ends a phase of round-robin dealing.
+/// What ends a phase of dealing (round-robin here, shared in
+/// `fanout_shared`).
 #[derive(Clone, Copy)]
-enum Until {
+pub(super) enum Until {
     /// This many tasks in all.
     Tasks(u64),
     /// This `now_ns` time, after at least [`MIN_WARMUP_MESSAGES`] per worker.

@@ -8,6 +8,7 @@
 //! message happens after the timestamps it contributes to.
 
 mod fanout;
+mod fanout_shared;
 mod paced;
 mod pingpong;
 mod seed;
@@ -51,6 +52,11 @@ pub enum Workload {
     /// One producer hands tasks to this many worker processes, one channel
     /// per worker, one task in flight per worker.
     Fanout(u16),
+    /// One producer puts tasks on one shared queue that this many worker
+    /// processes pull from (as Python's workers do), as many tasks in flight
+    /// as workers. Only transports with shared receivers run it.
+    #[serde(rename = "fanoutq")]
+    FanoutQ(u16),
     /// Open loop: the producer sends at this percentage of the stream rate
     /// measured for the same transport, placement and size in the same trial.
     Paced(u8),
@@ -63,23 +69,34 @@ pub const FANOUT_DEFAULT: [Workload; 3] = [
     Workload::Fanout(4),
 ];
 
+/// The workloads `fanoutq` stands for.
+pub const FANOUTQ_DEFAULT: [Workload; 3] = [
+    Workload::FanoutQ(1),
+    Workload::FanoutQ(2),
+    Workload::FanoutQ(4),
+];
+
 /// The workloads `paced` stands for.
 pub const PACED_DEFAULT: [Workload; 2] = [Workload::Paced(50), Workload::Paced(80)];
 
 /// Every workload with its default parameters, in report order.
-pub const ALL: [Workload; 8] = [
+pub const ALL: [Workload; 11] = [
     Workload::Seed,
     Workload::Pingpong,
     Workload::Stream,
     FANOUT_DEFAULT[0],
     FANOUT_DEFAULT[1],
     FANOUT_DEFAULT[2],
+    FANOUTQ_DEFAULT[0],
+    FANOUTQ_DEFAULT[1],
+    FANOUTQ_DEFAULT[2],
     PACED_DEFAULT[0],
     PACED_DEFAULT[1],
 ];
 
 const VALID: &str = "seed, pingpong, stream, fanout (= fanout1,fanout2,fanout4), fanoutN \
-(N workers, 1..=64), paced (= paced50,paced80), pacedP (P% of the stream rate, 1..=100)";
+(N workers, 1..=64), fanoutq (= fanoutq1,fanoutq2,fanoutq4), fanoutqN (N workers sharing one \
+queue, 1..=64), paced (= paced50,paced80), pacedP (P% of the stream rate, 1..=100)";
 
 impl Workload {
     /// The name users type and results carry: `seed`, `fanout4`, `paced80`.
@@ -89,6 +106,7 @@ impl Workload {
             Self::Pingpong => "pingpong".to_owned(),
             Self::Stream => "stream".to_owned(),
             Self::Fanout(n) => format!("fanout{n}"),
+            Self::FanoutQ(n) => format!("fanoutq{n}"),
             Self::Paced(p) => format!("paced{p}"),
         }
     }
@@ -109,6 +127,11 @@ impl Workload {
                 "one producer, {n} worker process{}, one task in flight per worker: throughput (tasks/s), latency",
                 if n == 1 { "" } else { "es" }
             ),
+            Self::FanoutQ(n) => format!(
+                "one producer, {n} worker process{} pulling from one shared queue, {n} task{} in flight: throughput (tasks/s), latency",
+                if n == 1 { "" } else { "es" },
+                if n == 1 { "" } else { "s" }
+            ),
             Self::Paced(p) => format!(
                 "open loop at {p}% of the same cell's stream rate: latency from the intended send time"
             ),
@@ -123,26 +146,42 @@ impl Workload {
     /// Consumer processes the workload runs: its workers, else one.
     pub fn consumers(self) -> usize {
         match self {
-            Self::Fanout(n) => usize::from(n),
+            Self::Fanout(n) | Self::FanoutQ(n) => usize::from(n),
             _ => 1,
         }
     }
 
     /// The family name the command line groups parameters by (`fanout` for
-    /// every `fanoutN`, `paced` for every `pacedP`).
+    /// every `fanoutN`, `fanoutq` for every `fanoutqN`, `paced` for every
+    /// `pacedP`).
     pub fn family(self) -> &'static str {
         match self {
             Self::Seed => "seed",
             Self::Pingpong => "pingpong",
             Self::Stream => "stream",
             Self::Fanout(_) => "fanout",
+            Self::FanoutQ(_) => "fanoutq",
             Self::Paced(_) => "paced",
         }
     }
 
-    /// Whether this is a fanout workload.
+    /// Whether this is a fanout workload (either mode: workers, tasks,
+    /// acknowledgements).
     pub fn is_fanout(self) -> bool {
-        matches!(self, Self::Fanout(_))
+        matches!(self, Self::Fanout(_) | Self::FanoutQ(_))
+    }
+
+    /// Whether the workers share one queue (`fanoutqN`): the producer then
+    /// listens on one endpoint and every worker connects to it, instead of
+    /// each worker listening on its own.
+    pub fn shared_queue(self) -> bool {
+        matches!(self, Self::FanoutQ(_))
+    }
+
+    /// Whether a backend can run this workload: a shared queue needs
+    /// receivers that can share one endpoint, at least one per worker.
+    pub fn runs_on(self, caps: &transport::Capabilities) -> bool {
+        !self.shared_queue() || caps.shared_receivers >= self.consumers()
     }
 
     /// For paced workloads, the fraction of the stream rate to send at.
@@ -174,7 +213,13 @@ impl FromStr for Workload {
             "pingpong" => Ok(Self::Pingpong),
             "stream" => Ok(Self::Stream),
             _ => {
-                if let Some(n) = param("fanout") {
+                // `fanoutq` first: `fanout` is its prefix.
+                if let Some(n) = param("fanoutq") {
+                    match n.parse::<u16>() {
+                        Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(Self::FanoutQ(n)),
+                        _ => Err(bad()),
+                    }
+                } else if let Some(n) = param("fanout") {
                     match n.parse::<u16>() {
                         Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(Self::Fanout(n)),
                         _ => Err(bad()),
@@ -200,6 +245,7 @@ pub fn parse_list(given: &[String]) -> Result<Vec<Workload>, String> {
     for name in given.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         let ws: Vec<Workload> = match name {
             "fanout" => FANOUT_DEFAULT.to_vec(),
+            "fanoutq" => FANOUTQ_DEFAULT.to_vec(),
             "paced" => PACED_DEFAULT.to_vec(),
             _ => vec![name.parse()?],
         };
@@ -247,6 +293,9 @@ pub fn run_side<S: Sender, R: Receiver>(
             (Workload::Fanout(_), Role::Producer) => {
                 bail!("internal error: the fanout producer needs one connection per worker")
             }
+            (Workload::FanoutQ(_), _) => {
+                bail!("internal error: the shared-queue fanout runs through run_shared_*")
+            }
             (Workload::Paced(_), Role::Producer) => {
                 paced::producer(tx, rx, elements, spec, rate()?)
             }
@@ -267,6 +316,35 @@ pub fn run_fanout_producer<S: Sender, R: Receiver>(
         fanout::producer(conns, elements, spec)
     })
 }
+
+/// Runs the shared-queue fanout producer over the one shared connection.
+pub fn run_shared_producer<S: Sender, R: Receiver>(
+    spec: &RoleSpec,
+    tx: &mut S,
+    rx: &mut R,
+    ctl: &mut Control,
+) -> Result<RoleOutput> {
+    fanout_shared::check_sizes(spec)?;
+    let out = for_each_size(spec, ctl, |_, elements| {
+        fanout_shared::producer(tx, rx, elements, spec)
+    })?;
+    fanout_shared::stop_workers(tx, spec.workload.consumers())?;
+    Ok(out)
+}
+
+/// Runs a shared-queue fanout worker: it takes whatever tasks reach it, of
+/// every size, until the producer's stop.
+pub fn run_shared_worker<S: Sender, R: Receiver>(
+    spec: &RoleSpec,
+    tx: &mut S,
+    rx: &mut R,
+    ctl: &mut Control,
+) -> Result<RoleOutput> {
+    fanout_shared::check_sizes(spec)?;
+    fanout_shared::worker(tx, rx, spec, ctl)
+}
+
+pub use fanout_shared::{TaskDigest, check_union};
 
 /// Runs `one` for every size in the spec's order, naming the cell in errors
 /// and reporting progress after each.
@@ -409,8 +487,19 @@ mod tests {
         }
         assert_eq!("fanout16".parse::<Workload>(), Ok(Workload::Fanout(16)));
         assert_eq!("paced95".parse::<Workload>(), Ok(Workload::Paced(95)));
+        assert_eq!("fanoutq3".parse::<Workload>(), Ok(Workload::FanoutQ(3)));
         for bad in [
-            "flood", "fanout0", "fanout65", "fanout", "paced0", "paced101", "fanout+2",
+            "flood",
+            "fanout0",
+            "fanout65",
+            "fanout",
+            "paced0",
+            "paced101",
+            "fanout+2",
+            "fanoutq",
+            "fanoutq0",
+            "fanoutq65",
+            "fanoutqq2",
         ] {
             let e = bad.parse::<Workload>().expect_err(bad);
             assert!(e.contains("seed, pingpong, stream"), "{e}");
