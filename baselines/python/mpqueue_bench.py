@@ -35,6 +35,10 @@ its fanout uses one channel per worker dealt round-robin instead; the task
 and its acknowledgement are the same. The paced workloads have no
 counterpart here (they pace at a stream rate this baseline does not measure).
 
+``--modes`` and ``--fanout-modes`` also take the queues of alternatives.py
+(each its own transport name) and ``ray`` (ray_alternative.py: a Ray driver
+and Ray actors, run only when named and installed).
+
 Every (trial, size) runs in fresh processes; trials are the outer loop so
 drift over time hits all sizes alike. The first ``--warmup`` messages of each
 are discarded. Only the standard library and numpy are used.
@@ -215,6 +219,44 @@ def consumer(elements: int, total: int, placement: str, q, ack) -> None:
         ack.join_thread()
 
 
+def lockstep(send, wait_ack, elements: int, messages: int, warmup: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The seed producer's loop, whatever carries the arrays: ``send(buf)``
+    hands array i over (timed as put) and returns a token; ``wait_ack(i,
+    token)`` waits for its ack, ``(i, consumer's timestamp)`` or ``("error",
+    why)``, raising TrialError on a stall. Returns (put ns, get ns, warm-up
+    ns)."""
+    base = payload(elements)
+    buf = base.copy()
+    total = warmup + messages
+    put_ns = np.empty(messages, dtype=np.int64)
+    get_ns = np.empty(messages, dtype=np.int64)
+    clock = time.clock_gettime_ns
+    mono = time.CLOCK_MONOTONIC
+    warm_start = clock(mono)
+    warm_ns = 0
+    for i in range(total):
+        if i == warmup:
+            warm_ns = clock(mono) - warm_start
+        stamp(buf, i)
+        t0 = clock(mono)
+        token = send(buf)
+        t1 = clock(mono)
+        seq, t2 = wait_ack(i, token)
+        if seq == "error":
+            raise TrialError(str(t2))
+        if seq != i:
+            raise TrialError(f"message {i}: ack for message {seq}")
+        if i >= warmup:
+            put_ns[i - warmup] = t1 - t0
+            # A send that blocks until the consumer has read (mp.Pipe above
+            # its buffer) returns after the get completed: 0, as ipcbench
+            # records it, never a negative time.
+            get_ns[i - warmup] = max(t2 - t1, 0)
+    if warmup >= total:
+        warm_ns = clock(mono) - warm_start
+    return put_ns, get_ns, warm_ns
+
+
 def producer(
     elements: int, messages: int, warmup: int, placement: str, stall_s: float, q, ack, conn
 ) -> None:
@@ -222,38 +264,14 @@ def producer(
     the buffer is never changed while the feeder thread may still pickle it."""
     try:
         pin(placement, "producer")
-        base = payload(elements)
-        buf = base.copy()
-        total = warmup + messages
-        put_ns = np.empty(messages, dtype=np.int64)
-        get_ns = np.empty(messages, dtype=np.int64)
-        clock = time.clock_gettime_ns
-        mono = time.CLOCK_MONOTONIC
-        warm_start = clock(mono)
-        warm_ns = 0
-        for i in range(total):
-            if i == warmup:
-                warm_ns = clock(mono) - warm_start
-            stamp(buf, i)
-            t0 = clock(mono)
-            q.put(buf)
-            t1 = clock(mono)
+
+        def wait_ack(i: int, _token) -> tuple[Any, Any]:
             try:
-                seq, t2 = ack.get(timeout=stall_s)
+                return ack.get(timeout=stall_s)
             except Exception as e:  # queue.Empty: the consumer stalled or died
                 raise TrialError(f"message {i}: no ack within {stall_s:g} s ({type(e).__name__})")
-            if seq == "error":
-                raise TrialError(str(t2))
-            if seq != i:
-                raise TrialError(f"message {i}: ack for message {seq}")
-            if i >= warmup:
-                put_ns[i - warmup] = t1 - t0
-                # A send that blocks until the consumer has read (mp.Pipe above
-                # its buffer) returns after the get completed: 0, as ipcbench
-                # records it, never a negative time.
-                get_ns[i - warmup] = max(t2 - t1, 0)
-        if warmup >= total:
-            warm_ns = clock(mono) - warm_start
+
+        put_ns, get_ns, warm_ns = lockstep(q.put, wait_ack, elements, messages, warmup)
         q.close()
         q.join_thread()
         conn.send(("ok", put_ns, get_ns, warm_ns))
@@ -318,52 +336,32 @@ def fanout_producer(
         # after put returns, so it is reused only once its task was acked.
         free = [base.copy() for _ in range(workers)]
         busy: dict[int, np.ndarray] = {}
-        sent_at: dict[int, int] = {}
         clock = time.clock_gettime_ns
         mono = time.CLOCK_MONOTONIC
-        latency = np.empty(messages, dtype=np.int64)
 
-        def put(seq: int) -> None:
+        def put(seq: int) -> int:
             buf = free.pop()
             stamp(buf, seq)
             busy[seq] = buf
             t0 = clock(mono)
             tasks.put(buf)
-            sent_at[seq] = t0
+            return t0
 
-        def phase(first: int, count: int) -> tuple[int, int]:
-            """Tasks first..first+count: (first put time, last ack time)."""
-            nxt, end = first, first + count
-            start = clock(mono)
-            while nxt < end and free:
-                put(nxt)
-                nxt += 1
-            last = start
-            while sent_at:
-                try:
-                    msg = acks.get(timeout=stall_s)
-                except Exception as e:  # queue.Empty: a worker stalled or died
-                    raise TrialError(f"no ack within {stall_s:g} s with {len(sent_at)} tasks in flight ({type(e).__name__})")
-                last = clock(mono)
-                seq, t = msg[0], msg[1]
-                if seq == "error":
-                    raise TrialError(str(t))
-                if seq not in sent_at:
-                    raise TrialError(f"ack for task {seq}, which is not in flight (duplicate or stray)")
-                t0 = sent_at.pop(seq)
-                free.append(busy.pop(seq))
-                if seq >= warmup:
-                    latency[seq - warmup] = max(t - t0, 0)
-                if nxt < end:
-                    put(nxt)
-                    nxt += 1
-            return start, last
+        def ack(in_flight: dict[int, int]) -> tuple[int, int, int]:
+            try:
+                msg = acks.get(timeout=stall_s)
+            except Exception as e:  # queue.Empty: a worker stalled or died
+                raise TrialError(f"no ack within {stall_s:g} s with {len(in_flight)} tasks in flight ({type(e).__name__})")
+            arrived = clock(mono)
+            seq, t = msg[0], msg[1]
+            if seq == "error":
+                raise TrialError(str(t))
+            if seq not in in_flight:
+                raise TrialError(f"ack for task {seq}, which is not in flight (duplicate or stray)")
+            free.append(busy.pop(seq))
+            return seq, t, arrived
 
-        phase(0, warmup)
-        cpu0 = time.process_time_ns()
-        start, last = phase(warmup, messages)
-        cpu = (time.process_time_ns() - cpu0) / messages
-        rate = messages * 1e9 / (last - start) if last > start else float("nan")
+        latency, rate, cpu = keep_in_flight(put, ack, lambda: bool(free), messages, warmup)
         for _ in range(workers):
             tasks.put(None)
         worker_cpu = 0
@@ -381,6 +379,44 @@ def fanout_producer(
         report_error(conn, e)
     finally:
         conn.close()
+
+
+def keep_in_flight(put, ack, can_put, messages: int, warmup: int) -> tuple[np.ndarray, float, float]:
+    """The fanout producer's loop, whatever carries the tasks: puts tasks
+    while ``can_put()`` (a worker is free), then one new task per ack, the
+    warm-up tasks (sequence < warmup) all acked before the measured ones
+    start. ``put(seq)`` hands task seq over and returns the clock read just
+    before; ``ack(in_flight)`` waits for the next ack, frees its worker and
+    returns (seq, worker's timestamp, arrival time), raising TrialError for
+    a stall, a worker's error or a task not in flight. Returns (latencies
+    ns, tasks/s, producer CPU ns per task)."""
+    latency = np.empty(messages, dtype=np.int64)
+    sent_at: dict[int, int] = {}
+
+    def phase(first: int, count: int) -> tuple[int, int]:
+        """Tasks first..first+count: (first put time, last ack time)."""
+        nxt, end = first, first + count
+        start = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        while nxt < end and can_put():
+            sent_at[nxt] = put(nxt)
+            nxt += 1
+        last = start
+        while sent_at:
+            seq, t, last = ack(sent_at)
+            t0 = sent_at.pop(seq)
+            if seq >= warmup:
+                latency[seq - warmup] = max(t - t0, 0)
+            if nxt < end:
+                sent_at[nxt] = put(nxt)
+                nxt += 1
+        return start, last
+
+    phase(0, warmup)
+    cpu0 = time.process_time_ns()
+    start, last = phase(warmup, messages)
+    cpu = (time.process_time_ns() - cpu0) / messages
+    rate = messages * 1e9 / (last - start) if last > start else float("nan")
+    return latency, rate, cpu
 
 
 def run_fanout_trial(

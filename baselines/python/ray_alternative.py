@@ -204,34 +204,11 @@ def seed_driver(
             bench.pin(placement, "producer")
             actor = ray.remote(Consumer).remote(elements, bench.payload, bench.verify)
             _ack(ray, actor.ready.remote(), stall_s, "starting the consumer actor")
-            base = bench.payload(elements)
-            buf = base.copy()
-            total = warmup + messages
-            put_ns = np.empty(messages, dtype=np.int64)
-            get_ns = np.empty(messages, dtype=np.int64)
-            clock = time.clock_gettime_ns
-            mono = time.CLOCK_MONOTONIC
-            warm_start = clock(mono)
-            warm_ns = 0
-            for i in range(total):
-                if i == warmup:
-                    warm_ns = clock(mono) - warm_start
-                bench.stamp(buf, i)
-                t0 = clock(mono)
-                ref = ray.put(buf)
-                out = actor.take.remote(ref)
-                t1 = clock(mono)
-                seq, t2 = _ack(ray, out, stall_s, f"message {i}")
-                del ref, out
-                if seq == "error":
-                    raise bench.TrialError(str(t2))
-                if seq != i:
-                    raise bench.TrialError(f"message {i}: ack for message {seq}")
-                if i >= warmup:
-                    put_ns[i - warmup] = t1 - t0
-                    get_ns[i - warmup] = max(t2 - t1, 0)
-            if warmup >= total:
-                warm_ns = clock(mono) - warm_start
+            # The task holds the object's reference; the returned one is the ack.
+            put_ns, get_ns, warm_ns = bench.lockstep(
+                lambda buf: actor.take.remote(ray.put(buf)),
+                lambda i, out: _ack(ray, out, stall_s, f"message {i}"),
+                elements, messages, warmup)
         finally:
             ray.shutdown()
         conn.send(("ok", put_ns, get_ns, warm_ns))
@@ -273,50 +250,30 @@ def _fanout(ray, bench, actors, elements, messages, warmup, stall_s):
     buf = bench.payload(elements)
     idle = list(actors)
     pending: dict[Any, tuple[int, Any]] = {}
-    sent_at: dict[int, int] = {}
     clock = time.clock_gettime_ns
     mono = time.CLOCK_MONOTONIC
-    latency = np.empty(messages, dtype=np.int64)
 
-    def put(seq: int) -> None:
+    def put(seq: int) -> int:
         actor = idle.pop()
         bench.stamp(buf, seq)
         t0 = clock(mono)
-        out = actor.take.remote(ray.put(buf))
-        sent_at[seq] = t0
-        pending[out] = (seq, actor)
+        pending[actor.take.remote(ray.put(buf))] = (seq, actor)
+        return t0
 
-    def phase(first: int, count: int) -> tuple[int, int]:
-        nxt, end = first, first + count
-        start = clock(mono)
-        while nxt < end and idle:
-            put(nxt)
-            nxt += 1
-        last = start
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=stall_s)
-            if not done:
-                raise bench.TrialError(f"no ack within {stall_s:g} s with {len(pending)} tasks in flight")
-            last = clock(mono)
-            seq_sent, actor = pending.pop(done[0])
-            seq, t = ray.get(done[0])
-            if seq == "error":
-                raise bench.TrialError(str(t))
-            if seq != seq_sent:
-                raise bench.TrialError(f"task {seq_sent}: ack for task {seq}")
-            t0 = sent_at.pop(seq)
-            idle.append(actor)
-            if seq >= warmup:
-                latency[seq - warmup] = max(t - t0, 0)
-            if nxt < end:
-                put(nxt)
-                nxt += 1
-        return start, last
+    def ack(in_flight: dict[int, int]) -> tuple[int, int, int]:
+        done, _ = ray.wait(list(pending), num_returns=1, timeout=stall_s)
+        if not done:
+            raise bench.TrialError(f"no ack within {stall_s:g} s with {len(in_flight)} tasks in flight")
+        arrived = clock(mono)
+        sent, actor = pending.pop(done[0])
+        seq, t = ray.get(done[0])
+        if seq == "error":
+            raise bench.TrialError(str(t))
+        if seq != sent:
+            raise bench.TrialError(f"task {sent}: ack for task {seq}")
+        idle.append(actor)
+        return seq, t, arrived
 
-    phase(0, warmup)
-    cpu0 = time.process_time_ns()
-    start, last = phase(warmup, messages)
-    cpu = (time.process_time_ns() - cpu0) / messages
-    rate = messages * 1e9 / (last - start) if last > start else float("nan")
+    latency, rate, cpu = bench.keep_in_flight(put, ack, lambda: bool(idle), messages, warmup)
     worker_cpu = sum(ns for ns, _ in _ack(ray, [a.cpu.remote() for a in actors], stall_s, "worker CPU"))
     return latency, rate, cpu, worker_cpu / messages
