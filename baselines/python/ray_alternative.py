@@ -36,8 +36,9 @@ driver and the actor processes (all their threads), not Ray's daemons.
 
 Ray is started once per (trial, size) -- every trial of this baseline runs in
 fresh processes -- and shut down at its end (``ray.init`` took ~2.8 s and
-``ray.shutdown`` ~1.4 s here: ~4 s per trial, not prohibitive in a --full
-run). The driver leads its own process group, which Ray's processes
+``ray.shutdown`` ~1.4 s here; 6.5-9.5 s a trial with the actors' start and
+25 messages, ~26 minutes of a --full run's three placements: long, not
+prohibitive, and no trial shares Ray's processes with another). The driver leads its own process group, which Ray's processes
 inherit; after every trial, success or not, the parent kills what is left of
 that group (a driver killed on a timeout takes the raylet and GCS with it,
 but not Ray's dashboard and runtime-env agents) and removes the temporary
