@@ -17,60 +17,143 @@ pub struct Scaling<'c> {
     pub rows: Vec<Row<'c>>,
 }
 
-/// The fanout workloads' worker counts, and a scaling table per placement.
+/// The fanout workloads' worker counts (of either mode), and a scaling
+/// table per placement.
 pub fn collect<'c>(idx: &Index<'c>, py: Option<&Python<'c>>) -> (Vec<u32>, Vec<Scaling<'c>>) {
-    let workloads: Vec<String> = idx
-        .workloads()
-        .into_iter()
-        .filter(|w| family(w).0 == "fanout")
-        .collect();
+    let of = |f: &str| -> Vec<String> {
+        idx.workloads()
+            .into_iter()
+            .filter(|w| family(w).0 == f)
+            .collect()
+    };
+    let modes = Modes {
+        channels: of("fanout"),
+        shared: of(SHARED),
+    };
     let mut placements: Vec<String> = Vec::new();
-    for w in &workloads {
+    for w in modes.channels.iter().chain(&modes.shared) {
         for p in idx.placements(w) {
             if !placements.contains(&p) {
                 placements.push(p);
             }
         }
     }
-    let ns: Vec<u32> = workloads.iter().filter_map(|w| family(w).1).collect();
+    let mut ns: Vec<u32> = modes
+        .channels
+        .iter()
+        .chain(&modes.shared)
+        .filter_map(|w| family(w).1)
+        .collect();
+    ns.sort_unstable();
+    ns.dedup();
     let tables = placements
         .iter()
-        .filter_map(|p| collect_placement(idx, py, &workloads, p))
+        .filter_map(|p| collect_placement(idx, py, &modes, &ns, p))
         .collect();
     (ns, tables)
 }
 
+/// The family of the shared-queue fanout (`fanoutqN`: N workers pulling
+/// from one queue), shown beside one channel per worker (`fanoutN`).
+const SHARED: &str = "fanoutq";
+
+/// What a shared-queue row's name ends with.
+const SHARED_ROW: &str = " (shared queue)";
+
+/// The fanout workloads of a run, by mode.
+struct Modes {
+    /// `fanoutN`: one channel per worker.
+    channels: Vec<String>,
+    /// `fanoutqN`: one shared queue.
+    shared: Vec<String>,
+}
+
+/// One mode's (workload, group) pairs at a placement, and a row per
+/// transport: its cells per N (None where that N did not run).
+struct Mode<'g> {
+    groups: Vec<(String, Group<'g>)>,
+}
+
+impl<'g> Mode<'g> {
+    fn new(keys: &'g [(String, String)], p: &'g str) -> Self {
+        Self {
+            groups: keys
+                .iter()
+                .map(|(w, c)| (w.clone(), group(w, p, c)))
+                .collect(),
+        }
+    }
+
+    fn transports(&self, idx: &Index<'_>) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (_, g) in &self.groups {
+            for tr in idx.transports(*g) {
+                if !names.contains(&tr) {
+                    names.push(tr);
+                }
+            }
+        }
+        names
+    }
+
+    /// A transport's cells of `metric` at each of `ns` workers.
+    fn cells<'c>(
+        &self,
+        idx: &Index<'c>,
+        tr: &str,
+        ns: &[u32],
+        size: u64,
+        metric: &str,
+    ) -> Vec<Option<&'c Cell>> {
+        ns.iter()
+            .map(|&n| {
+                self.groups
+                    .iter()
+                    .find(|(w, _)| family(w).1 == Some(n))
+                    .and_then(|(_, g)| idx.ok(tr, *g, size, metric))
+            })
+            .collect()
+    }
+}
+
 /// One placement's table, at the smallest size Python ran too (our
-/// smallest without it).
+/// smallest without it): one channel per worker first, then the shared
+/// queue, then Python.
 fn collect_placement<'c>(
     idx: &Index<'c>,
     py: Option<&Python<'c>>,
-    workloads: &[String],
+    modes: &Modes,
+    ns: &[u32],
     p: &str,
 ) -> Option<Scaling<'c>> {
-    let keys = first_codecs(idx, workloads, p);
-    let groups: Vec<(String, Group<'_>)> = keys
-        .iter()
-        .map(|(w, c)| (w.clone(), group(w, p, c)))
-        .collect();
-    if groups.is_empty() {
+    let keys = first_codecs(idx, &modes.channels, p);
+    let qkeys = first_codecs(idx, &modes.shared, p);
+    let channels = Mode::new(&keys, p);
+    let shared = Mode::new(&qkeys, p);
+    if channels.groups.is_empty() && shared.groups.is_empty() {
         return None;
     }
     // Python's baseline counts only where it ran this very placement
     // (its figures from another placement would pass for these).
     let py = py.filter(|py| {
-        groups
+        channels
+            .groups
             .iter()
             .any(|(w, _)| py.idx.placements(w).iter().any(|x| x == p))
     });
-    let mut sizes: Vec<u64> = groups.iter().flat_map(|(_, g)| idx.sizes(*g)).collect();
+    let mut sizes: Vec<u64> = channels
+        .groups
+        .iter()
+        .chain(&shared.groups)
+        .flat_map(|(_, g)| idx.sizes(*g))
+        .collect();
     sizes.sort_unstable();
     sizes.dedup();
     // The smallest size, or with Python beside, the smallest it ran too
     // (the notebook starts at 100 elements; ours at 8 B).
     let py_has = |size: u64| {
         py.is_some_and(|py| {
-            groups.iter().any(|(w, _)| {
+            channels.groups.iter().any(|(w, _)| {
                 py.transports_in(w)
                     .iter()
                     .any(|pt| py.cell_in(w, pt, p, size, "throughput").is_some())
@@ -82,38 +165,28 @@ fn collect_placement<'c>(
         .copied()
         .find(|&s| py_has(s))
         .or_else(|| sizes.first().copied())?;
-    // (name, throughput cell per N, latency cell per N)
     let mut rows: Vec<Row<'c>> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    for (_, g) in &groups {
-        for tr in idx.transports(*g) {
-            if !names.contains(&tr) {
-                names.push(tr);
-            }
+    for (mode, suffix) in [(&channels, ""), (&shared, SHARED_ROW)] {
+        for tr in mode.transports(idx) {
+            rows.push((
+                format!("{tr}{suffix}"),
+                mode.cells(idx, &tr, ns, size, "throughput"),
+                mode.cells(idx, &tr, ns, size, "latency"),
+            ));
         }
     }
-    for tr in &names {
-        let thr = groups
-            .iter()
-            .map(|(_, g)| idx.ok(tr, *g, size, "throughput"))
-            .collect();
-        let lat = groups
-            .iter()
-            .map(|(_, g)| idx.ok(tr, *g, size, "latency"))
-            .collect();
-        rows.push((tr.clone(), thr, lat));
-    }
     if let Some(py) = py {
-        for pt in py.transports_in(&groups[0].0) {
-            let thr = groups
-                .iter()
-                .map(|(w, _)| py.cell_in(w, &pt, p, size, "throughput"))
-                .collect();
-            let lat = groups
-                .iter()
-                .map(|(w, _)| py.cell_in(w, &pt, p, size, "latency"))
-                .collect();
-            rows.push((format!("py {pt}"), thr, lat));
+        let py_cells = |pt: &str, metric: &str| -> Vec<Option<&'c Cell>> {
+            ns.iter()
+                .map(|n| py.cell_in(&format!("fanout{n}"), pt, p, size, metric))
+                .collect()
+        };
+        for pt in py.transports_in(&channels.groups[0].0) {
+            rows.push((
+                format!("py {pt}"),
+                py_cells(&pt, "throughput"),
+                py_cells(&pt, "latency"),
+            ));
         }
     }
     Some(Scaling {
@@ -142,6 +215,19 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
          acknowledgements. Figures at the smallest size Python ran too (our smallest without \
          it); all sizes are in the matrices above.",
     );
+    let shared = tables
+        .iter()
+        .any(|t| t.rows.iter().any(|r| r.0.ends_with(SHARED_ROW)));
+    if shared {
+        d.para(
+            "Rows marked `(shared queue)` are the same workload with Python's structure in \
+             Rust (`fanoutqN`): on a transport that can share one endpoint among several \
+             receivers, one queue of tasks that all N workers pull from and one of \
+             acknowledgements, N tasks in flight, whichever worker is free taking the next \
+             task. Beside them, the same transport with one channel per worker shows what \
+             the shared queue itself buys.",
+        );
+    }
     for s in &tables {
         render_table(d, &ns, s);
     }
@@ -274,5 +360,37 @@ mod tests {
             row("a").contains("10.0") && row("a").contains("40.0") && row("a").contains("4.00x")
         );
         assert!(row("py mp-queue").contains("1.00") && row("py mp-queue").contains("2.00x"));
+        assert!(!d.out.contains("shared queue"), "{}", d.out);
+    }
+
+    #[test]
+    fn shared_queue_rows_sit_beside_one_channel_per_worker() {
+        let r = results(vec![
+            cell("q", "fanout1", "split", 800, "throughput", 100_000.0),
+            cell("q", "fanout4", "split", 800, "throughput", 25_000.0),
+            cell("p", "fanout4", "split", 800, "throughput", 20_000.0),
+            cell("q", "fanoutq2", "split", 800, "throughput", 150_000.0),
+            cell("q", "fanoutq4", "split", 800, "throughput", 200_000.0),
+        ]);
+        let idx = Index::new(&r);
+        let (ns, tables) = collect(&idx, None);
+        // Every N of either mode is a column; a mode that did not run an N
+        // shows a gap there.
+        assert_eq!(ns, [1, 2, 4]);
+        let names: Vec<&str> = tables[0].rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(names, ["q", "p", "q (shared queue)"]);
+        let shared = &tables[0].rows[2];
+        assert!(shared.1[0].is_none() && shared.1[1].is_some() && shared.1[2].is_some());
+        assert!(tables[0].rows[0].1[1].is_none(), "q ran no fanout2");
+        let mut d = Doc::default();
+        render(&mut d, &idx, None);
+        let line = d
+            .out
+            .lines()
+            .find(|l| l.starts_with("| q (shared queue) "))
+            .unwrap_or_else(|| panic!("shared row in {}", d.out));
+        // 150 µs and 200 µs per task; no N=4 ÷ N=1 without an N=1 figure.
+        assert!(line.contains("6.67") && line.contains("5.00"), "{line}");
+        assert!(d.out.contains("Python's structure in Rust"), "{}", d.out);
     }
 }
