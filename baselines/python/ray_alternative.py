@@ -40,9 +40,11 @@ fresh processes -- and shut down at its end (``ray.init`` took ~2.8 s and
 25 messages, ~26 minutes of a --full run's three placements: long, not
 prohibitive, and no trial shares Ray's processes with another). The driver leads its own process group, which Ray's processes
 inherit; after every trial, success or not, the parent kills what is left of
-that group (a driver killed on a timeout takes the raylet and GCS with it,
-but not Ray's dashboard and runtime-env agents) and removes the temporary
-directory (session logs, sockets). Ray keeps ``~/.ray/auth_token``, which it
+that group (a driver killed outright takes the raylet and GCS with it, but
+not Ray's dashboard and runtime-env agents) and removes the temporary
+directory (session logs, sockets). Once Ray runs, SIGTERM (a timeout) and
+the parent's death (bench-all interrupted) make the driver shut Ray down
+and remove the directory itself. Ray keeps ``~/.ray/auth_token``, which it
 writes on the first start on a machine. Usage statistics are switched off.
 """
 
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import shutil
 import signal
@@ -132,7 +135,38 @@ def start(temp_dir: str):
         log_to_driver=False,
         logging_level=logging.ERROR,
     )
+    _stop_on_term()
     return ray
+
+
+def _stop_on_term() -> None:
+    """Makes SIGTERM (a trial's timeout) and the parent's death (bench-all
+    interrupted) end the driver through its ``finally``, which shuts Ray down
+    and removes the session directory: killed outright, the driver would
+    leave Ray's agents running and, with no parent left, the directory.
+    SIGALRM ends a shutdown that takes longer than 10 s."""
+
+    def terminated(signum, _frame):
+        signal.alarm(10)
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before prctl
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def stop(ray, temp_dir: str) -> None:
+    """Shuts Ray down and removes its session directory (the parent does too,
+    unless it is gone)."""
+    ray.shutdown()
+    shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 class Consumer:
@@ -211,7 +245,7 @@ def seed_driver(
                 lambda i, out: _ack(ray, out, stall_s, f"message {i}"),
                 elements, messages, warmup)
         finally:
-            ray.shutdown()
+            stop(ray, temp_dir)
         conn.send(("ok", put_ns, get_ns, warm_ns))
     except BaseException as e:
         bench.report_error(conn, e)
@@ -235,7 +269,7 @@ def fanout_driver(
             _ack(ray, [a.ready.remote() for a in actors], stall_s, "starting the worker actors")
             result = _fanout(ray, bench, actors, elements, messages, warmup, stall_s)
         finally:
-            ray.shutdown()
+            stop(ray, temp_dir)
         conn.send(("ok", *result))
     except BaseException as e:
         bench.report_error(conn, e)

@@ -351,5 +351,40 @@ class RayAlternative(unittest.TestCase):
                 self.assertEqual((left, dirs), ({}, set()))
 
 
+    @unittest.skipUnless(importlib.util.find_spec("ray"), "ray is not installed (bench-all installs it for --full runs)")
+    def test_ray_stops_when_the_baseline_is_killed(self):
+        # As bench-all stops the baseline on Ctrl-C: SIGTERM to the parent
+        # alone, mid-trial; the driver notices and shuts Ray down.
+        import signal
+        import time
+
+        procs = ray_processes()
+        before = set(glob.glob(os.path.join(tempfile.gettempdir(), "ipcbench-ray-*")))
+        with tempfile.TemporaryDirectory() as d:
+            p = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "100",
+                 "--trials", "1", "--warmup", "2", "--placement", "none", "--modes", "ray",
+                 "--messages", "1000000", "--timeout", "300", "--json", os.path.join(d, "o.json")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            try:
+                end = time.monotonic() + 120
+                while not any("ray::Consumer" in c for c in ray_processes().values()):
+                    self.assertLess(time.monotonic(), end, "the Ray consumer never started")
+                    self.assertIsNone(p.poll(), "the baseline ended early")
+                    time.sleep(0.2)
+            finally:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=60)
+        end = time.monotonic() + 30
+        while True:
+            left = {q: c for q, c in ray_processes().items() if q not in procs}
+            dirs = set(glob.glob(os.path.join(tempfile.gettempdir(), "ipcbench-ray-*"))) - before
+            if (left, dirs) == ({}, set()) or time.monotonic() > end:
+                break
+            time.sleep(0.5)
+        self.assertEqual((left, dirs), ({}, set()))
+
+
 if __name__ == "__main__":
     unittest.main()
