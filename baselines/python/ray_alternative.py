@@ -8,9 +8,10 @@ object store, and the worker processes that run actors), and arrays travel
 as objects in Ray's shared-memory object store. So here:
 
 - The **producer** is a driver process forked for the trial. It calls
-  ``ray.init`` with a fresh temporary directory, starts the actors, and then
-  pins itself (after ``ray.init``: Ray's processes inherit the affinity of
-  the process that starts them and must not inherit the producer's CPU).
+  ``ray.init`` with a fresh temporary directory, then pins itself (after
+  ``ray.init``: Ray's processes inherit the affinity of the process that
+  starts them and must not inherit the producer's CPU) and starts the
+  actors.
 - The **consumer** (seed) and the **workers** (fanout) are long-lived Ray
   actors, each a worker process started by Ray's raylet. Ray places and
   schedules them; they are not pinned (they are not ours to pin).
@@ -38,11 +39,12 @@ Ray is started once per (trial, size) -- every trial of this baseline runs in
 fresh processes -- and shut down at its end (``ray.init`` took ~2.8 s and
 ``ray.shutdown`` ~1.4 s here; 6.5-9.5 s a trial with the actors' start and
 25 messages, ~26 minutes of a --full run's three placements: long, not
-prohibitive, and no trial shares Ray's processes with another). The driver leads its own process group, which Ray's processes
-inherit; after every trial, success or not, the parent kills what is left of
-that group (a driver killed outright takes the raylet and GCS with it, but
-not Ray's dashboard and runtime-env agents) and removes the temporary
-directory (session logs, sockets). Once Ray runs, SIGTERM (a timeout) and
+prohibitive, and no trial shares Ray's processes with another). The driver
+leads its own process group, which Ray's processes inherit; after every
+trial, success or not, the parent kills what is left of that group (a driver
+killed outright takes the raylet and GCS with it, but not Ray's dashboard
+and runtime-env agents) and removes the temporary directory (session logs,
+sockets). Once Ray runs, SIGTERM (a timeout) and
 the parent's death (bench-all interrupted) make the driver shut Ray down
 and remove the directory itself. Ray keeps ``~/.ray/auth_token``, which it
 writes on the first start on a machine. Usage statistics are switched off.
