@@ -107,6 +107,15 @@ fn rust_transports() -> Vec<Target> {
             "put copies the message into the ring (one memcpy); get is the wake-up plus a zero-copy decode",
         ),
         target(
+            13,
+            "shm-queue",
+            false,
+            ("fanoutq4", "split", 800, "throughput"),
+            Against::BestRateIn("fanout4".to_owned()),
+            1.0,
+            "one shared queue: a free worker takes the next task at once, where one channel per worker makes the producer wait on each worker in turn; four workers share core 1",
+        ),
+        target(
             15,
             "shm-spin",
             false,

@@ -118,6 +118,10 @@ pub enum Against {
     /// Another transport, at every size both ran: a verdict whose ratio
     /// interval excludes 1 in the target transport's favour.
     BeatsAtEverySize(String),
+    /// The best rate any transport reached in this other workload (same
+    /// placement, size and metric): the figure's rate ≥ ratio × it (the
+    /// shared-queue fanout against the best one-channel-per-worker one).
+    BestRateIn(String),
     /// The same cell of a (Rust) transport: the figure may exceed it by at
     /// most `ratio` nanoseconds (a binding's own cost).
     ExcessOver(String),

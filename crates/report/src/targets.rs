@@ -27,6 +27,7 @@ fn describe(t: &Target) -> String {
         Against::Nanoseconds(ns) => format!("median ≤ {}", fmt_time(ns * t.ratio)),
         Against::BytesPerSecond(b) => format!("≥ {}", fmt_rate(b * t.ratio)),
         Against::RateOf(o) => format!("≥ {times} the rate of `{py}{o}`"),
+        Against::BestRateIn(w) => format!("≥ {times} the best rate of any transport in {w}"),
         Against::BeatsAtEverySize(o) => {
             return format!(
                 "{name} {} {} faster than `{py}{o}` at every size (ratio interval above 1) ({})",
@@ -80,6 +81,44 @@ fn cell<'a>(r: &'a Results, t: &Target, transport: &str, size: u64) -> Option<&'
 
 fn floors<'a>(r: &'a Results, placement: &str) -> Option<&'a Floors> {
     r.floors.iter().find(|f| f.placement == placement)
+}
+
+/// A rate (a throughput cell's ns per message) held against the best any
+/// transport reached in `workload` at the target's placement, size and
+/// metric: met when the rate ratio ≥ the target's ratio.
+fn best_rate_in(r: &Results, t: &Target, figure: f64, workload: &str) -> Outcome {
+    let best = r
+        .cells
+        .iter()
+        .filter(|c| {
+            c.status == Status::Ok
+                && c.workload == workload
+                && c.placement == t.placement
+                && c.metric == t.metric
+                && c.size_bytes == t.size_bytes
+        })
+        .filter(|c| c.median() > 0.0)
+        .min_by(|a, b| a.median().total_cmp(&b.median()));
+    match best {
+        Some(b) => {
+            // Throughput cells hold ns per message: the rate ratio is the
+            // inverse of the time ratio.
+            let ratio = b.median() / figure;
+            let rate = |ns: f64| format!("{:.0} msg/s", 1e9 / ns);
+            Outcome::Measured(
+                rate(figure),
+                format!("{} {workload} {}", b.transport, rate(b.median())),
+                fmt_multiple(ratio),
+                ratio >= t.ratio,
+            )
+        }
+        None => Outcome::NotMeasured(format!(
+            "needs {workload} {} at {} ({})",
+            t.metric,
+            fmt_bytes(t.size_bytes),
+            t.placement
+        )),
+    }
 }
 
 /// A time held against a reference time: met when figure ÷ reference ≤ ratio.
@@ -220,6 +259,7 @@ fn check(src: &Sources<'_>, t: &Target) -> Outcome {
             }
             None => Outcome::NotMeasured(format!("needs {other} {}", t.workload)),
         },
+        Against::BestRateIn(workload) => best_rate_in(r, t, figure, workload),
         Against::ExcessOver(other) => match cell(src.rust, t, other, t.size_bytes) {
             Some(o) => {
                 let excess = figure - o.median();
@@ -424,6 +464,39 @@ mod tests {
         let r = results(Vec::new(), vec![t]);
         assert!(row(&section(&r, Some(&py)), "`py fast`").contains("10.0x"));
         assert!(row(&section(&r, None), "`py fast`").contains("needs the Python baseline"));
+    }
+
+    #[test]
+    fn best_rate_in_another_workload_takes_the_fastest_transport() {
+        let mut t = target("q", Against::BestRateIn("fanout4".into()), 1.0);
+        t.workload = "fanoutq4".into();
+        t.metric = "throughput".into();
+        t.size_bytes = 8;
+        let cells = |q: f64| {
+            vec![
+                cell("q", "fanoutq4", 8, "throughput", &[q; 3]),
+                cell("a", "fanout4", 8, "throughput", &[2000.0; 3]),
+                cell("b", "fanout4", 8, "throughput", &[1000.0; 3]),
+                // Another size or workload is no competitor.
+                cell("c", "fanout4", 800, "throughput", &[10.0; 3]),
+                cell("c", "fanout2", 8, "throughput", &[10.0; 3]),
+            ]
+        };
+        let md = section(&results(cells(800.0), vec![t.clone()]), None);
+        let line = row(&md, "best rate of any transport in fanout4");
+        assert!(
+            line.contains("b fanout4 1000000 msg/s") && line.contains("1.25x"),
+            "{line}"
+        );
+        assert!(line.contains("| met"), "{line}");
+        let md = section(&results(cells(1250.0), vec![t.clone()]), None);
+        let line = row(&md, "best rate of any transport in fanout4");
+        assert!(
+            line.contains("0.800x") && line.contains("**not met**"),
+            "{line}"
+        );
+        let md = section(&results(cells(800.0)[..1].to_vec(), vec![t]), None);
+        assert!(row(&md, "`q`").contains("needs fanout4 throughput at 8 B"));
     }
 
     #[test]
