@@ -104,8 +104,29 @@ impl<W: Wait> ShmSender<W> {
 
     #[inline(always)]
     fn push(&mut self, kind: u32, len: u32, body: &[u8]) -> Result<(), SendError> {
+        match self.prod.try_push(kind, len, body) {
+            Ok(Push::Done) => {
+                self.notify();
+                Ok(())
+            }
+            other => self.push_other(other, kind, len, body),
+        }
+    }
+
+    /// Anything but a record published at the first try: padding at the end
+    /// of a lap (then retry), a full ring, or corruption. Out of line so the
+    /// fast path has no loop to hoist values out of.
+    #[cold]
+    #[inline(never)]
+    fn push_other(
+        &mut self,
+        mut got: Result<Push, crate::ring::Corrupt>,
+        kind: u32,
+        len: u32,
+        body: &[u8],
+    ) -> Result<(), SendError> {
         loop {
-            match self.prod.try_push(kind, len, body) {
+            match got {
                 Ok(Push::Done) => {
                     self.notify();
                     return Ok(());
@@ -114,6 +135,7 @@ impl<W: Wait> ShmSender<W> {
                 Ok(Push::Full) => return self.push_slow(kind, len, body),
                 Err(c) => return Err(corrupt(c)),
             }
+            got = self.prod.try_push(kind, len, body);
         }
     }
 
@@ -197,6 +219,9 @@ impl<W: Wait> ShmSender<W> {
 const _: () = assert!(crate::ring::MAX_SIZE / 2 <= MAX_MESSAGE);
 
 impl<W: Wait> transport::Sender for ShmSender<W> {
+    // Inlined into the caller's loop: the one-record path is a few dozen
+    // instructions, everything else is out of line.
+    #[inline]
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
         // `max_inline` is below half the largest ring, itself at most
         // MAX_MESSAGE (asserted above): a message sent whole needs no other
@@ -236,6 +261,8 @@ pub struct ShmReceiver<W> {
 }
 
 impl<W: Wait> ShmReceiver<W> {
+    #[cold]
+    #[inline(never)]
     fn poison(&mut self, why: String) -> RecvError {
         self.poisoned = Some(why.clone());
         RecvError::Corrupt(why)
@@ -315,6 +342,9 @@ impl<W: Wait> ShmReceiver<W> {
         }
     }
 
+    /// Out of line: its copies dwarf a call, and inlined it would crowd the
+    /// one-record path of `recv`.
+    #[inline(never)]
     fn reassemble(&mut self, total: usize) -> Result<&[u8], RecvError> {
         self.buf.clear();
         // Reserve what a ring's worth of chunks can prove, not what the header
@@ -341,22 +371,43 @@ impl<W: Wait> ShmReceiver<W> {
     }
 }
 
+impl<W: Wait> ShmReceiver<W> {
+    /// The error every call returns once the stream is corrupt.
+    #[cold]
+    #[inline(never)]
+    fn poisoned_error(&self) -> RecvError {
+        RecvError::Corrupt(self.poisoned.clone().unwrap_or_default())
+    }
+
+    /// A record other than a whole message: the start of a chunked one, or
+    /// a chunk out of place.
+    #[inline(never)]
+    fn recv_other(&mut self, rec: Record) -> Result<&[u8], RecvError> {
+        match rec.kind {
+            kind::BEGIN => self.reassemble(rec.len),
+            k => Err(self.poison(format!("record kind {k} outside a chunked message"))),
+        }
+    }
+}
+
 impl<W: Wait> transport::Receiver for ShmReceiver<W> {
+    // Inlined into the caller's loop: the one-record path is a few dozen
+    // instructions, everything else is out of line.
+    #[inline]
     fn recv(&mut self) -> Result<&[u8], RecvError> {
-        if let Some(why) = &self.poisoned {
-            return Err(RecvError::Corrupt(why.clone()));
+        if self.poisoned.is_some() {
+            return Err(self.poisoned_error());
         }
         // The message lent by the previous call is given back only now.
         self.release();
         let rec = self.pop()?;
-        match rec.kind {
+        if rec.kind == kind::MSG {
             // SAFETY: the record stays reserved until the next `release`,
             // which happens in the next call; the `&mut self` borrow keeps the
             // caller from making that call while holding the slice.
-            kind::MSG => Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) }),
-            kind::BEGIN => self.reassemble(rec.len),
-            k => Err(self.poison(format!("record kind {k} outside a chunked message"))),
+            return Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) });
         }
+        self.recv_other(rec)
     }
 }
 
