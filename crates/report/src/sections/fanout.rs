@@ -3,6 +3,7 @@
 use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes, fmt_multiple};
 use crate::index::{Group, Index, family};
 use crate::schema::Cell;
+use crate::sections::answers::ONE_QUEUE;
 use crate::sections::*;
 use crate::table::{Align, Table};
 
@@ -56,9 +57,6 @@ pub fn collect<'c>(idx: &Index<'c>, py: Option<&Python<'c>>) -> (Vec<u32>, Vec<S
 /// The family of the shared-queue fanout (`fanoutqN`: N workers pulling
 /// from one queue), shown beside one channel per worker (`fanoutN`).
 const SHARED: &str = "fanoutq";
-
-/// What a shared-queue row's name ends with.
-const SHARED_ROW: &str = " (shared queue)";
 
 /// The fanout workloads of a run, by mode.
 struct Modes {
@@ -166,7 +164,7 @@ fn collect_placement<'c>(
         .find(|&s| py_has(s))
         .or_else(|| sizes.first().copied())?;
     let mut rows: Vec<Row<'c>> = Vec::new();
-    for (mode, suffix) in [(&channels, ""), (&shared, SHARED_ROW)] {
+    for (mode, suffix) in [(&channels, ""), (&shared, ONE_QUEUE)] {
         for tr in mode.transports(idx) {
             rows.push((
                 format!("{tr}{suffix}"),
@@ -217,10 +215,10 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
     );
     let shared = tables
         .iter()
-        .any(|t| t.rows.iter().any(|r| r.0.ends_with(SHARED_ROW)));
+        .any(|t| t.rows.iter().any(|r| r.0.ends_with(ONE_QUEUE)));
     if shared {
         d.para(
-            "Rows marked `(shared queue)` are the same workload with Python's structure in \
+            "Rows marked `(one queue)` are the same workload with Python's structure in \
              Rust (`fanoutqN`): on a transport that can share one endpoint among several \
              receivers, one queue of tasks that all N workers pull from and one of \
              acknowledgements, N tasks in flight, whichever worker is free taking the next \
@@ -360,7 +358,7 @@ mod tests {
             row("a").contains("10.0") && row("a").contains("40.0") && row("a").contains("4.00x")
         );
         assert!(row("py mp-queue").contains("1.00") && row("py mp-queue").contains("2.00x"));
-        assert!(!d.out.contains("shared queue"), "{}", d.out);
+        assert!(!d.out.contains("one queue"), "{}", d.out);
     }
 
     #[test]
@@ -378,7 +376,7 @@ mod tests {
         // shows a gap there.
         assert_eq!(ns, [1, 2, 4]);
         let names: Vec<&str> = tables[0].rows.iter().map(|r| r.0.as_str()).collect();
-        assert_eq!(names, ["q", "p", "q (shared queue)"]);
+        assert_eq!(names, ["q", "p", "q (one queue)"]);
         let shared = &tables[0].rows[2];
         assert!(shared.1[0].is_none() && shared.1[1].is_some() && shared.1[2].is_some());
         assert!(tables[0].rows[0].1[1].is_none(), "q ran no fanout2");
@@ -387,7 +385,7 @@ mod tests {
         let line = d
             .out
             .lines()
-            .find(|l| l.starts_with("| q (shared queue) "))
+            .find(|l| l.starts_with("| q (one queue) "))
             .unwrap_or_else(|| panic!("shared row in {}", d.out));
         // 150 µs and 200 µs per task; no N=4 ÷ N=1 without an N=1 figure.
         assert!(line.contains("6.67") && line.contains("5.00"), "{line}");
