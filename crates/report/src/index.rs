@@ -7,7 +7,7 @@ use crate::schema::{Cell, Results, Status};
 
 /// Workload families in reading order; within a family, by parameter
 /// (`fanout1`, `fanout2`, `fanout4`); others follow alphabetically.
-const WORKLOAD_ORDER: &[&str] = &["seed", "pingpong", "stream", "fanout", "paced"];
+const WORKLOAD_ORDER: &[&str] = &["seed", "pingpong", "stream", "fanout", "fanoutq", "paced"];
 /// Codecs cheapest first; others follow alphabetically.
 const CODEC_ORDER: &[&str] = &["raw", "bincode", "msgpack", "pickle"];
 /// Placements as documented; others follow alphabetically.
@@ -41,12 +41,19 @@ pub fn family(workload: &str) -> (&str, Option<u32>) {
     }
 }
 
+/// Whether a workload is a fanout of either mode: `fanoutN` (one channel per
+/// worker) or `fanoutqN` (N workers pulling from one shared queue). Both
+/// count tasks.
+pub fn is_fanout(workload: &str) -> bool {
+    matches!(family(workload).0, "fanout" | "fanoutq")
+}
+
 /// The metric a workload's answer is judged on.
 pub fn primary_metric(workload: &str) -> Option<&'static str> {
     match family(workload).0 {
         "seed" => Some("total"),
         "pingpong" => Some("rtt"),
-        "stream" | "fanout" => Some("throughput"),
+        "stream" | "fanout" | "fanoutq" => Some("throughput"),
         "paced" => Some("latency"),
         _ => None,
     }
@@ -70,7 +77,13 @@ pub fn describe_metric(workload: &str, metric: &str) -> String {
                 "tasks per second handed to {n} worker process{}, one task in flight per worker",
                 if n == 1 { "" } else { "es" }
             ),
-            (("fanout", _), "latency") => {
+            (("fanoutq", Some(n)), "throughput") => format!(
+                "tasks per second handed to {n} worker process{} pulling from one shared queue, \
+                 {n} task{} in flight",
+                if n == 1 { "" } else { "es" },
+                if n == 1 { "" } else { "s" }
+            ),
+            (("fanout" | "fanoutq", _), "latency") => {
                 "from the producer's send to the worker holding the task".to_owned()
             }
             (("paced", Some(p)), "latency") => format!(
@@ -287,7 +300,8 @@ mod tests {
     fn workloads_sort_by_family_then_parameter() {
         let v = order_workloads(
             [
-                "paced80", "fanout4", "zz", "fanout16", "seed", "paced50", "fanout2", "stream",
+                "paced80", "fanout4", "zz", "fanout16", "seed", "paced50", "fanoutq4", "fanout2",
+                "stream", "fanoutq1",
             ]
             .map(String::from)
             .to_vec(),
@@ -295,10 +309,15 @@ mod tests {
         assert_eq!(
             v,
             [
-                "seed", "stream", "fanout2", "fanout4", "fanout16", "paced50", "paced80", "zz"
+                "seed", "stream", "fanout2", "fanout4", "fanout16", "fanoutq1", "fanoutq4",
+                "paced50", "paced80", "zz"
             ]
         );
         assert_eq!(family("fanout4"), ("fanout", Some(4)));
+        assert_eq!(family("fanoutq4"), ("fanoutq", Some(4)));
+        assert!(is_fanout("fanout2") && is_fanout("fanoutq2") && !is_fanout("paced50"));
+        assert!(describe_metric("fanoutq4", "throughput").contains("one shared queue"));
+        assert_eq!(primary_metric("fanoutq2"), Some("throughput"));
         assert_eq!(family("seed"), ("seed", None));
         assert_eq!(family("42"), ("42", None));
     }

@@ -40,7 +40,7 @@ pub fn panels_of(transports: &[String]) -> Vec<(String, Vec<String>)> {
 fn y_kind(workload: &str, metric: &str) -> YKind {
     if !is_throughput(metric) {
         YKind::Time
-    } else if family(workload).0 == "fanout" {
+    } else if crate::index::is_fanout(workload) {
         YKind::PerSecond
     } else {
         YKind::Rate

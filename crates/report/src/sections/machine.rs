@@ -110,7 +110,7 @@ pub fn caveats(r: &Results) -> Vec<Caveat> {
     let workers = idx
         .workloads()
         .iter()
-        .filter(|w| family(w).0 == "fanout")
+        .filter(|w| crate::index::is_fanout(w))
         .filter_map(|w| family(w).1)
         .max();
     if let Some(w) = workers

@@ -275,7 +275,7 @@ pub fn fmt_per_s(x: f64, unit: &str) -> String {
 
 /// What a workload's throughput counts.
 pub fn rate_unit(workload: &str) -> &'static str {
-    if family(workload).0 == "fanout" {
+    if crate::index::is_fanout(workload) {
         "tasks"
     } else {
         "msg"

@@ -23,7 +23,7 @@ pub fn families(idx: &Index<'_>) -> Vec<(String, Vec<String>)> {
 pub fn show_for(workload: &str, metric: &str) -> Show {
     if !is_throughput(metric) {
         Show::Time
-    } else if family(workload).0 == "fanout" {
+    } else if crate::index::is_fanout(workload) {
         Show::Count(rate_unit(workload))
     } else {
         Show::Bytes
