@@ -312,9 +312,13 @@ fn list() -> Result<()> {
     let _ = writeln!(o, "Transports:");
     for b in registry::BACKENDS {
         let caps = (b.capabilities)();
+        let shared = match caps.shared_receivers {
+            0 => String::new(),
+            n => format!(", shared receivers: up to {n} (fanoutqN)"),
+        };
         let _ = writeln!(
             o,
-            "  {:<22} {} [wait: {}, zero-copy receive: {}, max message: {}]",
+            "  {:<22} {} [wait: {}, zero-copy receive: {}, max message: {}{shared}]",
             b.name,
             b.description,
             caps.wait,

@@ -44,6 +44,12 @@ fn list_names_everything() {
     ] {
         assert!(out.contains(name), "`list` lacks {name}:\n{out}");
     }
+    let queue = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("shm-queue "))
+        .expect("shm-queue line");
+    assert!(queue.contains("shared receivers: up to 16"), "{queue}");
+    assert!(out.contains("fanoutq4"), "{out}");
 }
 
 #[test]
