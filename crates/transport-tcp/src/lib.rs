@@ -29,7 +29,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use transport::framing::{FramedReader, FramedWriter};
+use transport::framing::{self, FramedReader, FramedWriter};
 use transport::peer::{Gate, PeerCred};
 use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options};
 
@@ -62,13 +62,7 @@ fn halves(stream: TcpStream) -> Result<Halves, OpenError> {
     stream
         .set_nodelay(true)
         .map_err(|e| OpenError::io("setting TCP_NODELAY", e))?;
-    let reader = stream
-        .try_clone()
-        .map_err(|e| OpenError::io("dup socket", e))?;
-    Ok((
-        FramedWriter::new(stream, DEFAULT_MAX_MESSAGE_SIZE),
-        FramedReader::new(reader, DEFAULT_MAX_MESSAGE_SIZE),
-    ))
+    framing::duplex(stream, DEFAULT_MAX_MESSAGE_SIZE)
 }
 
 /// 128 bits from the kernel's random source, as hex digits.

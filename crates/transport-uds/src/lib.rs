@@ -14,7 +14,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::time::Instant;
 
-use transport::framing::{FramedReader, FramedWriter};
+use transport::framing::{self, FramedReader, FramedWriter};
 use transport::peer::Gate;
 use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options};
 
@@ -32,13 +32,7 @@ pub struct UdsListener {
 type Halves = (FramedWriter<UnixStream>, FramedReader<UnixStream>);
 
 fn halves(stream: UnixStream) -> Result<Halves, OpenError> {
-    let reader = stream
-        .try_clone()
-        .map_err(|e| OpenError::io("dup socket", e))?;
-    Ok((
-        FramedWriter::new(stream, DEFAULT_MAX_MESSAGE_SIZE),
-        FramedReader::new(reader, DEFAULT_MAX_MESSAGE_SIZE),
-    ))
+    framing::duplex(stream, DEFAULT_MAX_MESSAGE_SIZE)
 }
 
 impl transport::Listener for UdsListener {

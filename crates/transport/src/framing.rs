@@ -12,8 +12,9 @@
 //! peer that claims a gigabyte and sends ten bytes costs ten bytes.
 
 use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 
-use crate::{RecvError, SendError};
+use crate::{OpenError, RecvError, SendError};
 
 /// Size of the length prefix.
 pub const HEADER_LEN: usize = 8;
@@ -236,6 +237,24 @@ impl<R: Read + Send + 'static> crate::Receiver for FramedReader<R> {
     }
 }
 
+/// Both framed halves of one duplex stream (a connected socket): the writer
+/// owns `stream`, the reader a duplicate of its descriptor (close-on-exec),
+/// so each half can move to its own thread. Frames over `max` bytes are
+/// refused by the writer and reported as corrupt by the reader.
+pub fn duplex<S>(stream: S, max: usize) -> Result<(FramedWriter<S>, FramedReader<S>), OpenError>
+where
+    S: AsFd + From<OwnedFd> + Read + Write,
+{
+    let reader = stream
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| OpenError::io("dup socket", e))?;
+    Ok((
+        FramedWriter::new(stream, max),
+        FramedReader::new(S::from(reader), max),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,5 +414,25 @@ mod tests {
         let err = w.send(b"12345").expect_err("too large");
         assert!(matches!(err, SendError::TooLarge { size: 5, max: 4 }));
         assert!(w.inner.is_empty());
+    }
+
+    #[test]
+    fn duplex_halves_of_a_socket_pair_talk_both_ways() {
+        use std::os::unix::net::UnixStream;
+        let (a, b) = UnixStream::pair().expect("socketpair");
+        let (mut aw, mut ar) = duplex(a, 16).expect("duplex a");
+        let (mut bw, mut br) = duplex(b, 16).expect("duplex b");
+        aw.send(b"ping").expect("send");
+        assert_eq!(br.recv().expect("recv"), b"ping");
+        bw.send(b"pong").expect("send");
+        assert_eq!(ar.recv().expect("recv"), b"pong");
+        assert!(matches!(aw.send(&[0; 17]), Err(SendError::TooLarge { .. })));
+        // The writer's descriptor closing alone is not the end: the reader's
+        // duplicate keeps the socket open until both are gone.
+        drop(bw);
+        aw.send(b"late").expect("send");
+        assert_eq!(br.recv().expect("recv"), b"late");
+        drop(br);
+        assert!(matches!(ar.recv(), Err(RecvError::Disconnected)));
     }
 }

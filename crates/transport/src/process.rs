@@ -120,7 +120,6 @@ impl PeerProcess {
     /// Whether the process still exists: false once it has exited (a zombie
     /// too, where there is a pidfd). A failing poll reads as alive, so it
     /// cannot fake a disconnect; the next check may know better.
-    #[inline]
     pub fn alive(&self) -> bool {
         match &self.pidfd {
             Some(fd) => {
