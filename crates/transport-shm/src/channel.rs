@@ -379,11 +379,22 @@ impl<W: Wait> ShmReceiver<W> {
         RecvError::Corrupt(self.poisoned.clone().unwrap_or_default())
     }
 
-    /// A record other than a whole message: the start of a chunked one, or
-    /// a chunk out of place.
+    /// Anything but a whole message at the first poll: an empty ring (wait
+    /// per the strategy), the start of a chunked message, a chunk out of
+    /// place, corruption.
     #[inline(never)]
-    fn recv_other(&mut self, rec: Record) -> Result<&[u8], RecvError> {
+    fn recv_other(
+        &mut self,
+        got: Result<Option<Record>, crate::ring::Corrupt>,
+    ) -> Result<&[u8], RecvError> {
+        let rec = match got {
+            Ok(Some(r)) => r,
+            Ok(None) => self.pop_slow()?,
+            Err(c) => return Err(self.poison(c.0)),
+        };
         match rec.kind {
+            // SAFETY: as in `recv`.
+            kind::MSG => Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) }),
             kind::BEGIN => self.reassemble(rec.len),
             k => Err(self.poison(format!("record kind {k} outside a chunked message"))),
         }
@@ -400,14 +411,15 @@ impl<W: Wait> transport::Receiver for ShmReceiver<W> {
         }
         // The message lent by the previous call is given back only now.
         self.release();
-        let rec = self.pop()?;
-        if rec.kind == kind::MSG {
-            // SAFETY: the record stays reserved until the next `release`,
-            // which happens in the next call; the `&mut self` borrow keeps the
-            // caller from making that call while holding the slice.
-            return Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) });
+        match self.cons.try_pop() {
+            Ok(Some(rec)) if rec.kind == kind::MSG => {
+                // SAFETY: the record stays reserved until the next `release`,
+                // which happens in the next call; the `&mut self` borrow keeps
+                // the caller from making that call while holding the slice.
+                Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) })
+            }
+            other => self.recv_other(other),
         }
-        self.recv_other(rec)
     }
 }
 

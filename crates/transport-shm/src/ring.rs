@@ -189,6 +189,32 @@ pub fn record_size(len: usize, align: usize) -> Option<usize> {
         .map(|n| n & !(align - 1))
 }
 
+/// [`record_size`] for one ring, with the alignment's constants worked out
+/// once: two instructions on the hot path instead of five.
+#[derive(Debug, Clone, Copy)]
+struct Rounding {
+    /// `HEADER + align - 1`.
+    add: usize,
+    /// `!(align - 1)`.
+    mask: usize,
+}
+
+impl Rounding {
+    fn new(align: usize) -> Self {
+        Self {
+            add: HEADER + align - 1,
+            mask: !(align - 1),
+        }
+    }
+
+    /// The size of a record with a body of `len` bytes; `len` is at most
+    /// half the ring (checked by every caller), so nothing overflows.
+    #[inline(always)]
+    fn record(self, len: usize) -> usize {
+        (len + self.add) & self.mask
+    }
+}
+
 #[inline]
 fn stamp(pos: u64) -> u64 {
     // +1 so that the all-zero initial memory never looks like a record at 0.
@@ -235,6 +261,10 @@ pub struct Producer<M> {
     zeroed: u64,
     /// [`RingMem::record_align`], read once.
     align: usize,
+    /// Record sizes for that alignment.
+    rounding: Rounding,
+    /// [`Self::max_inline`], worked out once.
+    max_inline: usize,
 }
 
 impl<M: RingMem> Producer<M> {
@@ -249,6 +279,8 @@ impl<M: RingMem> Producer<M> {
             head_cache: 0,
             zeroed: 0,
             align,
+            rounding: Rounding::new(align),
+            max_inline: size / 2 - HEADER,
         }
     }
 
@@ -260,7 +292,7 @@ impl<M: RingMem> Producer<M> {
     /// Largest body that goes in a single record (and is lent in place).
     #[inline]
     pub fn max_inline(&self) -> usize {
-        self.size / 2 - HEADER
+        self.max_inline
     }
 
     /// Body size of each chunk of a message larger than [`Self::max_inline`]:
@@ -309,7 +341,7 @@ impl<M: RingMem> Producer<M> {
         if body.len() > self.max_inline() {
             return Err(too_large(body.len()));
         }
-        let rec = (body.len() + HEADER + self.align - 1) & !(self.align - 1);
+        let rec = self.rounding.record(body.len());
         let off = (self.tail as usize) & (self.size - 1);
         if off + rec > self.size {
             return self.push_pad(off);
@@ -477,6 +509,8 @@ pub struct Consumer<M> {
     body_limit: usize,
     /// [`RingMem::record_align`], read once.
     align: usize,
+    /// Record sizes for that alignment.
+    rounding: Rounding,
 }
 
 impl<M: RingMem> Consumer<M> {
@@ -493,6 +527,7 @@ impl<M: RingMem> Consumer<M> {
             max_message,
             body_limit: max_message.min(size / 2 - HEADER),
             align,
+            rounding: Rounding::new(align),
         }
     }
 
@@ -538,29 +573,32 @@ impl<M: RingMem> Consumer<M> {
             }
             // Relaxed: ordered by the stamp's Acquire above.
             let meta = meta_word.load(Relaxed);
-            let kind = (meta >> 32) as u32;
-            let len = (meta & u64::from(u32::MAX)) as usize;
-            // The common record, validated in one comparison: `body_limit`
-            // covers both half the ring and the largest message, and
-            // `size - off - HEADER` the end of the area (see `body_limit`).
-            if (kind == kind::MSG || kind == kind::CHUNK)
-                && len <= self.body_limit.min(self.size - off - HEADER)
-            {
+            // The common record, a valid `MSG`, in one comparison: the
+            // subtraction leaves its length (any other kind ends up above
+            // 2^32); `body_limit` covers both half the ring and the largest
+            // message, and `size - off - HEADER` the end of the area.
+            let limit = self.body_limit.min(self.size - off - HEADER);
+            let len = meta.wrapping_sub(u64::from(kind::MSG) << 32);
+            if len <= limit as u64 {
+                let len = len as usize;
                 // No overflow: `len` is at most half the ring.
-                self.head = head + ((len + HEADER + self.align - 1) & !(self.align - 1)) as u64;
+                self.head = head + self.rounding.record(len) as u64;
                 return Ok(Some(Record {
-                    kind,
+                    kind: kind::MSG,
                     len,
                     off: off + HEADER,
                 }));
             }
+            let kind = (meta >> 32) as u32;
+            let len = (meta & u64::from(u32::MAX)) as usize;
             if let Some(r) = self.pop_other(off, kind, len)? {
                 return Ok(Some(r));
             }
         }
     }
 
-    /// Everything but a valid `MSG` or `CHUNK`: padding (skipped, `None`),
+    /// Everything but a valid `MSG`: chunks (only in messages larger than
+    /// half the ring, where a call is nothing), padding (skipped, `None`),
     /// `BEGIN`, and every corrupt header with its diagnosis.
     #[cold]
     #[inline(never)]
@@ -585,10 +623,18 @@ impl<M: RingMem> Consumer<M> {
                         self.size
                     )));
                 }
-                Err(Corrupt(format!(
-                    "record claims {len} bytes, more than the maximum of {}",
-                    self.max_message
-                )))
+                if len > self.max_message {
+                    return Err(Corrupt(format!(
+                        "record claims {len} bytes, more than the maximum of {}",
+                        self.max_message
+                    )));
+                }
+                self.head += rec as u64;
+                Ok(Some(Record {
+                    kind,
+                    len,
+                    off: off + HEADER,
+                }))
             }
             kind::BEGIN => {
                 if len > self.max_message {
