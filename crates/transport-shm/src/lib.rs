@@ -228,7 +228,7 @@ mod imp {
             // If the connector has already exited, `pidfd` fails and `Peer`
             // falls back to `kill(pid, 0)`, which reports it gone: what it
             // sent is still drained first.
-            let peer = Peer::new(pid, wait::pidfd(pid));
+            let peer = Peer::open_or_pid(pid);
             let Created { seg, fd, .. } = created;
             // Both sides have mapped the segment: the descriptor has done its
             // job (a memfd has no name to unlink).
@@ -286,10 +286,9 @@ mod imp {
             _opts: &Options,
         ) -> Result<(ShmSender<W>, ShmReceiver<W>), OpenError> {
             let opened = segment::open(&endpoint.0, W::MODE.id())?;
-            let peer = Peer::new(opened.listener_pid, opened.pidfd);
             Ok(channel::halves(Link {
                 seg: opened.seg,
-                peer,
+                peer: opened.peer,
                 side: 1,
             }))
         }

@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use rustix::fs::{MemfdFlags, SealFlags};
 use rustix::mm::{MapFlags, ProtFlags};
-use transport::OpenError;
+use transport::{OpenError, process, shm_names};
+
+use crate::wait::Peer;
 
 use crate::ring::{self, MemRing, Padded, RingCtrl};
 
@@ -187,18 +189,10 @@ pub struct Created {
     pub endpoint: String,
 }
 
-/// Keeps the characters that are safe in a name and an endpoint.
+/// Keeps the characters that are safe in a name and an endpoint (at most
+/// 200).
 fn sanitize(tag: &str) -> String {
-    tag.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(200)
-        .collect()
+    shm_names::sanitize(tag, 200)
 }
 
 /// Creates, sizes, seals, maps and initialises a segment for `tag`.
@@ -243,9 +237,9 @@ pub fn create(tag: &str, ring_size: usize, variant: u32) -> Result<Created, Open
 #[derive(Debug)]
 pub struct Opened {
     pub seg: Segment,
-    pub listener_pid: u32,
-    /// Opened before the memfd, so it pins the identity of the listener.
-    pub pidfd: Option<OwnedFd>,
+    /// The listener, opened before the memfd, so that its pidfd (where one
+    /// opens) pins the process that made the segment.
+    pub peer: Peer,
 }
 
 /// Opens the segment an endpoint names, validates it and registers as its
@@ -266,7 +260,7 @@ pub fn open(endpoint: &str, variant: u32) -> Result<Opened, OpenError> {
     if !name.starts_with(NAME_PREFIX) || sanitize(name) != name {
         return Err(bad());
     }
-    let pidfd = crate::wait::pidfd(pid);
+    let peer = Peer::open_or_pid(pid);
     let path = format!("/proc/{pid}/fd/{fd}");
     // The fd number could have been reused for something else: make sure it
     // is the memfd the endpoint names before opening it read-write.
@@ -343,43 +337,17 @@ pub fn open(endpoint: &str, variant: u32) -> Result<Opened, OpenError> {
     id.connector_pid.store(std::process::id(), Relaxed);
     id.state.store(CONNECTED, Release);
     crate::wait::futex_wake(&id.state);
-    Ok(Opened {
-        seg,
-        listener_pid: pid,
-        pidfd,
-    })
+    Ok(Opened { seg, peer })
 }
 
 /// Removes segment files that a killed run left in /dev/shm: every
-/// `ipcbench-shm-<pid>-*` whose creator `<pid>` no longer exists. Returns how
-/// many were removed. Files of live processes (other runs) are left alone.
+/// `ipcbench-shm-<pid>-*` whose creator `<pid>` no longer exists (a zombie
+/// still does). Returns how many were removed. Files of live processes
+/// (other runs) are left alone.
 ///
 /// This crate's own segments are memfds and never appear in /dev/shm; the
 /// sweep covers files created by older versions or by tools that follow the
 /// same naming convention.
 pub fn reclaim_stale() -> usize {
-    let Ok(dir) = std::fs::read_dir("/dev/shm") else {
-        return 0;
-    };
-    let mut removed = 0;
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(NAME_PREFIX)) else {
-            continue;
-        };
-        let Some(pid) = rest
-            .split('-')
-            .next()
-            .and_then(|p| p.parse::<i32>().ok())
-            .and_then(rustix::process::Pid::from_raw)
-        else {
-            continue;
-        };
-        if rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
-            && std::fs::remove_file(entry.path()).is_ok()
-        {
-            removed += 1;
-        }
-    }
-    removed
+    shm_names::sweep_stale(NAME_PREFIX, |_, pid| !process::exists(pid))
 }

@@ -1,7 +1,6 @@
 //! How a side waits for its peer (spin, adaptive, block), the futex calls it
 //! sleeps with, and how it tells that the peer process is gone.
 
-use std::os::fd::OwnedFd;
 use std::sync::atomic::AtomicU32;
 use std::time::{Duration, Instant};
 
@@ -156,52 +155,11 @@ pub fn futex_wake(word: &AtomicU32) {
     let _ = futex::wake(word, futex::Flags::empty(), i32::MAX as u32);
 }
 
-/// Opens a pidfd for `pid`, if the kernel and the process allow.
-pub fn pidfd(pid: u32) -> Option<OwnedFd> {
-    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
-    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
-}
-
-/// The peer process, for liveness checks.
-#[derive(Debug)]
-pub struct Peer {
-    pid: u32,
-    /// Refers to the very process we connected with, immune to pid reuse, and
-    /// turns readable once it has exited, even while it is an unreaped zombie
-    /// (which `kill(pid, 0)` still reports as alive).
-    pidfd: Option<OwnedFd>,
-}
-
-impl Peer {
-    /// A peer known by pid and, preferably, pidfd.
-    pub fn new(pid: u32, pidfd: Option<OwnedFd>) -> Self {
-        Self { pid, pidfd }
-    }
-
-    /// Whether the peer process still exists.
-    pub fn alive(&self) -> bool {
-        if let Some(fd) = &self.pidfd {
-            let mut fds = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
-            let zero = rustix::time::Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            return match rustix::event::poll(&mut fds, Some(&zero)) {
-                Ok(0) => true,
-                Ok(_) => false,
-                // Cannot tell: assume alive, the next check may know better.
-                Err(_) => true,
-            };
-        }
-        let Some(pid) = i32::try_from(self.pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-        else {
-            return false;
-        };
-        rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::SRCH)
-    }
-}
+/// The peer process, for liveness checks: a pidfd (the very process we
+/// connected with, immune to pid reuse, readable once it has exited, even
+/// while it is an unreaped zombie, which `kill(pid, 0)` still reports as
+/// alive) where one opens, else the bare pid.
+pub use transport::process::PeerProcess as Peer;
 
 /// The CPU this thread runs on (vDSO / rseq through glibc: a few ns).
 pub fn current_cpu() -> u32 {
