@@ -452,16 +452,7 @@ fn supervise(
 /// report shows every story (the first failure usually causes the next),
 /// then kill the rest and name every failure.
 fn failure(procs: &mut [Proc]) -> anyhow::Error {
-    let grace = Instant::now() + Duration::from_millis(300);
-    while Instant::now() < grace && procs.iter().any(|p| p.status.is_none()) {
-        thread::sleep(Duration::from_millis(10));
-        for p in procs.iter_mut() {
-            let _ = p.poll_exit();
-        }
-    }
-    for p in procs.iter_mut() {
-        p.kill();
-    }
+    end_all(procs, Duration::from_millis(300));
     // Let the stderr readers catch the last words.
     thread::sleep(Duration::from_millis(20));
     // Consumers create the transport and verify; their stories first.
@@ -474,15 +465,10 @@ fn failure(procs: &mut [Proc]) -> anyhow::Error {
     anyhow!("{}", failed.join("; then "))
 }
 
-/// No progress for the stall limit: kill everything and say how far each got.
-fn stalled(procs: &mut [Proc], sizes: usize, limits: Limits) -> anyhow::Error {
-    // The producer first: consumers that are merely waiting then see their
-    // peer die and exit on their own, removing what their transport created
-    // (iceoryx2's files), instead of leaving it to the next run's sweep.
-    // Whatever is still there after the grace is killed.
-    procs[0].kill();
-    let grace = Instant::now() + CONSUMER_GRACE;
-    while Instant::now() < grace && procs.iter().any(|p| p.status.is_none()) {
+/// Gives the processes `grace` to exit on their own, then kills the rest.
+fn end_all(procs: &mut [Proc], grace: Duration) {
+    let until = Instant::now() + grace;
+    while Instant::now() < until && procs.iter().any(|p| p.status.is_none()) {
         thread::sleep(Duration::from_millis(10));
         for p in procs.iter_mut() {
             let _ = p.poll_exit();
@@ -491,6 +477,16 @@ fn stalled(procs: &mut [Proc], sizes: usize, limits: Limits) -> anyhow::Error {
     for p in procs.iter_mut() {
         p.kill();
     }
+}
+
+/// No progress for the stall limit: kill everything and say how far each got.
+fn stalled(procs: &mut [Proc], sizes: usize, limits: Limits) -> anyhow::Error {
+    // The producer first: consumers that are merely waiting then see their
+    // peer die and exit on their own, removing what their transport created
+    // (iceoryx2's files), instead of leaving it to the next run's sweep.
+    // Whatever is still there after the grace is killed.
+    procs[0].kill();
+    end_all(procs, CONSUMER_GRACE);
     let counts: Vec<String> = procs
         .iter()
         .map(|p| format!("{} {}/{sizes}", p.label, p.progress))

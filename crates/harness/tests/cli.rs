@@ -314,40 +314,27 @@ fn shared_queue_faults_fail_the_run() {
         // N tasks in flight: a lost one is never acknowledged.
         ("drop:15", "no progress"),
     ] {
-        let start = Instant::now();
-        let mut args = vec![
-            "run",
-            "--transport",
-            "shm-queue",
-            "--workload",
-            "fanoutq2",
-            "--sizes",
-            "100",
-            "--stall-timeout",
-            "2",
-        ];
-        args.extend(QUICK);
-        let o = ipcbench()
-            .args(&args)
-            .env("IPCBENCH_FAULT", fault)
-            .output()
-            .expect("start");
+        let (o, took) = faulty_run_on("shm-queue", fault, "fanoutq2");
         assert_eq!(o.status.code(), Some(1), "{fault}");
         let e = stderr(&o);
         assert!(
             e.contains(needle) && e.contains("shm-queue fanoutq2 raw"),
             "{fault}: {e}"
         );
-        assert!(start.elapsed() < Duration::from_secs(20), "{fault}");
+        assert!(took < Duration::from_secs(20), "{fault} took {took:?}");
     }
 }
 
 fn faulty_run(fault: &str, workload: &str) -> (Output, Duration) {
+    faulty_run_on("pipe", fault, workload)
+}
+
+fn faulty_run_on(transport: &str, fault: &str, workload: &str) -> (Output, Duration) {
     let start = Instant::now();
     let mut args = vec![
         "run",
         "--transport",
-        "pipe",
+        transport,
         "--workload",
         workload,
         "--sizes",

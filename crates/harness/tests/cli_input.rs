@@ -60,7 +60,10 @@ fn per_workload_settings_name_the_family_and_the_valid_ones() {
     );
     usage_error(
         &["run", "--transport", "pipe", "--messages-for", "seeds=3"],
-        &["\"seeds\"", "seed, pingpong, stream, fanout, fanoutq, paced"],
+        &[
+            "\"seeds\"",
+            "seed, pingpong, stream, fanout, fanoutq, paced",
+        ],
     );
     usage_error(
         &["run", "--transport", "pipe", "--messages-for", "seed=0"],

@@ -149,15 +149,24 @@ pub(super) fn producer<S: Sender, R: Receiver>(
         .context("warm-up")?;
     let mut latency = Recorder::new();
     let cpu0 = cpu_time_ns();
-    let (done, first, last) = d.phase(0, Until::Tasks(tasks), Some(&mut latency))?;
-    let cpu = (cpu_time_ns() - cpu0) as f64 / done.max(1) as f64;
-    Ok(SizeOutput {
+    let phase = d.phase(0, Until::Tasks(tasks), Some(&mut latency))?;
+    Ok(producer_output(&latency, cpu0, phase))
+}
+
+/// A fanout producer's figures from its measured phase (tasks, first send,
+/// last acknowledgement), CPU time counted from `cpu0` until now.
+pub(super) fn producer_output(
+    latency: &Recorder,
+    cpu0: u64,
+    (done, first, last): (u64, u64, u64),
+) -> SizeOutput {
+    SizeOutput {
         metrics: vec![("latency".to_owned(), latency.to_trial())],
-        cpu_ns_per_msg: cpu,
+        cpu_ns_per_msg: (cpu_time_ns() - cpu0) as f64 / done.max(1) as f64,
         messages: done,
         msgs_per_s: (last > first).then(|| done as f64 * 1e9 / (last - first) as f64),
         ..SizeOutput::default()
-    })
+    }
 }
 
 pub(super) fn worker<S: Sender, R: Receiver>(

@@ -30,7 +30,7 @@ use codec::pattern::PatternSet;
 use serde::{Deserialize, Serialize};
 use transport::{Receiver, Sender};
 
-use super::fanout::Until;
+use super::fanout::{Until, producer_output};
 use super::{MIN_WARMUP_MESSAGES, WARMUP, le_u64, patch_header, raw_buffers};
 use crate::clock::now_ns;
 use crate::role::{Control, RoleOutput, RoleSpec, SizeOutput};
@@ -222,15 +222,10 @@ pub(super) fn producer<S: Sender, R: Receiver>(
     let mut latency = Recorder::new();
     let mut acked = TaskDigest::default();
     let cpu0 = cpu_time_ns();
-    let (done, first, last) = d.phase(0, Until::Tasks(tasks), Some(&mut latency), &mut acked)?;
-    let cpu = (cpu_time_ns() - cpu0) as f64 / done.max(1) as f64;
+    let phase = d.phase(0, Until::Tasks(tasks), Some(&mut latency), &mut acked)?;
     Ok(SizeOutput {
-        metrics: vec![("latency".to_owned(), latency.to_trial())],
-        cpu_ns_per_msg: cpu,
-        messages: done,
-        msgs_per_s: (last > first).then(|| done as f64 * 1e9 / (last - first) as f64),
         tasks: Some(acked),
-        ..SizeOutput::default()
+        ..producer_output(&latency, cpu0, phase)
     })
 }
 
