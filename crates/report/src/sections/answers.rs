@@ -641,11 +641,16 @@ mod tests {
         assert_eq!(a.rows[0].vs_python, "4.00x (3.92–4.08) faster");
         // A shared-queue run of the same worker count contends in that row.
         let mut r = r;
-        r.cells.push(cell("q", "fanoutq4", "split", 800, "throughput", 5_000.0));
+        r.cells
+            .push(cell("q", "fanoutq4", "split", 800, "throughput", 5_000.0));
         let a = fanout(&Index::new(&r), None);
         assert_eq!(a.rows.len(), 1, "{:?}", a.rows);
         assert_eq!(a.rows[0].winner, "q (one queue)");
-        assert!(a.rows[0].verdict.contains("faster than a"), "{:?}", a.rows[0]);
+        assert!(
+            a.rows[0].verdict.contains("faster than a"),
+            "{:?}",
+            a.rows[0]
+        );
         assert!(a.lead.contains("one shared queue"), "{}", a.lead);
     }
 
