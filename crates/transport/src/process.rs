@@ -181,6 +181,8 @@ mod tests {
             Err(PidError::Pidfd { pid: p, errno }) => {
                 assert_eq!((p, errno), (pid, Errno::SRCH));
             }
+            // A kernel without pidfd_open: the bare pid, dead unless reused.
+            Ok(peer) if peer.pidfd().is_none() => assert_eq!(peer.alive(), exists(pid)),
             other => assert!(exists(pid), "opened a reaped child: {other:?}"),
         }
         assert_eq!(PeerProcess::open_or_pid(pid).alive(), exists(pid));
