@@ -1018,7 +1018,10 @@ mod tests {
 
     #[test]
     fn ring_corrupt_headers_are_rejected() {
-        let cases: [(u32, u32, &str); 6] = [
+        let cases: [(u32, u32, &str); 8] = [
+            // Kind 0 makes `meta - (MSG << 32)` wrap: still refused.
+            (0, 0, "kind 0"),
+            (0, 8, "kind 0 with a length"),
             (kind::MSG, u32::MAX, "huge length"),
             (kind::MSG, 200, "longer than half the ring"),
             (kind::CHUNK, 129, "longer than half the ring"),
@@ -1031,6 +1034,28 @@ mod tests {
             forge(&heap, 0, 0, k, len);
             let err = c.try_pop().expect_err(what);
             assert!(!err.0.is_empty(), "{what}");
+        }
+    }
+
+    /// The one-comparison check of a whole message accepts exactly the
+    /// lengths the separate checks did: up to half the ring minus a header,
+    /// and up to the maximum message size when that is smaller.
+    #[test]
+    fn ring_message_length_limits_are_exact() {
+        for (max_message, limit) in [(1 << 20, 128 - HEADER), (100, 100)] {
+            for (len, ok) in [(limit, true), (limit + 1, false)] {
+                let heap = Heap::new(256);
+                let mut c = Consumer::new(heap.ring(), max_message);
+                forge(&heap, 0, 0, kind::MSG, len as u32);
+                match c.try_pop() {
+                    Ok(Some(r)) => {
+                        assert!(ok, "{len} accepted (max {max_message})");
+                        assert_eq!((r.kind, r.len, r.off), (kind::MSG, len, HEADER));
+                    }
+                    Ok(None) => panic!("{len}: record not seen"),
+                    Err(e) => assert!(!ok, "{len} refused (max {max_message}): {}", e.0),
+                }
+            }
         }
     }
 
