@@ -30,10 +30,8 @@
 //!   A claim is held only while a record is copied in or out, but a holder
 //!   that is stopped (not dead) there stalls producers once they wrap
 //!   around to its slot, as in any ring: records are taken in order.
-//! - **Waiting.** One waiter per side at a time spins ~200 µs (yielding
-//!   every 256 polls, so a peer on the same core is not starved); the others
-//!   skip the spin, so four idle workers on two cores do not take the CPU
-//!   from the two that work. Then yield a few times, then sleep on a futex word
+//! - **Waiting.** Spin ~200 µs (yielding every 256 polls, so a peer on the
+//!   same core is not starved), yield a few times, then sleep on a futex word
 //!   in the segment (one for "items", one for "space"), with a waiter count
 //!   so the other side makes the wake-up system call only when someone
 //!   sleeps. Sleeps last at most 50 ms, after which the sleeper reclaims dead

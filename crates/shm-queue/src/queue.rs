@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::Error;
 use crate::ring::{Attempt, Ring};
 use crate::segment::{self, Mapping};
-use crate::wait::{alive, futex_wait, my_pid, my_tid, thread_exists};
+use crate::wait::{alive, futex_wait, my_pid};
 
 /// How long a waiting side polls before it sleeps: catches a record from a
 /// process running on another core without a futex round trip, which costs
@@ -264,12 +264,7 @@ impl Queue {
         if deadline.is_some_and(|d| d <= now) {
             return Err(busy());
         }
-        let w = &self.ring.header().wake.0;
-        let turn = SpinTurn::take(match side {
-            Side::Put => &w.producer_spinner,
-            Side::Get => &w.consumer_spinner,
-        });
-        let spin_until = if turn.is_some() { now + SPIN } else { now };
+        let spin_until = now + SPIN;
         let mut polls = 0u32;
         while !polls.is_multiple_of(32) || Instant::now() < spin_until {
             std::hint::spin_loop();
@@ -287,8 +282,7 @@ impl Queue {
                 return Ok(v);
             }
         }
-        // A sleeper leaves the spinning to someone else.
-        drop(turn);
+        let w = &self.ring.header().wake.0;
         let (word, waiting) = match side {
             Side::Put => (&w.space, &w.producers_waiting),
             Side::Get => (&w.items, &w.consumers_waiting),
@@ -321,39 +315,6 @@ impl Queue {
     }
 }
 
-/// The right to spin while waiting on one side of a queue: one waiter per
-/// side at a time. With more waiting processes than cores (four workers on
-/// two), every extra spinner takes CPU from the processes doing the work,
-/// and one spinner already catches a record without a futex round trip; the
-/// others go straight to yielding and sleeping. Released on drop, on every
-/// path out of the wait; a spinner that died holding it is replaced.
-struct SpinTurn<'a> {
-    word: &'a AtomicU32,
-    tid: u32,
-}
-
-impl<'a> SpinTurn<'a> {
-    fn take(word: &'a AtomicU32) -> Option<Self> {
-        let tid = my_tid();
-        let free = match word.compare_exchange(0, tid, Relaxed, Relaxed) {
-            Ok(_) => true,
-            // A word naming us is one a dead thread left under our reused id.
-            Err(holder) if holder == tid => true,
-            Err(holder) => {
-                !thread_exists(holder)
-                    && word.compare_exchange(holder, tid, Relaxed, Relaxed).is_ok()
-            }
-        };
-        free.then_some(Self { word, tid })
-    }
-}
-
-impl Drop for SpinTurn<'_> {
-    fn drop(&mut self) {
-        let _ = self.word.compare_exchange(self.tid, 0, Relaxed, Relaxed);
-    }
-}
-
 fn deadline(timeout: Option<Duration>) -> Option<Instant> {
     timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future))
 }
@@ -381,36 +342,5 @@ impl Queue {
             word.fetch_add(1, Release);
             crate::wait::futex_wake(word, u32::MAX);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_spinner_per_side_and_a_dead_one_is_replaced() {
-        let word = AtomicU32::new(0);
-        let turn = SpinTurn::take(&word).expect("a free side gives the turn");
-        assert_eq!(word.load(Relaxed), my_tid());
-        // Another live thread holds it: no turn (the parent process stands
-        // in for a live spinner).
-        let other =
-            rustix::process::getppid().map_or(1, |p| p.as_raw_nonzero().get().unsigned_abs());
-        drop(turn);
-        assert_eq!(word.load(Relaxed), 0, "released on drop");
-        word.store(other, Relaxed);
-        assert!(SpinTurn::take(&word).is_none());
-        assert_eq!(word.load(Relaxed), other, "a live holder keeps it");
-        // A holder that no longer exists (a reaped child's id) is replaced.
-        let gone = std::process::Command::new("true")
-            .spawn()
-            .and_then(|mut c| c.wait().map(|_| c.id()))
-            .expect("spawn true");
-        word.store(gone, Relaxed);
-        let turn = SpinTurn::take(&word).expect("a dead holder's turn is taken over");
-        assert_eq!(word.load(Relaxed), my_tid());
-        drop(turn);
-        assert_eq!(word.load(Relaxed), 0);
     }
 }

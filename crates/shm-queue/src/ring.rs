@@ -28,7 +28,7 @@ pub const MAX_SLOTS: u64 = 1 << 20;
 pub const MAX_SLOT_SIZE: u64 = 1 << 32;
 
 const MAGIC: u64 = u64::from_le_bytes(*b"ipcbMPQ1");
-const VERSION: u32 = 2;
+const VERSION: u32 = 1;
 
 /// One 128-byte block, so the positions producers and consumers hammer do
 /// not share a cache line (nor an adjacent-line prefetch pair).
@@ -48,10 +48,6 @@ pub struct Wake {
     pub space: AtomicU32,
     /// Producers asleep (or about to be) on `space`.
     pub producers_waiting: AtomicU32,
-    /// Thread id of the one consumer allowed to spin while waiting (0: none).
-    pub consumer_spinner: AtomicU32,
-    /// Thread id of the one producer allowed to spin while waiting (0: none).
-    pub producer_spinner: AtomicU32,
 }
 
 /// The header page.

@@ -32,20 +32,6 @@ pub fn my_pid() -> u32 {
         .unsigned_abs()
 }
 
-/// This thread's id, as stored in a side's spinner word.
-pub fn my_tid() -> u32 {
-    rustix::thread::gettid()
-        .as_raw_nonzero()
-        .get()
-        .unsigned_abs()
-}
-
-/// Whether thread (or process) `tid` may still exist: only a signal-0 probe
-/// (a few hundred nanoseconds), because it runs on every contended wait. A
-/// zombie reads as alive; the cost of that mistake is only that nobody spins
-/// on that side until it is reaped.
-pub use transport::process::exists as thread_exists;
-
 /// Whether process `pid` still runs. A zombie (killed, not yet reaped by its
 /// parent) counts as dead: it will never release a claim. Errs on the side
 /// of "alive" when it cannot tell, which only delays a reclaim.
