@@ -1,78 +1,29 @@
-//! The command line: `list`, `run`, `floors`, `report`, `compare`, `soak`, and the hidden
-//! `__role` the supervisor uses to start producer and consumer processes.
-//!
-//! Exit codes: 0 success; 1 a run failed (a cell failed verification, a
-//! process died or hung, an I/O error); 2 bad command-line input, reported
-//! before any process is started; 128 + n interrupted by signal n (130
-//! Ctrl-C, 143 SIGTERM), see [`crate::interrupt`].
+//! `ipcbench run`: a selection of the benchmark matrix, checked before any
+//! process starts, then run and written as results JSON or a summary.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use codec::Codec;
 use report::schema::SCHEMA_VERSION;
 use report::{Results, RunConfig};
 
+use super::Usage;
+use super::floors::measure_floors;
+use super::io::{emit, write_json};
+use super::parse::{
+    number_in, parse_names, parse_percent, parse_placements, parse_sizes, parse_transports,
+};
 use crate::bench::{self, Plan};
-use crate::placement::{self, Placement};
 use crate::registry::{self, Backend};
-use crate::role::{Control, RoleSpec};
 use crate::sizes;
 use crate::supervisor::Limits;
 use crate::workload;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "ipcbench",
-    version,
-    about = "Which inter-process transport should carry my messages, and what does it cost?",
-    long_about = "Runs one identical producer-consumer benchmark across inter-process transports \
-(pipes, Unix sockets, shared memory, ...) in separate, pinned processes, verifies every message, \
-and writes the results as JSON for `ipcbench report` or `cargo xtask bench-all`.",
-    after_help = "Examples:\n  ipcbench list\n  ipcbench run --transport pipe,uds --workload pingpong --sizes 8B,4KiB,1MiB\n  ipcbench run --workload seed --codec raw,bincode --json out.json\n  ipcbench floors --placement split,same\n  ipcbench soak --minutes 10\n\nExit codes: 0 ok, 1 run failed, 2 bad input, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// List transports, codecs, workloads and placements.
-    List,
-    /// Run a selection of the benchmark matrix and write results JSON.
-    #[command(
-        after_help = "Examples:\n  ipcbench run --transport pipe --workload pingpong --sizes 8B --trials 3\n  ipcbench run --transport pipe,uds --workload seed,stream --json results.json\n  ipcbench run --placement split,same,none --quiet --json all.json"
-    )]
-    Run(RunArgs),
-    /// Measure the machine floors only (cache-line and raw-pipe round trips, memcpy, clock).
-    #[command(after_help = "Example:\n  ipcbench floors --placement split --json floors.json")]
-    Floors(FloorArgs),
-    /// Render results JSON as Markdown (what bench-all writes to results/README.md).
-    #[command(
-        after_help = "Example:\n  ipcbench report results/results.json --python results/python.json --out report.md"
-    )]
-    Report(ReportArgs),
-    /// Compare two results files cell by cell, with a verdict from the confidence intervals.
-    #[command(
-        after_help = "Example:\n  ipcbench compare old/results.json results/results.json --threshold 5"
-    )]
-    Compare(CompareArgs),
-    /// Stream through every transport for a while, verifying, and check that memory stays flat.
-    #[command(
-        after_help = "Examples:\n  ipcbench soak --minutes 10\n  ipcbench soak --minutes 1 --transport shm-block,uds --sizes 8B,64KiB"
-    )]
-    Soak(crate::soak::SoakArgs),
-    /// Internal: one process of a producer-consumer pair.
-    #[command(name = "__role", hide = true)]
-    Role { spec: String },
-}
-
 #[derive(Debug, Args)]
-struct RunArgs {
+pub(super) struct RunArgs {
     /// Transports, comma-separated (default: all; see `ipcbench list`).
     #[arg(long, value_delimiter = ',')]
     transport: Vec<String>,
@@ -150,249 +101,10 @@ struct RunArgs {
     quiet: bool,
 }
 
-#[derive(Debug, Args)]
-struct FloorArgs {
-    /// Placements to measure.
-    #[arg(long, value_delimiter = ',', default_value = "split")]
-    placement: Vec<String>,
-    /// Sizes for the memcpy floor (same syntax as `run --sizes`).
-    #[arg(long)]
-    sizes: Option<String>,
-    /// Write results JSON (floors only) here.
-    #[arg(long)]
-    json: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct ReportArgs {
-    /// Results JSON written by `ipcbench run`.
-    results: PathBuf,
-    /// The Python baseline's results JSON, shown beside ours.
-    #[arg(long)]
-    python: Option<PathBuf>,
-    /// Write the Markdown here instead of stdout.
-    #[arg(long)]
-    out: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct CompareArgs {
-    /// The older results JSON.
-    old: PathBuf,
-    /// The newer results JSON.
-    new: PathBuf,
-    /// Changes smaller than this many percent count as noise.
-    #[arg(long, default_value_t = 5.0, value_parser = parse_percent)]
-    threshold: f64,
-    /// List every matched cell, not only the changed and failed ones.
-    #[arg(long)]
-    all: bool,
-}
-
-/// A parser for a whole number in `min..=max` whose error names the value
-/// and the range (clap's own says "invalid digit" for `-5`).
-pub(crate) fn number_in<T>(min: T, max: T) -> impl Fn(&str) -> Result<T, String> + Clone
-where
-    T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display,
-{
-    move |s: &str| {
-        s.trim()
-            .parse::<T>()
-            .ok()
-            .filter(|v| *v >= min && *v <= max)
-            .ok_or_else(|| format!("{s:?} is not a whole number from {min} to {max}"))
-    }
-}
-
-fn parse_percent(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim_end_matches('%')
-        .parse()
-        .map_err(|_| format!("invalid threshold {s:?}: expected a percentage such as 5"))?;
-    if !(0.0..=1000.0).contains(&v) {
-        return Err(format!(
-            "invalid threshold {s:?}: must be between 0 and 1000 percent"
-        ));
-    }
-    Ok(v / 100.0)
-}
-
-/// Reads a results file named on the command line; a missing or malformed
-/// one is bad input (exit status 2).
-fn load(path: &Path) -> Result<Results> {
-    read_results(path).map_err(|e| Usage(format!("{e:#}")).into())
-}
-
-fn read_results(path: &Path) -> Result<Results> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut r: Results = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not an ipcbench results file", path.display()))?;
-    if !report::schema::READABLE_VERSIONS.contains(&r.schema_version) {
-        bail!(
-            "{} has schema version {}, this ipcbench reads versions 1 to {SCHEMA_VERSION}",
-            path.display(),
-            r.schema_version
-        );
-    }
-    report::bootstrap::complete_intervals(&mut r);
-    Ok(r)
-}
-
-fn report_cmd(args: ReportArgs) -> Result<()> {
-    let results = load(&args.results)?;
-    let python = args.python.as_deref().map(load).transpose()?;
-    let opts = report::RenderOptions {
-        python: python.as_ref(),
-        ..report::RenderOptions::default()
-    };
-    let md = report::render_markdown(&results, &opts);
-    match &args.out {
-        Some(p) => write_atomic(p, md.as_bytes()),
-        None => emit(&md),
-    }
-}
-
-fn compare_cmd(args: CompareArgs) -> Result<()> {
-    let old = load(&args.old)?;
-    let new = load(&args.new)?;
-    let cmp = report::compare(&old, &new, args.threshold);
-    emit(&report::render_comparison(&cmp, args.all))
-}
-
-/// Bad input: exit code 2, message only.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct Usage(pub(crate) String);
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if matches!(cli.command, Command::Role { .. }) {
-        crate::interrupt::ignore_terminal_interrupt();
-    } else if let Err(e) = crate::interrupt::install() {
-        eprintln!("warning: cannot handle Ctrl-C ({e}); an interrupted run may leave files behind");
-    }
-    let result = match cli.command {
-        Command::List => list(),
-        Command::Run(args) => run(args),
-        Command::Floors(args) => floors(args),
-        Command::Report(args) => report_cmd(args),
-        Command::Compare(args) => compare_cmd(args),
-        Command::Soak(args) => crate::soak::run(args),
-        Command::Role { spec } => role_main(&spec),
-    };
-    crate::interrupt::hold_if_interrupted();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<Usage>().is_some() => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-/// Writes to stdout; a closed pipe (`ipcbench list | head`) is not an error.
-pub(crate) fn emit(text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
-        _ => Ok(()),
-    }
-}
-
-fn list() -> Result<()> {
-    use std::fmt::Write;
-    let mut o = String::new();
-    let _ = writeln!(o, "Transports:");
-    for b in registry::BACKENDS {
-        let caps = (b.capabilities)();
-        let shared = match caps.shared_receivers {
-            0 => String::new(),
-            n => format!(", shared receivers: up to {n} (fanoutqN)"),
-        };
-        let _ = writeln!(
-            o,
-            "  {:<22} {} [wait: {}, zero-copy receive: {}, max message: {}{shared}]",
-            b.name,
-            b.description,
-            caps.wait,
-            if caps.zero_copy_recv { "yes" } else { "no" },
-            sizes::human(caps.max_message_size as u64)
-        );
-    }
-    let _ = writeln!(o, "\nCodecs (seed workload):");
-    for c in codec::ALL {
-        let _ = writeln!(o, "  {:<22} {}", c.name(), c.description());
-    }
-    let _ = writeln!(o, "\nWorkloads:");
-    for w in workload::ALL {
-        let _ = writeln!(o, "  {:<22} {}", w.name(), w.description());
-    }
-    let _ = writeln!(
-        o,
-        "\nPlacements:\n  {:<22} producer on core 0, consumer on core 1 (default)\n  {:<22} both on core 0\n  {:<22} not pinned",
-        "split", "same", "none"
-    );
-    emit(&o)
-}
-
-fn parse_names<T>(given: &[String], parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>> {
-    let mut out = Vec::new();
-    for name in given.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        out.push(parse(name).map_err(Usage)?);
-    }
-    Ok(out)
-}
-
-fn parse_transports(given: &[String]) -> Result<Vec<&'static Backend>> {
-    if given.is_empty() {
-        return Ok(registry::BACKENDS.iter().collect());
-    }
-    parse_names(given, |n| {
-        registry::find(n).ok_or_else(|| {
-            format!(
-                "unknown transport {n:?}; valid transports: {}",
-                registry::names().join(", ")
-            )
-        })
-    })
-}
-
-fn parse_placements(given: &[String]) -> Result<Vec<Placement>> {
-    let cores = crate::env::online_cpus();
-    let ps = parse_names(given, str::parse::<Placement>)?;
-    if let Some(p) = ps.iter().find(|p| !p.supported(cores)) {
-        bail!(Usage(format!(
-            "placement {p} needs 2 cores; this machine has {cores}"
-        )));
-    }
-    if ps.is_empty() {
-        bail!(Usage(
-            "no placement given; valid placements: split, same, none".into()
-        ));
-    }
-    Ok(ps)
-}
-
-fn parse_sizes(given: Option<&str>) -> Result<Vec<u64>> {
-    match given {
-        None => Ok(sizes::default_sizes()),
-        Some(text) => {
-            sizes::parse_list(text, sizes::machine_max()).map_err(|e| Usage(e.to_string()).into())
-        }
-    }
-}
-
 /// The command as the results record it: the program as `ipcbench` and
 /// paths relative to the working directory, so committed results name no
 /// directory of the machine that measured them.
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     let cwd = std::env::current_dir().ok();
     std::iter::once("ipcbench".to_owned())
         .chain(std::env::args().skip(1).map(|a| {
@@ -404,7 +116,7 @@ fn command_line() -> String {
         .join(" ")
 }
 
-fn run(args: RunArgs) -> Result<()> {
+pub(super) fn run(args: RunArgs) -> Result<()> {
     let transports = parse_transports(&args.transport)?;
     let workloads = workload::parse_list(&args.workload).map_err(Usage)?;
     let codecs = parse_names(&args.codec, |n| {
@@ -624,65 +336,6 @@ fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<report::Cell> {
     out
 }
 
-fn measure_floors(placements: &[Placement], sizes: &[u64]) -> Result<Vec<report::Floors>> {
-    placements
-        .iter()
-        .map(|&p| crate::floors::measure(p, sizes, 50_000))
-        .collect()
-}
-
-fn floors(args: FloorArgs) -> Result<()> {
-    let placements = parse_placements(&args.placement)?;
-    let sizes = parse_sizes(args.sizes.as_deref())?;
-    let clock = crate::clock::overhead_ns();
-    let floors = measure_floors(&placements, &sizes)?;
-    let results = Results {
-        schema_version: SCHEMA_VERSION,
-        environment: crate::env::collect(command_line(), clock),
-        config: RunConfig {
-            placements: placements.iter().map(|p| p.name().to_owned()).collect(),
-            ..RunConfig::default()
-        },
-        floors,
-        cells: Vec::new(),
-        targets: Vec::new(),
-        transports: Vec::new(),
-    };
-    use std::fmt::Write;
-    let mut o = String::new();
-    let _ = writeln!(o, "clock read: {clock:.1} ns");
-    for f in &results.floors {
-        let show = |s: &Option<report::Summary>| {
-            s.as_ref().map_or("n/a".to_owned(), |s| {
-                format!("p50 {:.0} ns, p99 {:.0} ns", s.p50_ns, s.p99_ns)
-            })
-        };
-        let _ = writeln!(
-            o,
-            "{}: cache-line round trip {}; raw pipe round trip {}",
-            f.placement,
-            show(&f.cacheline_rtt),
-            show(&f.raw_pipe_rtt)
-        );
-    }
-    if let Some(f) = results.floors.first() {
-        for m in &f.memcpy {
-            let _ = writeln!(
-                o,
-                "memcpy {:>10}: {:.0} ns ({:.2} GB/s)",
-                sizes::human(m.size_bytes),
-                m.p50_ns,
-                m.bytes_per_s / 1e9
-            );
-        }
-    }
-    emit(&o)?;
-    if let Some(path) = &args.json {
-        write_json(path, &results)?;
-    }
-    Ok(())
-}
-
 fn print_summary(results: &Results) -> Result<()> {
     use std::fmt::Write;
     let mut o = String::new();
@@ -732,46 +385,4 @@ fn print_summary(results: &Results) -> Result<()> {
         }
     }
     emit(&o)
-}
-
-/// Writes a file so that readers see either the old or the new content, never
-/// a half-written one: a temporary file in the same directory, then rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .context("output path has no file name")?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
-}
-
-fn write_json(path: &Path, results: &Results) -> Result<()> {
-    let json = serde_json::to_string_pretty(results).context("serialising results")?;
-    write_atomic(path, json.as_bytes())
-}
-
-fn role_main(spec_json: &str) -> Result<()> {
-    let spec: RoleSpec = serde_json::from_str(spec_json).context("malformed role specification")?;
-    // The supervisor set PR_SET_PDEATHSIG before exec; if it died in between,
-    // we were orphaned before the signal could be armed.
-    if rustix::process::getppid().is_none_or(|p| p.as_raw_nonzero().get() == 1) {
-        bail!("supervisor is gone");
-    }
-    if let Some(core) = spec.placement.core_for(spec.role) {
-        placement::pin_current(core)?;
-    }
-    let backend = registry::find(&spec.transport)
-        .with_context(|| format!("unknown transport {:?}", spec.transport))?;
-    let mut ctl = Control;
-    let out = (backend.run_role)(&spec, &mut ctl)?;
-    ctl.result(&out)
 }

@@ -1,0 +1,90 @@
+//! `ipcbench floors`: the machine floors alone (cache-line and raw-pipe round
+//! trips, memcpy, clock read), printed and optionally written as JSON.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use report::schema::SCHEMA_VERSION;
+use report::{Results, RunConfig};
+
+use super::io::{emit, write_json};
+use super::parse::{parse_placements, parse_sizes};
+use super::run::command_line;
+use crate::placement::Placement;
+use crate::sizes;
+
+#[derive(Debug, Args)]
+pub(super) struct FloorArgs {
+    /// Placements to measure.
+    #[arg(long, value_delimiter = ',', default_value = "split")]
+    placement: Vec<String>,
+    /// Sizes for the memcpy floor (same syntax as `run --sizes`).
+    #[arg(long)]
+    sizes: Option<String>,
+    /// Write results JSON (floors only) here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub(super) fn measure_floors(
+    placements: &[Placement],
+    sizes: &[u64],
+) -> Result<Vec<report::Floors>> {
+    placements
+        .iter()
+        .map(|&p| crate::floors::measure(p, sizes, 50_000))
+        .collect()
+}
+
+pub(super) fn run(args: FloorArgs) -> Result<()> {
+    let placements = parse_placements(&args.placement)?;
+    let sizes = parse_sizes(args.sizes.as_deref())?;
+    let clock = crate::clock::overhead_ns();
+    let floors = measure_floors(&placements, &sizes)?;
+    let results = Results {
+        schema_version: SCHEMA_VERSION,
+        environment: crate::env::collect(command_line(), clock),
+        config: RunConfig {
+            placements: placements.iter().map(|p| p.name().to_owned()).collect(),
+            ..RunConfig::default()
+        },
+        floors,
+        cells: Vec::new(),
+        targets: Vec::new(),
+        transports: Vec::new(),
+    };
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "clock read: {clock:.1} ns");
+    for f in &results.floors {
+        let show = |s: &Option<report::Summary>| {
+            s.as_ref().map_or("n/a".to_owned(), |s| {
+                format!("p50 {:.0} ns, p99 {:.0} ns", s.p50_ns, s.p99_ns)
+            })
+        };
+        let _ = writeln!(
+            o,
+            "{}: cache-line round trip {}; raw pipe round trip {}",
+            f.placement,
+            show(&f.cacheline_rtt),
+            show(&f.raw_pipe_rtt)
+        );
+    }
+    if let Some(f) = results.floors.first() {
+        for m in &f.memcpy {
+            let _ = writeln!(
+                o,
+                "memcpy {:>10}: {:.0} ns ({:.2} GB/s)",
+                sizes::human(m.size_bytes),
+                m.p50_ns,
+                m.bytes_per_s / 1e9
+            );
+        }
+    }
+    emit(&o)?;
+    if let Some(path) = &args.json {
+        write_json(path, &results)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! `ipcbench list`: the transports (with their capabilities), codecs,
+//! workloads and placements a run can choose from.
+
+use anyhow::Result;
+
+use super::emit;
+use crate::{registry, sizes, workload};
+
+pub(super) fn run() -> Result<()> {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "Transports:");
+    for b in registry::BACKENDS {
+        let caps = (b.capabilities)();
+        let shared = match caps.shared_receivers {
+            0 => String::new(),
+            n => format!(", shared receivers: up to {n} (fanoutqN)"),
+        };
+        let _ = writeln!(
+            o,
+            "  {:<22} {} [wait: {}, zero-copy receive: {}, max message: {}{shared}]",
+            b.name,
+            b.description,
+            caps.wait,
+            if caps.zero_copy_recv { "yes" } else { "no" },
+            sizes::human(caps.max_message_size as u64)
+        );
+    }
+    let _ = writeln!(o, "\nCodecs (seed workload):");
+    for c in codec::ALL {
+        let _ = writeln!(o, "  {:<22} {}", c.name(), c.description());
+    }
+    let _ = writeln!(o, "\nWorkloads:");
+    for w in workload::ALL {
+        let _ = writeln!(o, "  {:<22} {}", w.name(), w.description());
+    }
+    let _ = writeln!(
+        o,
+        "\nPlacements:\n  {:<22} producer on core 0, consumer on core 1 (default)\n  {:<22} both on core 0\n  {:<22} not pinned",
+        "split", "same", "none"
+    );
+    emit(&o)
+}

@@ -1,0 +1,112 @@
+//! The command line: `list`, `run`, `floors`, `report`, `compare`, `soak`, and the hidden
+//! `__role` the supervisor uses to start producer and consumer processes.
+//!
+//! Exit codes: 0 success; 1 a run failed (a cell failed verification, a
+//! process died or hung, an I/O error); 2 bad command-line input, reported
+//! before any process is started; 128 + n interrupted by signal n (130
+//! Ctrl-C, 143 SIGTERM), see [`crate::interrupt`].
+//!
+//! Layout: this file holds the `ipcbench` command, its dispatch and the exit
+//! codes; each subcommand has a file with its arguments and handler (`list`,
+//! `run`, `floors`, `report`, `compare`, `role`; `soak` lives in
+//! [`crate::soak`]); `parse` holds the parsers several of them share and `io`
+//! the results files and stdout.
+
+mod compare;
+mod floors;
+mod io;
+mod list;
+mod parse;
+mod report;
+mod role;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub(crate) use io::emit;
+pub use io::write_atomic;
+pub(crate) use parse::number_in;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ipcbench",
+    version,
+    about = "Which inter-process transport should carry my messages, and what does it cost?",
+    long_about = "Runs one identical producer-consumer benchmark across inter-process transports \
+(pipes, Unix sockets, shared memory, ...) in separate, pinned processes, verifies every message, \
+and writes the results as JSON for `ipcbench report` or `cargo xtask bench-all`.",
+    after_help = "Examples:\n  ipcbench list\n  ipcbench run --transport pipe,uds --workload pingpong --sizes 8B,4KiB,1MiB\n  ipcbench run --workload seed --codec raw,bincode --json out.json\n  ipcbench floors --placement split,same\n  ipcbench soak --minutes 10\n\nExit codes: 0 ok, 1 run failed, 2 bad input, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List transports, codecs, workloads and placements.
+    List,
+    /// Run a selection of the benchmark matrix and write results JSON.
+    #[command(
+        after_help = "Examples:\n  ipcbench run --transport pipe --workload pingpong --sizes 8B --trials 3\n  ipcbench run --transport pipe,uds --workload seed,stream --json results.json\n  ipcbench run --placement split,same,none --quiet --json all.json"
+    )]
+    Run(run::RunArgs),
+    /// Measure the machine floors only (cache-line and raw-pipe round trips, memcpy, clock).
+    #[command(after_help = "Example:\n  ipcbench floors --placement split --json floors.json")]
+    Floors(floors::FloorArgs),
+    /// Render results JSON as Markdown (what bench-all writes to results/README.md).
+    #[command(
+        after_help = "Example:\n  ipcbench report results/results.json --python results/python.json --out report.md"
+    )]
+    Report(report::ReportArgs),
+    /// Compare two results files cell by cell, with a verdict from the confidence intervals.
+    #[command(
+        after_help = "Example:\n  ipcbench compare old/results.json results/results.json --threshold 5"
+    )]
+    Compare(compare::CompareArgs),
+    /// Stream through every transport for a while, verifying, and check that memory stays flat.
+    #[command(
+        after_help = "Examples:\n  ipcbench soak --minutes 10\n  ipcbench soak --minutes 1 --transport shm-block,uds --sizes 8B,64KiB"
+    )]
+    Soak(crate::soak::SoakArgs),
+    /// Internal: one process of a producer-consumer pair.
+    #[command(name = "__role", hide = true)]
+    Role { spec: String },
+}
+
+/// Bad input: exit code 2, message only.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Usage(pub(crate) String);
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if matches!(cli.command, Command::Role { .. }) {
+        crate::interrupt::ignore_terminal_interrupt();
+    } else if let Err(e) = crate::interrupt::install() {
+        eprintln!("warning: cannot handle Ctrl-C ({e}); an interrupted run may leave files behind");
+    }
+    let result = match cli.command {
+        Command::List => list::run(),
+        Command::Run(args) => run::run(args),
+        Command::Floors(args) => floors::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Soak(args) => crate::soak::run(args),
+        Command::Role { spec } => role::run(&spec),
+    };
+    crate::interrupt::hold_if_interrupted();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Usage>().is_some() => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
