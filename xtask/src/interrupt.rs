@@ -54,3 +54,20 @@ pub fn install() -> io::Result<()> {
         },
     })
 }
+
+/// Removes the staging directory however bench-all ends, Ctrl-C included.
+pub struct Staging(PathBuf);
+
+impl Staging {
+    pub fn new(dir: PathBuf) -> Self {
+        stage(dir.clone());
+        Self(dir)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        unstage(&self.0);
+    }
+}

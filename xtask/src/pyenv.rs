@@ -99,6 +99,8 @@ fn build_ipcbench(root: &Path, venv: &Path, vpy: &Path, say: &dyn Fn(&str)) {
         .status()
         .is_ok_and(|s| s.success());
     if !ok || !imports(vpy, "ipcbench") {
-        eprintln!("xtask: note: building the ipcbench module failed; the baseline skips ipcbench.Queue");
+        eprintln!(
+            "xtask: note: building the ipcbench module failed; the baseline skips ipcbench.Queue"
+        );
     }
 }

@@ -1,0 +1,99 @@
+//! The Python `multiprocessing.Queue` baseline: run for every placement of
+//! the matrix (inside bench-all or alone as `cargo xtask python-baseline`)
+//! and merged into one python.json.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use report::Results;
+
+use crate::bench_all::{BenchArgs, Matrix, matrix, step};
+use crate::interrupt::Staging;
+use crate::pyenv;
+use crate::render::{merge_into, read_results, render_dir};
+use crate::root;
+
+pub(crate) fn python_baseline(
+    root: &Path,
+    staging: &Path,
+    m: &Matrix,
+    args: &BenchArgs,
+) -> Result<Results> {
+    let dir = root.join("baselines/python");
+    let script = dir.join("mpqueue_bench.py");
+    if !script.exists() {
+        bail!("{} is missing", script.display());
+    }
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .context("python3 not found on PATH; the report will say the baseline is missing")?;
+    let vpy = pyenv::prepare(root, &dir, python, args.full, &|what| step(args, what))?;
+    // One run per placement of the matrix, merged into one file: the
+    // placement sweep covers the baseline too.
+    let out = staging.join("python.json");
+    let mut all_ok = true;
+    for placement in m.placements.split(',') {
+        let part = staging.join(format!("python-{placement}.json"));
+        step(args, &format!("Python baseline, placement {placement}"));
+        let ok = Command::new(&vpy)
+            .arg(&script)
+            .args([
+                "--sizes",
+                m.python_sizes,
+                "--messages",
+                m.messages,
+                "--placement",
+                placement,
+                "--workloads",
+                m.python_workloads,
+            ])
+            .args(&m.python_args)
+            .arg("--json")
+            .arg(&part)
+            .status()?
+            .success();
+        all_ok &= ok;
+        // A failed cell still leaves a results file with that cell marked failed.
+        if !part.exists() {
+            bail!("the Python baseline (placement {placement}) failed and wrote no results");
+        }
+        if out.exists() {
+            merge_into(&out, &part)?;
+            std::fs::remove_file(&part)?;
+        } else {
+            std::fs::rename(&part, &out)?;
+        }
+    }
+    if !all_ok {
+        eprintln!(
+            "xtask: the Python baseline reported failed cells; they are marked in the report"
+        );
+    }
+    read_results(&out)
+}
+
+/// `python-baseline`: runs the baseline into a staging directory, then puts
+/// python.json in place and re-renders, so a failure leaves DIR as it was.
+pub(crate) fn python_only(dir: &Path, args: &BenchArgs) -> Result<()> {
+    if !dir.join("results.json").exists() {
+        bail!(
+            "{} has no results.json; run `cargo xtask bench-all` first",
+            dir.display()
+        );
+    }
+    let staging = dir.join(format!(".staging-py-{}", std::process::id()));
+    std::fs::create_dir_all(&staging)?;
+    let guard = Staging::new(staging.clone());
+    python_baseline(&root(), &staging, &matrix(args), args)?;
+    std::fs::rename(staging.join("python.json"), dir.join("python.json"))
+        .with_context(|| format!("moving python.json into {}", dir.display()))?;
+    drop(guard);
+    render_dir(dir)
+}

@@ -1,0 +1,150 @@
+//! Results directories: reading and merging results files, rendering
+//! README.md, CSV and plots from them (`cargo xtask render`), auditing them
+//! (`cargo xtask audit`), and replacing the files an earlier run wrote.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use report::{RenderOptions, Results};
+
+use crate::interrupt::Staging;
+use crate::readme::update_readme_excerpt;
+use crate::root;
+
+/// `audit`: the run's cells, then the Python baseline's beside them.
+pub(crate) fn audit_dir(dir: &Path) -> Result<()> {
+    let r = read_results(&dir.join("results.json"))?;
+    print!("{}", report::audit::audit(&r).render());
+    let py = dir.join("python.json");
+    if py.exists() {
+        let p = read_results(&py)?;
+        let a = report::audit::audit(&p);
+        println!(
+            "- Python baseline: {} cells, intervals with a negative lower bound: {}, negative medians: {}",
+            a.cells, a.negative_bounds, a.negative_medians
+        );
+    }
+    Ok(())
+}
+
+/// Whether a file in a results directory is one bench-all writes (so an old
+/// one the new run no longer writes, such as a plot of a placement it did not
+/// run, is removed rather than left beside the new results).
+fn is_generated(name: &str) -> bool {
+    const EXTENSIONS: [&str; 5] = [".svg", ".html", ".md", ".json", ".csv"];
+    name == "details" || EXTENSIONS.iter().any(|e| name.ends_with(e))
+}
+
+/// Moves the staged results into `out_dir`, replacing what an earlier run
+/// wrote there.
+pub(crate) fn replace_generated(out_dir: &Path, staging: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(out_dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_generated(&name) {
+            let path = entry.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            }
+            .with_context(|| format!("removing the old {}", path.display()))?;
+        }
+    }
+    for entry in std::fs::read_dir(staging)? {
+        let entry = entry?;
+        let dest = out_dir.join(entry.file_name());
+        std::fs::rename(entry.path(), &dest)
+            .with_context(|| format!("moving {} into place", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// Appends the cells and floors of `extra` to the results in `main`.
+pub(crate) fn merge_into(main: &Path, extra: &Path) -> Result<()> {
+    let mut a = read_results(main)?;
+    let b = read_results(extra)?;
+    a.cells.extend(b.cells);
+    a.floors.extend(b.floors);
+    for p in b.config.placements {
+        if !a.config.placements.contains(&p) {
+            a.config.placements.push(p);
+        }
+    }
+    a.environment.command_line = format!(
+        "{}; {}",
+        a.environment.command_line, b.environment.command_line
+    );
+    let json = serde_json::to_string_pretty(&a)?;
+    std::fs::write(main, json).with_context(|| format!("writing {}", main.display()))
+}
+
+pub(crate) fn read_results(path: &Path) -> Result<Results> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r: Results =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if !report::schema::READABLE_VERSIONS.contains(&r.schema_version) {
+        bail!(
+            "{} has schema version {}; this code reads versions {:?}",
+            path.display(),
+            r.schema_version,
+            report::schema::READABLE_VERSIONS
+        );
+    }
+    report::bootstrap::complete_intervals(&mut r);
+    Ok(r)
+}
+
+/// Renders README.md, results.csv and the SVG plots next to results.json.
+pub(crate) fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: bool) -> Result<()> {
+    let results = read_results(&dir.join("results.json"))?;
+    let python = dir.join("python.json");
+    let python = python.exists().then(|| read_results(&python)).transpose()?;
+    let baseline = baseline.map(read_results).transpose()?;
+    let plots = report::render_plots(&results, python.as_ref());
+    for p in &plots {
+        std::fs::write(dir.join(&p.file_name), &p.svg)?;
+    }
+    let opts = RenderOptions {
+        python: python.as_ref(),
+        baseline: baseline.as_ref(),
+        plots: plots
+            .iter()
+            .map(|p| (p.title.clone(), p.file_name.clone()))
+            .collect(),
+        ..RenderOptions::default()
+    };
+    for page in report::render_pages(&results, &opts) {
+        let path = dir.join(&page.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let mut text = page.text;
+        if python_missing && page.path == "README.md" {
+            text.push_str("\n> The Python `multiprocessing.Queue` baseline was not run on this machine (python3 or numpy unavailable); see the bench-all output.\n");
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    std::fs::write(dir.join("results.csv"), report::to_csv(&results))?;
+    Ok(())
+}
+
+pub(crate) fn render_dir(dir: &Path) -> Result<()> {
+    // Render into a staging directory too, so a failure leaves the old files.
+    let staging = dir.join(format!(".staging-{}", std::process::id()));
+    std::fs::create_dir_all(&staging)?;
+    let guard = Staging::new(staging.clone());
+    std::fs::copy(dir.join("results.json"), staging.join("results.json"))?;
+    if dir.join("python.json").exists() {
+        std::fs::copy(dir.join("python.json"), staging.join("python.json"))?;
+    }
+    render_into(&staging, None, false)?;
+    replace_generated(dir, &staging)?;
+    drop(guard);
+    if dir.canonicalize().ok() == root().join("results").canonicalize().ok() {
+        update_readme_excerpt(&root())?;
+    }
+    Ok(())
+}
