@@ -340,15 +340,19 @@ fn print_summary(results: &Results) -> Result<()> {
     use std::fmt::Write;
     let mut o = String::new();
     for c in &results.cells {
+        // Which cell: the same columns on every line.
+        let who = format!(
+            "{:<14} {:<9} {:<8} {:<6} {:>10}",
+            c.transport,
+            c.workload,
+            c.codec,
+            c.placement,
+            sizes::human(c.size_bytes)
+        );
         if c.metric == "throughput" {
             let _ = writeln!(
                 o,
-                "{:<14} {:<9} {:<8} {:<6} {:>10} {:<10} {:>12.0} msg/s {:>8.3} GB/s",
-                c.transport,
-                c.workload,
-                c.codec,
-                c.placement,
-                sizes::human(c.size_bytes),
+                "{who} {:<10} {:>12.0} msg/s {:>8.3} GB/s",
                 c.metric,
                 c.msgs_per_s.unwrap_or(0.0),
                 c.bytes_per_s.unwrap_or(0.0) / 1e9
@@ -360,28 +364,14 @@ fn print_summary(results: &Results) -> Result<()> {
             );
             let _ = writeln!(
                 o,
-                "{:<14} {:<9} {:<8} {:<6} {:>10} {:<10} median {:>10.0} ns ({ci})  p99 {:>10.0} ns  mean {:>10.0} ns",
-                c.transport,
-                c.workload,
-                c.codec,
-                c.placement,
-                sizes::human(c.size_bytes),
+                "{who} {:<10} median {:>10.0} ns ({ci})  p99 {:>10.0} ns  mean {:>10.0} ns",
                 c.metric,
                 c.median(),
                 c.summary.p99_ns,
                 c.summary.mean_ns
             );
         } else {
-            let _ = writeln!(
-                o,
-                "{:<14} {:<9} {:<8} {:<6} {:>10} {}",
-                c.transport,
-                c.workload,
-                c.codec,
-                c.placement,
-                sizes::human(c.size_bytes),
-                c.error.as_deref().unwrap_or("failed")
-            );
+            let _ = writeln!(o, "{who} {}", c.error.as_deref().unwrap_or("failed"));
         }
     }
     emit(&o)
