@@ -458,7 +458,14 @@ mod tests {
 
     #[test]
     fn endpoint_rejects_garbage() {
-        for bad in ["uds-seqpacket:@", "uds:@x", "", "nonsense:\u{0}:-1"] {
+        for bad in [
+            "uds-seqpacket:@",
+            "uds-seqpacket-shared:@",
+            "uds-seqpacket-shared:@a\u{0}b",
+            "uds:@x",
+            "",
+            "nonsense:\u{0}:-1",
+        ] {
             assert!(
                 matches!(
                     <SeqPacket as transport::Transport>::connect(

@@ -255,3 +255,90 @@ pub(crate) fn connect(
         receiver(Arc::new(task_queue)),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SeqPacket;
+    use std::thread;
+    use transport::{Listener, Receiver, Sender, Transport};
+
+    const SEED_LARGEST: usize = 409_600;
+
+    fn deadline() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    #[test]
+    fn a_message_beyond_one_record_is_refused_naming_both_sizes() {
+        let opts = Options::unique("sq-big");
+        let (mut listener, ep) = SeqPacket::listen_shared(&opts, 1).expect("listen_shared");
+        // The group: pid 1 never connects; ours does and is admitted.
+        listener.expect_peer(1);
+        listener.expect_peer(std::process::id());
+        let worker = thread::spawn(move || {
+            let (mut tx, mut rx) = SeqPacket::connect(&ep, &opts).expect("connect");
+            let got = rx.recv().expect("the largest message that fits").to_vec();
+            let max = tx.one_record_max().expect("a shared sender");
+            let e = tx.send(&vec![0; max + 1]).expect_err("too big to reply");
+            assert!(e.to_string().contains(&format!("{} bytes", max + 1)), "{e}");
+            tx.send(&got[..16]).expect("a reply that fits");
+            got
+        });
+        let (mut tx, mut rx) = listener.accept(deadline()).expect("accept");
+        let max = tx.one_record_max().expect("a shared sender");
+        assert!(
+            max >= SEED_LARGEST,
+            "one record holds {max} bytes, less than the seed workload's {SEED_LARGEST}"
+        );
+        let e = tx.send(&vec![1; max + 1]).expect_err("one byte too many");
+        let why = e.to_string();
+        assert!(
+            matches!(e, SendError::Backend(_))
+                && why.contains(&format!("a message of {} bytes", max + 1))
+                && why.contains(&format!("at most {max} bytes")),
+            "{why}"
+        );
+        let msg: Vec<u8> = (0..max).map(|i| (i % 253) as u8).collect();
+        tx.send(&msg).expect("the largest message that fits");
+        assert_eq!(rx.recv().expect("reply"), &msg[..16]);
+        let got = worker.join().expect("worker thread");
+        assert!(got == msg, "the message arrived whole");
+    }
+
+    #[test]
+    fn an_intruder_gets_no_queues_and_is_named() {
+        let opts = Options::unique("sq-intruder");
+        let (mut listener, ep) = SeqPacket::listen_shared(&opts, 2).expect("listen_shared");
+        // Neither expected pid is ours: this process is the intruder.
+        listener.expect_peer(1);
+        listener.expect_peer(2);
+        let intruder = thread::spawn(move || SeqPacket::connect(&ep, &opts).map(|_| ()));
+        let e = listener
+            .accept(Instant::now() + Duration::from_secs(1))
+            .map(|_| ())
+            .expect_err("nobody expected connected");
+        let me = std::process::id();
+        assert!(
+            matches!(&e, OpenError::Refused(why) if why.contains(&format!("pid {me} "))
+                && why.contains("none of the expected peers, pids 1, 2")),
+            "{e}"
+        );
+        let e = intruder
+            .join()
+            .expect("intruder thread")
+            .expect_err("the intruder must not get the queues");
+        assert!(e.to_string().contains("refused this process"), "{e}");
+    }
+
+    #[test]
+    fn bad_connector_counts_are_refused() {
+        for n in [0, MAX_SHARED + 1] {
+            let e = SeqPacket::listen_shared(&Options::unique("sq-n"), n)
+                .map(|_| ())
+                .expect_err("refused");
+            assert!(e.to_string().contains(&format!("1..={MAX_SHARED}")), "{e}");
+            assert!(e.to_string().contains(&format!("not {n}")), "{e}");
+        }
+    }
+}
