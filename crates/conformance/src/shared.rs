@@ -15,9 +15,10 @@
 //!   `Disconnected` and its `send` soon after, never hanging.
 
 use std::collections::BTreeSet;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use transport::{Endpoint, Listener, Options, Receiver, RecvError, SendError, Sender, Transport};
 
@@ -67,10 +68,31 @@ pub fn shared<T: Transport>(module: &str, test: &str, kill: bool) {
         .accept(Instant::now() + WATCHDOG / 2)
         .unwrap_or_else(|e| panic!("{}: accepting {n} workers: {e}", T::NAME));
     let pids: Vec<u32> = workers.iter().map(|w| w.child.id()).collect();
-    if kill {
-        killed_workers(tx, rx, &pids);
-    } else {
-        exactly_once(tx, rx, &pids);
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        if kill {
+            killed_workers(tx, rx, &pids);
+        } else {
+            exactly_once(tx, rx, &pids);
+        }
+    }));
+    if let Err(p) = outcome {
+        // The listener's symptom (a disconnect) is rarely the cause: show
+        // what the workers said.
+        let said: Vec<String> = workers
+            .iter_mut()
+            .map(|w| {
+                let status = process::reap(w, Duration::from_secs(2));
+                process::describe(w, status)
+            })
+            .collect();
+        panic!(
+            "{}: {}\nthe workers:\n{}",
+            T::NAME,
+            process::panic_text(p),
+            said.join("\n")
+        );
+    }
+    if !kill {
         for w in &mut workers {
             let status = process::reap(w, WATCHDOG / 2);
             assert!(
