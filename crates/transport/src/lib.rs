@@ -65,6 +65,10 @@
 //!   listener's order among themselves.
 //! - **Replies merge.** The listener's receiver gets every message of every
 //!   connector, whole; the order within one connector is kept.
+//! - **Sizes.** A shared endpoint may take smaller messages than
+//!   [`Capabilities::max_message_size`] when a larger one could not reach
+//!   one connector whole (uds-seqpacket: one socket record); it then refuses
+//!   it before sending anything, with an error naming both sizes.
 //! - **Admission.** A listener that strangers can reach by name admits each
 //!   process named by [`Listener::expect_peer`] (called once per member)
 //!   and refuses anyone else, as a point-to-point one does.
