@@ -28,7 +28,9 @@
 //! descriptor a child would inherit, and once both sides have ended, nothing
 //! named after the connection may be left in /dev/shm, the temporary
 //! directory or the socket table (`hygiene.rs`). Two more tests per backend
-//! connect an intruder first ([`intruder()`]).
+//! connect an intruder first ([`intruder()`]). Two run a shared listener with
+//! several worker processes ([`shared()`]) on backends that declare
+//! `Capabilities::shared_receivers`, and pass, saying so, on the others.
 //!
 //! # Opting out
 //!
@@ -49,8 +51,8 @@
 //! `cases/` holds one module per case, its peer side and test side together
 //! ([`Case`] names them); `run` plays a case across two processes;
 //! `process` spawns, watches and kills the peer process; `message` makes and
-//! checks the numbered messages; `hygiene` and `intruder` are the checks
-//! every backend gets besides the cases.
+//! checks the numbered messages; `hygiene`, `intruder` and `shared` are the
+//! checks every backend gets besides the cases.
 
 mod cases;
 mod hygiene;
@@ -58,6 +60,7 @@ mod intruder;
 mod message;
 mod process;
 mod run;
+mod shared;
 
 pub use cases::accept_times_out::accept_times_out;
 pub use cases::malformed_endpoint::malformed_endpoint;
@@ -65,6 +68,7 @@ pub use cases::{ALL_CASES, Case};
 pub use intruder::intruder;
 pub use message::message;
 pub use run::run;
+pub use shared::shared;
 
 use std::io::Write;
 use std::time::Duration;
@@ -163,6 +167,14 @@ macro_rules! suite {
             #[test]
             fn intruder_alone_is_named() {
                 $crate::intruder::<$t>(module_path!(), "intruder_alone_is_named", false)
+            }
+            #[test]
+            fn shared_each_message_once() {
+                $crate::shared::<$t>(module_path!(), "shared_each_message_once", false)
+            }
+            #[test]
+            fn shared_killed_workers() {
+                $crate::shared::<$t>(module_path!(), "shared_killed_workers", true)
             }
             #[test]
             fn accept_times_out_without_peer() {

@@ -251,7 +251,7 @@ fn shared_queue_fanout_verifies_every_task_across_workers() {
     let mut args = vec![
         "run",
         "--transport",
-        "shm-queue,pipe",
+        "shm-queue,uds-seqpacket,pipe",
         "--workload",
         "fanoutq",
         "--sizes",
@@ -266,13 +266,14 @@ fn shared_queue_fanout_verifies_every_task_across_workers() {
     let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&json);
-    // shm-queue only (pipe cannot share a receiver and is not scheduled,
-    // not failed): 3 worker counts x 2 sizes x (throughput, latency).
-    assert_eq!(r.cells.len(), 3 * 2 * 2, "{:?}", r.cells);
+    // shm-queue and uds-seqpacket only (pipe cannot share a receiver and is
+    // not scheduled, not failed): 2 transports x 3 worker counts x 2 sizes x
+    // (throughput, latency).
+    assert_eq!(r.cells.len(), 2 * 3 * 2 * 2, "{:?}", r.cells);
     for c in &r.cells {
-        assert_eq!(
-            (c.transport.as_str(), &c.status),
-            ("shm-queue", &Status::Ok),
+        assert!(
+            ["shm-queue", "uds-seqpacket"].contains(&c.transport.as_str())
+                && c.status == Status::Ok,
             "{c:?}"
         );
         let n: usize = c
@@ -301,27 +302,32 @@ fn shared_queue_fanout_without_a_shareable_transport_is_a_usage_error() {
         e.contains("fanoutq4")
             && e.contains("one shared queue")
             && e.contains("(pipe)")
-            && e.contains("valid transports for fanoutq4: shm-queue"),
+            && e.contains("valid transports for fanoutq4: uds-seqpacket, shm-queue"),
         "{e}"
     );
 }
 
 #[test]
 fn shared_queue_faults_fail_the_run() {
-    for (fault, needle) in [
-        ("corrupt:15", "contents corrupted"),
-        ("duplicate:15", "a task taken twice"),
-        // N tasks in flight: a lost one is never acknowledged.
-        ("drop:15", "no progress"),
-    ] {
-        let (o, took) = faulty_run_on("shm-queue", fault, "fanoutq2");
-        assert_eq!(o.status.code(), Some(1), "{fault}");
-        let e = stderr(&o);
-        assert!(
-            e.contains(needle) && e.contains("shm-queue fanoutq2 raw"),
-            "{fault}: {e}"
-        );
-        assert!(took < Duration::from_secs(20), "{fault} took {took:?}");
+    for transport in ["shm-queue", "uds-seqpacket"] {
+        for (fault, needle) in [
+            ("corrupt:15", "contents corrupted"),
+            ("duplicate:15", "a task taken twice"),
+            // N tasks in flight: a lost one is never acknowledged.
+            ("drop:15", "no progress"),
+        ] {
+            let (o, took) = faulty_run_on(transport, fault, "fanoutq2");
+            assert_eq!(o.status.code(), Some(1), "{transport} {fault}");
+            let e = stderr(&o);
+            assert!(
+                e.contains(needle) && e.contains(&format!("{transport} fanoutq2 raw")),
+                "{transport} {fault}: {e}"
+            );
+            assert!(
+                took < Duration::from_secs(20),
+                "{transport} {fault} took {took:?}"
+            );
+        }
     }
 }
 

@@ -32,8 +32,17 @@
 //! file to clean up. A dead peer reads as a 0-byte record (EOF); `sendmsg` to
 //! it fails with `EPIPE` (`MSG_NOSIGNAL`, so no signal either way). The
 //! listener admits only its peer, by `SO_PEERCRED` ([`transport::peer`]).
+//!
+//! # Shared receivers
+//!
+//! `listen_shared` gives several worker processes one socket to read tasks
+//! from and one to write replies to; see [`shared`]. There every message must
+//! be one record, so the shared endpoint refuses messages that would need
+//! more (see [`SeqPacketSender::one_record_max`]).
 
 #![forbid(unsafe_code)]
+
+pub mod shared;
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -80,6 +89,9 @@ pub struct SeqPacketSender {
     sock: Arc<OwnedFd>,
     /// Largest record, trailer included, this socket's send buffer takes.
     record: usize,
+    /// Several processes read (or write) this socket: a message split into
+    /// records could be torn apart between them, so each must be one record.
+    whole: bool,
 }
 
 /// Receives records and lends each reassembled message.
@@ -89,14 +101,23 @@ pub struct SeqPacketReceiver {
     buf: Vec<u8>,
 }
 
-/// A bound, listening socket waiting for its one peer.
+/// A bound, listening socket waiting for its one peer, or for the
+/// connectors of a shared queue.
 #[derive(Debug)]
 pub struct SeqPacketListener {
     sock: OwnedFd,
     gate: Gate,
+    shared: Option<shared::Queues>,
 }
 
 impl SeqPacketSender {
+    /// The largest message this sender accepts if it shares its socket with
+    /// other processes (one record less its trailer byte); `None` if it does
+    /// not and splits larger messages into records instead.
+    pub fn one_record_max(&self) -> Option<usize> {
+        self.whole.then_some(self.record - 1)
+    }
+
     /// Sends `part` plus `trailer` as one record; `Ok(false)` means the kernel
     /// had no memory for a record that big and nothing was sent.
     fn send_record(&self, part: &[u8], trailer: u8) -> Result<bool, SendError> {
@@ -132,8 +153,12 @@ impl transport::Sender for SeqPacketSender {
                 max: MAX,
             });
         }
+        if self.whole && msg.len() >= self.record {
+            return Err(shared::too_big(msg.len(), self.record));
+        }
         let mut record = self.record;
         let mut rest = msg;
+        let mut starved = 0;
         loop {
             let take = rest.len().min(record - 1);
             let (part, after) = rest.split_at(take);
@@ -143,6 +168,10 @@ impl transport::Sender for SeqPacketSender {
                     return Ok(());
                 }
                 rest = after;
+            } else if self.whole {
+                // Cannot split: wait for the kernel to find memory.
+                starved += 1;
+                shared::starved(msg.len(), starved)?;
             } else {
                 // Only for this message: memory pressure is usually brief.
                 record = (record / 2).max(MIN_RECORD);
@@ -210,29 +239,37 @@ impl transport::Receiver for SeqPacketReceiver {
     }
 }
 
-/// Splits a connected socket into its halves, after raising the send buffer
-/// as far as allowed and sizing records to what it then takes.
+/// Splits a connected socket into its halves.
 fn halves(sock: OwnedFd) -> Result<(SeqPacketSender, SeqPacketReceiver), OpenError> {
+    let sock = Arc::new(sock);
+    Ok((sender(Arc::clone(&sock), false)?, receiver(sock)))
+}
+
+/// The sending half on `sock`, after raising its send buffer as far as
+/// allowed and sizing records to what it then takes. `whole`: one record per
+/// message (a socket shared between processes).
+fn sender(sock: Arc<OwnedFd>, whole: bool) -> Result<SeqPacketSender, OpenError> {
     // Refused only above the privilege-free limit, which the kernel clamps
     // silently instead; an error here is a real failure.
-    sockopt::set_socket_send_buffer_size(&sock, SNDBUF_REQUEST)
+    sockopt::set_socket_send_buffer_size(&*sock, SNDBUF_REQUEST)
         .map_err(|e| OpenError::io("setting SO_SNDBUF", e.into()))?;
-    let sndbuf = sockopt::socket_send_buffer_size(&sock)
+    let sndbuf = sockopt::socket_send_buffer_size(&*sock)
         .map_err(|e| OpenError::io("reading SO_SNDBUF", e.into()))?;
     let record = sndbuf
         .saturating_sub(SNDBUF_OVERHEAD)
         .clamp(MIN_RECORD, RECORD_MAX);
-    let sock = Arc::new(sock);
-    Ok((
-        SeqPacketSender {
-            sock: Arc::clone(&sock),
-            record,
-        },
-        SeqPacketReceiver {
-            sock,
-            buf: vec![0; RECORD_MAX],
-        },
-    ))
+    Ok(SeqPacketSender {
+        sock,
+        record,
+        whole,
+    })
+}
+
+fn receiver(sock: Arc<OwnedFd>) -> SeqPacketReceiver {
+    SeqPacketReceiver {
+        sock,
+        buf: vec![0; RECORD_MAX],
+    }
 }
 
 fn socket(nonblocking: bool) -> Result<OwnedFd, OpenError> {
@@ -253,8 +290,13 @@ impl transport::Listener for SeqPacketListener {
     type Sender = SeqPacketSender;
     type Receiver = SeqPacketReceiver;
 
+    /// A shared listener admits every process named (its peer is a group).
     fn expect_peer(&mut self, pid: u32) -> bool {
-        self.gate.expect(pid);
+        if self.shared.is_some() {
+            self.gate.expect_also(pid);
+        } else {
+            self.gate.expect(pid);
+        }
         true
     }
 
@@ -262,6 +304,9 @@ impl transport::Listener for SeqPacketListener {
         mut self,
         deadline: Instant,
     ) -> Result<(SeqPacketSender, SeqPacketReceiver), OpenError> {
+        if let Some(queues) = self.shared.take() {
+            return queues.accept(&self.sock, &mut self.gate, deadline);
+        }
         loop {
             self.gate.wait(&self.sock, deadline)?;
             // The listener is non-blocking, so a peer that vanished between
@@ -288,32 +333,58 @@ impl transport::Transport for SeqPacket {
 
     fn listen(opts: &Options) -> Result<(SeqPacketListener, Endpoint), OpenError> {
         let name = format!("ipcbench-seqpacket-{}", opts.tag);
-        let sock = socket(true)?;
-        rustix::net::bind(&sock, &address(&name)?)
-            .map_err(|e| OpenError::io(format!("bind @{name}"), e.into()))?;
-        rustix::net::listen(&sock, 1)
-            .map_err(|e| OpenError::io(format!("listen @{name}"), e.into()))?;
         let listener = SeqPacketListener {
-            sock,
+            sock: bound(&name, 1)?,
             gate: Gate::new(),
+            shared: None,
         };
         Ok((listener, Endpoint(format!("{PREFIX}{name}"))))
+    }
+
+    fn listen_shared(
+        opts: &Options,
+        connectors: usize,
+    ) -> Result<(SeqPacketListener, Endpoint), OpenError> {
+        shared::listen(opts, connectors)
     }
 
     fn connect(
         endpoint: &Endpoint,
         _opts: &Options,
     ) -> Result<(SeqPacketSender, SeqPacketReceiver), OpenError> {
-        let name = endpoint
-            .0
-            .strip_prefix(PREFIX)
-            .filter(|n| !n.is_empty() && !n.contains('\0'))
-            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let (name, shared) = match endpoint.0.strip_prefix(shared::PREFIX) {
+            Some(name) => (name, true),
+            None => (endpoint.0.strip_prefix(PREFIX).unwrap_or_default(), false),
+        };
+        if name.is_empty() || name.contains('\0') {
+            return Err(OpenError::BadEndpoint(endpoint.0.clone()));
+        }
         let sock = socket(false)?;
         rustix::net::connect(&sock, &address(name)?)
             .map_err(|e| OpenError::io(format!("connect @{name}"), e.into()))?;
-        halves(sock)
+        if shared {
+            shared::connect(&sock, name)
+        } else {
+            halves(sock)
+        }
     }
+
+    fn capabilities() -> transport::Capabilities {
+        transport::Capabilities {
+            shared_receivers: shared::MAX_SHARED,
+            ..transport::Capabilities::default()
+        }
+    }
+}
+
+/// A non-blocking socket listening at the abstract address `name`.
+fn bound(name: &str, backlog: i32) -> Result<OwnedFd, OpenError> {
+    let sock = socket(true)?;
+    rustix::net::bind(&sock, &address(name)?)
+        .map_err(|e| OpenError::io(format!("bind @{name}"), e.into()))?;
+    rustix::net::listen(&sock, backlog)
+        .map_err(|e| OpenError::io(format!("listen @{name}"), e.into()))?;
+    Ok(sock)
 }
 
 #[cfg(test)]
@@ -387,7 +458,14 @@ mod tests {
 
     #[test]
     fn endpoint_rejects_garbage() {
-        for bad in ["uds-seqpacket:@", "uds:@x", "", "nonsense:\u{0}:-1"] {
+        for bad in [
+            "uds-seqpacket:@",
+            "uds-seqpacket-shared:@",
+            "uds-seqpacket-shared:@a\u{0}b",
+            "uds:@x",
+            "",
+            "nonsense:\u{0}:-1",
+        ] {
             assert!(
                 matches!(
                     <SeqPacket as transport::Transport>::connect(

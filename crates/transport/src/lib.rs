@@ -65,6 +65,13 @@
 //!   listener's order among themselves.
 //! - **Replies merge.** The listener's receiver gets every message of every
 //!   connector, whole; the order within one connector is kept.
+//! - **Sizes.** A shared endpoint may take smaller messages than
+//!   [`Capabilities::max_message_size`] when a larger one could not reach
+//!   one connector whole (uds-seqpacket: one socket record); it then refuses
+//!   it before sending anything, with an error naming both sizes.
+//! - **Admission.** A listener that strangers can reach by name admits each
+//!   process named by [`Listener::expect_peer`] (called once per member)
+//!   and refuses anyone else, as a point-to-point one does.
 //! - **Peers.** A connector's peer is the listener. The listener's peer is the
 //!   group: its `recv` returns [`RecvError::Disconnected`] (and `send`
 //!   [`SendError::Disconnected`]) only once every connector is gone; one
@@ -307,8 +314,9 @@ pub trait Listener: Send + 'static {
     type Sender: Sender;
     /// The receiving half this listener hands out.
     type Receiver: Receiver;
-    /// Admits only process `pid` from now on. Returns whether this listener
-    /// can tell processes apart (a connection-based backend must, and the
+    /// Admits only process `pid` from now on; a shared listener (see
+    /// [`Transport::listen_shared`]), whose peer is a group, admits every
+    /// `pid` named. Returns whether this listener can tell processes apart (a connection-based backend must, and the
     /// conformance suite's intruder cases hold it to that); backends that
     /// nobody can join by name (pipes, shared memory) keep the default.
     fn expect_peer(&mut self, pid: u32) -> bool {

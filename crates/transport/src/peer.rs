@@ -99,7 +99,8 @@ impl fmt::Display for Refusal {
 /// The admission rule of one listener, and the record of whom it refused.
 #[derive(Debug, Clone, Default)]
 pub struct Gate {
-    expected_pid: Option<u32>,
+    /// Empty: any process of our user.
+    expected: Vec<u32>,
     refused: Vec<Refusal>,
 }
 
@@ -112,7 +113,15 @@ impl Gate {
 
     /// Admits only process `pid` from now on.
     pub fn expect(&mut self, pid: u32) {
-        self.expected_pid = Some(pid);
+        self.expected = vec![pid];
+    }
+
+    /// Admits process `pid` too, besides those expected already: a shared
+    /// listener's peer is a group of processes.
+    pub fn expect_also(&mut self, pid: u32) {
+        if !self.expected.contains(&pid) {
+            self.expected.push(pid);
+        }
     }
 
     /// Judges a peer by its credentials: it must run as our user and, once
@@ -121,8 +130,14 @@ impl Gate {
         let ours = rustix::process::getuid().as_raw();
         let why = if peer.uid != ours {
             format!("runs as uid {}, not as this process's uid {ours}", peer.uid)
-        } else if let Some(want) = self.expected_pid.filter(|&p| p != peer.pid) {
-            format!("is not the expected peer, pid {want}")
+        } else if !self.expected.is_empty() && !self.expected.contains(&peer.pid) {
+            match self.expected.as_slice() {
+                [want] => format!("is not the expected peer, pid {want}"),
+                all => {
+                    let pids: Vec<String> = all.iter().map(u32::to_string).collect();
+                    format!("is none of the expected peers, pids {}", pids.join(", "))
+                }
+            }
         } else {
             return true;
         };
@@ -228,6 +243,26 @@ mod tests {
         );
         assert!(err.contains("not the expected peer"), "{err}");
         assert!(err.contains(&format!("uid {}", me.uid + 1)), "{err}");
+    }
+
+    #[test]
+    fn a_group_admits_each_member_and_names_them_all() {
+        let me = PeerCred::of_unix_socket(UnixStream::pair().expect("pair").0).expect("cred");
+        let member = |pid| PeerCred { pid, uid: me.uid };
+        let mut gate = Gate::new();
+        gate.expect_also(me.pid + 1);
+        gate.expect_also(me.pid + 2);
+        assert!(gate.admit(member(me.pid + 1)) && gate.admit(member(me.pid + 2)));
+        assert!(!gate.admit(me));
+        let err = gate.deadline_passed().to_string();
+        let want = format!(
+            "none of the expected peers, pids {}, {}",
+            me.pid + 1,
+            me.pid + 2
+        );
+        assert!(err.contains(&want), "{err}");
+        gate.expect(me.pid);
+        assert!(gate.admit(me) && !gate.admit(member(me.pid + 1)));
     }
 
     #[test]
