@@ -281,16 +281,18 @@ impl<W: Wait> ShmReceiver<W> {
     fn pop(&mut self) -> Result<Record, RecvError> {
         match self.cons.try_pop() {
             Ok(Some(r)) => Ok(r),
-            Ok(None) => self.pop_slow(),
+            Ok(None) => self.pop_slow(0),
             Err(c) => Err(self.poison(c.0)),
         }
     }
 
-    /// The ring is empty: wait for the producer per the strategy.
+    /// The ring is empty: wait for the producer per the strategy. `polls`
+    /// empty polls were already made (by `recv`'s inline spin), so the close
+    /// flag is still read every [`CLOSE_CHECK_EVERY`] polls of the whole wait.
     #[cold]
     #[inline(never)]
-    fn pop_slow(&mut self) -> Result<Record, RecvError> {
-        let mut backoff = Backoff::new(W::MODE, self.link.same_core(W::MODE));
+    fn pop_slow(&mut self, polls: u32) -> Result<Record, RecvError> {
+        let mut backoff = Backoff::new(W::MODE, self.link.same_core(W::MODE)).after(polls);
         let mut last_check = None;
         loop {
             match self.cons.try_pop() {
@@ -386,10 +388,11 @@ impl<W: Wait> ShmReceiver<W> {
     fn recv_other(
         &mut self,
         got: Result<Option<Record>, crate::ring::Corrupt>,
+        polls: u32,
     ) -> Result<&[u8], RecvError> {
         let rec = match got {
             Ok(Some(r)) => r,
-            Ok(None) => self.pop_slow()?,
+            Ok(None) => self.pop_slow(polls)?,
             Err(c) => return Err(self.poison(c.0)),
         };
         match rec.kind {
@@ -411,14 +414,28 @@ impl<W: Wait> transport::Receiver for ShmReceiver<W> {
         }
         // The message lent by the previous call is given back only now.
         self.release();
-        match self.cons.try_pop() {
-            Ok(Some(rec)) if rec.kind == kind::MSG => {
-                // SAFETY: the record stays reserved until the next `release`,
-                // which happens in the next call; the `&mut self` borrow keeps
-                // the caller from making that call while holding the slice.
-                Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) })
+        let mut polls = 0;
+        loop {
+            match self.cons.try_pop() {
+                Ok(Some(rec)) if rec.kind == kind::MSG => {
+                    // SAFETY: the record stays reserved until the next
+                    // `release`, which happens in the next call; the `&mut
+                    // self` borrow keeps the caller from making that call
+                    // while holding the slice.
+                    return Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) });
+                }
+                // A spinning receiver that waits for its peer (every receive
+                // of a round trip) polls here, inline, until the close flag
+                // is due: the message is then handed over by the code that
+                // saw its stamp, not returned through `pop_slow` and
+                // `recv_other`, two calls whose results pass through memory
+                // on the critical path of every hop.
+                Ok(None) if W::MODE == Mode::Spin && polls < CLOSE_CHECK_EVERY - 1 => {
+                    polls += 1;
+                    core::hint::spin_loop();
+                }
+                other => return self.recv_other(other, polls),
             }
-            other => self.recv_other(other),
         }
     }
 }
