@@ -221,7 +221,7 @@ const _: () = assert!(crate::ring::MAX_SIZE / 2 <= MAX_MESSAGE);
 impl<W: Wait> transport::Sender for ShmSender<W> {
     // Inlined into the caller's loop: the one-record path is a few dozen
     // instructions, everything else is out of line.
-    #[inline]
+    #[inline(always)]
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
         // `max_inline` is below half the largest ring, itself at most
         // MAX_MESSAGE (asserted above): a message sent whole needs no other
@@ -407,7 +407,7 @@ impl<W: Wait> ShmReceiver<W> {
 impl<W: Wait> transport::Receiver for ShmReceiver<W> {
     // Inlined into the caller's loop: the one-record path is a few dozen
     // instructions, everything else is out of line.
-    #[inline]
+    #[inline(always)]
     fn recv(&mut self) -> Result<&[u8], RecvError> {
         if self.poisoned.is_some() {
             return Err(self.poisoned_error());
