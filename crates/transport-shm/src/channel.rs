@@ -4,6 +4,7 @@
 //! watching the peer while they wait.
 
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -79,6 +80,7 @@ pub(crate) fn halves<W: Wait>(link: Link) -> (ShmSender<W>, ShmReceiver<W>) {
             link,
             buf: Vec::new(),
             poisoned: None,
+            failure: None,
             _wait: PhantomData,
         },
     )
@@ -257,6 +259,9 @@ pub struct ShmReceiver<W> {
     buf: Vec<u8>,
     /// Set after corruption: the stream cannot be resynchronised.
     poisoned: Option<String>,
+    /// The error of the last `recv_other` that returned `None`, taken by
+    /// `recv` at once.
+    failure: Option<RecvError>,
     _wait: PhantomData<W>,
 }
 
@@ -381,11 +386,35 @@ impl<W: Wait> ShmReceiver<W> {
         RecvError::Corrupt(self.poisoned.clone().unwrap_or_default())
     }
 
-    /// Anything but a whole message at the first poll: an empty ring (wait
-    /// per the strategy), the start of a chunked message, a chunk out of
-    /// place, corruption.
+    /// Everything `recv` does not do inline: a poisoned stream (`got` is
+    /// `None`), a wait that outlasted the inline polls, the start of a
+    /// chunked message, a chunk out of place, corruption. The message comes
+    /// back as its address and length, the error in `self.failure`: a
+    /// 16-byte result travels in registers, where a `Result<&[u8],
+    /// RecvError>` (32 bytes) went through memory, and the inlined `recv`
+    /// then kept its own `Ok` in that memory too, a store and reload of the
+    /// message's address between seeing the stamp and using the bytes.
     #[inline(never)]
     fn recv_other(
+        &mut self,
+        got: Option<Result<Option<Record>, crate::ring::Corrupt>>,
+        polls: u32,
+    ) -> Option<(NonNull<u8>, usize)> {
+        let got = match got {
+            Some(got) => self.recv_slow(got, polls),
+            None => Err(self.poisoned_error()),
+        };
+        match got {
+            Ok(msg) => Some((NonNull::from(msg).cast(), msg.len())),
+            Err(e) => {
+                self.failure = Some(e);
+                None
+            }
+        }
+    }
+
+    /// [`Self::recv_other`] for a stream that is not poisoned.
+    fn recv_slow(
         &mut self,
         got: Result<Option<Record>, crate::ring::Corrupt>,
         polls: u32,
@@ -409,33 +438,43 @@ impl<W: Wait> transport::Receiver for ShmReceiver<W> {
     // instructions, everything else is out of line.
     #[inline(always)]
     fn recv(&mut self) -> Result<&[u8], RecvError> {
-        if self.poisoned.is_some() {
-            return Err(self.poisoned_error());
-        }
-        // The message lent by the previous call is given back only now.
-        self.release();
         let mut polls = 0;
-        loop {
-            match self.cons.try_pop() {
-                Ok(Some(rec)) if rec.kind == kind::MSG => {
-                    // SAFETY: the record stays reserved until the next
-                    // `release`, which happens in the next call; the `&mut
-                    // self` borrow keeps the caller from making that call
-                    // while holding the slice.
-                    return Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) });
+        let got = if self.poisoned.is_some() {
+            None
+        } else {
+            // The message lent by the previous call is given back only now.
+            self.release();
+            Some(loop {
+                match self.cons.try_pop() {
+                    Ok(Some(rec)) if rec.kind == kind::MSG => {
+                        // SAFETY: the record stays reserved until the next
+                        // `release`, which happens in the next call; the `&mut
+                        // self` borrow keeps the caller from making that call
+                        // while holding the slice.
+                        return Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) });
+                    }
+                    // A spinning receiver that waits for its peer (every receive
+                    // of a round trip) polls here, inline, until the close flag
+                    // is due: the message is then handed over by the code that
+                    // saw its stamp, not returned through `pop_slow` and
+                    // `recv_other`, two calls whose results pass through memory
+                    // on the critical path of every hop.
+                    Ok(None) if W::MODE == Mode::Spin && polls < CLOSE_CHECK_EVERY - 1 => {
+                        polls += 1;
+                        core::hint::spin_loop();
+                    }
+                    other => break other,
                 }
-                // A spinning receiver that waits for its peer (every receive
-                // of a round trip) polls here, inline, until the close flag
-                // is due: the message is then handed over by the code that
-                // saw its stamp, not returned through `pop_slow` and
-                // `recv_other`, two calls whose results pass through memory
-                // on the critical path of every hop.
-                Ok(None) if W::MODE == Mode::Spin && polls < CLOSE_CHECK_EVERY - 1 => {
-                    polls += 1;
-                    core::hint::spin_loop();
-                }
-                other => return self.recv_other(other, polls),
-            }
+            })
+        };
+        match self.recv_other(got, polls) {
+            // SAFETY: `recv_other` returns the address and length of a
+            // message it lent from the ring or assembled in `self.buf`; both
+            // stay valid and unchanged until the next call, which the `&mut
+            // self` borrow of the returned slice prevents.
+            Some((at, len)) => Ok(unsafe { std::slice::from_raw_parts(at.as_ptr(), len) }),
+            // `recv_other` stores an error whenever it returns `None`.
+            None => Err(self.failure.take().unwrap_or(RecvError::Disconnected)),
         }
     }
 }
