@@ -447,18 +447,19 @@ impl<W: Wait> transport::Receiver for ShmReceiver<W> {
             Some(loop {
                 match self.cons.try_pop() {
                     Ok(Some(rec)) if rec.kind == kind::MSG => {
-                        // SAFETY: the record stays reserved until the next
-                        // `release`, which happens in the next call; the `&mut
-                        // self` borrow keeps the caller from making that call
-                        // while holding the slice.
+                        // SAFETY: the record stays reserved until the
+                        // next `release`, which happens in the next call;
+                        // the `&mut self` borrow keeps the caller from
+                        // making that call while holding the slice.
                         return Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) });
                     }
-                    // A spinning receiver that waits for its peer (every receive
-                    // of a round trip) polls here, inline, until the close flag
-                    // is due: the message is then handed over by the code that
-                    // saw its stamp, not returned through `pop_slow` and
-                    // `recv_other`, two calls whose results pass through memory
-                    // on the critical path of every hop.
+                    // A spinning receiver that waits for its peer (every
+                    // receive of a round trip) polls here, inline, until the
+                    // close flag is due: the message is then handed over by
+                    // the code that saw its stamp, not returned through
+                    // `pop_slow` and `recv_other`, two calls whose results
+                    // passed through memory on the critical path of every
+                    // hop.
                     Ok(None) if W::MODE == Mode::Spin && polls < CLOSE_CHECK_EVERY - 1 => {
                         polls += 1;
                         core::hint::spin_loop();
