@@ -4,6 +4,7 @@
 //! watching the peer while they wait.
 
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -79,6 +80,7 @@ pub(crate) fn halves<W: Wait>(link: Link) -> (ShmSender<W>, ShmReceiver<W>) {
             link,
             buf: Vec::new(),
             poisoned: None,
+            failure: None,
             _wait: PhantomData,
         },
     )
@@ -221,7 +223,7 @@ const _: () = assert!(crate::ring::MAX_SIZE / 2 <= MAX_MESSAGE);
 impl<W: Wait> transport::Sender for ShmSender<W> {
     // Inlined into the caller's loop: the one-record path is a few dozen
     // instructions, everything else is out of line.
-    #[inline]
+    #[inline(always)]
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
         // `max_inline` is below half the largest ring, itself at most
         // MAX_MESSAGE (asserted above): a message sent whole needs no other
@@ -257,6 +259,9 @@ pub struct ShmReceiver<W> {
     buf: Vec<u8>,
     /// Set after corruption: the stream cannot be resynchronised.
     poisoned: Option<String>,
+    /// The error of the last `recv_other` that returned `None`, taken by
+    /// `recv` at once.
+    failure: Option<RecvError>,
     _wait: PhantomData<W>,
 }
 
@@ -281,16 +286,18 @@ impl<W: Wait> ShmReceiver<W> {
     fn pop(&mut self) -> Result<Record, RecvError> {
         match self.cons.try_pop() {
             Ok(Some(r)) => Ok(r),
-            Ok(None) => self.pop_slow(),
+            Ok(None) => self.pop_slow(0),
             Err(c) => Err(self.poison(c.0)),
         }
     }
 
-    /// The ring is empty: wait for the producer per the strategy.
+    /// The ring is empty: wait for the producer per the strategy. `polls`
+    /// empty polls were already made (by `recv`'s inline spin), so the close
+    /// flag is still read every [`CLOSE_CHECK_EVERY`] polls of the whole wait.
     #[cold]
     #[inline(never)]
-    fn pop_slow(&mut self) -> Result<Record, RecvError> {
-        let mut backoff = Backoff::new(W::MODE, self.link.same_core(W::MODE));
+    fn pop_slow(&mut self, polls: u32) -> Result<Record, RecvError> {
+        let mut backoff = Backoff::new(W::MODE, self.link.same_core(W::MODE)).after(polls);
         let mut last_check = None;
         loop {
             match self.cons.try_pop() {
@@ -379,17 +386,42 @@ impl<W: Wait> ShmReceiver<W> {
         RecvError::Corrupt(self.poisoned.clone().unwrap_or_default())
     }
 
-    /// Anything but a whole message at the first poll: an empty ring (wait
-    /// per the strategy), the start of a chunked message, a chunk out of
-    /// place, corruption.
+    /// Everything `recv` does not do inline: a poisoned stream (`got` is
+    /// `None`), a wait that outlasted the inline polls, the start of a
+    /// chunked message, a chunk out of place, corruption. The message comes
+    /// back as its address and length, the error in `self.failure`: a
+    /// 16-byte result travels in registers, where a `Result<&[u8],
+    /// RecvError>` (32 bytes) went through memory, and the inlined `recv`
+    /// then kept its own `Ok` in that memory too, a store and reload of the
+    /// message's address between seeing the stamp and using the bytes.
     #[inline(never)]
     fn recv_other(
         &mut self,
+        got: Option<Result<Option<Record>, crate::ring::Corrupt>>,
+        polls: u32,
+    ) -> Option<(NonNull<u8>, usize)> {
+        let got = match got {
+            Some(got) => self.recv_slow(got, polls),
+            None => Err(self.poisoned_error()),
+        };
+        match got {
+            Ok(msg) => Some((NonNull::from(msg).cast(), msg.len())),
+            Err(e) => {
+                self.failure = Some(e);
+                None
+            }
+        }
+    }
+
+    /// [`Self::recv_other`] for a stream that is not poisoned.
+    fn recv_slow(
+        &mut self,
         got: Result<Option<Record>, crate::ring::Corrupt>,
+        polls: u32,
     ) -> Result<&[u8], RecvError> {
         let rec = match got {
             Ok(Some(r)) => r,
-            Ok(None) => self.pop_slow()?,
+            Ok(None) => self.pop_slow(polls)?,
             Err(c) => return Err(self.poison(c.0)),
         };
         match rec.kind {
@@ -404,21 +436,46 @@ impl<W: Wait> ShmReceiver<W> {
 impl<W: Wait> transport::Receiver for ShmReceiver<W> {
     // Inlined into the caller's loop: the one-record path is a few dozen
     // instructions, everything else is out of line.
-    #[inline]
+    #[inline(always)]
     fn recv(&mut self) -> Result<&[u8], RecvError> {
-        if self.poisoned.is_some() {
-            return Err(self.poisoned_error());
-        }
-        // The message lent by the previous call is given back only now.
-        self.release();
-        match self.cons.try_pop() {
-            Ok(Some(rec)) if rec.kind == kind::MSG => {
-                // SAFETY: the record stays reserved until the next `release`,
-                // which happens in the next call; the `&mut self` borrow keeps
-                // the caller from making that call while holding the slice.
-                Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) })
-            }
-            other => self.recv_other(other),
+        let mut polls = 0;
+        let got = if self.poisoned.is_some() {
+            None
+        } else {
+            // The message lent by the previous call is given back only now.
+            self.release();
+            Some(loop {
+                match self.cons.try_pop() {
+                    Ok(Some(rec)) if rec.kind == kind::MSG => {
+                        // SAFETY: the record stays reserved until the
+                        // next `release`, which happens in the next call;
+                        // the `&mut self` borrow keeps the caller from
+                        // making that call while holding the slice.
+                        return Ok(unsafe { self.cons.mem().bytes(rec.off, rec.len) });
+                    }
+                    // A spinning receiver that waits for its peer (every
+                    // receive of a round trip) polls here, inline, until the
+                    // close flag is due: the message is then handed over by
+                    // the code that saw its stamp, not returned through
+                    // `pop_slow` and `recv_other`, two calls whose results
+                    // passed through memory on the critical path of every
+                    // hop.
+                    Ok(None) if W::MODE == Mode::Spin && polls < CLOSE_CHECK_EVERY - 1 => {
+                        polls += 1;
+                        core::hint::spin_loop();
+                    }
+                    other => break other,
+                }
+            })
+        };
+        match self.recv_other(got, polls) {
+            // SAFETY: `recv_other` returns the address and length of a
+            // message it lent from the ring or assembled in `self.buf`; both
+            // stay valid and unchanged until the next call, which the `&mut
+            // self` borrow of the returned slice prevents.
+            Some((at, len)) => Ok(unsafe { std::slice::from_raw_parts(at.as_ptr(), len) }),
+            // `recv_other` stores an error whenever it returns `None`.
+            None => Err(self.failure.take().unwrap_or(RecvError::Disconnected)),
         }
     }
 }

@@ -566,6 +566,12 @@ impl<M: RingMem> Consumer<M> {
             // SAFETY: `off` is 16-aligned and `off + 8 < off + HEADER <= size`.
             let (stamp_word, meta_word) =
                 unsafe { (self.mem.word_at(off), self.mem.word_at(off + 8)) };
+            // The common record, a valid `MSG`, is checked in one comparison
+            // below: the subtraction leaves its length (any other kind ends
+            // up above 2^32); `body_limit` covers both half the ring and the
+            // largest message, and `size - off - HEADER` the end of the
+            // area. Worked out before the Acquire load, like the words.
+            let limit = self.body_limit.min(self.size - off - HEADER);
             // Acquire: pairs with the producer's Release store of the stamp,
             // making the meta word and the body visible.
             if stamp_word.load(Acquire) != stamp(head) {
@@ -573,11 +579,6 @@ impl<M: RingMem> Consumer<M> {
             }
             // Relaxed: ordered by the stamp's Acquire above.
             let meta = meta_word.load(Relaxed);
-            // The common record, a valid `MSG`, in one comparison: the
-            // subtraction leaves its length (any other kind ends up above
-            // 2^32); `body_limit` covers both half the ring and the largest
-            // message, and `size - off - HEADER` the end of the area.
-            let limit = self.body_limit.min(self.size - off - HEADER);
             let len = meta.wrapping_sub(u64::from(kind::MSG) << 32);
             if len <= limit as u64 {
                 let len = len as usize;

@@ -100,6 +100,12 @@ impl Backoff {
         }
     }
 
+    /// The same wait, `polls` unsuccessful polls in: the caller polled
+    /// before it started the backoff.
+    pub fn after(self, polls: u32) -> Self {
+        Self { polls, ..self }
+    }
+
     /// Number of unsuccessful polls so far.
     pub fn polls(&self) -> u32 {
         self.polls
