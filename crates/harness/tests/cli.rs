@@ -110,8 +110,7 @@ fn bad_sizes_fail_before_anything_runs() {
 }
 
 fn read_results(path: &Path) -> Results {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("results file"))
-        .expect("results JSON")
+    Results::read(path).expect("results file")
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod csv_export;
 pub mod format;
 mod html;
 mod index;
+pub mod io;
 mod readme;
 pub mod schema;
 mod sections;
@@ -27,6 +28,7 @@ pub use compare::{
 };
 pub use csv_export::{CSV_COLUMNS, to_csv};
 pub use html::render_html;
+pub use io::{ResultsError, write_atomic};
 pub use readme::{Page, RenderOptions, render_markdown, render_pages};
 pub use schema::{
     Cell, Environment, Floors, MemcpyFloor, Results, RunConfig, Status, Summary, TransportInfo,
