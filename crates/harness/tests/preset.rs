@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use report::Results;
+use report::{Metric, Placement, Results, Workload};
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ipcbench"))
@@ -58,22 +58,21 @@ fn the_default_preset_writes_its_same_core_pass_into_the_same_file() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = Results::read(&json).expect("results");
-    let placements: Vec<String> = r.config.placements.iter().map(|p| p.to_string()).collect();
-    assert_eq!(placements, ["split", "same"]);
-    let rtt = |placement: &str| -> Vec<u64> {
+    assert_eq!(r.config.placements, [Placement::Split, Placement::Same]);
+    let rtt = |placement: Placement| -> Vec<u64> {
         r.cells
             .iter()
             .filter(|c| {
-                c.workload.to_string() == "pingpong"
-                    && c.placement.to_string() == placement
-                    && c.metric.to_string() == "rtt"
+                c.workload == Workload::Pingpong
+                    && c.placement == placement
+                    && c.metric == Metric::Rtt
             })
             .map(|c| c.size_bytes)
             .collect()
     };
     // The main pass as given; the extra pass at its own sizes, on one core.
-    assert_eq!(rtt("split"), [8]);
-    assert_eq!(rtt("same"), [8, 800, 51_200, 409_600]);
+    assert_eq!(rtt(Placement::Split), [8]);
+    assert_eq!(rtt(Placement::Same), [8, 800, 51_200, 409_600]);
     assert!(r.cells.iter().all(|c| c.transport == "pipe"));
     assert_eq!(
         r.environment.command_line,

@@ -22,6 +22,7 @@ pub mod table;
 mod targets;
 pub mod thresholds;
 pub mod verdict;
+pub mod vocab;
 
 pub use compare::{
     CellChange, CellKey, Comparison, DEFAULT_THRESHOLD, Verdict, compare, render_comparison,
@@ -35,3 +36,4 @@ pub use schema::{
 };
 pub use svg::{Plot, render_plots, render_svgs};
 pub use thresholds::PIPE_TARGET;
+pub use vocab::{Metric, Placement, Workload};

@@ -386,11 +386,7 @@ fn measure(args: &RunArgs, command: String) -> Result<Measured> {
             trials: plan.trials,
             messages: plan.messages,
             warmup_ms: plan.warmup_ms,
-            placements: plan
-                .placements
-                .iter()
-                .map(|p| p.name().to_owned())
-                .collect(),
+            placements: plan.placements.clone(),
             secondary_trials: (plan.secondary_trials < plan.trials)
                 .then_some(plan.secondary_trials),
             interval_method: report::bootstrap::method(),
@@ -497,10 +493,10 @@ fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<report::Cell> {
                     out.push(report::Cell {
                         transport: b.name.to_owned(),
                         codec: Codec::Raw.name().to_owned(),
-                        workload: workload.name().to_owned(),
-                        placement: placement.name().to_owned(),
+                        workload,
+                        placement,
                         size_bytes: size,
-                        metric: String::new(),
+                        metric: report::Metric::NotRun,
                         status: report::Status::Failed,
                         error: Some(why.clone()),
                         ..report::Cell::default()
@@ -525,7 +521,7 @@ fn print_summary(results: &Results) -> Result<()> {
             c.placement,
             sizes::human(c.size_bytes)
         );
-        if c.metric == "throughput" {
+        if c.metric == report::Metric::Throughput {
             let _ = writeln!(
                 o,
                 "{who} {:<10} {:>12.0} msg/s {:>8.3} GB/s",
