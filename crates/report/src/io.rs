@@ -194,6 +194,30 @@ mod tests {
     }
 
     #[test]
+    fn read_takes_version_1_files_and_refuses_unknown_names_in_any() {
+        let d = scratch("v1");
+        let path = d.join("old.json");
+        let mut v = serde_json::to_value(sample()).expect("value");
+        v["schema_version"] = 1.into();
+        v["config"]["placements"] = serde_json::json!(["split", "same"]);
+        std::fs::write(&path, v.to_string()).expect("write");
+        let r = Results::read(&path).expect("version 1 reads");
+        assert_eq!(r.schema_version, 1);
+        assert_eq!(
+            r.config.placements,
+            [crate::Placement::Split, crate::Placement::Same]
+        );
+        v["config"]["placements"] = serde_json::json!(["split", "both"]);
+        std::fs::write(&path, v.to_string()).expect("write");
+        let e = Results::read(&path)
+            .expect_err("unknown placement")
+            .to_string();
+        assert!(e.contains("old.json") && e.contains("\"both\""), "{e}");
+        assert!(e.contains("split, same, none"), "{e}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
     fn read_names_a_missing_or_malformed_file() {
         let d = scratch("malformed");
         let missing = d.join("missing.json");

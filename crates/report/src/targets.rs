@@ -79,7 +79,7 @@ fn cell<'a>(r: &'a Results, t: &Target, transport: &str, size: u64) -> Option<&'
         .find(|c| matches(c, t, transport) && c.size_bytes == size)
 }
 
-fn floors<'a>(r: &'a Results, placement: Placement) -> Option<&'a Floors> {
+fn floors(r: &Results, placement: Placement) -> Option<&Floors> {
     r.floors.iter().find(|f| f.placement == placement)
 }
 

@@ -419,7 +419,7 @@ mod tests {
 
     #[test]
     fn the_derived_order_is_the_reading_order() {
-        let mut w = vec![
+        let mut w = [
             Workload::Paced(80),
             Workload::Fanout(4),
             Workload::FanoutQ(1),

@@ -292,10 +292,10 @@ fn share_y(figs: &mut [Figure]) {
 /// `sizes-fanout4-split-raw` → `sizes-fanout-split-raw`: figures that share a y range.
 fn fig_family(f: &Figure) -> String {
     let mut parts: Vec<&str> = f.id.split('-').collect();
-    if let Some(w) = parts.get_mut(1) {
-        if let Ok(workload) = w.parse::<Workload>() {
-            *w = workload.family();
-        }
+    if let Some(w) = parts.get_mut(1)
+        && let Ok(workload) = w.parse::<Workload>()
+    {
+        *w = workload.family();
     }
     parts.join("-")
 }
