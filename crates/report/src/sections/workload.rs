@@ -101,10 +101,11 @@ pub fn render(
             }
         }
     }
-    match fam {
-        "seed" => crate::sections::seed::render(&mut d, idx, py),
-        "fanout" => crate::sections::fanout::render(&mut d, idx, py),
-        "paced" => crate::sections::paced::render(&mut d, idx),
+    // The family's own summary (every workload of a family is of one kind).
+    match workloads.first() {
+        Some(Workload::Seed) => crate::sections::seed::render(&mut d, idx, py),
+        Some(Workload::Fanout(_)) => crate::sections::fanout::render(&mut d, idx, py),
+        Some(Workload::Paced(_)) => crate::sections::paced::render(&mut d, idx),
         _ => {}
     }
     d.out
