@@ -47,6 +47,9 @@ Example::
 
     python3 mpqueue_bench.py --sizes 100,200 --messages 1000 --trials 3 \\
         --warmup 50 --placement split --workloads seed,fanout --json out.json
+
+``--placement split,same,none`` runs the placements one after the other and
+writes every cell into the one file.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ OPT_IN_MODES = alternatives.OPT_IN
 DEFAULT_MODES = ("mp-queue", "mp-queue-inproc")
 METRICS = ("total", "put", "get")
 WORKLOADS = ("seed", "fanout")
+PLACEMENTS = ("split", "same", "none")
 FANOUT_METRICS = ("throughput", "latency")
 DEFAULT_WORKERS = [1, 2, 4]
 DEFAULT_SIZES = [int(x) for x in np.around(np.geomspace(100, 51200, 10)).astype(int)]
@@ -713,8 +717,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--messages", type=int, help="measured messages per trial and size (default 1000)")
     ap.add_argument("--trials", type=int, help="independent trials, fresh processes each (default 5)")
     ap.add_argument("--warmup", type=int, help="messages discarded before measuring (default 50)")
-    ap.add_argument("--placement", choices=("split", "same", "none"), default="split",
-                    help="split: producer CPU 0, consumer CPU 1; same: both CPU 0; none: unpinned")
+    ap.add_argument("--placement", default="split",
+                    help="comma-separated, each run in turn into the one output file: "
+                         "split: producer CPU 0, consumer CPU 1; same: both CPU 0; none: unpinned")
     ap.add_argument("--modes", default=",".join(DEFAULT_MODES),
                     help=f"seed workload: comma-separated subset of {','.join(MODES + OPT_IN_MODES)}, or 'all' "
                          f"(every one but {','.join(OPT_IN_MODES)}, which run only when named) "
@@ -772,11 +777,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if not args.workers or min(args.workers) < 1 or max(args.workers) > 64:
         ap.error("--workers must be between 1 and 64")
 
-    if args.placement != "none":
-        have = os.sched_getaffinity(0)
-        need = {0} if args.placement == "same" else {0, 1}
+    args.placements = []
+    for p in (p.strip() for p in args.placement.split(",")):
+        if p and p not in args.placements:
+            args.placements.append(p)
+    unknown = [p for p in args.placements if p not in PLACEMENTS]
+    if unknown or not args.placements:
+        ap.error(f"unknown placement(s) {unknown}: choose from {', '.join(PLACEMENTS)}")
+    have = os.sched_getaffinity(0)
+    for p in args.placements:
+        need = {"split": {0, 1}, "same": {0}, "none": set()}[p]
         if not need <= have:
-            ap.error(f"placement {args.placement} needs CPUs {sorted(need)}, this process may use {sorted(have)}")
+            ap.error(f"placement {p} needs CPUs {sorted(need)}, this process may use {sorted(have)}")
+    # The placement being measured, which the trial functions read.
+    args.placement = args.placements[0]
     return args
 
 
@@ -810,13 +824,9 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def main(argv: list[str]) -> int:
-    args = parse_args(argv)
-    start = datetime.datetime.now(datetime.timezone.utc)
-    # fork is fastest and inherits the imported numpy; elsewhere use the default.
-    method = "fork" if "fork" in mp.get_all_start_methods() else mp.get_start_method()
-    ctx = mp.get_context(method)
-
+def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str], list[float]]:
+    """Every trial of every mode and size at ``args.placement``: (cells,
+    errors by configuration, warm-up times in ms)."""
     samples: dict[tuple[str, int], dict[str, list[np.ndarray]]] = {}
     # Per (fanoutN, elements): latency arrays, rates and CPU per trial.
     fan: dict[tuple, dict[str, list]] = {}
@@ -900,6 +910,28 @@ def main(argv: list[str]) -> int:
                 c["cpu_consumer_ns"] = float(np.mean(f["cpu_c"]))
                 cells.append(c)
 
+    return cells, errors, warm_ms
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    start = datetime.datetime.now(datetime.timezone.utc)
+    # fork is fastest and inherits the imported numpy; elsewhere use the default.
+    method = "fork" if "fork" in mp.get_all_start_methods() else mp.get_start_method()
+    ctx = mp.get_context(method)
+
+    cells: list[dict[str, Any]] = []
+    errors: dict[tuple, str] = {}
+    warm_ms: list[float] = []
+    # One placement after the other, into one file (as bench-all's
+    # placement sweep runs them).
+    for placement in args.placements:
+        args.placement = placement
+        c, e, w = measure_placement(ctx, args)
+        cells += c
+        errors.update({(placement, *k): v for k, v in e.items()})
+        warm_ms += w
+
     results = {
         "schema_version": SCHEMA_VERSION,
         "environment": environment(args, method, start),
@@ -909,7 +941,7 @@ def main(argv: list[str]) -> int:
             # The warm-up is a message count here; this is how long it took
             # (median over trials and sizes, rounded up).
             "warmup_ms": int(math.ceil(float(np.median(warm_ms)))) if warm_ms else 0,
-            "placements": [args.placement],
+            "placements": args.placements,
         },
         "floors": [],
         "cells": cells,

@@ -100,6 +100,38 @@ class Placement(unittest.TestCase):
 
 
 class EndToEnd(unittest.TestCase):
+    def test_several_placements_write_one_file(self):
+        if 0 not in os.sched_getaffinity(0):
+            self.skipTest("placement same needs CPU 0")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "out.json")
+            r = subprocess.run(
+                [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "1",
+                 "--messages", "5", "--trials", "1", "--warmup", "2",
+                 "--placement", "none,same", "--json", out],
+                capture_output=True, text=True, timeout=120,
+            )
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, encoding="utf-8") as f:
+                res = json.load(f)
+        self.assertEqual(res["config"]["placements"], ["none", "same"])
+        by_placement = {}
+        for c in res["cells"]:
+            by_placement.setdefault(c["placement"], []).append((c["transport"], c["metric"]))
+        self.assertEqual(sorted(by_placement), ["none", "same"])
+        self.assertEqual(by_placement["none"], by_placement["same"])
+        self.assertEqual(len(by_placement["none"]), len(mb.DEFAULT_MODES) * len(mb.METRICS))
+
+    def test_an_unknown_placement_is_refused_by_name(self):
+        r = subprocess.run(
+            [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--placement", "split,both",
+             "--json", "-"],
+            capture_output=True, text=True, timeout=60,
+        )
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("both", r.stderr)
+        self.assertIn("split, same, none", r.stderr)
+
     def test_tiny_run_writes_the_schema(self):
         placement = "split" if {0, 1} <= os.sched_getaffinity(0) else "none"
         with tempfile.TemporaryDirectory() as d:

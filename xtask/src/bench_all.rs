@@ -1,10 +1,12 @@
-//! `cargo xtask bench-all`: the benchmark matrix of each mode (default,
-//! `--quick`, `--full`) and its run: build, `ipcbench run`, the Python
-//! baseline, rendering in a staging directory, then replacing the results.
+//! `cargo xtask bench-all`: build, the Python baseline's matrix of each mode
+//! (default, `--quick`, `--full`), `ipcbench run --preset` (the Rust matrix
+//! of each mode lives in the harness, `harness::preset`), rendering in a
+//! staging directory, then replacing the results. Every results file is
+//! written whole by the tool that measured it; this file never edits one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -12,7 +14,7 @@ use clap::Args;
 use crate::interrupt::Staging;
 use crate::python::python_baseline;
 use crate::readme::update_readme_excerpt;
-use crate::render::{merge_into, read_results, render_into, replace_generated};
+use crate::render::{render_into, replace_generated};
 use crate::root;
 
 #[derive(Debug, Args)]
@@ -40,108 +42,39 @@ pub(crate) struct BenchArgs {
     pub(crate) quiet: bool,
 }
 
-/// The benchmark matrix of one mode.
+/// The Python baseline's matrix of one mode (the Rust one is the harness's
+/// preset of the same name).
 pub(crate) struct Matrix {
-    /// Arguments of the main `ipcbench run` (sizes, counts, workloads,
-    /// placements, codecs); bench-all adds --json, --transport, --quiet.
-    pub(crate) run_args: Vec<&'static str>,
     /// Seed messages per trial and size (the notebook's 1000).
     pub(crate) messages: &'static str,
+    /// The placements the baseline runs, as the Rust preset's.
     pub(crate) placements: &'static str,
     pub(crate) python_sizes: &'static str,
     pub(crate) python_workloads: &'static str,
     /// The Python baseline's trials, alternatives, and fanout settings.
     pub(crate) python_args: Vec<&'static str>,
-    /// A second, smaller run merged into the first: pingpong with both
-    /// processes on one core, so the default report shows the same-core
-    /// criticality (and the same-core target) without a full sweep.
-    pub(crate) same_core_pingpong: bool,
 }
 
-/// The notebook's ten sizes, plus 8 B: the targets are stated for an 8-byte
-/// ping-pong.
-const SIZES: &str = "8B,100,200,400,800,1600,3200,6400,12800,25600,51200";
+/// The `ipcbench run --preset` of a mode.
+pub(crate) fn preset(args: &BenchArgs) -> &'static str {
+    if args.quick {
+        "quick"
+    } else if args.full {
+        "full"
+    } else {
+        "default"
+    }
+}
 
 pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
     if args.quick {
         return Matrix {
-            // A smoke run: every headline workload at three sizes, three
-            // trials (the fewest an interval is computed from).
-            run_args: vec![
-                "--sizes",
-                "8B,100,3200,51200",
-                "--trials",
-                "3",
-                "--messages",
-                "100",
-                "--warmup-ms",
-                "5",
-                "--stream-min-ms",
-                "20",
-                "--workload",
-                "seed,pingpong,stream",
-                "--placement",
-                "split",
-            ],
             messages: "100",
             placements: "split",
             python_sizes: "100,3200,51200",
             python_workloads: "seed",
             python_args: vec!["--trials", "3", "--modes", "mp-queue,ipcbench"],
-            same_core_pingpong: false,
         };
-    }
-    let mut run_args = vec![
-        "--sizes",
-        SIZES,
-        // Ten independent trials of every headline cell (split, raw), three
-        // of the rest; the seed keeps the notebook's 1000 put/get per size
-        // and trial. Pingpong and stream spread little within a trial, so
-        // fewer messages buy the trials; fanout shows its scaling at three
-        // sizes spanning the notebook's range, in both modes: one channel
-        // per worker (fanout) and one shared queue (fanoutq, run only by
-        // the transports that can share one: a few cells).
-        "--trials",
-        "10",
-        "--secondary-trials",
-        "3",
-        "--messages",
-        "1000",
-        "--messages-for",
-        "pingpong=200",
-        "--messages-for",
-        "stream=100",
-        "--messages-for",
-        "fanout=200",
-        "--sizes-for",
-        "fanout=100,6400,51200",
-        "--messages-for",
-        "fanoutq=200",
-        "--sizes-for",
-        "fanoutq=100,6400,51200",
-        "--warmup-ms",
-        "10",
-    ];
-    if args.full {
-        // Paced loads are fractions of the stream rate: stream keeps its
-        // 0.2 s per size so that rate is one the transport can hold.
-        run_args.extend([
-            "--placement",
-            "split,same,none",
-            "--workload",
-            "seed,pingpong,stream,fanout,fanoutq,paced",
-            "--codec",
-            "raw,bincode,msgpack",
-        ]);
-    } else {
-        run_args.extend([
-            "--placement",
-            "split",
-            "--workload",
-            "seed,pingpong,stream,fanout,fanoutq",
-            "--stream-min-ms",
-            "80",
-        ]);
     }
     macro_rules! python_modes {
         () => {
@@ -149,7 +82,6 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
         };
     }
     Matrix {
-        run_args,
         messages: "1000",
         placements: if args.full {
             "split,same,none"
@@ -180,7 +112,6 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
             "--fanout-messages",
             "200",
         ],
-        same_core_pingpong: !args.full,
     }
 }
 
@@ -199,6 +130,10 @@ pub(crate) fn mode_args(quick: bool, full: bool) -> BenchArgs {
 
 pub(crate) fn bench_all(args: &BenchArgs) -> Result<()> {
     let started = Instant::now();
+    let started_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_secs_f64();
     let root = root();
     let out_dir = args.out.clone().unwrap_or_else(|| root.join("results"));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
@@ -230,41 +165,9 @@ pub(crate) fn bench_all(args: &BenchArgs) -> Result<()> {
     std::fs::create_dir_all(&staging)?;
     let guard = Staging::new(staging.clone());
 
+    // The Python baseline first, so that the wall time `ipcbench run`
+    // records at its end covers build, Python and Rust alike.
     let m = matrix(args);
-    let json = staging.join("results.json");
-    step(args, "running the benchmark matrix");
-    // Codecs cross the seed workload only; pingpong and stream send raw bytes.
-    // One invocation runs all workloads so transports interleave across trials.
-    let mut cmd = ipcbench_run(&exe, &root, args, &m.run_args, &json);
-    let mut bench_ok = cmd.status().context("running ipcbench")?.success();
-    if !json.exists() {
-        bail!("ipcbench wrote no results; the previous results are untouched");
-    }
-    if m.same_core_pingpong {
-        step(args, "running pingpong with both processes on one core");
-        let same = staging.join("same-core.json");
-        let same_args = [
-            "--sizes",
-            "8B,100,6400,51200",
-            "--workload",
-            "pingpong",
-            "--placement",
-            "same",
-            "--trials",
-            "3",
-            "--messages",
-            "200",
-            "--warmup-ms",
-            "10",
-        ];
-        let mut cmd = ipcbench_run(&exe, &root, args, &same_args, &same);
-        bench_ok &= cmd.status().context("running ipcbench")?.success();
-        if same.exists() {
-            merge_into(&json, &same)?;
-            std::fs::remove_file(&same)?;
-        }
-    }
-
     let python = if args.no_python {
         None
     } else {
@@ -278,9 +181,23 @@ pub(crate) fn bench_all(args: &BenchArgs) -> Result<()> {
         }
     };
 
-    // Recorded in the results, so the report says how long this matrix
-    // takes on the machine it describes.
-    record_wall_time(&json, started.elapsed(), args)?;
+    let json = staging.join("results.json");
+    step(
+        args,
+        &format!(
+            "running the benchmark matrix (ipcbench run --preset {})",
+            preset(args)
+        ),
+    );
+    // One invocation runs all workloads so transports interleave across
+    // trials; the default preset's same-core pingpong pass runs inside it.
+    let bench_ok = ipcbench_run(&exe, &root, args, started_unix, &json)
+        .status()
+        .context("running ipcbench")?
+        .success();
+    if !json.exists() {
+        bail!("ipcbench wrote no results; the previous results are untouched");
+    }
     render_into(
         &staging,
         args.baseline.as_deref(),
@@ -305,13 +222,14 @@ pub(crate) fn bench_all(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// An `ipcbench run` with these matrix arguments, the run's transports,
-/// writing `json`; failed cells are marked, not fatal.
+/// The mode's `ipcbench run --preset`, with the run's transports, writing
+/// `json` and the wall time since `started_unix`; failed cells are marked,
+/// not fatal.
 fn ipcbench_run(
     exe: &Path,
     root: &Path,
     args: &BenchArgs,
-    matrix_args: &[&str],
+    started_unix: f64,
     json: &Path,
 ) -> Command {
     let mode = if args.quick {
@@ -321,16 +239,16 @@ fn ipcbench_run(
     } else {
         ""
     };
+    let preset = preset(args);
     let mut cmd = Command::new(exe);
     cmd.current_dir(root)
-        .arg("run")
-        .args(matrix_args)
-        .args(["--keep-going", "--json"])
+        .args(["run", "--preset", preset, "--keep-going", "--json"])
         .arg(json)
+        .arg("--wall-time-since")
+        .arg(format!("{started_unix:.3}"))
         .arg("--record-as")
         .arg(format!(
-            "cargo xtask bench-all{mode}: ipcbench run {}",
-            matrix_args.join(" ")
+            "cargo xtask bench-all{mode}: ipcbench run --preset {preset}"
         ));
     if let Some(t) = &args.transport {
         cmd.args(["--transport", t]);
@@ -347,115 +265,16 @@ pub(crate) fn step(args: &BenchArgs, what: &str) {
     }
 }
 
-/// Adds the wall time of the whole bench-all so far (build, benchmark runs,
-/// Python baseline) to the environment table of the results.
-fn record_wall_time(json: &Path, took: Duration, args: &BenchArgs) -> Result<()> {
-    let mut r = read_results(json)?;
-    let mode = if args.quick {
-        "--quick"
-    } else if args.full {
-        "--full"
-    } else {
-        "default"
-    };
-    let secs = took.as_secs();
-    r.environment.extra.push((
-        "bench-all wall time".to_owned(),
-        format!(
-            "{} min {:02} s ({mode} matrix, Python baseline included)",
-            secs / 60,
-            secs % 60
-        ),
-    ));
-    let text = serde_json::to_string_pretty(&r)?;
-    std::fs::write(json, text).with_context(|| format!("writing {}", json.display()))
-}
-
-#[cfg(test)]
-/// The values given to `flag` in a matrix's arguments (repeatable flags
-/// give several).
-fn flag_values<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
-    args.windows(2)
-        .filter(|w| w[0] == flag)
-        .map(|w| w[1])
-        .collect()
-}
-
-#[cfg(test)]
-/// The table of what each bench-all mode runs, as docs/methodology.md quotes
-/// it (a test keeps the two equal, so the document states what runs).
-fn matrix_doc() -> String {
-    let mut out = String::from(
-        "| bench-all | headline trials | other trials | seed messages | pingpong messages | stream messages (×4 sent; min time per size) | fanout messages (sizes) | fanoutq messages (sizes) | warm-up per size |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
-    );
-    for (name, quick, full) in [
-        ("default", false, false),
-        ("--quick", true, false),
-        ("--full", false, true),
-    ] {
-        let m = matrix(&mode_args(quick, full));
-        let a = &m.run_args;
-        let one = |flag: &str| flag_values(a, flag).first().copied().unwrap_or("–");
-        let per = |family: &str| {
-            flag_values(a, "--messages-for")
-                .iter()
-                .chain(&flag_values(a, "--sizes-for"))
-                .find_map(|v| v.strip_prefix(family)?.strip_prefix('='))
-                .unwrap_or_else(|| one("--messages"))
-                .to_owned()
-        };
-        // "N (sizes)" of a family the run includes, else "not run".
-        let family = |f: &str| {
-            let setting = |flag: &str, default: &str| {
-                flag_values(a, flag)
-                    .iter()
-                    .find_map(|v| v.strip_prefix(f)?.strip_prefix('='))
-                    .unwrap_or(default)
-                    .to_owned()
-            };
-            if one("--workload").split(',').any(|w| w == f) {
-                format!(
-                    "{} ({})",
-                    setting("--messages-for", one("--messages")),
-                    setting("--sizes-for", one("--sizes"))
-                )
-            } else {
-                "not run".to_owned()
-            }
-        };
-        let (fanout, fanoutq) = (family("fanout"), family("fanoutq"));
-        let secondary = flag_values(a, "--secondary-trials");
-        out.push_str(&format!(
-            "| {name} | {} | {} | {} | {} | {} ({} ms) | {fanout} | {fanoutq} | {} ms |\n",
-            one("--trials"),
-            secondary.first().copied().unwrap_or(one("--trials")),
-            one("--messages"),
-            per("pingpong"),
-            per("stream"),
-            flag_values(a, "--stream-min-ms")
-                .first()
-                .copied()
-                .unwrap_or("200"),
-            one("--warmup-ms"),
-        ));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn methodology_states_the_matrix_that_runs() {
-        let doc = std::fs::read_to_string(root().join("docs/methodology.md"))
-            .expect("docs/methodology.md");
-        let table = matrix_doc();
-        assert!(
-            doc.contains(&table),
-            "docs/methodology.md must quote bench-all's matrix exactly; paste this table:\n{table}"
-        );
+    /// The values given to `flag` in a matrix's arguments.
+    fn flag_values<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
+        args.windows(2)
+            .filter(|w| w[0] == flag)
+            .map(|w| w[1])
+            .collect()
     }
 
     #[test]
@@ -471,10 +290,28 @@ mod tests {
     }
 
     #[test]
-    fn every_headline_cell_gets_ten_trials_by_default_and_the_seed_keeps_1000() {
-        let m = matrix(&mode_args(false, false));
-        assert_eq!(flag_values(&m.run_args, "--trials"), ["10"]);
-        assert_eq!(flag_values(&m.run_args, "--messages"), ["1000"]);
-        assert!(flag_values(&m.run_args, "--workload")[0].contains("fanout"));
+    fn each_mode_runs_its_preset_and_records_the_wall_time() {
+        for (quick, full, preset) in [
+            (false, false, "default"),
+            (true, false, "quick"),
+            (false, true, "full"),
+        ] {
+            let args = mode_args(quick, full);
+            let cmd = ipcbench_run(
+                Path::new("ipcbench"),
+                Path::new("."),
+                &args,
+                1_764_430_000.5,
+                Path::new("r.json"),
+            );
+            let argv: Vec<String> = cmd
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            assert_eq!(flag_values(&argv, "--preset"), [preset]);
+            assert_eq!(flag_values(&argv, "--wall-time-since"), ["1764430000.500"]);
+            assert_eq!(flag_values(&argv, "--json"), ["r.json"]);
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! baseline, and replaces results/ only once everything was written.
 //!
 //! Layout: this file holds the clap command and its dispatch; `bench_all`
-//! the matrix of each mode and the run of it, `python` the Python baseline,
+//! the run of each mode (its Rust matrix is the harness's `ipcbench run
+//! --preset`, its Python one is here), `python` the Python baseline,
 //! `render` reading, rendering, auditing and replacing results directories,
 //! `readme` the project README's results excerpt, `interrupt` signals and
 //! staging directories, `pyenv` the baseline's virtual environment.

@@ -1,6 +1,6 @@
 //! The Python `multiprocessing.Queue` baseline: run for every placement of
-//! the matrix (inside bench-all or alone as `cargo xtask python-baseline`)
-//! and merged into one python.json.
+//! the matrix (inside bench-all or alone as `cargo xtask python-baseline`),
+//! which the script writes into one python.json.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,7 +11,7 @@ use report::Results;
 use crate::bench_all::{BenchArgs, Matrix, matrix, step};
 use crate::interrupt::Staging;
 use crate::pyenv;
-use crate::render::{merge_into, read_results, render_dir};
+use crate::render::render_dir;
 use crate::root;
 
 pub(crate) fn python_baseline(
@@ -35,48 +35,40 @@ pub(crate) fn python_baseline(
         })
         .context("python3 not found on PATH; the report will say the baseline is missing")?;
     let vpy = pyenv::prepare(root, &dir, python, args.full, &|what| step(args, what))?;
-    // One run per placement of the matrix, merged into one file: the
-    // placement sweep covers the baseline too.
+    // Every placement of the matrix in one run and one file: the placement
+    // sweep covers the baseline too.
     let out = staging.join("python.json");
-    let mut all_ok = true;
-    for placement in m.placements.split(',') {
-        let part = staging.join(format!("python-{placement}.json"));
-        step(args, &format!("Python baseline, placement {placement}"));
-        let ok = Command::new(&vpy)
-            .arg(&script)
-            .args([
-                "--sizes",
-                m.python_sizes,
-                "--messages",
-                m.messages,
-                "--placement",
-                placement,
-                "--workloads",
-                m.python_workloads,
-            ])
-            .args(&m.python_args)
-            .arg("--json")
-            .arg(&part)
-            .status()?
-            .success();
-        all_ok &= ok;
-        // A failed cell still leaves a results file with that cell marked failed.
-        if !part.exists() {
-            bail!("the Python baseline (placement {placement}) failed and wrote no results");
-        }
-        if out.exists() {
-            merge_into(&out, &part)?;
-            std::fs::remove_file(&part)?;
-        } else {
-            std::fs::rename(&part, &out)?;
-        }
+    step(
+        args,
+        &format!("Python baseline, placements {}", m.placements),
+    );
+    let ok = Command::new(&vpy)
+        .arg(&script)
+        .args([
+            "--sizes",
+            m.python_sizes,
+            "--messages",
+            m.messages,
+            "--placement",
+            m.placements,
+            "--workloads",
+            m.python_workloads,
+        ])
+        .args(&m.python_args)
+        .arg("--json")
+        .arg(&out)
+        .status()?
+        .success();
+    // A failed cell still leaves a results file with that cell marked failed.
+    if !out.exists() {
+        bail!("the Python baseline failed and wrote no results");
     }
-    if !all_ok {
+    if !ok {
         eprintln!(
             "xtask: the Python baseline reported failed cells; they are marked in the report"
         );
     }
-    read_results(&out)
+    Ok(Results::read(&out)?)
 }
 
 /// `python-baseline`: runs the baseline into a staging directory, then puts

@@ -1,10 +1,11 @@
-//! Results directories: reading and merging results files, rendering
-//! README.md, CSV and plots from them (`cargo xtask render`), auditing them
-//! (`cargo xtask audit`), and replacing the files an earlier run wrote.
+//! Results directories: rendering README.md, CSV and plots from the results
+//! files (`cargo xtask render`), auditing them (`cargo xtask audit`), and
+//! replacing the files an earlier run wrote. Nothing here writes a results
+//! file: `ipcbench run` and the Python baseline write them whole.
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use report::{RenderOptions, Results};
 
 use crate::interrupt::Staging;
@@ -13,11 +14,11 @@ use crate::root;
 
 /// `audit`: the run's cells, then the Python baseline's beside them.
 pub(crate) fn audit_dir(dir: &Path) -> Result<()> {
-    let r = read_results(&dir.join("results.json"))?;
+    let r = Results::read(&dir.join("results.json"))?;
     print!("{}", report::audit::audit(&r).render());
     let py = dir.join("python.json");
     if py.exists() {
-        let p = read_results(&py)?;
+        let p = Results::read(&py)?;
         let a = report::audit::audit(&p);
         println!(
             "- Python baseline: {} cells, intervals with a negative lower bound: {}, negative medians: {}",
@@ -60,48 +61,15 @@ pub(crate) fn replace_generated(out_dir: &Path, staging: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Appends the cells and floors of `extra` to the results in `main`.
-pub(crate) fn merge_into(main: &Path, extra: &Path) -> Result<()> {
-    let mut a = read_results(main)?;
-    let b = read_results(extra)?;
-    a.cells.extend(b.cells);
-    a.floors.extend(b.floors);
-    for p in b.config.placements {
-        if !a.config.placements.contains(&p) {
-            a.config.placements.push(p);
-        }
-    }
-    a.environment.command_line = format!(
-        "{}; {}",
-        a.environment.command_line, b.environment.command_line
-    );
-    let json = serde_json::to_string_pretty(&a)?;
-    std::fs::write(main, json).with_context(|| format!("writing {}", main.display()))
-}
-
-pub(crate) fn read_results(path: &Path) -> Result<Results> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut r: Results =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    if !report::schema::READABLE_VERSIONS.contains(&r.schema_version) {
-        bail!(
-            "{} has schema version {}; this code reads versions {:?}",
-            path.display(),
-            r.schema_version,
-            report::schema::READABLE_VERSIONS
-        );
-    }
-    report::bootstrap::complete_intervals(&mut r);
-    Ok(r)
-}
-
 /// Renders README.md, results.csv and the SVG plots next to results.json.
 pub(crate) fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: bool) -> Result<()> {
-    let results = read_results(&dir.join("results.json"))?;
+    let results = Results::read(&dir.join("results.json"))?;
     let python = dir.join("python.json");
-    let python = python.exists().then(|| read_results(&python)).transpose()?;
-    let baseline = baseline.map(read_results).transpose()?;
+    let python = python
+        .exists()
+        .then(|| Results::read(&python))
+        .transpose()?;
+    let baseline = baseline.map(Results::read).transpose()?;
     let plots = report::render_plots(&results, python.as_ref());
     for p in &plots {
         std::fs::write(dir.join(&p.file_name), &p.svg)?;

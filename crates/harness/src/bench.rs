@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use codec::Codec;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use report::{Cell, Status, Summary};
+use report::{Cell, Metric, Status, Summary};
 
 use crate::placement::Placement;
 use crate::registry::Backend;
@@ -242,7 +242,7 @@ impl Plan {
 /// where receivers can share an endpoint. Others are not scheduled (not
 /// failed): the workload does not exist for them.
 pub fn runs(backend: &Backend, workload: Workload) -> bool {
-    workload.runs_on(&(backend.capabilities)())
+    crate::workload::runs_on(workload, &(backend.capabilities)())
 }
 
 /// Whether a payload of `size` bytes, with its header and framing, fits a
@@ -251,8 +251,10 @@ pub fn fits(size: u64, max: u64) -> bool {
     size + 64 <= max
 }
 
-/// Identity of a cell, ordered the way reports list them.
-type Key = (usize, usize, usize, usize, usize, String);
+/// Identity of a cell, ordered the way reports list them; the metric's name
+/// before the metric keeps the cells in the file in the order they always
+/// had (by name).
+type Key = (usize, usize, usize, usize, usize, &'static str, Metric);
 
 #[derive(Debug, Default)]
 struct Acc {
@@ -484,7 +486,7 @@ impl<'a> Runner<'a> {
         let mut precise = true;
         for (key, acc) in self
             .accs
-            .range((id.0, id.1, id.2, id.3, 0, String::new())..)
+            .range((id.0, id.1, id.2, id.3, 0, "", Metric::Total)..)
         {
             if (key.0, key.1, key.2, key.3) != id {
                 break;
@@ -585,11 +587,11 @@ fn fold(
             .metrics
             .iter()
             .chain(cs.iter().flat_map(|c| &c.metrics))
-            .map(|(m, t)| (m.clone(), Some(t), None));
+            .map(|(m, t)| (*m, Some(t), None));
         let rate = p
             .msgs_per_s
             .or_else(|| cs.iter().find_map(|c| c.msgs_per_s))
-            .map(|r| ("throughput".to_owned(), None, Some(r)));
+            .map(|r| (Metric::Throughput, None, Some(r)));
         // The consumers' CPU per measured message: their total over the
         // messages they shared (one consumer: its own figure).
         let handled: u64 = cs.iter().map(|c| c.messages).sum();
@@ -603,7 +605,7 @@ fn fold(
         };
         for (metric, trial, rate) in metrics.chain(rate) {
             let acc = accs
-                .entry((id.0, id.1, id.2, id.3, si, metric))
+                .entry((id.0, id.1, id.2, id.3, si, metric.name(), metric))
                 .or_default();
             if let Some(t) = trial {
                 acc.trials.push(t.clone());
@@ -624,13 +626,19 @@ fn fold(
     }
 }
 
-fn metrics_of(workload: Workload) -> &'static [&'static str] {
+fn metrics_of(workload: Workload) -> &'static [Metric] {
     match workload {
-        Workload::Seed => &["put", "get", "total", "encode", "decode"],
-        Workload::Pingpong => &["rtt"],
-        Workload::Stream => &["throughput", "oneway"],
-        Workload::Fanout(_) | Workload::FanoutQ(_) => &["throughput", "latency"],
-        Workload::Paced(_) => &["latency"],
+        Workload::Seed => &[
+            Metric::Put,
+            Metric::Get,
+            Metric::Total,
+            Metric::Encode,
+            Metric::Decode,
+        ],
+        Workload::Pingpong => &[Metric::Rtt],
+        Workload::Stream => &[Metric::Throughput, Metric::Oneway],
+        Workload::Fanout(_) | Workload::FanoutQ(_) => &[Metric::Throughput, Metric::Latency],
+        Workload::Paced(_) => &[Metric::Latency],
     }
 }
 
@@ -653,7 +661,7 @@ fn cells(
         }
     };
     for (key, acc) in accs {
-        let (t, w, c, p, si, metric) = key;
+        let (t, w, c, p, si, _, metric) = key;
         if failed.contains_key(&(t, w, c, p)) {
             continue;
         }
@@ -662,8 +670,8 @@ fn cells(
         let mut cell = Cell {
             transport: plan.transports[t].name.to_owned(),
             codec: codec_name(c, workload).to_owned(),
-            workload: workload.name().to_owned(),
-            placement: plan.placements[p].name().to_owned(),
+            workload,
+            placement: plan.placements[p],
             size_bytes: size,
             metric,
             status: Status::Ok,
@@ -710,10 +718,10 @@ fn cells(
                 out.cells.push(Cell {
                     transport: backend.name.to_owned(),
                     codec: codec_name(c, workload).to_owned(),
-                    workload: workload.name().to_owned(),
-                    placement: plan.placements[p].name().to_owned(),
+                    workload,
+                    placement: plan.placements[p],
                     size_bytes: size,
-                    metric: (*metric).to_owned(),
+                    metric: *metric,
                     status: Status::Failed,
                     error: Some(err.clone()),
                     workers: workload.is_fanout().then(|| workload.consumers()),

@@ -46,7 +46,7 @@ pub fn measure(placement: Placement, sizes: &[u64], rounds: u64) -> Result<Floor
     };
     let pipe = raw_pipe_rtt(placement, rounds / 5).context("raw pipe floor")?;
     Ok(Floors {
-        placement: placement.name().to_owned(),
+        placement,
         cacheline_rtt_batch_ns: cacheline.as_ref().map(|t| t.batch_ns),
         cacheline_rtt: cacheline.map(|t| t.per_rtt),
         raw_pipe_rtt_batch_ns: Some(pipe.batch_ns),
@@ -56,7 +56,7 @@ pub fn measure(placement: Placement, sizes: &[u64], rounds: u64) -> Result<Floor
 }
 
 fn pin(placement: Placement, role: Role) -> Result<()> {
-    if let Some(core) = placement.core_for(role) {
+    if let Some(core) = crate::placement::core_for(placement, role) {
         crate::placement::pin_current(core)?;
     }
     Ok(())
@@ -77,7 +77,7 @@ fn fork_pair<T>(
         bail!("fork failed: {}", std::io::Error::last_os_error());
     }
     if pid == 0 {
-        let ok = placement.core_for(Role::Consumer).is_none_or(|c| {
+        let ok = crate::placement::core_for(placement, Role::Consumer).is_none_or(|c| {
             let mut set = rustix::thread::CpuSet::new();
             set.set(c);
             rustix::thread::sched_setaffinity(None, &set).is_ok()

@@ -6,7 +6,7 @@
 //! [`role`] processes, which talk [`protocol`] lines and are known by
 //! [`children`]; [`workload`] holds what the pair does and times; [`stats`]
 //! summarises; [`floors`] measures the machine's bounds; [`mod@bench`] runs a
-//! whole matrix; [`cli`] is the command line.
+//! whole matrix, [`preset`] names bench-all's; [`cli`] is the command line.
 
 pub mod bench;
 pub mod children;
@@ -17,6 +17,7 @@ pub mod fault;
 pub mod floors;
 pub mod interrupt;
 pub mod placement;
+pub mod preset;
 pub mod protocol;
 pub mod registry;
 pub mod role;

@@ -2,24 +2,10 @@
 //! `none` (left to the scheduler), and the pinning that makes it so.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A placement of the two processes on CPU cores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Placement {
-    /// Producer on core 0, consumer on core 1.
-    Split,
-    /// Both on core 0.
-    Same,
-    /// Not pinned.
-    None,
-}
-
-/// Every placement, in report order.
-pub const ALL: [Placement; 3] = [Placement::Split, Placement::Same, Placement::None];
+pub use report::vocab::{PLACEMENTS as ALL, Placement};
 
 /// The two processes of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,46 +26,12 @@ impl fmt::Display for Role {
     }
 }
 
-impl Placement {
-    /// The name users type.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Split => "split",
-            Self::Same => "same",
-            Self::None => "none",
-        }
-    }
-
-    /// The core a role is pinned to, if any.
-    pub fn core_for(self, role: Role) -> Option<usize> {
-        match (self, role) {
-            (Self::Split, Role::Producer) | (Self::Same, _) => Some(0),
-            (Self::Split, Role::Consumer) => Some(1),
-            (Self::None, _) => None,
-        }
-    }
-
-    /// Whether this machine has the cores the placement needs.
-    pub fn supported(self, cores: usize) -> bool {
-        match self {
-            Self::Split => cores >= 2,
-            Self::Same | Self::None => cores >= 1,
-        }
-    }
-}
-
-impl fmt::Display for Placement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Placement {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        ALL.into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown placement {s:?}; valid placements: split, same, none"))
+/// The core a role is pinned to under a placement, if any.
+pub fn core_for(placement: Placement, role: Role) -> Option<usize> {
+    match (placement, role) {
+        (Placement::Split, Role::Producer) | (Placement::Same, _) => Some(0),
+        (Placement::Split, Role::Consumer) => Some(1),
+        (Placement::None, _) => None,
     }
 }
 
@@ -107,12 +59,13 @@ mod tests {
     #[test]
     fn split_uses_two_cores() {
         assert_ne!(
-            Placement::Split.core_for(Role::Producer),
-            Placement::Split.core_for(Role::Consumer)
+            core_for(Placement::Split, Role::Producer),
+            core_for(Placement::Split, Role::Consumer)
         );
         assert_eq!(
-            Placement::Same.core_for(Role::Producer),
-            Placement::Same.core_for(Role::Consumer)
+            core_for(Placement::Same, Role::Producer),
+            core_for(Placement::Same, Role::Consumer)
         );
+        assert_eq!(core_for(Placement::None, Role::Producer), None);
     }
 }

@@ -21,6 +21,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use report::Metric;
 use serde::{Deserialize, Serialize};
 use transport::{Endpoint, Listener, Options, Transport};
 
@@ -85,8 +86,8 @@ pub struct RoleOutput {
 pub struct SizeOutput {
     /// Payload bytes.
     pub size_bytes: u64,
-    /// (metric name, samples).
-    pub metrics: Vec<(String, Trial)>,
+    /// (metric, samples).
+    pub metrics: Vec<(Metric, Trial)>,
     /// This process's CPU time per measured message, nanoseconds.
     pub cpu_ns_per_msg: f64,
     /// Measured messages this process handled (a fanout worker: its share).

@@ -2,7 +2,7 @@
 //! file: the harness declares them because it is the one crate that names
 //! backends (the registry's crate); the report only evaluates them.
 
-use report::schema::{Against, Target};
+use report::schema::{Against, Metric, Placement, Target, Workload};
 
 /// One target, in the order the report lists them.
 #[allow(clippy::too_many_arguments)]
@@ -10,7 +10,7 @@ fn target(
     issue: u32,
     transport: &str,
     python: bool,
-    (workload, placement, size_bytes, metric): (&str, &str, u64, &str),
+    (workload, placement, size_bytes, metric): (Workload, Placement, u64, Metric),
     against: Against,
     ratio: f64,
     bound: &str,
@@ -19,10 +19,10 @@ fn target(
         issue,
         transport: transport.to_owned(),
         python,
-        workload: workload.to_owned(),
-        placement: placement.to_owned(),
+        workload,
+        placement,
         size_bytes,
-        metric: metric.to_owned(),
+        metric,
         against,
         ratio,
         bound: bound.to_owned(),
@@ -40,8 +40,8 @@ pub fn declared() -> Vec<Target> {
 /// The targets of the Rust transports against the machine's floors and
 /// each other.
 fn rust_transports() -> Vec<Target> {
-    let rtt8 = ("pingpong", "split", 8, "rtt");
-    let seed_big = ("seed", "split", 409_600, "total");
+    let rtt8 = (Workload::Pingpong, Placement::Split, 8, Metric::Rtt);
+    let seed_big = (Workload::Seed, Placement::Split, 409_600, Metric::Total);
     vec![
         target(
             7,
@@ -65,7 +65,7 @@ fn rust_transports() -> Vec<Target> {
             15,
             "shm-spin",
             false,
-            ("pingpong", "split", 8, "rtt_batch"),
+            (Workload::Pingpong, Placement::Split, 8, Metric::RttBatch),
             Against::CachelineBatchFloor,
             1.3,
             "batch-timed on both sides: no clock in either loop, so the ratio is the ring's own cost over one cache line each way",
@@ -74,7 +74,7 @@ fn rust_transports() -> Vec<Target> {
             15,
             "shm-spin",
             false,
-            ("pingpong", "split", 0, "rtt"),
+            (Workload::Pingpong, Placement::Split, 0, Metric::Rtt),
             Against::BeatsAtEverySize("iceoryx2".to_owned()),
             1.0,
             "both busy-poll shared memory; iceoryx2 adds per-sample bookkeeping, the ring copies large messages once more",
@@ -83,7 +83,7 @@ fn rust_transports() -> Vec<Target> {
             15,
             "shm-spin",
             false,
-            ("seed", "split", 0, "total"),
+            (Workload::Seed, Placement::Split, 0, Metric::Total),
             Against::BeatsAtEverySize("iceoryx2".to_owned()),
             1.0,
             "the seed's put copies into the ring; iceoryx2 loans a sample and the producer writes into it",
@@ -92,7 +92,7 @@ fn rust_transports() -> Vec<Target> {
             7,
             "shm-adaptive",
             false,
-            ("pingpong", "same", 8, "rtt"),
+            (Workload::Pingpong, Placement::Same, 8, Metric::Rtt),
             Against::Nanoseconds(5000.0),
             1.0,
             "on one core every hop is a context switch: yield or futex wake, never a spin",
@@ -110,8 +110,13 @@ fn rust_transports() -> Vec<Target> {
             13,
             "shm-queue",
             false,
-            ("fanoutq4", "split", 800, "throughput"),
-            Against::BestRateIn("fanout4".to_owned()),
+            (
+                Workload::FanoutQ(4),
+                Placement::Split,
+                800,
+                Metric::Throughput,
+            ),
+            Against::BestRateIn(Workload::Fanout(4)),
             1.0,
             "one shared queue: a free worker takes the next task at once, where one channel per worker makes the producer wait on each worker in turn; four workers share core 1",
         ),
@@ -119,7 +124,12 @@ fn rust_transports() -> Vec<Target> {
             15,
             "shm-spin",
             false,
-            ("stream", "split", 409_600, "throughput"),
+            (
+                Workload::Stream,
+                Placement::Split,
+                409_600,
+                Metric::Throughput,
+            ),
             Against::BytesPerSecond(8e9),
             1.0,
             "the producer copies each message in, the consumer reads every byte to verify it",
@@ -135,7 +145,7 @@ fn python_binding() -> Vec<Target> {
             13,
             "ipcbench",
             true,
-            ("seed", "split", 800, "get"),
+            (Workload::Seed, Placement::Split, 800, Metric::Get),
             Against::Nanoseconds(10_000.0),
             1.0,
             "a get is a futex wake of the sleeping consumer plus building the ndarray",
@@ -144,7 +154,7 @@ fn python_binding() -> Vec<Target> {
             13,
             "ipcbench",
             true,
-            ("seed", "split", 409_600, "get"),
+            (Workload::Seed, Placement::Split, 409_600, Metric::Get),
             Against::Nanoseconds(100_000.0),
             1.0,
             "one copy into the queue and one out into a new ndarray",
@@ -153,7 +163,12 @@ fn python_binding() -> Vec<Target> {
             13,
             "ipcbench",
             true,
-            ("fanout4", "split", 800, "throughput"),
+            (
+                Workload::Fanout(4),
+                Placement::Split,
+                800,
+                Metric::Throughput,
+            ),
             Against::RateOf("mp-queue".to_owned()),
             5.0,
             "one shared queue, workers pulling; four workers share core 1",
@@ -162,7 +177,7 @@ fn python_binding() -> Vec<Target> {
             13,
             "ipcbench",
             true,
-            ("seed", "split", 0, "total"),
+            (Workload::Seed, Placement::Split, 0, Metric::Total),
             Against::BeatsAtEverySize("faster-fifo".to_owned()),
             1.0,
             "faster-fifo pickles every array into its buffer; ipcbench.Queue copies the raw bytes",
@@ -171,7 +186,7 @@ fn python_binding() -> Vec<Target> {
             13,
             "ipcbench",
             true,
-            ("seed", "split", 0, "total"),
+            (Workload::Seed, Placement::Split, 0, Metric::Total),
             Against::BeatsAtEverySize("zmq".to_owned()),
             1.0,
             "pyzmq moves frames through a Unix socket and an I/O thread",
@@ -180,7 +195,7 @@ fn python_binding() -> Vec<Target> {
             13,
             "ipcbench",
             true,
-            ("seed", "split", 800, "get"),
+            (Workload::Seed, Placement::Split, 800, Metric::Get),
             Against::ExcessOver("shm-queue".to_owned()),
             3000.0,
             "the binding's own cost: the GIL, the header, building the ndarray",

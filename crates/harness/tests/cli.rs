@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use report::{Results, Status};
+use report::{Metric, Placement, Results, Status, Workload};
 
 fn ipcbench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ipcbench"))
@@ -110,8 +110,7 @@ fn bad_sizes_fail_before_anything_runs() {
 }
 
 fn read_results(path: &Path) -> Results {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("results file"))
-        .expect("results JSON")
+    Results::read(path).expect("results file")
 }
 
 #[test]
@@ -145,7 +144,7 @@ fn small_run_measures_and_verifies_every_cell() {
     for c in &r.cells {
         assert_eq!(c.status, Status::Ok, "{c:?}");
         assert_eq!(c.trials, 3, "{c:?}");
-        match c.metric.as_str() {
+        match c.metric.name() {
             "throughput" => assert!(c.msgs_per_s.is_some_and(|m| m > 0.0), "{c:?}"),
             // At least 4 x --messages, more if that took under
             // stream's minimum duration.
@@ -158,7 +157,7 @@ fn small_run_measures_and_verifies_every_cell() {
             }
             _ => assert_eq!(c.summary.n, 3 * 30, "{c:?}"),
         }
-        if ["rtt", "total", "put"].contains(&c.metric.as_str()) {
+        if ["rtt", "total", "put"].contains(&c.metric.name()) {
             assert!(
                 c.summary.p50_ns > 0.0
                     && c.summary.min_ns <= c.summary.p50_ns
@@ -214,17 +213,16 @@ fn fanout_and_paced_fill_their_cells() {
             c.cpu_producer_ns.is_some_and(|v| v > 0.0) && c.cpu_consumer_ns.is_some(),
             "{c:?}"
         );
-        if let Some(n) = c.workload.strip_prefix("fanout") {
-            let n: usize = n.parse().expect("worker count");
-            assert_eq!(c.workers, Some(n), "{c:?}");
+        if let Workload::Fanout(n) = c.workload {
+            assert_eq!(c.workers, Some(usize::from(n)), "{c:?}");
             assert_eq!(c.summary.n, 2 * 30, "{c:?}");
-            match c.metric.as_str() {
-                "throughput" => assert!(c.msgs_per_s.is_some_and(|m| m > 0.0), "{c:?}"),
-                "latency" => assert!(c.summary.p50_ns > 0.0, "{c:?}"),
+            match c.metric {
+                Metric::Throughput => assert!(c.msgs_per_s.is_some_and(|m| m > 0.0), "{c:?}"),
+                Metric::Latency => assert!(c.summary.p50_ns > 0.0, "{c:?}"),
                 m => panic!("unexpected fanout metric {m}"),
             }
-        } else if c.workload.starts_with("paced") {
-            assert_eq!(c.metric, "latency", "{c:?}");
+        } else if let Workload::Paced(_) = c.workload {
+            assert_eq!(c.metric, Metric::Latency, "{c:?}");
             assert!(c.offered_msgs_per_s.is_some_and(|r| r > 0.0), "{c:?}");
             // At least the minimum per trial, at most 100 x --messages.
             assert!((2 * 30..=2 * 3000).contains(&c.summary.n), "{c:?}");
@@ -233,14 +231,14 @@ fn fanout_and_paced_fill_their_cells() {
             assert_eq!(c.workers, None);
         }
     }
-    let offered = |w: &str| {
+    let offered = |w: Workload| {
         r.cells
             .iter()
-            .find(|c| c.workload == w && c.placement == "split" && c.size_bytes == 8)
+            .find(|c| c.workload == w && c.placement == Placement::Split && c.size_bytes == 8)
             .and_then(|c| c.offered_msgs_per_s)
             .expect("paced cell")
     };
-    let ratio = offered("paced80") / offered("paced50");
+    let ratio = offered(Workload::Paced(80)) / offered(Workload::Paced(50));
     assert!((1.0..2.5).contains(&ratio), "80% / 50% offered: {ratio}");
 }
 
@@ -276,15 +274,13 @@ fn shared_queue_fanout_verifies_every_task_across_workers() {
                 && c.status == Status::Ok,
             "{c:?}"
         );
-        let n: usize = c
-            .workload
-            .strip_prefix("fanoutq")
-            .and_then(|n| n.parse().ok())
-            .expect("fanoutqN");
-        assert_eq!(c.workers, Some(n), "{c:?}");
+        let Workload::FanoutQ(n) = c.workload else {
+            panic!("not a fanoutqN cell: {c:?}");
+        };
+        assert_eq!(c.workers, Some(usize::from(n)), "{c:?}");
         // Every task measured once, whichever worker took it.
         assert_eq!(c.summary.n, 50, "{c:?}");
-        match c.metric.as_str() {
+        match c.metric.name() {
             "throughput" => assert!(c.msgs_per_s.is_some_and(|m| m > 0.0), "{c:?}"),
             "latency" => assert!(c.summary.p50_ns > 0.0, "{c:?}"),
             m => panic!("unexpected fanoutq metric {m}"),

@@ -163,10 +163,7 @@ fn two_runs_at_once_over_every_transport_both_succeed_and_clean_up() {
     for ((child, watcher), (out, tmp)) in runs.into_iter().zip(&dirs) {
         let (code, err, _) = finish_within(child, Duration::from_secs(600));
         assert_eq!(code, Some(0), "{err}");
-        let r: Results = serde_json::from_str(
-            &std::fs::read_to_string(out.path().join("r.json")).expect("results"),
-        )
-        .expect("results JSON");
+        let r = Results::read(&out.path().join("r.json")).expect("results");
         let transports: std::collections::BTreeSet<_> =
             r.cells.iter().map(|c| c.transport.clone()).collect();
         assert_eq!(transports.len(), n, "{transports:?}");

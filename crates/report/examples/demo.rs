@@ -13,11 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::args().nth(1).ok_or("usage: demo OUT_DIR")?);
     std::fs::create_dir_all(&out)?;
     let run: report::Results = match std::env::args().nth(3) {
-        Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
+        Some(path) => report::Results::read(path.as_ref())?,
         None => fixtures::run(),
     };
     let py: report::Results = match std::env::args().nth(2) {
-        Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
+        Some(path) => report::Results::read(path.as_ref())?,
         None => fixtures::python(),
     };
     let base = fixtures::baseline();
@@ -42,11 +42,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(path, page.text)?;
     }
     std::fs::write(out.join("results.csv"), report::to_csv(&run))?;
-    std::fs::write(
-        out.join("results.json"),
-        serde_json::to_string_pretty(&run)?,
-    )?;
-    std::fs::write(out.join("python.json"), serde_json::to_string_pretty(&py)?)?;
+    run.write(&out.join("results.json"))?;
+    py.write(&out.join("python.json"))?;
     println!("wrote {}", out.display());
     Ok(())
 }

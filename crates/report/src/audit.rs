@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::bootstrap::MIN_TRIALS;
-use crate::index::family;
-use crate::schema::{Cell, Results, Status};
+use crate::schema::{Cell, Metric, Placement, Results, Status, Workload};
 use crate::sections::answers::ONE_QUEUE;
 use crate::verdict::{Verdict, by_backend, verdict};
 
@@ -56,21 +55,21 @@ pub struct Audit {
 
 /// The answer rows an audit judges: one per (workload, metric, size) at
 /// placement `split`, codec `raw`, with every transport as a contender.
-const ROW_METRICS: [(&str, &str); 3] = [
-    ("seed", "total"),
-    ("pingpong", "rtt"),
-    ("stream", "throughput"),
+const ROW_METRICS: [(Workload, Metric); 3] = [
+    (Workload::Seed, Metric::Total),
+    (Workload::Pingpong, Metric::Rtt),
+    (Workload::Stream, Metric::Throughput),
 ];
 
 fn is_headline(c: &Cell) -> bool {
-    c.placement == "split" && c.codec == "raw" && c.metric != "rtt_batch"
+    c.placement == Placement::Split && c.codec == "raw" && c.metric != Metric::RttBatch
 }
 
 fn is_row_metric(c: &Cell) -> bool {
     ROW_METRICS
         .iter()
         .any(|(w, m)| c.workload == *w && c.metric == *m)
-        || (c.workload.starts_with("fanout") && c.metric == "throughput")
+        || (c.workload.is_fanout() && c.metric == Metric::Throughput)
 }
 
 /// Audits a results file.
@@ -93,7 +92,7 @@ pub fn audit(results: &Results) -> Audit {
         if c.median() < 0.0 || c.trial_values().iter().any(|v| *v < 0.0) {
             a.negative_medians += 1;
         }
-        if c.metric == "throughput"
+        if c.metric == Metric::Throughput
             && [c.median_ci_low_ns, c.median_ci_high_ns]
                 .iter()
                 .flatten()
@@ -114,8 +113,11 @@ pub fn audit(results: &Results) -> Audit {
     judge_rows(results, &mut a);
     let widths: Vec<f64> = ok
         .iter()
-        .filter(|c| c.placement == "split" && c.codec == "raw")
-        .filter(|c| c.workload == "seed" || (c.workload == "pingpong" && c.metric == "rtt"))
+        .filter(|c| c.placement == Placement::Split && c.codec == "raw")
+        .filter(|c| {
+            c.workload == Workload::Seed
+                || (c.workload == Workload::Pingpong && c.metric == Metric::Rtt)
+        })
         .filter_map(|c| c.median_ci().map(|(lo, hi)| (hi - lo) / 2.0 / c.median()))
         .collect();
     a.median_half_width = crate::bootstrap::median(&widths);
@@ -123,7 +125,7 @@ pub fn audit(results: &Results) -> Audit {
 }
 
 /// An answer row's key (workload, metric, size) and its named contenders.
-type Rows<'a> = BTreeMap<(String, String, u64), Vec<(String, &'a Cell)>>;
+type Rows<'a> = BTreeMap<(Workload, Metric, u64), Vec<(String, &'a Cell)>>;
 
 fn judge_rows(results: &Results, a: &mut Audit) {
     let mut rows = Rows::new();
@@ -134,11 +136,11 @@ fn judge_rows(results: &Results, a: &mut Audit) {
     {
         // A shared-queue fanout (`fanoutqN`) contends in the `fanoutN` row,
         // as the answer tables show it.
-        let (workload, name) = match family(&c.workload) {
-            ("fanoutq", Some(n)) => (format!("fanout{n}"), format!("{}{ONE_QUEUE}", c.transport)),
-            _ => (c.workload.clone(), c.transport.clone()),
+        let (workload, name) = match c.workload {
+            Workload::FanoutQ(n) => (Workload::Fanout(n), format!("{}{ONE_QUEUE}", c.transport)),
+            w => (w, c.transport.clone()),
         };
-        rows.entry((workload, c.metric.clone(), c.size_bytes))
+        rows.entry((workload, c.metric, c.size_bytes))
             .or_default()
             .push((name, c));
     }
@@ -250,9 +252,9 @@ mod tests {
         let mut c = Cell {
             transport: transport.into(),
             codec: "raw".into(),
-            workload: "pingpong".into(),
-            placement: "split".into(),
-            metric: "rtt".into(),
+            workload: Workload::Pingpong,
+            placement: Placement::Split,
+            metric: Metric::Rtt,
             size_bytes: 8,
             trial_medians_ns: trials.to_vec(),
             median_ns: crate::bootstrap::median(trials).unwrap_or(0.0),
@@ -322,8 +324,8 @@ mod tests {
         let mut per_worker = cell("pipe", &[300.0, 310.0, 290.0, 300.0]);
         let mut shared = cell("shm-queue", &[100.0, 101.0, 99.0, 100.0]);
         for (c, w) in [(&mut per_worker, "fanout4"), (&mut shared, "fanoutq4")] {
-            c.workload = w.into();
-            c.metric = "throughput".into();
+            c.workload = w.parse().expect("workload");
+            c.metric = Metric::Throughput;
         }
         let a = audit(&results(vec![per_worker, shared]));
         assert_eq!((a.rows, a.winners), (1, 1), "{a:?}");

@@ -4,27 +4,50 @@
 
 use crate::analysis::{ci, overlap};
 use crate::format::{MISSING, fmt_bytes, fmt_change, fmt_time};
-use crate::schema::{Cell, Results, Status};
+use crate::schema::{Cell, Metric, Placement, Results, Status, Workload};
 use crate::table::{Align, Table};
 
 /// The default noise threshold, as a fraction: 5%.
 pub const DEFAULT_THRESHOLD: f64 = 0.05;
 
-/// A cell's identity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// A cell's identity. Ordered by the names as files spell them (so a
+/// comparison lists cells as it always has, `fanout1` before `pingpong`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CellKey {
     /// Transport.
     pub transport: String,
     /// Codec.
     pub codec: String,
     /// Workload.
-    pub workload: String,
+    pub workload: Workload,
     /// Placement.
-    pub placement: String,
+    pub placement: Placement,
     /// Payload bytes.
     pub size_bytes: u64,
     /// Metric.
-    pub metric: String,
+    pub metric: Metric,
+}
+
+impl Ord for CellKey {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        let names = |k: &Self| {
+            (
+                k.transport.clone(),
+                k.codec.clone(),
+                k.workload.to_string(),
+                k.placement.name(),
+                k.size_bytes,
+                k.metric.name(),
+            )
+        };
+        names(self).cmp(&names(o))
+    }
+}
+
+impl PartialOrd for CellKey {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
 }
 
 impl CellKey {
@@ -32,10 +55,10 @@ impl CellKey {
         Self {
             transport: c.transport.clone(),
             codec: c.codec.clone(),
-            workload: c.workload.clone(),
-            placement: c.placement.clone(),
+            workload: c.workload,
+            placement: c.placement,
             size_bytes: c.size_bytes,
-            metric: c.metric.clone(),
+            metric: c.metric,
         }
     }
 }
@@ -315,14 +338,14 @@ pub(crate) fn render_body(c: &Comparison, level: usize, all: bool) -> String {
 /// Keys grouped by transport, codec, workload and placement, listing sizes
 /// and metrics: one line per group instead of one per cell.
 fn summarize_keys(keys: &[CellKey]) -> Vec<String> {
-    type Id<'k> = (&'k str, &'k str, &'k str, &'k str);
+    type Id<'k> = (&'k str, &'k str, Workload, Placement);
     let mut groups: Vec<(Id<'_>, Vec<u64>, Vec<&str>)> = Vec::new();
     for k in keys {
         let id = (
             k.transport.as_str(),
             k.codec.as_str(),
-            k.workload.as_str(),
-            k.placement.as_str(),
+            k.workload,
+            k.placement,
         );
         let i = match groups.iter().position(|g| g.0 == id) {
             Some(i) => i,
@@ -335,8 +358,8 @@ fn summarize_keys(keys: &[CellKey]) -> Vec<String> {
         if !g.1.contains(&k.size_bytes) {
             g.1.push(k.size_bytes);
         }
-        if !g.2.contains(&k.metric.as_str()) {
-            g.2.push(&k.metric);
+        if !g.2.contains(&k.metric.name()) {
+            g.2.push(k.metric.name());
         }
     }
     groups
@@ -387,10 +410,10 @@ fn change_table(rows: &[&CellChange]) -> Table {
         t.row([
             k.transport.clone(),
             k.codec.clone(),
-            k.workload.clone(),
-            k.placement.clone(),
+            k.workload.to_string(),
+            k.placement.to_string(),
             fmt_bytes(k.size_bytes),
-            k.metric.clone(),
+            k.metric.to_string(),
             old,
             new,
             ch,
@@ -410,10 +433,10 @@ mod tests {
         Cell {
             transport: "pipe".into(),
             codec: "raw".into(),
-            workload: "pingpong".into(),
-            placement: "split".into(),
+            workload: Workload::Pingpong,
+            placement: Placement::Split,
             size_bytes: 800,
-            metric: "rtt".into(),
+            metric: Metric::Rtt,
             trials: 3,
             summary: Summary {
                 mean_ns: mean,

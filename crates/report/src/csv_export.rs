@@ -49,10 +49,10 @@ pub fn to_csv(results: &Results) -> String {
             [
                 c.transport.clone(),
                 c.codec.clone(),
-                c.workload.clone(),
-                c.placement.clone(),
+                c.workload.to_string(),
+                c.placement.to_string(),
                 c.size_bytes.to_string(),
-                c.metric.clone(),
+                c.metric.to_string(),
                 match c.status {
                     Status::Ok => "ok".to_owned(),
                     Status::Failed => "failed".to_owned(),

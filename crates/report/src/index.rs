@@ -3,102 +3,66 @@
 
 use std::collections::HashMap;
 
-use crate::schema::{Cell, Results, Status};
+use crate::schema::{Cell, Metric, Placement, Results, Status, Workload};
 
-/// Workload families in reading order; within a family, by parameter
-/// (`fanout1`, `fanout2`, `fanout4`); others follow alphabetically.
-const WORKLOAD_ORDER: &[&str] = &["seed", "pingpong", "stream", "fanout", "fanoutq", "paced"];
 /// Codecs cheapest first; others follow alphabetically.
 const CODEC_ORDER: &[&str] = &["raw", "bincode", "msgpack", "pickle"];
-/// Placements as documented; others follow alphabetically.
-const PLACEMENT_ORDER: &[&str] = &["split", "same", "none"];
-/// Metrics in reading order; others follow alphabetically.
-const METRIC_ORDER: &[&str] = &[
-    "total",
-    "put",
-    "get",
-    "encode",
-    "decode",
-    "rtt",
-    "throughput",
-    "latency",
-    "oneway",
-];
-
-/// A workload name split into its family and numeric parameter:
-/// `fanout4` → (`fanout`, 4), `paced80` → (`paced`, 80), `seed` → (`seed`, None).
-pub fn family(workload: &str) -> (&str, Option<u32>) {
-    let digits = workload.len()
-        - workload
-            .bytes()
-            .rev()
-            .take_while(u8::is_ascii_digit)
-            .count();
-    let (name, n) = workload.split_at(digits);
-    match n.parse() {
-        Ok(n) if !name.is_empty() => (name, Some(n)),
-        _ => (workload, None),
-    }
-}
 
 /// Whether a workload is a fanout of either mode: `fanoutN` (one channel per
 /// worker) or `fanoutqN` (N workers pulling from one shared queue). Both
 /// count tasks.
-pub fn is_fanout(workload: &str) -> bool {
-    matches!(family(workload).0, "fanout" | "fanoutq")
+pub fn is_fanout(workload: Workload) -> bool {
+    workload.is_fanout()
 }
 
 /// The metric a workload's answer is judged on.
-pub fn primary_metric(workload: &str) -> Option<&'static str> {
-    match family(workload).0 {
-        "seed" => Some("total"),
-        "pingpong" => Some("rtt"),
-        "stream" | "fanout" | "fanoutq" => Some("throughput"),
-        "paced" => Some("latency"),
-        _ => None,
-    }
+pub fn primary_metric(workload: Workload) -> Option<Metric> {
+    Some(workload.primary_metric())
 }
 
 /// What a metric measures, for headings (after the metric's name).
-pub fn describe_metric(workload: &str, metric: &str) -> String {
+pub fn describe_metric(workload: Workload, metric: Metric) -> String {
+    let plural = |n: u16, s: &'static str| if n == 1 { "" } else { s };
     match (workload, metric) {
-        (_, "total") => "put + get".to_owned(),
-        (_, "put") => "duration of the send call".to_owned(),
-        (_, "get") => "from send return to the consumer holding the decoded payload".to_owned(),
-        (_, "encode") => "serialising the payload".to_owned(),
-        (_, "decode") => "deserialising the payload".to_owned(),
-        (_, "rtt") => "round trip of a message echoed back".to_owned(),
-        ("stream", "throughput") => "payload rate with the producer flooding".to_owned(),
-        ("stream", "oneway") => {
+        (_, Metric::Total) => "put + get".to_owned(),
+        (_, Metric::Put) => "duration of the send call".to_owned(),
+        (_, Metric::Get) => {
+            "from send return to the consumer holding the decoded payload".to_owned()
+        }
+        (_, Metric::Encode) => "serialising the payload".to_owned(),
+        (_, Metric::Decode) => "deserialising the payload".to_owned(),
+        (_, Metric::Rtt) => "round trip of a message echoed back".to_owned(),
+        (Workload::Stream, Metric::Throughput) => {
+            "payload rate with the producer flooding".to_owned()
+        }
+        (Workload::Stream, Metric::Oneway) => {
             "one-way latency under saturation: queueing time, not a latency floor".to_owned()
         }
-        _ => match (family(workload), metric) {
-            (("fanout", Some(n)), "throughput") => format!(
-                "tasks per second handed to {n} worker process{}, one task in flight per worker",
-                if n == 1 { "" } else { "es" }
-            ),
-            (("fanoutq", Some(n)), "throughput") => format!(
-                "tasks per second handed to {n} worker process{} pulling from one shared queue, \
-                 {n} task{} in flight",
-                if n == 1 { "" } else { "es" },
-                if n == 1 { "" } else { "s" }
-            ),
-            (("fanout" | "fanoutq", _), "latency") => {
-                "from the producer's send to the worker holding the task".to_owned()
-            }
-            (("paced", Some(p)), "latency") => format!(
-                "open loop at {p}% of the stream rate: from the intended send time to the \
-                 consumer holding the message"
-            ),
-            (_, m) => m.to_owned(),
-        },
+        (Workload::Fanout(n), Metric::Throughput) => format!(
+            "tasks per second handed to {n} worker process{}, one task in flight per worker",
+            plural(n, "es")
+        ),
+        (Workload::FanoutQ(n), Metric::Throughput) => format!(
+            "tasks per second handed to {n} worker process{} pulling from one shared queue, \
+             {n} task{} in flight",
+            plural(n, "es"),
+            plural(n, "s")
+        ),
+        (Workload::Fanout(_) | Workload::FanoutQ(_), Metric::Latency) => {
+            "from the producer's send to the worker holding the task".to_owned()
+        }
+        (Workload::Paced(p), Metric::Latency) => format!(
+            "open loop at {p}% of the stream rate: from the intended send time to the \
+             consumer holding the message"
+        ),
+        (_, m) => m.to_string(),
     }
 }
 
 /// Whether higher values are better for a figure derived from this metric's
 /// rate (throughput); the summary itself is always time, lower is better.
-pub fn is_throughput(metric: &str) -> bool {
-    metric == "throughput"
+pub fn is_throughput(metric: Metric) -> bool {
+    metric.is_throughput()
 }
 
 fn order(known: &[&str], mut found: Vec<String>) -> Vec<String> {
@@ -111,23 +75,12 @@ fn order(known: &[&str], mut found: Vec<String>) -> Vec<String> {
     found
 }
 
-/// Workloads ordered by family, then parameter.
-fn order_workloads(mut found: Vec<String>) -> Vec<String> {
-    found.sort_by(|a, b| {
-        let key = |w: &String| {
-            let (f, n) = family(w);
-            let known = WORKLOAD_ORDER.iter().position(|k| *k == f);
-            // Unknown families sort after known ones, by whole name.
-            (
-                known.unwrap_or(WORKLOAD_ORDER.len()),
-                known.map(|_| n),
-                w.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-    found.dedup();
-    found
+/// The distinct values, in reading order (the types' derived order).
+fn sorted<T: Ord>(it: impl Iterator<Item = T>) -> Vec<T> {
+    let mut v: Vec<T> = it.collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -141,7 +94,7 @@ fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// The identity of a cell, borrowed.
-pub type Key<'a> = (&'a str, &'a str, &'a str, &'a str, u64, &'a str);
+pub type Key<'a> = (&'a str, &'a str, Workload, Placement, u64, Metric);
 
 /// A run's cells, indexed.
 #[derive(Debug)]
@@ -155,9 +108,9 @@ pub struct Index<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Group<'a> {
     /// Workload.
-    pub workload: &'a str,
+    pub workload: Workload,
     /// Placement.
-    pub placement: &'a str,
+    pub placement: Placement,
     /// Codec.
     pub codec: &'a str,
 }
@@ -171,10 +124,10 @@ impl<'a> Index<'a> {
                 .entry((
                     c.transport.as_str(),
                     c.codec.as_str(),
-                    c.workload.as_str(),
-                    c.placement.as_str(),
+                    c.workload,
+                    c.placement,
                     c.size_bytes,
-                    c.metric.as_str(),
+                    c.metric,
                 ))
                 .or_insert(c);
         }
@@ -182,14 +135,20 @@ impl<'a> Index<'a> {
     }
 
     /// One cell.
-    pub fn get(&self, transport: &str, g: Group<'_>, size: u64, metric: &str) -> Option<&'a Cell> {
+    pub fn get(
+        &self,
+        transport: &str,
+        g: Group<'_>,
+        size: u64,
+        metric: Metric,
+    ) -> Option<&'a Cell> {
         self.by_key
             .get(&(transport, g.codec, g.workload, g.placement, size, metric))
             .copied()
     }
 
     /// One cell if it produced numbers.
-    pub fn ok(&self, transport: &str, g: Group<'_>, size: u64, metric: &str) -> Option<&'a Cell> {
+    pub fn ok(&self, transport: &str, g: Group<'_>, size: u64, metric: Metric) -> Option<&'a Cell> {
         self.get(transport, g, size, metric)
             .filter(|c| c.status == Status::Ok)
     }
@@ -199,38 +158,34 @@ impl<'a> Index<'a> {
     }
 
     /// Workloads present, in reading order.
-    pub fn workloads(&self) -> Vec<String> {
-        order_workloads(distinct(self.cells().map(|c| c.workload.as_str())))
+    pub fn workloads(&self) -> Vec<Workload> {
+        sorted(self.cells().map(|c| c.workload))
     }
 
     /// Placements present for a workload: the run's configured order first.
-    pub fn placements(&self, workload: &str) -> Vec<String> {
-        let found = distinct(
+    pub fn placements(&self, workload: Workload) -> Vec<Placement> {
+        let found = sorted(
             self.cells()
                 .filter(|c| c.workload == workload)
-                .map(|c| c.placement.as_str()),
+                .map(|c| c.placement),
         );
-        let mut out: Vec<String> = self
-            .results
-            .config
-            .placements
-            .iter()
-            .filter(|p| found.contains(p))
-            .cloned()
-            .collect();
-        let rest: Vec<String> = found.into_iter().filter(|p| !out.contains(p)).collect();
-        out.extend(order(PLACEMENT_ORDER, rest));
+        let mut out: Vec<Placement> = Vec::new();
+        for p in self.results.config.placements.iter().chain(&found) {
+            if found.contains(p) && !out.contains(p) {
+                out.push(*p);
+            }
+        }
         out
     }
 
     /// The placement a short answer is given for: the first configured one
     /// that has cells, else the first found.
-    pub fn primary_placement(&self, workload: &str) -> Option<String> {
+    pub fn primary_placement(&self, workload: Workload) -> Option<Placement> {
         self.placements(workload).into_iter().next()
     }
 
     /// Codecs present for a workload and placement.
-    pub fn codecs(&self, workload: &str, placement: &str) -> Vec<String> {
+    pub fn codecs(&self, workload: Workload, placement: Placement) -> Vec<String> {
         order(
             CODEC_ORDER,
             distinct(
@@ -242,11 +197,8 @@ impl<'a> Index<'a> {
     }
 
     /// Metrics present in a group.
-    pub fn metrics(&self, g: Group<'_>) -> Vec<String> {
-        order(
-            METRIC_ORDER,
-            distinct(self.in_group(g).map(|c| c.metric.as_str())),
-        )
+    pub fn metrics(&self, g: Group<'_>) -> Vec<Metric> {
+        sorted(self.in_group(g).map(|c| c.metric))
     }
 
     /// Transports present in a group, in the order the run produced them.
@@ -270,12 +222,12 @@ impl<'a> Index<'a> {
     }
 
     /// Every (workload, placement, codec) group, in reading order.
-    pub fn groups(&self) -> Vec<(String, String, String)> {
+    pub fn groups(&self) -> Vec<(Workload, Placement, String)> {
         let mut out = Vec::new();
         for w in self.workloads() {
-            for p in self.placements(&w) {
-                for c in self.codecs(&w, &p) {
-                    out.push((w.clone(), p.clone(), c));
+            for p in self.placements(w) {
+                for c in self.codecs(w, p) {
+                    out.push((w, p, c));
                 }
             }
         }
@@ -297,28 +249,15 @@ mod tests {
     }
 
     #[test]
-    fn workloads_sort_by_family_then_parameter() {
-        let v = order_workloads(
-            [
-                "paced80", "fanout4", "zz", "fanout16", "seed", "paced50", "fanoutq4", "fanout2",
-                "stream", "fanoutq1",
-            ]
-            .map(String::from)
-            .to_vec(),
+    fn metrics_are_described_per_workload() {
+        assert!(
+            describe_metric(Workload::FanoutQ(4), Metric::Throughput).contains("one shared queue")
         );
+        assert!(describe_metric(Workload::Paced(80), Metric::Latency).contains("80%"));
         assert_eq!(
-            v,
-            [
-                "seed", "stream", "fanout2", "fanout4", "fanout16", "fanoutq1", "fanoutq4",
-                "paced50", "paced80", "zz"
-            ]
+            primary_metric(Workload::FanoutQ(2)),
+            Some(Metric::Throughput)
         );
-        assert_eq!(family("fanout4"), ("fanout", Some(4)));
-        assert_eq!(family("fanoutq4"), ("fanoutq", Some(4)));
-        assert!(is_fanout("fanout2") && is_fanout("fanoutq2") && !is_fanout("paced50"));
-        assert!(describe_metric("fanoutq4", "throughput").contains("one shared queue"));
-        assert_eq!(primary_metric("fanoutq2"), Some("throughput"));
-        assert_eq!(family("seed"), ("seed", None));
-        assert_eq!(family("42"), ("42", None));
+        assert!(is_fanout(Workload::Fanout(2)) && !is_fanout(Workload::Paced(50)));
     }
 }

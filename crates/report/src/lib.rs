@@ -13,6 +13,7 @@ mod csv_export;
 pub mod format;
 mod html;
 mod index;
+pub mod io;
 mod readme;
 pub mod schema;
 mod sections;
@@ -21,15 +22,18 @@ pub mod table;
 mod targets;
 pub mod thresholds;
 pub mod verdict;
+pub mod vocab;
 
 pub use compare::{
     CellChange, CellKey, Comparison, DEFAULT_THRESHOLD, Verdict, compare, render_comparison,
 };
 pub use csv_export::{CSV_COLUMNS, to_csv};
 pub use html::render_html;
+pub use io::{ResultsError, write_atomic};
 pub use readme::{Page, RenderOptions, render_markdown, render_pages};
 pub use schema::{
     Cell, Environment, Floors, MemcpyFloor, Results, RunConfig, Status, Summary, TransportInfo,
 };
 pub use svg::{Plot, render_plots, render_svgs};
 pub use thresholds::PIPE_TARGET;
+pub use vocab::{Metric, Placement, Workload};

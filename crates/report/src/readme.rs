@@ -72,7 +72,10 @@ pub fn detail_pages(results: &Results, opts: &RenderOptions<'_>) -> Vec<(String,
     let idx = Index::new(results);
     let mut v: Vec<(String, String)> = workload::families(&idx)
         .into_iter()
-        .map(|(f, ws)| (format!("{f}.md"), format!("{f}: {}", ws.join(", "))))
+        .map(|(f, ws)| {
+            let ws: Vec<String> = ws.iter().map(ToString::to_string).collect();
+            (format!("{f}.md"), format!("{f}: {}", ws.join(", ")))
+        })
         .collect();
     v.push((
         "placement.md".into(),

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::vocab::{Metric, Placement, Workload};
+
 /// Bumped whenever a field changes meaning or disappears; adding an optional
 /// field does not bump it. Version 2: the mean's interval is a bootstrap
 /// interval over trials (was Student t), and cells carry their trial medians,
@@ -79,13 +81,13 @@ pub struct Target {
     #[serde(default)]
     pub python: bool,
     /// Workload of the cell.
-    pub workload: String,
+    pub workload: Workload,
     /// Placement of the cell.
-    pub placement: String,
+    pub placement: Placement,
     /// Payload bytes of the cell (ignored by `beats_at_every_size`).
     pub size_bytes: u64,
     /// Metric of the cell.
-    pub metric: String,
+    pub metric: Metric,
     /// What the figure is held against.
     pub against: Against,
     /// The largest allowed figure ÷ reference for times; the smallest allowed
@@ -121,7 +123,7 @@ pub enum Against {
     /// The best rate any transport reached in this other workload (same
     /// placement, size and metric): the figure's rate ≥ ratio × it (the
     /// shared-queue fanout against the best one-channel-per-worker one).
-    BestRateIn(String),
+    BestRateIn(Workload),
     /// The same cell of a (Rust) transport: the figure may exceed it by at
     /// most `ratio` nanoseconds (a binding's own cost).
     ExcessOver(String),
@@ -170,7 +172,7 @@ pub struct RunConfig {
     /// Warm-up per trial and size before measuring, milliseconds.
     pub warmup_ms: u64,
     /// Placements in the run.
-    pub placements: Vec<String>,
+    pub placements: Vec<Placement>,
     /// Trials of the cells that are not headline cells (other codecs and
     /// placements), where fewer were run; absent when every cell got `trials`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,7 +217,7 @@ pub struct Summary {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Floors {
     /// `split`, `same` or `none`.
-    pub placement: String,
+    pub placement: Placement,
     /// Round trip of one cache line between two processes spinning on it;
     /// absent where spinning is meaningless (both on one core).
     pub cacheline_rtt: Option<Summary>,
@@ -263,15 +265,15 @@ pub struct Cell {
     pub transport: String,
     /// Codec name (`raw` where the workload does not use codecs).
     pub codec: String,
-    /// `seed`, `pingpong`, `stream`, ...
-    pub workload: String,
+    /// `seed`, `pingpong`, `stream`, `fanout4`, ...
+    pub workload: Workload,
     /// `split`, `same` or `none`.
-    pub placement: String,
+    pub placement: Placement,
     /// Payload (int64 array) bytes per message; headers not included.
     pub size_bytes: u64,
     /// What was measured: `put`, `get`, `total`, `encode`, `decode`, `rtt`,
-    /// `oneway`, `throughput`, ...
-    pub metric: String,
+    /// `oneway`, `throughput`, ... (empty for a cell not run).
+    pub metric: Metric,
     /// Ok or failed.
     #[serde(default)]
     pub status: Status,
@@ -360,14 +362,14 @@ impl Cell {
     }
 
     /// The cell's identity, for matching cells between runs.
-    pub fn key(&self) -> (String, String, String, String, u64, String) {
+    pub fn key(&self) -> (String, String, Workload, Placement, u64, Metric) {
         (
             self.transport.clone(),
             self.codec.clone(),
-            self.workload.clone(),
-            self.placement.clone(),
+            self.workload,
+            self.placement,
             self.size_bytes,
-            self.metric.clone(),
+            self.metric,
         )
     }
 }

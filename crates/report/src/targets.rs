@@ -4,7 +4,7 @@
 //! ([`TARGETS`]), evaluated by one function, so adding one is one entry.
 
 use crate::format::{fmt_bytes, fmt_multiple, fmt_rate, fmt_time};
-use crate::schema::{Against, Cell, Floors, Results, Status, Target};
+use crate::schema::{Against, Cell, Floors, Placement, Results, Status, Target, Workload};
 use crate::table::{Align, Table};
 use crate::verdict;
 
@@ -70,7 +70,7 @@ fn matches(c: &Cell, t: &Target, transport: &str) -> bool {
         && c.workload == t.workload
         && c.placement == t.placement
         && c.metric == t.metric
-        && (c.codec == "raw" || c.codec == "pickle" || t.workload != "seed")
+        && (c.codec == "raw" || c.codec == "pickle" || t.workload != Workload::Seed)
 }
 
 fn cell<'a>(r: &'a Results, t: &Target, transport: &str, size: u64) -> Option<&'a Cell> {
@@ -79,14 +79,14 @@ fn cell<'a>(r: &'a Results, t: &Target, transport: &str, size: u64) -> Option<&'
         .find(|c| matches(c, t, transport) && c.size_bytes == size)
 }
 
-fn floors<'a>(r: &'a Results, placement: &str) -> Option<&'a Floors> {
+fn floors(r: &Results, placement: Placement) -> Option<&Floors> {
     r.floors.iter().find(|f| f.placement == placement)
 }
 
 /// A rate (a throughput cell's ns per message) held against the best any
 /// transport reached in `workload` at the target's placement, size and
 /// metric: met when the rate ratio ≥ the target's ratio.
-fn best_rate_in(r: &Results, t: &Target, figure: f64, workload: &str) -> Outcome {
+fn best_rate_in(r: &Results, t: &Target, figure: f64, workload: Workload) -> Outcome {
     let best = r
         .cells
         .iter()
@@ -194,7 +194,7 @@ fn check(src: &Sources<'_>, t: &Target) -> Outcome {
         ));
     };
     let figure = c.median();
-    let floor = floors(src.rust, &t.placement);
+    let floor = floors(src.rust, t.placement);
     match &t.against {
         Against::BeatsAtEverySize(other) => beats_at_every_size(r, t, other),
         Against::CachelineFloor => time_against(
@@ -259,7 +259,7 @@ fn check(src: &Sources<'_>, t: &Target) -> Outcome {
             }
             None => Outcome::NotMeasured(format!("needs {other} {}", t.workload)),
         },
-        Against::BestRateIn(workload) => best_rate_in(r, t, figure, workload),
+        Against::BestRateIn(workload) => best_rate_in(r, t, figure, *workload),
         Against::ExcessOver(other) => match cell(src.rust, t, other, t.size_bytes) {
             Some(o) => {
                 let excess = figure - o.median();
@@ -333,16 +333,16 @@ pub fn section(results: &Results, python: Option<&Results>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Summary;
+    use crate::schema::{Metric, Summary};
 
     fn cell(transport: &str, workload: &str, size: u64, metric: &str, trials: &[f64]) -> Cell {
         Cell {
             transport: transport.into(),
             codec: "raw".into(),
-            workload: workload.into(),
-            placement: "split".into(),
+            workload: workload.parse().expect("workload"),
+            placement: Placement::Split,
             size_bytes: size,
-            metric: metric.into(),
+            metric: metric.parse().expect("metric"),
             trial_medians_ns: trials.to_vec(),
             median_ns: crate::bootstrap::median(trials).unwrap_or(0.0),
             ..Cell::default()
@@ -358,10 +358,10 @@ mod tests {
             issue: 1,
             transport: transport.into(),
             python: false,
-            workload: "pingpong".into(),
-            placement: "split".into(),
+            workload: Workload::Pingpong,
+            placement: Placement::Split,
             size_bytes: 8,
-            metric: "rtt".into(),
+            metric: Metric::Rtt,
             against,
             ratio,
             bound: "why".into(),
@@ -374,7 +374,7 @@ mod tests {
             environment: Default::default(),
             config: Default::default(),
             floors: vec![Floors {
-                placement: "split".into(),
+                placement: Placement::Split,
                 cacheline_rtt: Some(Summary {
                     p50_ns: 200.0,
                     ..Summary::default()
@@ -452,8 +452,8 @@ mod tests {
     fn python_targets_read_the_baseline_and_rates_compare_as_rates() {
         let mut t = target("fast", Against::RateOf("slow".into()), 5.0);
         t.python = true;
-        t.workload = "fanout4".into();
-        t.metric = "throughput".into();
+        t.workload = "fanout4".parse().expect("workload");
+        t.metric = "throughput".parse().expect("metric");
         let py = results(
             vec![
                 cell("fast", "fanout4", 8, "throughput", &[1000.0; 3]),
@@ -468,9 +468,9 @@ mod tests {
 
     #[test]
     fn best_rate_in_another_workload_takes_the_fastest_transport() {
-        let mut t = target("q", Against::BestRateIn("fanout4".into()), 1.0);
-        t.workload = "fanoutq4".into();
-        t.metric = "throughput".into();
+        let mut t = target("q", Against::BestRateIn(Workload::Fanout(4)), 1.0);
+        t.workload = "fanoutq4".parse().expect("workload");
+        t.metric = "throughput".parse().expect("metric");
         t.size_bytes = 8;
         let cells = |q: f64| {
             vec![

@@ -4,8 +4,8 @@
 mod fixtures;
 
 use report::{
-    RenderOptions, Results, compare, render_comparison, render_markdown, render_pages,
-    render_plots, to_csv,
+    Placement, RenderOptions, Results, Workload, compare, render_comparison, render_markdown,
+    render_pages, render_plots, to_csv,
 };
 
 /// Every Markdown page of a run, each headed by its path, for snapshots.
@@ -97,7 +97,7 @@ fn csv() {
     let mut r = fixtures::run();
     // Only a few cells, so the snapshot stays reviewable; quoting included.
     r.cells.retain(|c| {
-        c.size_bytes == 800 && c.workload != "seed" || c.status == report::Status::Failed
+        c.size_bytes == 800 && c.workload != Workload::Seed || c.status == report::Status::Failed
     });
     r.cells.truncate(6);
     if let Some(c) = r.cells.first_mut() {
@@ -223,17 +223,17 @@ fn the_placement_sweep_has_a_row_for_each_python_baseline_placement_run() {
     let same: Vec<report::Cell> = py
         .cells
         .iter()
-        .filter(|c| c.workload == "seed" && c.transport == "mp-queue")
+        .filter(|c| c.workload == Workload::Seed && c.transport == "mp-queue")
         .map(|c| {
             let mut c = c.clone();
-            c.placement = "same".into();
+            c.placement = Placement::Same;
             c.summary.p50_ns *= 10.0;
             c.summary.mean_ns *= 10.0;
             c
         })
         .collect();
     py.cells.extend(same);
-    py.config.placements.push("same".into());
+    py.config.placements.push(Placement::Same);
     let md = page(
         &run,
         &RenderOptions {
@@ -277,13 +277,15 @@ fn the_committed_results_render_a_readme_of_one_screen_then_a_map() {
     // The real run in results/, when there is one: README at most 300 lines
     // and 64 KB, every page it links to rendered.
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../results");
-    let Ok(text) = std::fs::read_to_string(format!("{dir}/results.json")) else {
+    let dir = std::path::Path::new(dir);
+    if !dir.join("results.json").exists() {
         return;
-    };
-    let run: Results = serde_json::from_str(&text).expect("results/results.json parses");
-    let py: Option<Results> = std::fs::read_to_string(format!("{dir}/python.json"))
-        .ok()
-        .map(|t| serde_json::from_str(&t).expect("results/python.json parses"));
+    }
+    let run = Results::read(&dir.join("results.json")).expect("results/results.json reads");
+    let py = dir.join("python.json");
+    let py = py
+        .exists()
+        .then(|| Results::read(&py).expect("results/python.json reads"));
     let opts = RenderOptions {
         python: py.as_ref(),
         ..RenderOptions::default()

@@ -46,7 +46,7 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
         schema_version: SCHEMA_VERSION,
         environment: crate::env::collect(command_line(), clock),
         config: RunConfig {
-            placements: placements.iter().map(|p| p.name().to_owned()).collect(),
+            placements: placements.clone(),
             ..RunConfig::default()
         },
         floors,

@@ -49,9 +49,9 @@ enum Command {
     List,
     /// Run a selection of the benchmark matrix and write results JSON.
     #[command(
-        after_help = "Examples:\n  ipcbench run --transport pipe --workload pingpong --sizes 8B --trials 3\n  ipcbench run --transport pipe,uds --workload seed,stream --json results.json\n  ipcbench run --placement split,same,none --quiet --json all.json"
+        after_help = "Examples:\n  ipcbench run --transport pipe --workload pingpong --sizes 8B --trials 3\n  ipcbench run --preset quick --json quick.json\n  ipcbench run --preset default --transport pipe,shm-block --json out.json\n  ipcbench run --transport pipe,uds --workload seed,stream --json results.json\n  ipcbench run --placement split,same,none --quiet --json all.json"
     )]
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Measure the machine floors only (cache-line and raw-pipe round trips, memcpy, clock).
     #[command(after_help = "Example:\n  ipcbench floors --placement split --json floors.json")]
     Floors(floors::FloorArgs),
@@ -82,7 +82,7 @@ pub(crate) struct Usage(pub(crate) String);
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(run::expand_preset(std::env::args_os().collect()));
     if matches!(cli.command, Command::Role { .. }) {
         crate::interrupt::ignore_terminal_interrupt();
     } else if let Err(e) = crate::interrupt::install() {
@@ -90,7 +90,7 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::List => list::run(),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Floors(args) => floors::run(args),
         Command::Report(args) => report::run(args),
         Command::Compare(args) => compare::run(args),

@@ -14,7 +14,7 @@ pub(super) fn run(spec_json: &str) -> Result<()> {
     if rustix::process::getppid().is_none_or(|p| p.as_raw_nonzero().get() == 1) {
         bail!("supervisor is gone");
     }
-    if let Some(core) = spec.placement.core_for(spec.role) {
+    if let Some(core) = crate::placement::core_for(spec.placement, spec.role) {
         placement::pin_current(core)?;
     }
     let backend = registry::find(&spec.transport)

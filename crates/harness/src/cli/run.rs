@@ -1,11 +1,12 @@
 //! `ipcbench run`: a selection of the benchmark matrix, checked before any
 //! process starts, then run and written as results JSON or a summary.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{Args, Parser};
 use codec::Codec;
 use report::schema::SCHEMA_VERSION;
 use report::{Results, RunConfig};
@@ -17,13 +18,25 @@ use super::parse::{
     number_in, parse_names, parse_percent, parse_placements, parse_sizes, parse_transports,
 };
 use crate::bench::{self, Plan};
+use crate::preset::{self, Preset};
 use crate::registry::{self, Backend};
 use crate::sizes;
 use crate::supervisor::Limits;
 use crate::workload;
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(super) struct RunArgs {
+    /// Run one of bench-all's matrices: default, quick or full (docs/methodology.md tables
+    /// them). A preset stands for its exact `run` arguments; a flag given alongside replaces
+    /// every value the preset gives that flag. The default preset also runs an extra pass,
+    /// pingpong with both processes on one core, into the same results.
+    #[arg(long, value_name = "PRESET", value_parser = str::parse::<Preset>)]
+    preset: Option<Preset>,
+    /// Record in the results' environment how long the whole bench-all took: from this moment,
+    /// in Unix seconds (a decimal such as 1764430000.25; `date +%s.%N` gives one), to the end
+    /// of this run. Needs --preset (the entry names its matrix).
+    #[arg(long, value_name = "UNIX_SECONDS", requires = "preset", value_parser = parse_unix_seconds)]
+    wall_time_since: Option<f64>,
     /// Transports, comma-separated (default: all; see `ipcbench list`).
     #[arg(long, value_delimiter = ',')]
     transport: Vec<String>,
@@ -116,7 +129,180 @@ pub(super) fn command_line() -> String {
         .join(" ")
 }
 
+/// The argument list with a `run --preset NAME`'s arguments put in front of
+/// the ones given (less the flags given, which replace the preset's); any
+/// other command line unchanged. An unknown preset is left for the parser to
+/// refuse.
+pub(super) fn expand_preset(argv: Vec<OsString>) -> Vec<OsString> {
+    let text: Vec<String> = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if text.get(1).map(String::as_str) != Some("run") {
+        return argv;
+    }
+    let named = text.iter().enumerate().skip(2).find_map(|(i, a)| {
+        if a == "--preset" {
+            text.get(i + 1).cloned()
+        } else {
+            a.strip_prefix("--preset=").map(str::to_owned)
+        }
+    });
+    let Some(preset) = named.and_then(|n| n.parse::<Preset>().ok()) else {
+        return argv;
+    };
+    let given = &text[2..];
+    let mut out: Vec<OsString> = argv[..2].to_vec();
+    out.extend(
+        preset::without_overridden(&preset.args(), given)
+            .into_iter()
+            .map(OsString::from),
+    );
+    out.extend(argv.into_iter().skip(2));
+    out
+}
+
+/// A `--wall-time-since` value: Unix seconds, finite and not negative.
+fn parse_unix_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+        _ => Err(format!(
+            "{s:?} is not a time in Unix seconds; give seconds since 1970 such as 1764430000 \
+             or 1764430000.25 (`date +%s.%N`)"
+        )),
+    }
+}
+
+/// Now, in Unix seconds.
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 pub(super) fn run(args: RunArgs) -> Result<()> {
+    if let Some(since) = args.wall_time_since {
+        // A clock a few milliseconds apart between processes is fine; a
+        // start in the future is a mistake in the caller.
+        if since > unix_now() + 1.0 {
+            bail!(Usage(format!(
+                "--wall-time-since {since} is in the future (now is {:.0})",
+                unix_now()
+            )));
+        }
+    }
+    let command = args.record_as.clone().unwrap_or_else(command_line);
+    let mut measured = measure(&args, command)?;
+    if let Some(extra) = args.preset.and_then(Preset::extra_pass) {
+        let extra = extra_pass_args(&args, &extra);
+        if !args.quiet {
+            eprintln!("extra pass: ipcbench run {}", extra.join(" "));
+        }
+        let parsed = ExtraPass::try_parse_from(
+            std::iter::once("run".to_owned()).chain(extra.iter().cloned()),
+        )
+        .context("internal error: the preset's extra pass does not parse")?;
+        match measure(&parsed.args, format!("ipcbench run {}", extra.join(" "))) {
+            Ok(more) => measured.merge(more),
+            Err(e) => measured
+                .failures
+                .push(format!("extra pass ({}): {e:#}", extra.join(" "))),
+        }
+    }
+    let mut results = measured.results;
+    if let (Some(since), Some(preset)) = (args.wall_time_since, args.preset) {
+        results
+            .environment
+            .extra
+            .push(wall_time_entry(unix_now() - since, preset));
+    }
+    match &args.json {
+        Some(path) => write_json(path, &results)?,
+        None if args.quiet => {}
+        None => print_summary(&results)?,
+    }
+    let failures = measured.failures;
+    if !failures.is_empty() {
+        bail!(
+            "{} configuration(s) failed:\n  {}",
+            failures.len(),
+            failures.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+/// The preset's extra pass as `run` arguments, with the settings of the
+/// main run that are not the matrix's (transports, failures, output).
+fn extra_pass_args(args: &RunArgs, extra: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = extra.iter().map(|&a| a.to_owned()).collect();
+    if !args.transport.is_empty() {
+        out.extend(["--transport".to_owned(), args.transport.join(",")]);
+    }
+    out.extend(["--stall-timeout".to_owned(), args.stall_timeout.to_string()]);
+    for (set, flag) in [
+        (args.keep_going, "--keep-going"),
+        (args.no_floors, "--no-floors"),
+        (args.quiet, "--quiet"),
+    ] {
+        if set {
+            out.push(flag.to_owned());
+        }
+    }
+    out
+}
+
+/// Parses an extra pass's arguments as `run` does.
+#[derive(Debug, Parser)]
+struct ExtraPass {
+    #[command(flatten)]
+    args: RunArgs,
+}
+
+/// The environment entry bench-all's wall time is recorded as (the report
+/// reads it by key and by its `--quick matrix` wording).
+fn wall_time_entry(took_s: f64, preset: Preset) -> (String, String) {
+    let secs = took_s.max(0.0) as u64;
+    (
+        "bench-all wall time".to_owned(),
+        format!(
+            "{} min {:02} s ({} matrix, Python baseline included)",
+            secs / 60,
+            secs % 60,
+            preset.bench_all_mode()
+        ),
+    )
+}
+
+/// What one pass measured: its results, and the configurations that failed.
+struct Measured {
+    results: Results,
+    failures: Vec<String>,
+}
+
+impl Measured {
+    /// Appends a further pass's cells, floors and placements, and its
+    /// command after this one's.
+    fn merge(&mut self, more: Measured) {
+        let (a, b) = (&mut self.results, more.results);
+        a.cells.extend(b.cells);
+        a.floors.extend(b.floors);
+        for p in b.config.placements {
+            if !a.config.placements.contains(&p) {
+                a.config.placements.push(p);
+            }
+        }
+        a.environment.command_line = format!(
+            "{}; {}",
+            a.environment.command_line, b.environment.command_line
+        );
+        self.failures.extend(more.failures);
+    }
+}
+
+/// One pass: the plan the arguments give, checked, run, and folded into
+/// results recording `command`.
+fn measure(args: &RunArgs, command: String) -> Result<Measured> {
     let transports = parse_transports(&args.transport)?;
     let workloads = workload::parse_list(&args.workload).map_err(Usage)?;
     let codecs = parse_names(&args.codec, |n| {
@@ -179,8 +365,7 @@ pub(super) fn run(args: RunArgs) -> Result<()> {
     };
     // Taken before the run: the commit and date describe the code that was
     // built and when it started, even if the tree changes meanwhile.
-    let environment =
-        crate::env::collect(args.record_as.clone().unwrap_or_else(command_line), clock);
+    let environment = crate::env::collect(command, clock);
     let skipped = skipped_cells(&plan, args.quiet);
     let mut outcome = bench::execute(&plan, &exe)?;
     if !outcome.cells.iter().any(|c| c.status == report::Status::Ok) {
@@ -201,11 +386,7 @@ pub(super) fn run(args: RunArgs) -> Result<()> {
             trials: plan.trials,
             messages: plan.messages,
             warmup_ms: plan.warmup_ms,
-            placements: plan
-                .placements
-                .iter()
-                .map(|p| p.name().to_owned())
-                .collect(),
+            placements: plan.placements.clone(),
             secondary_trials: (plan.secondary_trials < plan.trials)
                 .then_some(plan.secondary_trials),
             interval_method: report::bootstrap::method(),
@@ -215,19 +396,10 @@ pub(super) fn run(args: RunArgs) -> Result<()> {
         targets: crate::targets::declared(),
         transports: crate::registry::describe(&plan.transports),
     };
-    match &args.json {
-        Some(path) => write_json(path, &results)?,
-        None if args.quiet => {}
-        None => print_summary(&results)?,
-    }
-    if !outcome.failures.is_empty() {
-        bail!(
-            "{} configuration(s) failed:\n  {}",
-            outcome.failures.len(),
-            outcome.failures.join("\n  ")
-        );
-    }
-    Ok(())
+    Ok(Measured {
+        results,
+        failures: outcome.failures,
+    })
 }
 
 /// A shared-queue workload (`fanoutqN`) runs only on transports whose
@@ -321,10 +493,10 @@ fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<report::Cell> {
                     out.push(report::Cell {
                         transport: b.name.to_owned(),
                         codec: Codec::Raw.name().to_owned(),
-                        workload: workload.name().to_owned(),
-                        placement: placement.name().to_owned(),
+                        workload,
+                        placement,
                         size_bytes: size,
-                        metric: String::new(),
+                        metric: report::Metric::NotRun,
                         status: report::Status::Failed,
                         error: Some(why.clone()),
                         ..report::Cell::default()
@@ -349,7 +521,7 @@ fn print_summary(results: &Results) -> Result<()> {
             c.placement,
             sizes::human(c.size_bytes)
         );
-        if c.metric == "throughput" {
+        if c.metric == report::Metric::Throughput {
             let _ = writeln!(
                 o,
                 "{who} {:<10} {:>12.0} msg/s {:>8.3} GB/s",
@@ -375,4 +547,79 @@ fn print_summary(results: &Results) -> Result<()> {
         }
     }
     emit(&o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn a_preset_expands_in_front_of_the_flags_given() {
+        let got = expand_preset(argv(&[
+            "ipcbench",
+            "run",
+            "--preset=quick",
+            "--trials",
+            "5",
+        ]));
+        let mut want = argv(&["ipcbench", "run"]);
+        want.extend(
+            Preset::Quick
+                .args()
+                .chunks(2)
+                .filter(|p| p[0] != "--trials")
+                .flatten()
+                .map(OsString::from),
+        );
+        want.extend(argv(&["--preset=quick", "--trials", "5"]));
+        assert_eq!(got, want);
+        // The expansion parses, and the flag given wins.
+        let parsed = ExtraPass::try_parse_from(got.into_iter().skip(1)).expect("parses");
+        assert_eq!(parsed.args.trials, 5);
+        assert_eq!(parsed.args.sizes.as_deref(), Some("8B,100,3200,51200"));
+        assert_eq!(parsed.args.preset, Some(Preset::Quick));
+    }
+
+    #[test]
+    fn other_command_lines_and_unknown_presets_are_left_alone() {
+        for v in [
+            &["ipcbench", "list"][..],
+            &["ipcbench", "run", "--trials", "3"],
+            &["ipcbench", "run", "--preset", "fast"],
+            &["ipcbench", "floors", "--preset", "quick"],
+        ] {
+            assert_eq!(expand_preset(argv(v)), argv(v));
+        }
+    }
+
+    #[test]
+    fn every_preset_and_extra_pass_parses_as_run_arguments() {
+        for p in crate::preset::ALL {
+            let args = std::iter::once("run").chain(p.args());
+            ExtraPass::try_parse_from(args).unwrap_or_else(|e| panic!("{p}: {e}"));
+            if let Some(extra) = p.extra_pass() {
+                let args = std::iter::once("run").chain(extra);
+                ExtraPass::try_parse_from(args).unwrap_or_else(|e| panic!("{p} extra: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn the_wall_time_reads_as_bench_all_wrote_it() {
+        assert_eq!(
+            wall_time_entry(754.9, Preset::Default),
+            (
+                "bench-all wall time".to_owned(),
+                "12 min 34 s (default matrix, Python baseline included)".to_owned()
+            )
+        );
+        assert_eq!(
+            wall_time_entry(65.0, Preset::Quick).1,
+            "1 min 05 s (--quick matrix, Python baseline included)"
+        );
+    }
 }

@@ -17,6 +17,7 @@
 use anyhow::{Context, Result, ensure};
 use codec::Codec;
 use codec::pattern::PatternSet;
+use report::Metric;
 use transport::{Receiver, Sender};
 
 use super::{MIN_WARMUP_MESSAGES, SeqTracker, WARMUP, le_u64, patch_header, raw_buffers};
@@ -161,7 +162,7 @@ pub(super) fn producer_output(
     (done, first, last): (u64, u64, u64),
 ) -> SizeOutput {
     SizeOutput {
-        metrics: vec![("latency".to_owned(), latency.to_trial())],
+        metrics: vec![(Metric::Latency, latency.to_trial())],
         cpu_ns_per_msg: (cpu_time_ns() - cpu0) as f64 / done.max(1) as f64,
         messages: done,
         msgs_per_s: (last > first).then(|| done as f64 * 1e9 / (last - first) as f64),

@@ -14,12 +14,8 @@ mod pingpong;
 mod seed;
 pub(crate) mod stream;
 
-use std::fmt;
-use std::str::FromStr;
-
 use anyhow::{Context, Result, bail};
 use codec::Codec;
-use serde::{Deserialize, Serialize};
 use transport::{Receiver, Sender};
 
 use crate::clock::now_ns;
@@ -36,31 +32,7 @@ pub const WARMUP: u64 = 1 << 63;
 /// warm-up time.
 const MIN_WARMUP_MESSAGES: u64 = 10;
 
-/// The most worker processes a fanout workload may start.
-pub const MAX_WORKERS: u16 = 64;
-
-/// A workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Workload {
-    /// The notebook's measurement: lockstep put/get across processes.
-    Seed,
-    /// Round trip of an echoed message.
-    Pingpong,
-    /// Producer floods, consumer measures throughput.
-    Stream,
-    /// One producer hands tasks to this many worker processes, one channel
-    /// per worker, one task in flight per worker.
-    Fanout(u16),
-    /// One producer puts tasks on one shared queue that this many worker
-    /// processes pull from (as Python's workers do), as many tasks in flight
-    /// as workers. Only transports with shared receivers run it.
-    #[serde(rename = "fanoutq")]
-    FanoutQ(u16),
-    /// Open loop: the producer sends at this percentage of the stream rate
-    /// measured for the same transport, placement and size in the same trial.
-    Paced(u8),
-}
+pub use report::vocab::{MAX_WORKERS, Workload};
 
 /// The workloads `fanout` stands for.
 pub const FANOUT_DEFAULT: [Workload; 3] = [
@@ -94,147 +66,10 @@ pub const ALL: [Workload; 11] = [
     PACED_DEFAULT[1],
 ];
 
-const VALID: &str = "seed, pingpong, stream, fanout (= fanout1,fanout2,fanout4), fanoutN \
-(N workers, 1..=64), fanoutq (= fanoutq1,fanoutq2,fanoutq4), fanoutqN (N workers sharing one \
-queue, 1..=64), paced (= paced50,paced80), pacedP (P% of the stream rate, 1..=100)";
-
-impl Workload {
-    /// The name users type and results carry: `seed`, `fanout4`, `paced80`.
-    pub fn name(self) -> String {
-        match self {
-            Self::Seed => "seed".to_owned(),
-            Self::Pingpong => "pingpong".to_owned(),
-            Self::Stream => "stream".to_owned(),
-            Self::Fanout(n) => format!("fanout{n}"),
-            Self::FanoutQ(n) => format!("fanoutq{n}"),
-            Self::Paced(p) => format!("paced{p}"),
-        }
-    }
-
-    /// One line for `ipcbench list`.
-    pub fn description(self) -> String {
-        match self {
-            Self::Seed => {
-                "the notebook's put/get, lockstep across processes: put, get, total, encode, decode"
-                    .to_owned()
-            }
-            Self::Pingpong => "round trip of a message echoed by the consumer: rtt".to_owned(),
-            Self::Stream => {
-                "producer floods: throughput, and one-way latency under saturation (queueing time)"
-                    .to_owned()
-            }
-            Self::Fanout(n) => format!(
-                "one producer, {n} worker process{}, one task in flight per worker: throughput (tasks/s), latency",
-                if n == 1 { "" } else { "es" }
-            ),
-            Self::FanoutQ(n) => format!(
-                "one producer, {n} worker process{} pulling from one shared queue, {n} task{} in flight: throughput (tasks/s), latency",
-                if n == 1 { "" } else { "es" },
-                if n == 1 { "" } else { "s" }
-            ),
-            Self::Paced(p) => format!(
-                "open loop at {p}% of the same cell's stream rate: latency from the intended send time"
-            ),
-        }
-    }
-
-    /// Whether the workload uses the codec setting (others always use `raw`).
-    pub fn uses_codec(self) -> bool {
-        self == Self::Seed
-    }
-
-    /// Consumer processes the workload runs: its workers, else one.
-    pub fn consumers(self) -> usize {
-        match self {
-            Self::Fanout(n) | Self::FanoutQ(n) => usize::from(n),
-            _ => 1,
-        }
-    }
-
-    /// The family name the command line groups parameters by (`fanout` for
-    /// every `fanoutN`, `fanoutq` for every `fanoutqN`, `paced` for every
-    /// `pacedP`).
-    pub fn family(self) -> &'static str {
-        match self {
-            Self::Seed => "seed",
-            Self::Pingpong => "pingpong",
-            Self::Stream => "stream",
-            Self::Fanout(_) => "fanout",
-            Self::FanoutQ(_) => "fanoutq",
-            Self::Paced(_) => "paced",
-        }
-    }
-
-    /// Whether this is a fanout workload (either mode: workers, tasks,
-    /// acknowledgements).
-    pub fn is_fanout(self) -> bool {
-        matches!(self, Self::Fanout(_) | Self::FanoutQ(_))
-    }
-
-    /// Whether the workers share one queue (`fanoutqN`): the producer then
-    /// listens on one endpoint and every worker connects to it, instead of
-    /// each worker listening on its own.
-    pub fn shared_queue(self) -> bool {
-        matches!(self, Self::FanoutQ(_))
-    }
-
-    /// Whether a backend can run this workload: a shared queue needs
-    /// receivers that can share one endpoint, at least one per worker.
-    pub fn runs_on(self, caps: &transport::Capabilities) -> bool {
-        !self.shared_queue() || caps.shared_receivers >= self.consumers()
-    }
-
-    /// For paced workloads, the fraction of the stream rate to send at.
-    pub fn load(self) -> Option<f64> {
-        match self {
-            Self::Paced(p) => Some(f64::from(p) / 100.0),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Workload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
-    }
-}
-
-impl FromStr for Workload {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("unknown workload {s:?}; valid workloads: {VALID}");
-        // Digits only: `str::parse` would also take `+2`.
-        let param = |prefix: &str| {
-            s.strip_prefix(prefix)
-                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        };
-        match s {
-            "seed" => Ok(Self::Seed),
-            "pingpong" => Ok(Self::Pingpong),
-            "stream" => Ok(Self::Stream),
-            _ => {
-                // `fanoutq` first: `fanout` is its prefix.
-                if let Some(n) = param("fanoutq") {
-                    match n.parse::<u16>() {
-                        Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(Self::FanoutQ(n)),
-                        _ => Err(bad()),
-                    }
-                } else if let Some(n) = param("fanout") {
-                    match n.parse::<u16>() {
-                        Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(Self::Fanout(n)),
-                        _ => Err(bad()),
-                    }
-                } else if let Some(p) = param("paced") {
-                    match p.parse::<u8>() {
-                        Ok(p) if (1..=100).contains(&p) => Ok(Self::Paced(p)),
-                        _ => Err(bad()),
-                    }
-                } else {
-                    Err(bad())
-                }
-            }
-        }
-    }
+/// Whether a backend can run this workload: a shared queue needs
+/// receivers that can share one endpoint, at least one per worker.
+pub fn runs_on(workload: Workload, caps: &transport::Capabilities) -> bool {
+    !workload.shared_queue() || caps.shared_receivers >= workload.consumers()
 }
 
 /// Parses the command line's workload list: `fanout` and `paced` stand for

@@ -17,6 +17,7 @@ use std::num::NonZeroU64;
 use anyhow::{Context, Result};
 use codec::Codec;
 use codec::pattern::PatternSet;
+use report::Metric;
 use rustix::time::{ClockId, Timespec};
 use transport::{Receiver, Sender};
 
@@ -149,7 +150,7 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
     let cpu = (cpu_time_ns() - cpu0) as f64 / n as f64;
     send_done(tx)?;
     Ok(SizeOutput {
-        metrics: vec![("latency".to_owned(), latency.to_trial())],
+        metrics: vec![(Metric::Latency, latency.to_trial())],
         cpu_ns_per_msg: cpu,
         messages: n,
         ..SizeOutput::default()

@@ -11,6 +11,7 @@
 
 use anyhow::{Context, Result, ensure};
 use codec::pattern::PatternSet;
+use report::Metric;
 use transport::{Receiver, Sender};
 
 use super::{SeqTracker, le_u64, patch_header, raw_buffers, warm_up};
@@ -64,12 +65,12 @@ pub(super) fn producer<S: Sender, R: Receiver>(
         round(seq, Some(&mut rtt)).with_context(|| format!("message #{seq}"))?;
     }
     let cpu_ns_per_msg = (cpu_time_ns() - cpu0) as f64 / spec.messages.max(1) as f64;
-    let mut metrics = vec![("rtt".to_owned(), rtt.to_trial())];
+    let mut metrics = vec![(Metric::Rtt, rtt.to_trial())];
     let n = batch_rounds(elements, spec);
     if n > 0 {
         let ns = batch(tx, rx, &mut bufs, spec.messages as u64, n)?;
         metrics.push((
-            "rtt_batch".to_owned(),
+            Metric::RttBatch,
             Trial {
                 counts: vec![(ns.round().max(1.0) as u64, 1)],
                 sum: ns,

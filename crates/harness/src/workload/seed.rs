@@ -11,6 +11,7 @@
 use anyhow::{Context, Result, ensure};
 use codec::pattern::PatternSet;
 use codec::{Codec, Header};
+use report::Metric;
 use transport::{Receiver, Sender};
 
 use super::{SeqTracker, le_u64, warm_up};
@@ -18,7 +19,13 @@ use crate::clock::now_ns;
 use crate::role::{RoleSpec, SizeOutput};
 use crate::stats::{Recorder, cpu_time_ns};
 
-const METRICS: [&str; 5] = ["put", "get", "total", "encode", "decode"];
+const METRICS: [Metric; 5] = [
+    Metric::Put,
+    Metric::Get,
+    Metric::Total,
+    Metric::Encode,
+    Metric::Decode,
+];
 
 pub(super) fn producer<S: Sender, R: Receiver>(
     tx: &mut S,
@@ -41,7 +48,7 @@ pub(super) fn producer<S: Sender, R: Receiver>(
         metrics: METRICS
             .iter()
             .zip(&rec)
-            .map(|(m, r)| ((*m).to_owned(), r.to_trial()))
+            .map(|(&m, r)| (m, r.to_trial()))
             .collect(),
         cpu_ns_per_msg: cpu,
         messages: spec.messages as u64,

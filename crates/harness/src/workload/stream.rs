@@ -20,6 +20,7 @@
 use anyhow::{Context, Result, ensure};
 use codec::Codec;
 use codec::pattern::PatternSet;
+use report::Metric;
 use transport::{Receiver, Sender};
 
 use super::{
@@ -139,7 +140,7 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
     let sustained = (last > first_sent).then(|| n as f64 * 1e9 / (last - first_sent) as f64);
     Ok(SizeOutput {
         sustained_msgs_per_s: sustained,
-        metrics: vec![("oneway".to_owned(), oneway.to_trial())],
+        metrics: vec![(Metric::Oneway, oneway.to_trial())],
         cpu_ns_per_msg: cpu,
         messages: n,
         msgs_per_s: rate,

@@ -3,8 +3,9 @@
 //! multiples per transport family, and latency distributions (percentile
 //! spectra) of the headline cells; Python beside the transports where it ran.
 
-use crate::index::{Index, family, is_throughput, primary_metric};
+use crate::index::{Index, is_throughput, primary_metric};
 use crate::schema::{Cell, Status};
+use crate::schema::{Metric, Placement, Workload};
 use crate::sections::{Python, group, headline, headline_interval, python_has};
 use crate::thresholds::BACKLOG_INTERVALS;
 
@@ -37,7 +38,7 @@ pub fn panels_of(transports: &[String]) -> Vec<(String, Vec<String>)> {
     many
 }
 
-fn y_kind(workload: &str, metric: &str) -> YKind {
+fn y_kind(workload: Workload, metric: Metric) -> YKind {
     if !is_throughput(metric) {
         YKind::Time
     } else if crate::index::is_fanout(workload) {
@@ -87,13 +88,12 @@ pub fn point(c: &Cell, y: YKind) -> Option<Point> {
 pub fn sizes_figure(
     idx: &Index<'_>,
     py: Option<&Python<'_>>,
-    w: &str,
-    p: &str,
+    w: Workload,
+    p: Placement,
     codec: &str,
 ) -> Option<Figure> {
     let metric = primary_metric(w)?;
-    let (p, codec) = (p.to_owned(), codec.to_owned());
-    let g = group(w, &p, &codec);
+    let g = group(w, p, codec);
     let y = y_kind(w, metric);
     let sizes = idx.sizes(g);
     let series_of = |name: String, cells: Vec<&Cell>, reference: bool| Series {
@@ -109,7 +109,7 @@ pub fn sizes_figure(
         for pt in py.transports_in(w) {
             let cells = sizes
                 .iter()
-                .filter_map(|&s| py.cell_in(w, &pt, &p, s, metric))
+                .filter_map(|&s| py.cell_in(w, &pt, p, s, metric))
                 .collect();
             let s = series_of(format!("py {pt}"), cells, true);
             if !s.points.is_empty() {
@@ -212,12 +212,12 @@ pub fn spectrum(c: &Cell) -> Vec<Point> {
 pub fn distribution_figure(
     idx: &Index<'_>,
     py: Option<&Python<'_>>,
-    w: &str,
-    metric: &str,
+    w: Workload,
+    metric: Metric,
 ) -> Option<Figure> {
     let p = idx.primary_placement(w)?;
-    let codec = idx.codecs(w, &p).into_iter().next()?;
-    let g = group(w, &p, &codec);
+    let codec = idx.codecs(w, p).into_iter().next()?;
+    let g = group(w, p, &codec);
     let size = *idx.sizes(g).first()?;
     let mut refs = Vec::new();
     if python_has(w)
@@ -225,7 +225,7 @@ pub fn distribution_figure(
         && py.idx.placements(w).contains(&p)
     {
         for pt in py.transports_in(w) {
-            if let Some(c) = py.cell_in(w, &pt, &p, size, metric) {
+            if let Some(c) = py.cell_in(w, &pt, p, size, metric) {
                 refs.push(Series {
                     name: format!("py {pt}"),
                     reference: true,
@@ -292,8 +292,10 @@ fn share_y(figs: &mut [Figure]) {
 /// `sizes-fanout4-split-raw` → `sizes-fanout-split-raw`: figures that share a y range.
 fn fig_family(f: &Figure) -> String {
     let mut parts: Vec<&str> = f.id.split('-').collect();
-    if let Some(w) = parts.get_mut(1) {
-        *w = family(w).0;
+    if let Some(w) = parts.get_mut(1)
+        && let Ok(workload) = w.parse::<Workload>()
+    {
+        *w = workload.family();
     }
     parts.join("-")
 }
@@ -308,8 +310,13 @@ fn family_names(figs: &[Figure]) -> Vec<String> {
 /// The distribution figures of the headline cells.
 fn distributions(idx: &Index<'_>, py: Option<&Python<'_>>) -> Vec<Figure> {
     let mut out = Vec::new();
-    out.extend(distribution_figure(idx, py, "pingpong", "rtt"));
-    out.extend(distribution_figure(idx, py, "seed", "total"));
+    out.extend(distribution_figure(
+        idx,
+        py,
+        Workload::Pingpong,
+        Metric::Rtt,
+    ));
+    out.extend(distribution_figure(idx, py, Workload::Seed, Metric::Total));
     out
 }
 
@@ -318,13 +325,13 @@ fn distributions(idx: &Index<'_>, py: Option<&Python<'_>>) -> Vec<Figure> {
 pub fn figures(idx: &Index<'_>, py: Option<&Python<'_>>) -> Vec<Figure> {
     let mut out = Vec::new();
     for w in idx.workloads() {
-        let Some(p) = idx.primary_placement(&w) else {
+        let Some(p) = idx.primary_placement(w) else {
             continue;
         };
-        let Some(codec) = idx.codecs(&w, &p).into_iter().next() else {
+        let Some(codec) = idx.codecs(w, p).into_iter().next() else {
             continue;
         };
-        out.extend(sizes_figure(idx, py, &w, &p, &codec));
+        out.extend(sizes_figure(idx, py, w, p, &codec));
     }
     share_y(&mut out);
     out.extend(distributions(idx, py));
@@ -337,7 +344,7 @@ pub fn all_figures(idx: &Index<'_>, py: Option<&Python<'_>>) -> Vec<Figure> {
     let mut out: Vec<Figure> = idx
         .groups()
         .into_iter()
-        .filter_map(|(w, p, c)| sizes_figure(idx, py, &w, &p, &c))
+        .filter_map(|(w, p, c)| sizes_figure(idx, py, w, p, &c))
         .collect();
     share_y(&mut out);
     out.extend(distributions(idx, py));

@@ -3,8 +3,9 @@
 //! collected as plain data first ([`Answer`]), then rendered.
 
 use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_percent, fmt_rate, fmt_time};
-use crate::index::{Index, family};
+use crate::index::Index;
 use crate::schema::{Cell, Results, Status};
+use crate::schema::{Metric, Placement, Workload};
 use crate::sections::{
     Doc, Python, bytes_per_s, cpu_sum, fmt_per_s, group, headline, median_ci, plural, versus,
 };
@@ -79,10 +80,10 @@ pub fn judge(results: &Results, contenders: &[(&str, &Cell)]) -> (Option<String>
 fn contest(
     idx: &Index<'_>,
     py: Option<&Python<'_>>,
-    w: &str,
-    p: &str,
+    w: Workload,
+    p: Placement,
     size: u64,
-    metric: &str,
+    metric: Metric,
     case: String,
     figure: &dyn Fn(&Cell) -> String,
 ) -> Option<Row> {
@@ -124,13 +125,13 @@ pub const ONE_QUEUE: &str = " (one queue)";
 /// "NAME (one queue)", since they answer the same question another way.
 fn contenders<'a>(
     idx: &Index<'a>,
-    w: &str,
-    p: &str,
+    w: Workload,
+    p: Placement,
     size: u64,
-    metric: &str,
+    metric: Metric,
 ) -> Vec<(String, &'a Cell)> {
     let mut out = Vec::new();
-    let mut add = |w: &str, suffix: &str| {
+    let mut add = |w: Workload, suffix: &str| {
         let Some(codec) = idx.codecs(w, p).into_iter().next() else {
             return;
         };
@@ -142,8 +143,8 @@ fn contenders<'a>(
         }
     };
     add(w, "");
-    if let ("fanout", Some(n)) = family(w) {
-        add(&format!("fanoutq{n}"), ONE_QUEUE);
+    if let Workload::Fanout(n) = w {
+        add(Workload::FanoutQ(n), ONE_QUEUE);
     }
     out
 }
@@ -175,7 +176,7 @@ fn ends(sizes: &[u64]) -> Vec<u64> {
     }
 }
 
-fn sizes_of(idx: &Index<'_>, w: &str, p: &str) -> Vec<u64> {
+fn sizes_of(idx: &Index<'_>, w: Workload, p: Placement) -> Vec<u64> {
     idx.codecs(w, p)
         .into_iter()
         .next()
@@ -186,10 +187,10 @@ fn sizes_of(idx: &Index<'_>, w: &str, p: &str) -> Vec<u64> {
 /// The seed's question: hand arrays to 1, 2 and 4 worker processes.
 pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
     // Shared-queue workloads (`fanoutqN`) contend in their `fanoutN` row.
-    let workloads: Vec<String> = idx
+    let workloads: Vec<Workload> = idx
         .workloads()
         .into_iter()
-        .filter(|w| family(w).0 == "fanout")
+        .filter(|w| matches!(w, Workload::Fanout(_)))
         .collect();
     let mut a = Answer {
         question: "Hand numpy-sized arrays (800 B–409.6 KB) to 1, 2 and 4 worker processes".into(),
@@ -201,7 +202,7 @@ pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
         a.lead = "This run has no fanout workload; `cargo xtask bench-all --full` runs \
                   fanout1, fanout2 and fanout4 with the Python baseline beside them."
             .into();
-        if idx.workloads().iter().any(|w| w == "seed") {
+        if idx.workloads().contains(&Workload::Seed) {
             a.lead.push_str(
                 " The closest answer here is the seed workload (one worker), in \
                  [details/seed.md](details/seed.md).",
@@ -210,12 +211,12 @@ pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
         return a;
     }
     let cores = idx.results.environment.cores;
-    for w in &workloads {
+    for &w in &workloads {
         let Some(p) = idx.primary_placement(w) else {
             continue;
         };
-        let n = family(w).1.unwrap_or(1) as usize;
-        let in_range: Vec<u64> = sizes_of(idx, w, &p)
+        let n = w.consumers();
+        let in_range: Vec<u64> = sizes_of(idx, w, p)
             .into_iter()
             .filter(|s| (SEED_SIZES.0..=SEED_SIZES.1).contains(s))
             .collect();
@@ -228,7 +229,7 @@ pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
             let case = format!("{n} worker{}{over}, {}, {p}", plural(n), fmt_bytes(size));
             let fig = |c: &Cell| fmt_per_s(1e9 / headline(c), "tasks");
             a.rows
-                .extend(contest(idx, py, w, &p, size, "throughput", case, &fig));
+                .extend(contest(idx, py, w, p, size, Metric::Throughput, case, &fig));
         }
     }
     a.lead = format!(
@@ -238,7 +239,7 @@ pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
          cores. All sizes: [details/fanout.md](details/fanout.md).",
         if cores > 2 { "s" } else { "" }
     );
-    if idx.workloads().iter().any(|w| family(w).0 == "fanoutq") {
+    if idx.workloads().iter().any(|w| w.shared_queue()) {
         a.lead.push_str(&format!(
             " A contender marked \"{}\" runs the workers as Python's do: all N pull from \
              one shared queue (transports whose receivers can be shared).",
@@ -267,11 +268,11 @@ pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
 
 /// Every size of one workload on its primary placement: the verdict per
 /// size, for the workload's details page.
-pub fn per_size(idx: &Index<'_>, py: Option<&Python<'_>>, w: &str) -> Option<Answer> {
+pub fn per_size(idx: &Index<'_>, py: Option<&Python<'_>>, w: Workload) -> Option<Answer> {
     let metric = crate::index::primary_metric(w)?;
     let p = idx.primary_placement(w)?;
-    let codec = idx.codecs(w, &p).into_iter().next()?;
-    let fanout = family(w).0 == "fanout";
+    let codec = idx.codecs(w, p).into_iter().next()?;
+    let fanout = matches!(w, Workload::Fanout(_));
     let fig = |c: &Cell| -> String {
         let m = headline(c);
         if !crate::index::is_throughput(metric) {
@@ -282,9 +283,9 @@ pub fn per_size(idx: &Index<'_>, py: Option<&Python<'_>>, w: &str) -> Option<Ans
             fmt_rate(c.size_bytes as f64 * 1e9 / m)
         }
     };
-    let rows = sizes_of(idx, w, &p)
+    let rows = sizes_of(idx, w, p)
         .into_iter()
-        .filter_map(|size| contest(idx, py, w, &p, size, metric, fmt_bytes(size), &fig))
+        .filter_map(|size| contest(idx, py, w, p, size, metric, fmt_bytes(size), &fig))
         .collect();
     Some(Answer {
         question: format!("Fastest per size: {w} {metric} (placement {p}, codec {codec})"),
@@ -311,18 +312,25 @@ pub fn latency(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
         rows: Vec::new(),
         figure_header: "round trip, median (95% CI)".into(),
     };
-    let Some(p) = idx.primary_placement("pingpong") else {
+    let Some(p) = idx.primary_placement(Workload::Pingpong) else {
         a.lead = "This run has no pingpong workload.".into();
         return a;
     };
-    let small: Vec<u64> = sizes_of(idx, "pingpong", &p)
+    let small: Vec<u64> = sizes_of(idx, Workload::Pingpong, p)
         .into_iter()
         .filter(|&s| s <= SMALL_MESSAGE)
         .collect();
     for size in ends(&small) {
         let case = format!("{}, {p}", fmt_bytes(size));
         a.rows.extend(contest(
-            idx, py, "pingpong", &p, size, "rtt", case, &median_ci,
+            idx,
+            py,
+            Workload::Pingpong,
+            p,
+            size,
+            Metric::Rtt,
+            case,
+            &median_ci,
         ));
     }
     a
@@ -339,11 +347,11 @@ pub fn throughput(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
         rows: Vec::new(),
         figure_header: "payload rate (median)".into(),
     };
-    let Some(p) = idx.primary_placement("stream") else {
+    let Some(p) = idx.primary_placement(Workload::Stream) else {
         a.lead = "This run has no stream workload.".into();
         return a;
     };
-    let sizes = sizes_of(idx, "stream", &p);
+    let sizes = sizes_of(idx, Workload::Stream, p);
     for &size in sizes.iter().rev().take(2).rev() {
         let case = format!("{}, {p}", fmt_bytes(size));
         let fig = |c: &Cell| {
@@ -357,10 +365,10 @@ pub fn throughput(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
         a.rows.extend(contest(
             idx,
             py,
-            "stream",
-            &p,
+            Workload::Stream,
+            p,
             size,
-            "throughput",
+            Metric::Throughput,
             case,
             &fig,
         ));
@@ -381,20 +389,20 @@ pub fn cpu(idx: &Index<'_>) -> Answer {
         rows: Vec::new(),
         figure_header: "CPU per message".into(),
     };
-    let Some(p) = idx.primary_placement("stream") else {
+    let Some(p) = idx.primary_placement(Workload::Stream) else {
         a.lead = "This run has no stream workload, where CPU per message is compared.".into();
         return a;
     };
-    let Some(codec) = idx.codecs("stream", &p).into_iter().next() else {
+    let Some(codec) = idx.codecs(Workload::Stream, p).into_iter().next() else {
         return a;
     };
-    let g = group("stream", &p, &codec);
+    let g = group(Workload::Stream, p, &codec);
     for size in ends(&idx.sizes(g)) {
         let mut v: Vec<(String, f64)> = idx
             .transports(g)
             .into_iter()
             .filter_map(|t| {
-                let c = idx.ok(&t, g, size, "throughput")?;
+                let c = idx.ok(&t, g, size, Metric::Throughput)?;
                 (c.cpu_producer_ns.is_some() || c.cpu_consumer_ns.is_some())
                     .then(|| (t, cpu_sum(c)))
             })
@@ -440,8 +448,8 @@ pub struct FloorCost {
 pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
     let r: &Results = idx.results;
     let Some(p) = idx
-        .primary_placement("pingpong")
-        .or_else(|| idx.primary_placement("stream"))
+        .primary_placement(Workload::Pingpong)
+        .or_else(|| idx.primary_placement(Workload::Stream))
     else {
         return Vec::new();
     };
@@ -449,19 +457,19 @@ pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
         return Vec::new();
     };
     let ping = idx
-        .codecs("pingpong", &p)
+        .codecs(Workload::Pingpong, p)
         .into_iter()
         .next()
-        .map(|c| (c, sizes_of(idx, "pingpong", &p)));
+        .map(|c| (c, sizes_of(idx, Workload::Pingpong, p)));
     let stream = idx
-        .codecs("stream", &p)
+        .codecs(Workload::Stream, p)
         .into_iter()
         .next()
-        .map(|c| (c, sizes_of(idx, "stream", &p)));
+        .map(|c| (c, sizes_of(idx, Workload::Stream, p)));
     let mut names: Vec<String> = Vec::new();
-    for (w, c) in [("pingpong", &ping), ("stream", &stream)] {
+    for (w, c) in [(Workload::Pingpong, &ping), (Workload::Stream, &stream)] {
         if let Some((codec, _)) = c {
-            for t in idx.transports(group(w, &p, codec)) {
+            for t in idx.transports(group(w, p, codec)) {
                 if !names.contains(&t) {
                     names.push(t);
                 }
@@ -473,19 +481,29 @@ pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
         .map(|t| {
             let rtt = ping.as_ref().and_then(|(codec, sizes)| {
                 let size = *sizes.first()?;
-                idx.ok(&t, group("pingpong", &p, codec), size, "rtt")
+                idx.ok(&t, group(Workload::Pingpong, p, codec), size, Metric::Rtt)
                     .map(headline)
             });
             let rate = stream.as_ref().and_then(|(codec, sizes)| {
                 let size = *sizes.last()?;
-                let c = idx.ok(&t, group("stream", &p, codec), size, "throughput")?;
+                let c = idx.ok(
+                    &t,
+                    group(Workload::Stream, p, codec),
+                    size,
+                    Metric::Throughput,
+                )?;
                 let m = f.memcpy.iter().find(|m| m.size_bytes == size)?;
                 bytes_per_s(c).map(|b| b / m.bytes_per_s)
             });
             let batch = ping.as_ref().and_then(|(codec, sizes)| {
                 let size = *sizes.first()?;
-                idx.ok(&t, group("pingpong", &p, codec), size, "rtt_batch")
-                    .map(headline)
+                idx.ok(
+                    &t,
+                    group(Workload::Pingpong, p, codec),
+                    size,
+                    Metric::RttBatch,
+                )
+                .map(headline)
             });
             let ratio = |x: Option<f64>, floor: Option<f64>| match (x, floor) {
                 (Some(x), Some(fl)) if fl > 0.0 => Some(x / fl),

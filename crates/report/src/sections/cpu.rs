@@ -27,7 +27,7 @@ fn has_cpu(c: &Cell) -> bool {
 pub fn collect(idx: &Index<'_>) -> Vec<CpuTable> {
     let mut out = Vec::new();
     for (w, p, codec) in idx.groups() {
-        let g = group(&w, &p, &codec);
+        let g = group(w, p, &codec);
         if !idx.in_group(g).any(has_cpu) {
             continue;
         }
@@ -43,7 +43,7 @@ pub fn collect(idx: &Index<'_>) -> Vec<CpuTable> {
                         // CPU time is per message, so any metric of the cell carries it.
                         metrics
                             .iter()
-                            .filter_map(|m| idx.ok(tr, g, s, m))
+                            .filter_map(|&m| idx.ok(tr, g, s, m))
                             .find(|c| has_cpu(c))
                             .map(|c| (c.cpu_producer_ns, c.cpu_consumer_ns))
                     })

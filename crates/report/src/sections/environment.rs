@@ -4,6 +4,7 @@
 use crate::format::{MISSING, TimeUnit, fmt_bytes, fmt_multiple, fmt_percent, fmt_rate, fmt_time};
 use crate::index::{Group, Index};
 use crate::schema::{Cell, Results, Summary};
+use crate::schema::{Metric, Workload};
 use crate::sections::*;
 
 /// Mean with its interval, in one unit: `11.2 µs (11.0–11.4)` (floors
@@ -43,7 +44,8 @@ pub fn environment(d: &mut Doc, r: &Results) {
     kv("rustc", or_unknown(&e.rustc));
     kv("Virtualization", or_unknown(&e.virtualization));
     kv("CPU governor", or_unknown(&e.governor));
-    kv("Placements", r.config.placements.join(", "));
+    let placements: Vec<&str> = r.config.placements.iter().map(|p| p.name()).collect();
+    kv("Placements", placements.join(", "));
     kv("Clock read overhead", fmt_time(e.clock_overhead_ns));
     kv("Git commit", or_unknown(&e.git_commit));
     kv("Date (UTC)", or_unknown(&e.date));
@@ -90,7 +92,7 @@ pub fn floors(d: &mut Doc, idx: &Index<'_>) {
         ] {
             match s {
                 Some(s) => t.row([
-                    f.placement.clone(),
+                    f.placement.to_string(),
                     name.to_owned(),
                     fmt_time(s.p50_ns),
                     fmt_time(s.p99_ns),
@@ -99,7 +101,7 @@ pub fn floors(d: &mut Doc, idx: &Index<'_>) {
                     batch.map_or(MISSING.to_owned(), fmt_time),
                 ]),
                 None => t.row([
-                    f.placement.clone(),
+                    f.placement.to_string(),
                     name.to_owned(),
                     "not measured".to_owned(),
                 ]),
@@ -127,38 +129,38 @@ pub fn floors(d: &mut Doc, idx: &Index<'_>) {
 
     d.h(3, "Transports as multiples of their floor");
     for f in &r.floors {
-        let p = f.placement.as_str();
+        let p = f.placement;
         let ping: Option<String> = idx
-            .placements("pingpong")
+            .placements(Workload::Pingpong)
             .contains(&f.placement)
-            .then(|| idx.codecs("pingpong", p).into_iter().next())
+            .then(|| idx.codecs(Workload::Pingpong, p).into_iter().next())
             .flatten();
         if let (Some(codec), Some(cl)) = (&ping, &f.cacheline_rtt) {
-            let g = group("pingpong", p, codec);
+            let g = group(Workload::Pingpong, p, codec);
             d.para(&format!(
                 "Round trip (pingpong p50) as a multiple of the cache-line RTT p50 ({}), \
                  placement {p}:",
                 fmt_time(cl.p50_ns)
             ));
-            ratio_matrix(d, idx, g, "rtt", |c| {
+            ratio_matrix(d, idx, g, Metric::Rtt, |c| {
                 let r = c.summary.p50_ns / cl.p50_ns;
                 r.is_finite().then(|| fmt_multiple(r))
             });
         }
         let stream = idx
-            .placements("stream")
+            .placements(Workload::Stream)
             .contains(&f.placement)
-            .then(|| idx.codecs("stream", p).into_iter().next())
+            .then(|| idx.codecs(Workload::Stream, p).into_iter().next())
             .flatten();
         if let Some(codec) = &stream
             && !f.memcpy.is_empty()
         {
-            let g = group("stream", p, codec);
+            let g = group(Workload::Stream, p, codec);
             d.para(&format!(
                 "Stream throughput as a fraction of `memcpy` bandwidth at the same size, \
                  placement {p}:"
             ));
-            ratio_matrix(d, idx, g, "throughput", |c| {
+            ratio_matrix(d, idx, g, Metric::Throughput, |c| {
                 let m = f.memcpy.iter().find(|m| m.size_bytes == c.size_bytes)?;
                 bytes_per_s(c).map(|b| fmt_percent(b / m.bytes_per_s))
             });
@@ -171,7 +173,7 @@ fn ratio_matrix(
     d: &mut Doc,
     idx: &Index<'_>,
     g: Group<'_>,
-    metric: &str,
+    metric: Metric,
     text: impl Fn(&Cell) -> Option<String>,
 ) {
     let sizes = idx.sizes(g);

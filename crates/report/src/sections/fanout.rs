@@ -1,8 +1,9 @@
 //! The fanout summary: task throughput and latency as the number of workers grows.
 
 use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes, fmt_multiple};
-use crate::index::{Group, Index, family};
+use crate::index::{Group, Index};
 use crate::schema::Cell;
+use crate::schema::{Metric, Placement, Workload};
 use crate::sections::answers::ONE_QUEUE;
 use crate::sections::*;
 use crate::table::{Align, Table};
@@ -13,7 +14,7 @@ pub type Row<'c> = (String, Vec<Option<&'c Cell>>, Vec<Option<&'c Cell>>);
 
 /// One placement's scaling table as data.
 pub struct Scaling<'c> {
-    pub placement: String,
+    pub placement: Placement,
     pub size: u64,
     pub rows: Vec<Row<'c>>,
 }
@@ -21,18 +22,18 @@ pub struct Scaling<'c> {
 /// The fanout workloads' worker counts (of either mode), and a scaling
 /// table per placement.
 pub fn collect<'c>(idx: &Index<'c>, py: Option<&Python<'c>>) -> (Vec<u32>, Vec<Scaling<'c>>) {
-    let of = |f: &str| -> Vec<String> {
+    let of = |shared: bool| -> Vec<Workload> {
         idx.workloads()
             .into_iter()
-            .filter(|w| family(w).0 == f)
+            .filter(|w| w.is_fanout() && w.shared_queue() == shared)
             .collect()
     };
     let modes = Modes {
-        channels: of("fanout"),
-        shared: of(SHARED),
+        channels: of(false),
+        shared: of(true),
     };
-    let mut placements: Vec<String> = Vec::new();
-    for w in modes.channels.iter().chain(&modes.shared) {
+    let mut placements: Vec<Placement> = Vec::new();
+    for &w in modes.channels.iter().chain(&modes.shared) {
         for p in idx.placements(w) {
             if !placements.contains(&p) {
                 placements.push(p);
@@ -43,42 +44,36 @@ pub fn collect<'c>(idx: &Index<'c>, py: Option<&Python<'c>>) -> (Vec<u32>, Vec<S
         .channels
         .iter()
         .chain(&modes.shared)
-        .filter_map(|w| family(w).1)
+        .filter_map(|w| w.parameter().map(u32::from))
         .collect();
     ns.sort_unstable();
     ns.dedup();
     let tables = placements
         .iter()
-        .filter_map(|p| collect_placement(idx, py, &modes, &ns, p))
+        .filter_map(|&p| collect_placement(idx, py, &modes, &ns, p))
         .collect();
     (ns, tables)
 }
 
-/// The family of the shared-queue fanout (`fanoutqN`: N workers pulling
-/// from one queue), shown beside one channel per worker (`fanoutN`).
-const SHARED: &str = "fanoutq";
-
 /// The fanout workloads of a run, by mode.
 struct Modes {
     /// `fanoutN`: one channel per worker.
-    channels: Vec<String>,
-    /// `fanoutqN`: one shared queue.
-    shared: Vec<String>,
+    channels: Vec<Workload>,
+    /// `fanoutqN` (N workers pulling from one queue), shown beside one
+    /// channel per worker.
+    shared: Vec<Workload>,
 }
 
 /// One mode's (workload, group) pairs at a placement, and a row per
 /// transport: its cells per N (None where that N did not run).
 struct Mode<'g> {
-    groups: Vec<(String, Group<'g>)>,
+    groups: Vec<(Workload, Group<'g>)>,
 }
 
 impl<'g> Mode<'g> {
-    fn new(keys: &'g [(String, String)], p: &'g str) -> Self {
+    fn new(keys: &'g [(Workload, String)], p: Placement) -> Self {
         Self {
-            groups: keys
-                .iter()
-                .map(|(w, c)| (w.clone(), group(w, p, c)))
-                .collect(),
+            groups: keys.iter().map(|(w, c)| (*w, group(*w, p, c))).collect(),
         }
     }
 
@@ -101,13 +96,13 @@ impl<'g> Mode<'g> {
         tr: &str,
         ns: &[u32],
         size: u64,
-        metric: &str,
+        metric: Metric,
     ) -> Vec<Option<&'c Cell>> {
         ns.iter()
             .map(|&n| {
                 self.groups
                     .iter()
-                    .find(|(w, _)| family(w).1 == Some(n))
+                    .find(|(w, _)| w.parameter().map(u32::from) == Some(n))
                     .and_then(|(_, g)| idx.ok(tr, *g, size, metric))
             })
             .collect()
@@ -122,7 +117,7 @@ fn collect_placement<'c>(
     py: Option<&Python<'c>>,
     modes: &Modes,
     ns: &[u32],
-    p: &str,
+    p: Placement,
 ) -> Option<Scaling<'c>> {
     let keys = first_codecs(idx, &modes.channels, p);
     let qkeys = first_codecs(idx, &modes.shared, p);
@@ -137,7 +132,7 @@ fn collect_placement<'c>(
         channels
             .groups
             .iter()
-            .any(|(w, _)| py.idx.placements(w).iter().any(|x| x == p))
+            .any(|(w, _)| py.idx.placements(*w).contains(&p))
     });
     let mut sizes: Vec<u64> = channels
         .groups
@@ -152,9 +147,9 @@ fn collect_placement<'c>(
     let py_has = |size: u64| {
         py.is_some_and(|py| {
             channels.groups.iter().any(|(w, _)| {
-                py.transports_in(w)
+                py.transports_in(*w)
                     .iter()
-                    .any(|pt| py.cell_in(w, pt, p, size, "throughput").is_some())
+                    .any(|pt| py.cell_in(*w, pt, p, size, Metric::Throughput).is_some())
             })
         })
     };
@@ -168,27 +163,30 @@ fn collect_placement<'c>(
         for tr in mode.transports(idx) {
             rows.push((
                 format!("{tr}{suffix}"),
-                mode.cells(idx, &tr, ns, size, "throughput"),
-                mode.cells(idx, &tr, ns, size, "latency"),
+                mode.cells(idx, &tr, ns, size, Metric::Throughput),
+                mode.cells(idx, &tr, ns, size, Metric::Latency),
             ));
         }
     }
     if let Some(py) = py {
-        let py_cells = |pt: &str, metric: &str| -> Vec<Option<&'c Cell>> {
+        let py_cells = |pt: &str, metric: Metric| -> Vec<Option<&'c Cell>> {
             ns.iter()
-                .map(|n| py.cell_in(&format!("fanout{n}"), pt, p, size, metric))
+                .map(|&n| {
+                    let w = Workload::Fanout(u16::try_from(n).ok()?);
+                    py.cell_in(w, pt, p, size, metric)
+                })
                 .collect()
         };
-        for pt in py.transports_in(&channels.groups[0].0) {
+        for pt in py.transports_in(channels.groups[0].0) {
             rows.push((
                 format!("py {pt}"),
-                py_cells(&pt, "throughput"),
-                py_cells(&pt, "latency"),
+                py_cells(&pt, Metric::Throughput),
+                py_cells(&pt, Metric::Latency),
             ));
         }
     }
     Some(Scaling {
-        placement: p.to_owned(),
+        placement: p,
         size,
         rows,
     })

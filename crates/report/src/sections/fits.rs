@@ -3,6 +3,7 @@
 
 use crate::analysis::fit;
 use crate::index::{Index, primary_metric};
+use crate::schema::{Metric, Workload};
 use crate::sections::*;
 
 /// Every fit, grouped by workload, placement and codec.
@@ -10,10 +11,10 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
     let mut any = false;
     let mut body = Doc::default();
     for (w, p, codec) in idx.groups() {
-        let g = group(&w, &p, &codec);
+        let g = group(w, p, &codec);
         let metrics = idx.metrics(g);
-        let chosen: Vec<String> = match primary_metric(&w) {
-            Some(m) if metrics.iter().any(|x| x == m) => vec![m.to_owned()],
+        let chosen: Vec<Metric> = match primary_metric(w) {
+            Some(m) if metrics.contains(&m) => vec![m],
             _ => metrics,
         };
         for metric in chosen {
@@ -25,20 +26,20 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
                     let pts = idx
                         .sizes(g)
                         .into_iter()
-                        .filter_map(|s| idx.ok(&tr, g, s, &metric))
+                        .filter_map(|s| idx.ok(&tr, g, s, metric))
                         .map(|c| (c.size_bytes as f64, c.summary.p50_ns))
                         .collect();
                     (tr, pts)
                 })
                 .collect();
-            if w == "seed"
+            if w == Workload::Seed
                 && let Some(py) = py
             {
-                for pt in py.transports_in("seed") {
+                for pt in py.transports_in(Workload::Seed) {
                     let pts = idx
                         .sizes(g)
                         .into_iter()
-                        .filter_map(|s| py.cell_in("seed", &pt, &p, s, &metric))
+                        .filter_map(|s| py.cell_in(Workload::Seed, &pt, p, s, metric))
                         .map(|c| (c.size_bytes as f64, c.summary.p50_ns))
                         .collect();
                     series.push((format!("py {pt}"), pts));

@@ -3,8 +3,9 @@
 //! workers, busy-waiting on shared cores, slow idle-core wake-ups).
 
 use crate::format::{fmt_multiple, fmt_time};
-use crate::index::{Index, family, primary_metric};
+use crate::index::{Index, primary_metric};
 use crate::schema::Results;
+use crate::schema::{Placement, Workload};
 use crate::sections::{group, headline, plural};
 use crate::thresholds::{CRITICAL_RATIO, SLOW_WAKE_RATIO, is_smoke};
 
@@ -110,8 +111,8 @@ pub fn caveats(r: &Results) -> Vec<Caveat> {
     let workers = idx
         .workloads()
         .iter()
-        .filter(|w| crate::index::is_fanout(w))
-        .filter_map(|w| family(w).1)
+        .filter(|w| w.is_fanout())
+        .filter_map(|w| w.parameter().map(u32::from))
         .max();
     if let Some(w) = workers
         && r.environment.cores > 0
@@ -126,14 +127,14 @@ pub fn caveats(r: &Results) -> Vec<Caveat> {
     if !transports.is_empty() {
         out.push(Caveat::SharedCoreCollapse { transports, worst });
     }
-    let pipe = |p: &str| {
+    let pipe = |p: Placement| {
         r.floors
             .iter()
             .find(|f| f.placement == p)
             .and_then(|f| f.raw_pipe_rtt.as_ref())
             .map(|s| s.p50_ns)
     };
-    if let (Some(split_ns), Some(same_ns)) = (pipe("split"), pipe("same"))
+    if let (Some(split_ns), Some(same_ns)) = (pipe(Placement::Split), pipe(Placement::Same))
         && same_ns > 0.0
         && split_ns / same_ns >= SLOW_WAKE_RATIO
     {
@@ -152,12 +153,15 @@ fn collapses(idx: &Index<'_>) -> (Vec<String>, f64) {
     // design, which says nothing about how a transport waits.
     for w in idx.workloads() {
         let Some(metric) =
-            primary_metric(&w).filter(|_| matches!(family(&w).0, "pingpong" | "seed"))
+            primary_metric(w).filter(|_| matches!(w, Workload::Pingpong | Workload::Seed))
         else {
             continue;
         };
-        for codec in idx.codecs(&w, "split") {
-            let (gs, go) = (group(&w, "split", &codec), group(&w, "same", &codec));
+        for codec in idx.codecs(w, Placement::Split) {
+            let (gs, go) = (
+                group(w, Placement::Split, &codec),
+                group(w, Placement::Same, &codec),
+            );
             for tr in idx.transports(gs) {
                 for s in idx.sizes(gs) {
                     let (Some(a), Some(b)) =

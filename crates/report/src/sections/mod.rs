@@ -18,8 +18,8 @@ pub mod transports;
 pub mod workload;
 
 use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes, fmt_multiple};
-use crate::index::{Group, Index, family};
-use crate::schema::{Cell, Results, Status};
+use crate::index::{Group, Index};
+use crate::schema::{Cell, Metric, Placement, Results, Status, Workload};
 use crate::table::Table;
 
 /// Accumulates one Markdown document.
@@ -141,7 +141,7 @@ impl<'a> Python<'a> {
     /// Transports in the baseline's cells of a workload, the one with the
     /// most cells first (the two-process queue, which every workload has),
     /// then by name.
-    pub fn transports_in(&self, workload: &str) -> Vec<String> {
+    pub fn transports_in(&self, workload: Workload) -> Vec<String> {
         let mut v: Vec<(String, usize)> = Vec::new();
         for c in self.idx.results.cells.iter() {
             match v.iter_mut().find(|(t, _)| *t == c.transport) {
@@ -162,7 +162,7 @@ impl<'a> Python<'a> {
     }
 
     /// The transport "vs mp.Queue" refers to, for a workload.
-    pub fn main_in(&self, workload: &str) -> Option<String> {
+    pub fn main_in(&self, workload: Workload) -> Option<String> {
         self.transports_in(workload).into_iter().next()
     }
 
@@ -170,41 +170,45 @@ impl<'a> Python<'a> {
     /// else in the baseline's first placement for that workload.
     pub fn cell_in(
         &self,
-        workload: &str,
+        workload: Workload,
         transport: &str,
-        placement: &str,
+        placement: Placement,
         size: u64,
-        metric: &str,
+        metric: Metric,
     ) -> Option<&'a Cell> {
         let placements = self.idx.placements(workload);
-        let p = if placements.iter().any(|p| p == placement) {
-            placement.to_owned()
+        let p = if placements.contains(&placement) {
+            placement
         } else {
             placements.into_iter().next()?
         };
-        let codecs = self.idx.codecs(workload, &p);
+        let codecs = self.idx.codecs(workload, p);
         codecs.iter().find_map(|codec| {
             self.idx
-                .ok(transport, group(workload, &p, codec), size, metric)
+                .ok(transport, group(workload, p, codec), size, metric)
         })
     }
 }
 
 /// Whether the Python baseline can have a counterpart for this workload.
-pub fn python_has(workload: &str) -> bool {
-    workload == "seed" || family(workload).0 == "fanout"
+pub fn python_has(workload: Workload) -> bool {
+    matches!(workload, Workload::Seed | Workload::Fanout(_))
 }
 
 /// Each workload with the first codec it ran at placement `p` (workloads that
 /// did not run there are left out): the one table per workload a section shows.
-pub fn first_codecs(idx: &Index<'_>, workloads: &[String], p: &str) -> Vec<(String, String)> {
+pub fn first_codecs(
+    idx: &Index<'_>,
+    workloads: &[Workload],
+    p: Placement,
+) -> Vec<(Workload, String)> {
     workloads
         .iter()
-        .filter_map(|w| Some((w.clone(), idx.codecs(w, p).into_iter().next()?)))
+        .filter_map(|&w| Some((w, idx.codecs(w, p).into_iter().next()?)))
         .collect()
 }
 
-pub fn group<'s>(w: &'s str, p: &'s str, c: &'s str) -> Group<'s> {
+pub fn group(w: Workload, p: Placement, c: &str) -> Group<'_> {
     Group {
         workload: w,
         placement: p,
@@ -274,7 +278,7 @@ pub fn fmt_per_s(x: f64, unit: &str) -> String {
 }
 
 /// What a workload's throughput counts.
-pub fn rate_unit(workload: &str) -> &'static str {
+pub fn rate_unit(workload: Workload) -> &'static str {
     if crate::index::is_fanout(workload) {
         "tasks"
     } else {
@@ -295,7 +299,7 @@ pub fn footnote_mark(i: usize) -> String {
 #[cfg(test)]
 pub mod testing {
     //! Hand-built cells for the sections' unit tests.
-    use crate::schema::{Cell, Floors, Results, Summary};
+    use crate::schema::{Cell, Floors, Placement, Results, Summary};
 
     pub fn cell(
         transport: &str,
@@ -308,10 +312,10 @@ pub mod testing {
         Cell {
             transport: transport.into(),
             codec: "raw".into(),
-            workload: workload.into(),
-            placement: placement.into(),
+            workload: workload.parse().expect("workload"),
+            placement: placement.parse().expect("placement"),
             size_bytes: size,
-            metric: metric.into(),
+            metric: metric.parse().expect("metric"),
             trials: 3,
             summary: Summary {
                 n: 1000,
@@ -348,12 +352,12 @@ pub mod testing {
                 trials: 3,
                 messages: 1000,
                 warmup_ms: 20,
-                placements: vec!["split".into(), "same".into()],
+                placements: vec![Placement::Split, Placement::Same],
                 ..Default::default()
             },
             floors: vec![
                 Floors {
-                    placement: "split".into(),
+                    placement: Placement::Split,
                     cacheline_rtt: Some(Summary {
                         p50_ns: 200.0,
                         ..Summary::default()
@@ -365,7 +369,7 @@ pub mod testing {
                     ..Floors::default()
                 },
                 Floors {
-                    placement: "same".into(),
+                    placement: Placement::Same,
                     raw_pipe_rtt: Some(Summary {
                         p50_ns: 2_400.0,
                         ..Summary::default()

@@ -1,18 +1,19 @@
 //! Paced: tail latency at a fixed offered load, with the CPU it costs.
 
 use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes};
-use crate::index::{Group, Index, family};
+use crate::index::{Group, Index};
 use crate::schema::Status;
+use crate::schema::{Metric, Placement, Workload};
 use crate::sections::*;
 use crate::table::{Align, Table};
 use crate::thresholds::*;
 
 /// The paced tables per placement, at the smallest and the largest size.
 pub fn render(d: &mut Doc, idx: &Index<'_>) {
-    let workloads: Vec<String> = idx
+    let workloads: Vec<Workload> = idx
         .workloads()
         .into_iter()
-        .filter(|w| family(w).0 == "paced")
+        .filter(|w| matches!(w, Workload::Paced(_)))
         .collect();
     if workloads.is_empty() {
         return;
@@ -28,21 +29,21 @@ pub fn render(d: &mut Doc, idx: &Index<'_>) {
          send intervals: the transport, or the machine, did not keep up and a backlog built \
          up."
     ));
-    let mut placements: Vec<String> = Vec::new();
-    for w in &workloads {
+    let mut placements: Vec<Placement> = Vec::new();
+    for &w in &workloads {
         for p in idx.placements(w) {
             if !placements.contains(&p) {
                 placements.push(p);
             }
         }
     }
-    for p in &placements {
+    for &p in &placements {
         let keys = first_codecs(idx, &workloads, p);
         let groups: Vec<(String, Group<'_>)> = keys
             .iter()
             .map(|(w, c)| {
-                let load = family(w).1.map_or(w.clone(), |l| format!("{l}%"));
-                (load, group(w, p, c))
+                let load = w.parameter().map_or(w.to_string(), |l| format!("{l}%"));
+                (load, group(*w, p, c))
             })
             .collect();
         let mut sizes: Vec<u64> = groups.iter().flat_map(|(_, g)| idx.sizes(*g)).collect();
@@ -61,7 +62,13 @@ pub fn render(d: &mut Doc, idx: &Index<'_>) {
 
 /// One paced table: every transport at every load for one placement and
 /// size, in one time unit and one rate unit.
-fn size_table(d: &mut Doc, idx: &Index<'_>, groups: &[(String, Group<'_>)], p: &str, size: u64) {
+fn size_table(
+    d: &mut Doc,
+    idx: &Index<'_>,
+    groups: &[(String, Group<'_>)],
+    p: Placement,
+    size: u64,
+) {
     let mut names: Vec<String> = Vec::new();
     for (_, g) in groups {
         for tr in idx.transports(*g) {
@@ -76,7 +83,7 @@ fn size_table(d: &mut Doc, idx: &Index<'_>, groups: &[(String, Group<'_>)], p: &
         .flat_map(|tr| {
             groups
                 .iter()
-                .filter_map(|(_, g)| idx.ok(tr, *g, size, "latency"))
+                .filter_map(|(_, g)| idx.ok(tr, *g, size, Metric::Latency))
         })
         .collect();
     let u = TimeUnit::for_column(ok.iter().map(|c| c.summary.p50_ns));
@@ -99,7 +106,7 @@ fn size_table(d: &mut Doc, idx: &Index<'_>, groups: &[(String, Group<'_>)], p: &
     let mut notes = Notes::default();
     for tr in &names {
         for (load, g) in groups {
-            let Some(c) = idx.get(tr, *g, size, "latency") else {
+            let Some(c) = idx.get(tr, *g, size, Metric::Latency) else {
                 continue;
             };
             if c.status == Status::Failed {

@@ -2,8 +2,9 @@
 //! `split` per transport, with the criticalities called out.
 
 use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_time};
-use crate::index::{Index, is_throughput, primary_metric};
+use crate::index::{Index, is_throughput};
 use crate::schema::Cell;
+use crate::schema::{Placement, Workload};
 use crate::sections::*;
 use crate::table::{Align, Table};
 use crate::thresholds::*;
@@ -17,8 +18,8 @@ fn cost(c: &Cell) -> f64 {
 /// A transport at least [`CRITICAL_RATIO`] times slower on a placement.
 pub struct Hit<'a> {
     pub transport: String,
-    pub workload: String,
-    pub placement: String,
+    pub workload: Workload,
+    pub placement: Placement,
     pub ratio: f64,
     pub split: &'a Cell,
     pub other: &'a Cell,
@@ -31,15 +32,15 @@ pub type Row = (String, Vec<Option<f64>>);
 /// The sweep as data: the workloads compared, one table per placement, and
 /// the criticalities.
 pub struct Sweep<'a> {
-    pub workloads: Vec<String>,
-    pub tables: Vec<(String, Vec<Row>)>,
+    pub workloads: Vec<Workload>,
+    pub tables: Vec<(Placement, Vec<Row>)>,
     pub hits: Vec<Hit<'a>>,
 }
 
 /// Workloads run on `split` and another placement (ours or Python's), and
 /// those other placements.
-fn swept(sources: &[&Index<'_>]) -> (Vec<String>, Vec<String>) {
-    let mut workloads: Vec<String> = Vec::new();
+fn swept(sources: &[&Index<'_>]) -> (Vec<Workload>, Vec<Placement>) {
+    let mut workloads: Vec<Workload> = Vec::new();
     for ix in sources {
         for w in ix.workloads() {
             if !workloads.contains(&w) {
@@ -49,15 +50,15 @@ fn swept(sources: &[&Index<'_>]) -> (Vec<String>, Vec<String>) {
     }
     workloads.retain(|w| {
         sources.iter().any(|ix| {
-            let ps = ix.placements(w);
-            ps.iter().any(|p| p == "split") && ps.len() > 1
+            let ps = ix.placements(*w);
+            ps.contains(&Placement::Split) && ps.len() > 1
         })
     });
-    let mut others: Vec<String> = Vec::new();
+    let mut others: Vec<Placement> = Vec::new();
     for ix in sources {
-        for w in &workloads {
+        for &w in &workloads {
             for p in ix.placements(w) {
-                if p != "split" && !others.contains(&p) {
+                if p != Placement::Split && !others.contains(&p) {
                     others.push(p);
                 }
             }
@@ -78,11 +79,11 @@ pub fn collect<'a>(idx: &'a Index<'a>, py: Option<&'a Python<'a>>) -> Option<Swe
     }
     let mut labels: Vec<(String, String, &Index<'_>)> = Vec::new();
     for (prefix, ix) in &sources {
-        for w in &workloads {
-            let Some(codec) = ix.codecs(w, "split").into_iter().next() else {
+        for &w in &workloads {
+            let Some(codec) = ix.codecs(w, Placement::Split).into_iter().next() else {
                 continue;
             };
-            for tr in ix.transports(group(w, "split", &codec)) {
+            for tr in ix.transports(group(w, Placement::Split, &codec)) {
                 let label = format!("{prefix}{tr}");
                 if !labels.iter().any(|(l, _, _)| *l == label) {
                     labels.push((label, tr, ix));
@@ -92,15 +93,19 @@ pub fn collect<'a>(idx: &'a Index<'a>, py: Option<&'a Python<'a>>) -> Option<Swe
     }
     let mut tables = Vec::new();
     let mut hits = Vec::new();
-    for o in &others {
+    for &o in &others {
         let mut rows: Vec<Row> = Vec::new();
         for (label, tr, ix) in &labels {
             let ratios: Vec<Option<f64>> = workloads
                 .iter()
-                .map(|w| {
-                    let metric = primary_metric(w).unwrap_or("");
-                    let codec = ix.codecs(w, "split").into_iter().next().unwrap_or_default();
-                    let (gs, go) = (group(w, "split", &codec), group(w, o, &codec));
+                .map(|&w| {
+                    let metric = w.primary_metric();
+                    let codec = ix
+                        .codecs(w, Placement::Split)
+                        .into_iter()
+                        .next()
+                        .unwrap_or_default();
+                    let (gs, go) = (group(w, Placement::Split, &codec), group(w, o, &codec));
                     let (a, b) = ix.sizes(gs).into_iter().find_map(|s| {
                         Some((ix.ok(tr, gs, s, metric)?, ix.ok(tr, go, s, metric)?))
                     })?;
@@ -108,8 +113,8 @@ pub fn collect<'a>(idx: &'a Index<'a>, py: Option<&'a Python<'a>>) -> Option<Swe
                     if r >= CRITICAL_RATIO {
                         hits.push(Hit {
                             transport: label.clone(),
-                            workload: w.clone(),
-                            placement: o.clone(),
+                            workload: w,
+                            placement: o,
                             ratio: r,
                             split: a,
                             other: b,
@@ -125,7 +130,7 @@ pub fn collect<'a>(idx: &'a Index<'a>, py: Option<&'a Python<'a>>) -> Option<Swe
             }
         }
         if !rows.is_empty() {
-            tables.push((o.clone(), rows));
+            tables.push((o, rows));
         }
     }
     hits.sort_by(|a, b| b.ratio.total_cmp(&a.ratio));
@@ -153,12 +158,10 @@ pub fn render<'a>(d: &mut Doc, idx: &'a Index<'a>, py: Option<&'a Python<'a>>) {
     for (o, rows) in &sweep.tables {
         let mut t = Table::new(
             std::iter::once(("Transport".to_owned(), Align::Left)).chain(
-                sweep.workloads.iter().map(|w| {
-                    (
-                        format!("{w} ({})", primary_metric(w).unwrap_or("?")),
-                        Align::Right,
-                    )
-                }),
+                sweep
+                    .workloads
+                    .iter()
+                    .map(|w| (format!("{w} ({})", w.primary_metric()), Align::Right)),
             ),
         );
         for (label, ratios) in rows {
@@ -189,8 +192,8 @@ fn render_hits(d: &mut Doc, hits: &[Hit<'_>]) {
     let mut lines = Vec::new();
     let mut footnotes: Vec<String> = Vec::new();
     let show = |c: &Cell| {
-        if is_throughput(&c.metric) {
-            msgs_per_s(c).map_or(MISSING.to_owned(), |r| fmt_per_s(r, rate_unit(&c.workload)))
+        if is_throughput(c.metric) {
+            msgs_per_s(c).map_or(MISSING.to_owned(), |r| fmt_per_s(r, rate_unit(c.workload)))
         } else {
             fmt_time(headline(c))
         }

@@ -1,5 +1,6 @@
 //! details/python.md: the Python multiprocessing.Queue baseline on its own.
 
+use crate::schema::Workload;
 use crate::sections::*;
 
 /// The baseline's own seed tables and how it ran.
@@ -26,9 +27,9 @@ pub fn render(d: &mut Doc, py: &Python<'_>) {
          notebook ran it. Objects are pickled numpy int64 arrays.\n\n{}",
         notes.join("; ")
     ));
-    for p in py.idx.placements("seed") {
-        for codec in py.idx.codecs("seed", &p) {
-            let g = group("seed", &p, &codec);
+    for p in py.idx.placements(Workload::Seed) {
+        for codec in py.idx.codecs(Workload::Seed, p) {
+            let g = group(Workload::Seed, p, &codec);
             for tr in py.idx.transports(g) {
                 d.h(3, &format!("{tr} · codec {codec} · placement {p}"));
                 crate::sections::seed::table(d, &py.idx, g, &tr, None);

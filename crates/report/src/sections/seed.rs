@@ -4,6 +4,7 @@
 use crate::format::{MISSING, TimeUnit, fmt_bytes};
 use crate::index::{Group, Index};
 use crate::schema::{Cell, Status, Summary};
+use crate::schema::{Metric, Workload};
 use crate::sections::*;
 use crate::table::{Align, Table};
 
@@ -14,7 +15,7 @@ fn mean_sd(s: &Summary, u: TimeUnit) -> String {
 
 /// Seed-style tables for every transport and placement.
 pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
-    if !idx.workloads().iter().any(|w| w == "seed") {
+    if !idx.workloads().contains(&Workload::Seed) {
         return;
     }
     d.h(2, "Seed-style tables");
@@ -32,12 +33,12 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
              total is, and \"total vs py\" compares that.",
         );
     }
-    let py_main = py.and_then(|p| p.main_in("seed"));
-    for p in idx.placements("seed") {
+    let py_main = py.and_then(|p| p.main_in(Workload::Seed));
+    for p in idx.placements(Workload::Seed) {
         // Each transport with its cheapest codec that has cells.
         let mut done: Vec<String> = Vec::new();
-        for codec in idx.codecs("seed", &p) {
-            let g = group("seed", &p, &codec);
+        for codec in idx.codecs(Workload::Seed, p) {
+            let g = group(Workload::Seed, p, &codec);
             for tr in idx.transports(g) {
                 if done.contains(&tr) {
                     continue;
@@ -60,20 +61,24 @@ pub fn table(
     py: Option<(&Python<'_>, &str)>,
 ) {
     let sizes = idx.sizes(g);
-    let cells = |metric: &str| -> Vec<Option<&Cell>> {
+    let cells = |metric: Metric| -> Vec<Option<&Cell>> {
         sizes.iter().map(|&s| idx.ok(tr, g, s, metric)).collect()
     };
-    let (put, get, total) = (cells("put"), cells("get"), cells("total"));
-    let pycells = |metric: &str| -> Vec<Option<&Cell>> {
+    let (put, get, total) = (cells(Metric::Put), cells(Metric::Get), cells(Metric::Total));
+    let pycells = |metric: Metric| -> Vec<Option<&Cell>> {
         match py {
             Some((py, name)) => sizes
                 .iter()
-                .map(|&s| py.cell_in("seed", name, g.placement, s, metric))
+                .map(|&s| py.cell_in(Workload::Seed, name, g.placement, s, metric))
                 .collect(),
             None => vec![None; sizes.len()],
         }
     };
-    let (pyput, pyget, pytotal) = (pycells("put"), pycells("get"), pycells("total"));
+    let (pyput, pyget, pytotal) = (
+        pycells(Metric::Put),
+        pycells(Metric::Get),
+        pycells(Metric::Total),
+    );
     let with_py = pyput.iter().chain(&pyget).any(Option::is_some);
     // One unit for the whole table, so no column looks bigger for its unit.
     let u = TimeUnit::for_column(
@@ -100,7 +105,7 @@ pub fn table(
     let mut t = Table::new(cols);
     let mut failed = Vec::new();
     for (i, &size) in sizes.iter().enumerate() {
-        for metric in ["put", "get", "total"] {
+        for metric in [Metric::Put, Metric::Get, Metric::Total] {
             if let Some(c) = idx
                 .get(tr, g, size, metric)
                 .filter(|c| c.status == Status::Failed)
@@ -114,7 +119,7 @@ pub fn table(
                 ));
             }
         }
-        let show = |c: Option<&Cell>, metric: &str, f: &dyn Fn(&Summary) -> String| match c {
+        let show = |c: Option<&Cell>, metric: Metric, f: &dyn Fn(&Summary) -> String| match c {
             Some(c) => f(&c.summary),
             None if idx.get(tr, g, size, metric).is_some() => "failed".to_owned(),
             None => MISSING.to_owned(),
@@ -126,9 +131,9 @@ pub fn table(
                 MISSING.to_owned()
             },
             fmt_bytes(size),
-            show(put[i], "put", &|s| mean_sd(s, u_put)),
-            show(get[i], "get", &|s| mean_sd(s, u_get)),
-            show(total[i], "total", &|s| u_total.fmt(s.mean_ns)),
+            show(put[i], Metric::Put, &|s| mean_sd(s, u_put)),
+            show(get[i], Metric::Get, &|s| mean_sd(s, u_get)),
+            show(total[i], Metric::Total, &|s| u_total.fmt(s.mean_ns)),
         ];
         if with_py {
             let opt = |c: Option<&Cell>, f: &dyn Fn(&Summary) -> String| {

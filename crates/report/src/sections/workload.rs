@@ -2,15 +2,16 @@
 //! family as matrices (one unit per table), then the family's own summary
 //! (seed-style tables, the fanout scaling table, the paced tail table).
 
-use crate::index::{Index, describe_metric, family, is_throughput};
+use crate::index::{Index, describe_metric, is_throughput};
+use crate::schema::{Metric, Placement, Workload};
 use crate::sections::matrix::{self, Show};
 use crate::sections::{Doc, Python, Slot, group, python_has, rate_unit};
 
 /// Workload families in the run, in reading order, each with its workloads.
-pub fn families(idx: &Index<'_>) -> Vec<(String, Vec<String>)> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+pub fn families(idx: &Index<'_>) -> Vec<(String, Vec<Workload>)> {
+    let mut out: Vec<(String, Vec<Workload>)> = Vec::new();
     for w in idx.workloads() {
-        let f = family(&w).0.to_owned();
+        let f = w.family().to_owned();
         match out.iter_mut().find(|(name, _)| *name == f) {
             Some((_, ws)) => ws.push(w),
             None => out.push((f, vec![w])),
@@ -20,7 +21,7 @@ pub fn families(idx: &Index<'_>) -> Vec<(String, Vec<String>)> {
 }
 
 /// How a metric's matrix shows its cells.
-pub fn show_for(workload: &str, metric: &str) -> Show {
+pub fn show_for(workload: Workload, metric: Metric) -> Show {
     if !is_throughput(metric) {
         Show::Time
     } else if crate::index::is_fanout(workload) {
@@ -35,10 +36,10 @@ pub fn show_for(workload: &str, metric: &str) -> Show {
 fn columns<'a>(
     idx: &Index<'a>,
     py: Option<&Python<'a>>,
-    w: &str,
-    p: &str,
+    w: Workload,
+    p: Placement,
     codec: &str,
-    metric: &str,
+    metric: Metric,
 ) -> (Vec<u64>, Vec<(String, Vec<Slot<'a>>)>) {
     let g = group(w, p, codec);
     let sizes = idx.sizes(g);
@@ -55,7 +56,7 @@ fn columns<'a>(
         .collect();
     if python_has(w)
         && let Some(py) = py
-        && py.idx.placements(w).iter().any(|x| x == p)
+        && py.idx.placements(w).contains(&p)
     {
         for pt in py.transports_in(w) {
             let slots: Vec<Slot<'a>> = sizes
@@ -71,7 +72,12 @@ fn columns<'a>(
 }
 
 /// details/<family>.md.
-pub fn render(idx: &Index<'_>, py: Option<&Python<'_>>, fam: &str, workloads: &[String]) -> String {
+pub fn render(
+    idx: &Index<'_>,
+    py: Option<&Python<'_>>,
+    fam: &str,
+    workloads: &[Workload],
+) -> String {
     let mut d = Doc::default();
     d.h(1, &format!("{fam}: every placement, codec and metric"));
     d.para(
@@ -80,25 +86,26 @@ pub fn render(idx: &Index<'_>, py: Option<&Python<'_>>, fam: &str, workloads: &[
          best at that size (1.00x = best everywhere). † marks a cell that deviates from the \
          run's settings (footnote below the table).",
     );
-    for w in workloads {
+    for &w in workloads {
         if let Some(a) = crate::sections::answers::per_size(idx, py, w) {
             crate::sections::answers::render_at(&mut d, &a, 2);
         }
         for p in idx.placements(w) {
-            for codec in idx.codecs(w, &p) {
+            for codec in idx.codecs(w, p) {
                 d.h(2, &format!("{w} · placement {p} · codec {codec}"));
-                for metric in idx.metrics(group(w, &p, &codec)) {
-                    d.h(3, &format!("{metric}: {}", describe_metric(w, &metric)));
-                    let (sizes, cols) = columns(idx, py, w, &p, &codec, &metric);
-                    matrix::render(&mut d, &sizes, &cols, show_for(w, &metric));
+                for metric in idx.metrics(group(w, p, &codec)) {
+                    d.h(3, &format!("{metric}: {}", describe_metric(w, metric)));
+                    let (sizes, cols) = columns(idx, py, w, p, &codec, metric);
+                    matrix::render(&mut d, &sizes, &cols, show_for(w, metric));
                 }
             }
         }
     }
-    match fam {
-        "seed" => crate::sections::seed::render(&mut d, idx, py),
-        "fanout" => crate::sections::fanout::render(&mut d, idx, py),
-        "paced" => crate::sections::paced::render(&mut d, idx),
+    // The family's own summary (every workload of a family is of one kind).
+    match workloads.first() {
+        Some(Workload::Seed) => crate::sections::seed::render(&mut d, idx, py),
+        Some(Workload::Fanout(_)) => crate::sections::fanout::render(&mut d, idx, py),
+        Some(Workload::Paced(_)) => crate::sections::paced::render(&mut d, idx),
         _ => {}
     }
     d.out
@@ -121,10 +128,28 @@ mod tests {
         let f = families(&idx);
         let names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["pingpong", "stream", "fanout"]);
-        assert_eq!(f[2].1, ["fanout1", "fanout4"]);
-        assert_eq!(show_for("fanout4", "throughput"), Show::Count("tasks"));
-        assert_eq!(show_for("stream", "throughput"), Show::Bytes);
-        assert_eq!(show_for("stream", "oneway"), Show::Time);
+        assert_eq!(f[2].1, [Workload::Fanout(1), Workload::Fanout(4)]);
+        assert_eq!(
+            show_for(
+                "fanout4".parse().expect("workload"),
+                "throughput".parse().expect("metric")
+            ),
+            Show::Count("tasks")
+        );
+        assert_eq!(
+            show_for(
+                "stream".parse().expect("workload"),
+                "throughput".parse().expect("metric")
+            ),
+            Show::Bytes
+        );
+        assert_eq!(
+            show_for(
+                "stream".parse().expect("workload"),
+                "oneway".parse().expect("metric")
+            ),
+            Show::Time
+        );
         let md = render(&idx, None, "fanout", &f[2].1);
         assert!(md.contains("fanout4 · placement split · codec raw"), "{md}");
         assert!(md.contains("k tasks/s"), "{md}");

@@ -1,0 +1,340 @@
+//! The benchmark matrices `cargo xtask bench-all` runs, as `ipcbench run
+//! --preset default|quick|full`: each preset is the exact list of `run`
+//! arguments it stands for, plus an optional extra pass run into the same
+//! results file. docs/methodology.md quotes the table a test derives from here.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A named benchmark matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// Ten trials of every headline cell (split, raw), every workload but
+    /// paced; plus pingpong with both processes on one core.
+    Default,
+    /// A low-precision smoke run: 4 sizes, 3 trials, 100 messages.
+    Quick,
+    /// Every placement, codec and workload (paced included).
+    Full,
+}
+
+/// Every preset, in the order docs/methodology.md lists them.
+pub const ALL: [Preset; 3] = [Preset::Default, Preset::Quick, Preset::Full];
+
+/// The notebook's ten sizes, plus 8 B: the targets are stated for an 8-byte
+/// ping-pong.
+const SIZES: &str = "8B,100,200,400,800,1600,3200,6400,12800,25600,51200";
+
+/// Ten independent trials of every headline cell (split, raw), three of the
+/// rest; the seed keeps the notebook's 1000 put/get per size and trial.
+/// Pingpong and stream spread little within a trial, so fewer messages buy
+/// the trials; fanout shows its scaling at three sizes spanning the
+/// notebook's range, in both modes: one channel per worker (fanout) and one
+/// shared queue (fanoutq, run only by the transports that can share one).
+const COMMON: [&str; 22] = [
+    "--sizes",
+    SIZES,
+    "--trials",
+    "10",
+    "--secondary-trials",
+    "3",
+    "--messages",
+    "1000",
+    "--messages-for",
+    "pingpong=200",
+    "--messages-for",
+    "stream=100",
+    "--messages-for",
+    "fanout=200",
+    "--sizes-for",
+    "fanout=100,6400,51200",
+    "--messages-for",
+    "fanoutq=200",
+    "--sizes-for",
+    "fanoutq=100,6400,51200",
+    "--warmup-ms",
+    "10",
+];
+
+impl Preset {
+    /// The name `--preset` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Quick => "quick",
+            Self::Full => "full",
+        }
+    }
+
+    /// How bench-all's flags name the matrix (`default`, `--quick`,
+    /// `--full`), as the recorded wall time says it.
+    pub fn bench_all_mode(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Quick => "--quick",
+            Self::Full => "--full",
+        }
+    }
+
+    /// The `ipcbench run` arguments the preset stands for.
+    pub fn args(self) -> Vec<&'static str> {
+        match self {
+            // Every headline workload at four sizes, three trials (the
+            // fewest an interval is computed from).
+            Self::Quick => vec![
+                "--sizes",
+                "8B,100,3200,51200",
+                "--trials",
+                "3",
+                "--messages",
+                "100",
+                "--warmup-ms",
+                "5",
+                "--stream-min-ms",
+                "20",
+                "--workload",
+                "seed,pingpong,stream",
+                "--placement",
+                "split",
+            ],
+            Self::Default => {
+                let mut a = COMMON.to_vec();
+                a.extend([
+                    "--placement",
+                    "split",
+                    "--workload",
+                    "seed,pingpong,stream,fanout,fanoutq",
+                    "--stream-min-ms",
+                    "80",
+                ]);
+                a
+            }
+            // Paced loads are fractions of the stream rate: stream keeps its
+            // 0.2 s per size so that rate is one the transport can hold.
+            Self::Full => {
+                let mut a = COMMON.to_vec();
+                a.extend([
+                    "--placement",
+                    "split,same,none",
+                    "--workload",
+                    "seed,pingpong,stream,fanout,fanoutq,paced",
+                    "--codec",
+                    "raw,bincode,msgpack",
+                ]);
+                a
+            }
+        }
+    }
+
+    /// A second, smaller pass run after the first into the same results:
+    /// pingpong with both processes on one core, so the default report shows
+    /// the same-core criticality (and the same-core target) without a full
+    /// sweep.
+    pub fn extra_pass(self) -> Option<Vec<&'static str>> {
+        (self == Self::Default).then(|| {
+            vec![
+                "--sizes",
+                "8B,100,6400,51200",
+                "--workload",
+                "pingpong",
+                "--placement",
+                "same",
+                "--trials",
+                "3",
+                "--messages",
+                "200",
+                "--warmup-ms",
+                "10",
+            ]
+        })
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ALL.into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown preset {s:?}; valid presets: default, quick, full"))
+    }
+}
+
+/// The long flags (`--name`, or `--name=value`) among `args`.
+fn flags_in<'a>(args: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    args.into_iter()
+        .filter(|a| a.starts_with("--"))
+        .map(|a| a.split_once('=').map_or(a, |(name, _)| name))
+        .collect()
+}
+
+/// The preset's arguments without the flags `given` sets itself: a flag
+/// given alongside a preset replaces every value the preset gives it
+/// (`--messages-for` included). Every preset flag takes one value.
+pub fn without_overridden<'a>(preset: &[&'a str], given: &[String]) -> Vec<&'a str> {
+    let given = flags_in(given.iter().map(String::as_str));
+    preset
+        .chunks(2)
+        .filter(|pair| !given.contains(&pair[0]))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The values given to `flag` in a preset's arguments (repeatable flags
+    /// give several).
+    fn flag_values<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
+        args.chunks(2)
+            .filter(|w| w[0] == flag)
+            .map(|w| w[1])
+            .collect()
+    }
+
+    /// The table of what each preset runs, as docs/methodology.md quotes it
+    /// (a test keeps the two equal, so the document states what runs).
+    fn matrix_doc() -> String {
+        let mut out = String::from(
+            "| bench-all | headline trials | other trials | seed messages | pingpong messages | stream messages (×4 sent; min time per size) | fanout messages (sizes) | fanoutq messages (sizes) | warm-up per size |\n\
+             |---|---|---|---|---|---|---|---|---|\n",
+        );
+        for p in ALL {
+            let a = &p.args();
+            let one = |flag: &str| flag_values(a, flag).first().copied().unwrap_or("–");
+            let per = |family: &str| {
+                flag_values(a, "--messages-for")
+                    .iter()
+                    .chain(&flag_values(a, "--sizes-for"))
+                    .find_map(|v| v.strip_prefix(family)?.strip_prefix('='))
+                    .unwrap_or_else(|| one("--messages"))
+                    .to_owned()
+            };
+            // "N (sizes)" of a family the run includes, else "not run".
+            let family = |f: &str| {
+                let setting = |flag: &str, default: &str| {
+                    flag_values(a, flag)
+                        .iter()
+                        .find_map(|v| v.strip_prefix(f)?.strip_prefix('='))
+                        .unwrap_or(default)
+                        .to_owned()
+                };
+                if one("--workload").split(',').any(|w| w == f) {
+                    format!(
+                        "{} ({})",
+                        setting("--messages-for", one("--messages")),
+                        setting("--sizes-for", one("--sizes"))
+                    )
+                } else {
+                    "not run".to_owned()
+                }
+            };
+            let (fanout, fanoutq) = (family("fanout"), family("fanoutq"));
+            let secondary = flag_values(a, "--secondary-trials");
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} ({} ms) | {fanout} | {fanoutq} | {} ms |\n",
+                p.bench_all_mode(),
+                one("--trials"),
+                secondary.first().copied().unwrap_or(one("--trials")),
+                one("--messages"),
+                per("pingpong"),
+                per("stream"),
+                flag_values(a, "--stream-min-ms")
+                    .first()
+                    .copied()
+                    .unwrap_or("200"),
+                one("--warmup-ms"),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn methodology_states_the_matrix_that_runs() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/methodology.md");
+        let doc = std::fs::read_to_string(path).expect("docs/methodology.md");
+        let table = matrix_doc();
+        assert!(
+            doc.contains(&table),
+            "docs/methodology.md must quote the presets' matrix exactly; paste this table:\n{table}"
+        );
+    }
+
+    #[test]
+    fn presets_expand_to_the_documented_matrices() {
+        let d = Preset::Default.args();
+        assert_eq!(flag_values(&d, "--trials"), ["10"]);
+        assert_eq!(flag_values(&d, "--messages"), ["1000"]);
+        assert_eq!(flag_values(&d, "--placement"), ["split"]);
+        assert_eq!(
+            flag_values(&d, "--workload"),
+            ["seed,pingpong,stream,fanout,fanoutq"]
+        );
+        assert_eq!(
+            flag_values(&d, "--messages-for"),
+            ["pingpong=200", "stream=100", "fanout=200", "fanoutq=200"]
+        );
+        let f = Preset::Full.args();
+        assert_eq!(flag_values(&f, "--placement"), ["split,same,none"]);
+        assert_eq!(
+            flag_values(&f, "--workload"),
+            ["seed,pingpong,stream,fanout,fanoutq,paced"]
+        );
+        assert_eq!(flag_values(&f, "--codec"), ["raw,bincode,msgpack"]);
+        assert!(flag_values(&f, "--stream-min-ms").is_empty());
+        let q = Preset::Quick.args();
+        assert_eq!(flag_values(&q, "--sizes"), ["8B,100,3200,51200"]);
+        assert_eq!(flag_values(&q, "--trials"), ["3"]);
+        // Every flag takes one value: the pairs line up.
+        for p in ALL {
+            let a = p.args();
+            assert_eq!(a.len() % 2, 0, "{p}");
+            assert!(
+                a.chunks(2)
+                    .all(|w| w[0].starts_with("--") && !w[1].starts_with("--"))
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_default_preset_adds_the_same_core_pingpong() {
+        let extra = Preset::Default.extra_pass().expect("default has one");
+        assert_eq!(flag_values(&extra, "--placement"), ["same"]);
+        assert_eq!(flag_values(&extra, "--workload"), ["pingpong"]);
+        assert_eq!(Preset::Quick.extra_pass(), None);
+        assert_eq!(Preset::Full.extra_pass(), None);
+    }
+
+    #[test]
+    fn names_round_trip_and_unknown_ones_are_refused() {
+        for p in ALL {
+            assert_eq!(p.to_string().parse::<Preset>(), Ok(p));
+        }
+        let e = "fast".parse::<Preset>().expect_err("unknown");
+        assert!(
+            e.contains("\"fast\"") && e.contains("default, quick, full"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn flags_given_alongside_replace_the_presets() {
+        let given = [
+            "--trials=4".to_owned(),
+            "--messages-for".to_owned(),
+            "seed=5".to_owned(),
+        ];
+        let a = without_overridden(&Preset::Default.args(), &given);
+        assert!(flag_values(&a, "--trials").is_empty());
+        assert!(flag_values(&a, "--messages-for").is_empty());
+        assert_eq!(flag_values(&a, "--secondary-trials"), ["3"]);
+        assert_eq!(flag_values(&a, "--sizes"), [SIZES]);
+    }
+}

@@ -1,0 +1,446 @@
+//! The run's vocabulary: workloads, placements and metrics, typed once for
+//! the harness, the report and the results files. Each is written in files
+//! (and typed on command lines) as the same strings as ever (`fanout4`,
+//! `split`, `rtt_batch`), through `Display` and `FromStr`; an unknown string
+//! is an error naming it and the valid forms. The derived order is the
+//! reading order of the report.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The most worker processes a fanout workload may start.
+pub const MAX_WORKERS: u16 = 64;
+
+/// A workload (the default only serves struct-update syntax).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Workload {
+    /// The notebook's measurement: lockstep put/get across processes.
+    #[default]
+    Seed,
+    /// Round trip of an echoed message.
+    Pingpong,
+    /// Producer floods, consumer measures throughput.
+    Stream,
+    /// One producer hands tasks to this many worker processes, one channel
+    /// per worker, one task in flight per worker.
+    Fanout(u16),
+    /// One producer puts tasks on one shared queue that this many worker
+    /// processes pull from (as Python's workers do), as many tasks in flight
+    /// as workers. Only transports with shared receivers run it.
+    FanoutQ(u16),
+    /// Open loop: the producer sends at this percentage of the stream rate
+    /// measured for the same transport, placement and size in the same trial.
+    Paced(u8),
+}
+
+/// The valid workload names, for errors.
+pub const WORKLOAD_FORMS: &str = "seed, pingpong, stream, fanout (= fanout1,fanout2,fanout4), \
+fanoutN (N workers, 1..=64), fanoutq (= fanoutq1,fanoutq2,fanoutq4), fanoutqN (N workers sharing \
+one queue, 1..=64), paced (= paced50,paced80), pacedP (P% of the stream rate, 1..=100)";
+
+impl Workload {
+    /// The name users type and results carry: `seed`, `fanout4`, `paced80`.
+    pub fn name(self) -> String {
+        self.to_string()
+    }
+
+    /// One line for `ipcbench list`.
+    pub fn description(self) -> String {
+        let plural = |n: u16, s: &'static str| if n == 1 { "" } else { s };
+        match self {
+            Self::Seed => {
+                "the notebook's put/get, lockstep across processes: put, get, total, encode, decode"
+                    .to_owned()
+            }
+            Self::Pingpong => "round trip of a message echoed by the consumer: rtt".to_owned(),
+            Self::Stream => {
+                "producer floods: throughput, and one-way latency under saturation (queueing time)"
+                    .to_owned()
+            }
+            Self::Fanout(n) => format!(
+                "one producer, {n} worker process{}, one task in flight per worker: throughput (tasks/s), latency",
+                plural(n, "es")
+            ),
+            Self::FanoutQ(n) => format!(
+                "one producer, {n} worker process{} pulling from one shared queue, {n} task{} in flight: throughput (tasks/s), latency",
+                plural(n, "es"),
+                plural(n, "s")
+            ),
+            Self::Paced(p) => format!(
+                "open loop at {p}% of the same cell's stream rate: latency from the intended send time"
+            ),
+        }
+    }
+
+    /// Whether the workload uses the codec setting (others always use `raw`).
+    pub fn uses_codec(self) -> bool {
+        self == Self::Seed
+    }
+
+    /// Consumer processes the workload runs: its workers, else one.
+    pub fn consumers(self) -> usize {
+        match self {
+            Self::Fanout(n) | Self::FanoutQ(n) => usize::from(n),
+            _ => 1,
+        }
+    }
+
+    /// The family name the command line groups parameters by (`fanout` for
+    /// every `fanoutN`, `fanoutq` for every `fanoutqN`, `paced` for every
+    /// `pacedP`).
+    pub fn family(self) -> &'static str {
+        match self {
+            Self::Seed => "seed",
+            Self::Pingpong => "pingpong",
+            Self::Stream => "stream",
+            Self::Fanout(_) => "fanout",
+            Self::FanoutQ(_) => "fanoutq",
+            Self::Paced(_) => "paced",
+        }
+    }
+
+    /// The workload's parameter: workers of a fanout, percent of a paced load.
+    pub fn parameter(self) -> Option<u16> {
+        match self {
+            Self::Fanout(n) | Self::FanoutQ(n) => Some(n),
+            Self::Paced(p) => Some(u16::from(p)),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a fanout workload (either mode: workers, tasks,
+    /// acknowledgements).
+    pub fn is_fanout(self) -> bool {
+        matches!(self, Self::Fanout(_) | Self::FanoutQ(_))
+    }
+
+    /// Whether the workers share one queue (`fanoutqN`): the producer then
+    /// listens on one endpoint and every worker connects to it, instead of
+    /// each worker listening on its own.
+    pub fn shared_queue(self) -> bool {
+        matches!(self, Self::FanoutQ(_))
+    }
+
+    /// For paced workloads, the fraction of the stream rate to send at.
+    pub fn load(self) -> Option<f64> {
+        match self {
+            Self::Paced(p) => Some(f64::from(p) / 100.0),
+            _ => None,
+        }
+    }
+
+    /// The metric a workload's answer is judged on.
+    pub fn primary_metric(self) -> Metric {
+        match self {
+            Self::Seed => Metric::Total,
+            Self::Pingpong => Metric::Rtt,
+            Self::Stream | Self::Fanout(_) | Self::FanoutQ(_) => Metric::Throughput,
+            Self::Paced(_) => Metric::Latency,
+        }
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Seed | Self::Pingpong | Self::Stream => f.write_str(self.family()),
+            Self::Fanout(n) => write!(f, "fanout{n}"),
+            Self::FanoutQ(n) => write!(f, "fanoutq{n}"),
+            Self::Paced(p) => write!(f, "paced{p}"),
+        }
+    }
+}
+
+impl FromStr for Workload {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("unknown workload {s:?}; valid workloads: {WORKLOAD_FORMS}");
+        // Digits only: `str::parse` would also take `+2`.
+        let param = |prefix: &str| {
+            s.strip_prefix(prefix)
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let workers = |n: &str| {
+            n.parse::<u16>()
+                .ok()
+                .filter(|n| (1..=MAX_WORKERS).contains(n))
+        };
+        match s {
+            "seed" => Ok(Self::Seed),
+            "pingpong" => Ok(Self::Pingpong),
+            "stream" => Ok(Self::Stream),
+            // `fanoutq` first: `fanout` is its prefix.
+            _ => if let Some(n) = param("fanoutq") {
+                workers(n).map(Self::FanoutQ)
+            } else if let Some(n) = param("fanout") {
+                workers(n).map(Self::Fanout)
+            } else if let Some(p) = param("paced") {
+                p.parse::<u8>()
+                    .ok()
+                    .filter(|p| (1..=100).contains(p))
+                    .map(Self::Paced)
+            } else {
+                None
+            }
+            .ok_or_else(bad),
+        }
+    }
+}
+
+/// A placement of the two processes on CPU cores (the default only serves
+/// struct-update syntax).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Placement {
+    /// Producer on core 0, consumer on core 1.
+    #[default]
+    Split,
+    /// Both on core 0.
+    Same,
+    /// Not pinned.
+    None,
+}
+
+/// Every placement, in report order.
+pub const PLACEMENTS: [Placement; 3] = [Placement::Split, Placement::Same, Placement::None];
+
+impl Placement {
+    /// The name users type and results carry.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Split => "split",
+            Self::Same => "same",
+            Self::None => "none",
+        }
+    }
+
+    /// Whether a machine with this many cores has the cores the placement
+    /// needs.
+    pub fn supported(self, cores: usize) -> bool {
+        match self {
+            Self::Split => cores >= 2,
+            Self::Same | Self::None => cores >= 1,
+        }
+    }
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Placement {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        PLACEMENTS
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown placement {s:?}; valid placements: split, same, none"))
+    }
+}
+
+/// What a cell measured. Declared in the report's reading order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    /// Seed: put + get.
+    Total,
+    /// Seed: the send call.
+    Put,
+    /// Seed: from the send's return to the consumer holding the payload.
+    Get,
+    /// Seed: serialising the payload.
+    Encode,
+    /// Seed: deserialising it.
+    Decode,
+    /// Pingpong: round trip of an echoed message, timed one by one.
+    Rtt,
+    /// Stream and fanout: messages (tasks) per second.
+    Throughput,
+    /// Fanout and paced: send to receipt.
+    Latency,
+    /// Stream: one-way latency under saturation.
+    Oneway,
+    /// A cell that was not run (a size above the transport's maximum)
+    /// measured nothing: its metric is written as the empty string.
+    #[default]
+    NotRun,
+    /// Pingpong: the round trip batch-timed (no clock read inside a batch).
+    RttBatch,
+}
+
+/// Every metric, in reading order.
+pub const METRICS: [Metric; 11] = [
+    Metric::Total,
+    Metric::Put,
+    Metric::Get,
+    Metric::Encode,
+    Metric::Decode,
+    Metric::Rtt,
+    Metric::Throughput,
+    Metric::Latency,
+    Metric::Oneway,
+    Metric::NotRun,
+    Metric::RttBatch,
+];
+
+impl Metric {
+    /// The name results carry.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Total => "total",
+            Self::Put => "put",
+            Self::Get => "get",
+            Self::Encode => "encode",
+            Self::Decode => "decode",
+            Self::Rtt => "rtt",
+            Self::Throughput => "throughput",
+            Self::Latency => "latency",
+            Self::Oneway => "oneway",
+            Self::NotRun => "",
+            Self::RttBatch => "rtt_batch",
+        }
+    }
+
+    /// Whether higher values are better for a figure derived from this
+    /// metric's rate (throughput); the summary itself is always time.
+    pub fn is_throughput(self) -> bool {
+        self == Self::Throughput
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Metric {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        METRICS.into_iter().find(|m| m.name() == s).ok_or_else(|| {
+            format!(
+                "unknown metric {s:?}; valid metrics: total, put, get, encode, decode, rtt, \
+                 rtt_batch, throughput, latency, oneway (or empty for a cell not run)"
+            )
+        })
+    }
+}
+
+/// Serde through `Display` and `FromStr`: files carry the names.
+macro_rules! serde_as_name {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+serde_as_name!(Workload, Placement, Metric);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_strings_and_json() {
+        let workloads = [
+            Workload::Seed,
+            Workload::Pingpong,
+            Workload::Stream,
+            Workload::Fanout(1),
+            Workload::Fanout(64),
+            Workload::FanoutQ(4),
+            Workload::Paced(50),
+            Workload::Paced(100),
+        ];
+        for w in workloads {
+            assert_eq!(w.to_string().parse::<Workload>(), Ok(w));
+            let json = serde_json::to_string(&w).expect("serialise");
+            assert_eq!(json, format!("\"{w}\""));
+            assert_eq!(serde_json::from_str::<Workload>(&json).expect("parse"), w);
+        }
+        assert_eq!(Workload::FanoutQ(4).to_string(), "fanoutq4");
+        assert_eq!(Workload::Paced(80).to_string(), "paced80");
+        for p in PLACEMENTS {
+            assert_eq!(p.to_string().parse::<Placement>(), Ok(p));
+            let json = serde_json::to_string(&p).expect("serialise");
+            assert_eq!(serde_json::from_str::<Placement>(&json).expect("parse"), p);
+        }
+        for m in METRICS {
+            assert_eq!(m.to_string().parse::<Metric>(), Ok(m));
+            let json = serde_json::to_string(&m).expect("serialise");
+            assert_eq!(serde_json::from_str::<Metric>(&json).expect("parse"), m);
+        }
+        assert_eq!(Metric::RttBatch.to_string(), "rtt_batch");
+        assert_eq!(Metric::NotRun.to_string(), "");
+    }
+
+    #[test]
+    fn unknown_names_are_refused_naming_them_and_the_valid_forms() {
+        for bad in [
+            "flood",
+            "fanout0",
+            "fanout65",
+            "fanout",
+            "paced0",
+            "paced101",
+            "fanout+2",
+            "fanoutq",
+            "fanoutq0",
+            "fanoutqq2",
+            "Seed",
+        ] {
+            let e = bad.parse::<Workload>().expect_err(bad);
+            assert!(
+                e.contains(&format!("{bad:?}")) && e.contains("seed, pingpong, stream"),
+                "{e}"
+            );
+        }
+        let e = "both".parse::<Placement>().expect_err("both");
+        assert!(
+            e.contains("\"both\"") && e.contains("split, same, none"),
+            "{e}"
+        );
+        let e = "rtt2".parse::<Metric>().expect_err("rtt2");
+        assert!(e.contains("\"rtt2\"") && e.contains("rtt_batch"), "{e}");
+        let e = serde_json::from_str::<Metric>("\"jitter\"").expect_err("jitter");
+        assert!(e.to_string().contains("\"jitter\""), "{e}");
+    }
+
+    #[test]
+    fn the_derived_order_is_the_reading_order() {
+        let mut w = [
+            Workload::Paced(80),
+            Workload::Fanout(4),
+            Workload::FanoutQ(1),
+            Workload::Fanout(16),
+            Workload::Seed,
+            Workload::Paced(50),
+            Workload::Stream,
+            Workload::Fanout(2),
+        ];
+        w.sort();
+        let names: Vec<String> = w.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "seed", "stream", "fanout2", "fanout4", "fanout16", "fanoutq1", "paced50",
+                "paced80"
+            ]
+        );
+        let mut m = METRICS.to_vec();
+        m.reverse();
+        m.sort();
+        assert_eq!(m, METRICS);
+    }
+}
