@@ -125,9 +125,13 @@ pub fn audit(results: &Results) -> Audit {
 }
 
 /// An answer row's key (workload, metric, size) and its named contenders.
-type Rows<'a> = BTreeMap<(Workload, Metric, u64), Vec<(String, &'a Cell)>>;
+type Rows<'a> = BTreeMap<RowKey, Vec<(String, &'a Cell)>>;
 
-fn judge_rows(results: &Results, a: &mut Audit) {
+/// An answer row: the workload, its metric and the message size.
+pub type RowKey = (Workload, Metric, u64);
+
+/// The answer rows' contenders, by row.
+fn contenders(results: &Results) -> Rows<'_> {
     let mut rows = Rows::new();
     for c in results
         .cells
@@ -144,10 +148,28 @@ fn judge_rows(results: &Results, a: &mut Audit) {
             .or_default()
             .push((name, c));
     }
-    for named in rows.values() {
-        let v = by_backend(verdict(named.iter().map(|(n, c)| (n.as_str(), *c))), |t| {
-            results.backend_of(t).to_owned()
-        });
+    rows
+}
+
+fn row_verdict(results: &Results, named: &[(String, &Cell)]) -> Verdict {
+    by_backend(verdict(named.iter().map(|(n, c)| (n.as_str(), *c))), |t| {
+        results.backend_of(t).to_owned()
+    })
+}
+
+/// The verdict of every answer row the audit judges (seed total, pingpong,
+/// stream and fanout throughput at split, raw, every size), as the answer
+/// tables give them.
+pub fn answer_rows(results: &Results) -> BTreeMap<RowKey, Verdict> {
+    contenders(results)
+        .iter()
+        .map(|(k, named)| (*k, row_verdict(results, named)))
+        .collect()
+}
+
+fn judge_rows(results: &Results, a: &mut Audit) {
+    for named in contenders(results).values() {
+        let v = row_verdict(results, named);
         a.rows += 1;
         match &v {
             Verdict::Winner { name, .. } | Verdict::BackendWinner { fastest: name, .. } => {
@@ -245,10 +267,10 @@ impl Audit {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn cell(transport: &str, trials: &[f64]) -> Cell {
+    pub(crate) fn cell(transport: &str, trials: &[f64]) -> Cell {
         let mut c = Cell {
             transport: transport.into(),
             codec: "raw".into(),
@@ -267,7 +289,7 @@ mod tests {
         c
     }
 
-    fn results(cells: Vec<Cell>) -> Results {
+    pub(crate) fn results(cells: Vec<Cell>) -> Results {
         Results {
             schema_version: 2,
             environment: Default::default(),

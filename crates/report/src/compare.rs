@@ -3,6 +3,7 @@
 //! threshold; otherwise it did not change.
 
 use crate::analysis::{ci, overlap};
+use crate::compare_rows::{RowChanges, render_rows, row_changes};
 use crate::format::{MISSING, fmt_bytes, fmt_change, fmt_time};
 use crate::schema::{Cell, Metric, Placement, Results, Status, Workload};
 use crate::table::{Align, Table};
@@ -134,6 +135,8 @@ pub struct Comparison {
     pub only_old: Vec<CellKey>,
     /// Cells only in the new run.
     pub only_new: Vec<CellKey>,
+    /// The answer rows of both runs, and those whose decision changed.
+    pub rows: RowChanges,
 }
 
 impl Comparison {
@@ -217,6 +220,7 @@ pub fn compare(old: &Results, new: &Results, threshold: f64) -> Comparison {
         changes,
         only_old,
         only_new,
+        rows: row_changes(old, new),
     }
 }
 
@@ -304,6 +308,7 @@ pub(crate) fn render_body(c: &Comparison, level: usize, all: bool) -> String {
         c.only_old.len(),
         c.only_new.len(),
     ));
+    out.push_str(&render_rows(&c.rows, level));
     let notable: Vec<&CellChange> = c
         .changes
         .iter()

@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod audit;
 pub mod bootstrap;
 pub mod compare;
+pub mod compare_rows;
 mod csv_export;
 pub mod format;
 mod html;

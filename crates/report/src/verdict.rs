@@ -151,6 +151,16 @@ impl Verdict {
         }
     }
 
+    /// What the row tells a reader to use: the winning transport, or the
+    /// backend whose variants tie; `None` when the row does not decide.
+    pub fn chosen(&self) -> Option<&str> {
+        match self {
+            Self::Winner { name, .. } => Some(name),
+            Self::BackendWinner { backend, .. } => Some(backend),
+            _ => None,
+        }
+    }
+
     /// Whether the row names what to use: a transport, or a backend whose
     /// variants tie.
     pub fn decides(&self) -> bool {

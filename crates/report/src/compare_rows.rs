@@ -1,0 +1,190 @@
+//! Comparing two runs' answers: which answer rows (the audit's rows, as the
+//! answer tables give them) name a different transport, or decide in one run
+//! and not in the other. The question a refactor or a new backend must
+//! answer before its figures are trusted: did any verdict flip?
+
+use std::fmt::Write;
+
+use crate::audit::{RowKey, answer_rows};
+use crate::format::fmt_bytes;
+use crate::schema::Results;
+use crate::table::{Align, Table};
+
+/// How one answer row moved between the runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowMove {
+    /// Both runs decide, for different transports or backends.
+    Flipped,
+    /// Only the new run decides.
+    Decided,
+    /// Only the old run decides.
+    Undecided,
+}
+
+impl RowMove {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Flipped => "flipped",
+            Self::Decided => "decided now",
+            Self::Undecided => "no longer decided",
+        }
+    }
+}
+
+/// An answer row whose decision differs between the runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowChange {
+    /// The row.
+    pub key: RowKey,
+    /// The old run's answer, as its table cell says it.
+    pub old: String,
+    /// The new run's answer.
+    pub new: String,
+    /// How it moved.
+    pub moved: RowMove,
+}
+
+/// The answer rows of two runs, matched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowChanges {
+    /// Rows present in both runs.
+    pub matched: usize,
+    /// Of those, the rows whose decision differs.
+    pub changed: Vec<RowChange>,
+}
+
+impl RowChanges {
+    /// Changed rows that moved this way.
+    pub fn count(&self, m: RowMove) -> usize {
+        self.changed.iter().filter(|c| c.moved == m).count()
+    }
+}
+
+/// Matches the answer rows of `old` and `new`. A tie whose members change
+/// is not a change of decision (neither run names what to use).
+pub fn row_changes(old: &Results, new: &Results) -> RowChanges {
+    let old_rows = answer_rows(old);
+    let mut out = RowChanges::default();
+    for (key, n) in answer_rows(new) {
+        let Some(o) = old_rows.get(&key) else {
+            continue;
+        };
+        out.matched += 1;
+        let moved = match (o.chosen(), n.chosen()) {
+            (Some(a), Some(b)) if a != b => RowMove::Flipped,
+            (None, Some(_)) => RowMove::Decided,
+            (Some(_), None) => RowMove::Undecided,
+            _ => continue,
+        };
+        out.changed.push(RowChange {
+            key,
+            old: o.describe(),
+            new: n.describe(),
+            moved,
+        });
+    }
+    out
+}
+
+/// The summary sentence and, if any row changed, its table, with the
+/// sub-heading at `level`.
+pub(crate) fn render_rows(r: &RowChanges, level: usize) -> String {
+    let mut out = String::new();
+    if r.matched == 0 {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Answer rows (seed total, pingpong, stream and fanout throughput at split): {} in \
+         both runs; {} flipped to another winner, {} decided only in the new run, {} \
+         decided only in the old run.\n",
+        r.matched,
+        r.count(RowMove::Flipped),
+        r.count(RowMove::Decided),
+        r.count(RowMove::Undecided),
+    );
+    if r.changed.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{} Answer rows whose decision changed\n",
+        "#".repeat(level)
+    );
+    let mut t = Table::new([
+        ("Workload", Align::Left),
+        ("Metric", Align::Left),
+        ("Size", Align::Left),
+        ("Old answer", Align::Left),
+        ("New answer", Align::Left),
+        ("Change", Align::Left),
+    ]);
+    for c in &r.changed {
+        let (w, m, size) = c.key;
+        t.row([
+            w.to_string(),
+            m.to_string(),
+            fmt_bytes(size),
+            c.old.clone(),
+            c.new.clone(),
+            c.moved.label().to_owned(),
+        ]);
+    }
+    out.push_str(&t.render());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::tests::{cell, results};
+
+    const FAST: [f64; 5] = [100.0, 101.0, 99.0, 100.0, 102.0];
+    const SLOW: [f64; 5] = [300.0, 310.0, 290.0, 300.0, 305.0];
+
+    fn run(a: &[f64], b: &[f64]) -> Results {
+        results(vec![cell("a", a), cell("b", b)])
+    }
+
+    #[test]
+    fn the_same_winner_is_no_change() {
+        let r = row_changes(&run(&FAST, &SLOW), &run(&FAST, &SLOW));
+        assert_eq!(r.matched, 1);
+        assert!(r.changed.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn another_winner_is_a_flip_and_is_shown() {
+        let r = row_changes(&run(&FAST, &SLOW), &run(&SLOW, &FAST));
+        assert_eq!(r.count(RowMove::Flipped), 1, "{r:?}");
+        assert_eq!(
+            (r.changed[0].old.as_str(), r.changed[0].new.as_str()),
+            ("**a**", "**b**")
+        );
+        let text = render_rows(&r, 2);
+        assert!(text.contains("1 flipped"), "{text}");
+        assert!(
+            text.contains("| **a**") && text.contains("flipped |"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_tie_in_one_run_is_a_change_of_decision() {
+        let tied = run(&FAST, &FAST);
+        let won = run(&FAST, &SLOW);
+        assert_eq!(row_changes(&tied, &won).count(RowMove::Decided), 1);
+        assert_eq!(row_changes(&won, &tied).count(RowMove::Undecided), 1);
+        assert_eq!(row_changes(&tied, &tied).changed.len(), 0);
+    }
+
+    #[test]
+    fn rows_only_in_one_run_are_not_matched() {
+        let mut other = cell("a", &FAST);
+        other.size_bytes = 800;
+        let r = row_changes(&run(&FAST, &SLOW), &results(vec![other]));
+        assert_eq!((r.matched, r.changed.len()), (0, 0));
+        assert_eq!(render_rows(&r, 2), "");
+    }
+}
