@@ -46,6 +46,21 @@ def test_in_band_pickle_arrives_as_bytes(wait, size):
     assert q.get(timeout=10) == obj
 
 
+def test_in_band_arrays_in_a_pickle_arrive_writable():
+    # A non-contiguous array has no out-of-band buffer: pickle copies it
+    # into its stream, and the record arrives as bytes. The array unpickled
+    # from it is still a new, writable array.
+    q = ipcbench.Queue()
+    a = np.arange(20).reshape(4, 5)[:, ::2]
+    kind, _, payload = native_get_after(q, (1, a))
+    assert kind & NativeQueue.as_bytes and type(payload) is bytes
+    q.put((1, a))
+    got = q.get(timeout=10)[1]
+    assert got.flags.writeable and (got == a).all()
+    got[0, 0] = 99
+    assert a[0, 0] == 0
+
+
 @pytest.mark.parametrize("wait", [False, True], ids=["ready", "waiting"])
 @pytest.mark.parametrize("n", [100, BIG], ids=["small", "large"])
 def test_arrays_arrive_in_a_writable_array_of_their_own(wait, n):
