@@ -95,8 +95,9 @@ mod tests {
         let child = unsafe { libc::fork() };
         assert!(child >= 0, "fork failed");
         if child == 0 {
-            // SAFETY: getpid and _exit are async-signal-safe.
+            // SAFETY: getpid is async-signal-safe.
             let ok = my_pid() == unsafe { libc::getpid() }.unsigned_abs();
+            // SAFETY: _exit is async-signal-safe; the child ends here.
             unsafe { libc::_exit(if ok { 0 } else { 1 }) };
         }
         let mut status = 0;
