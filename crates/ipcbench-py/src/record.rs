@@ -112,3 +112,42 @@ fn owned_payload(py: Python<'_>, kind: u8, payload: Vec<u8>) -> Bound<'_, PyAny>
         PyArray1::from_vec(py, payload).into_any()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{PREFIX, Part, record_len, split, write};
+
+    #[test]
+    fn a_written_record_splits_back_into_its_pieces() {
+        let (hdr, a, b) = (
+            b"<i8;2;C".as_slice(),
+            b"0123".as_slice(),
+            b"4567".as_slice(),
+        );
+        let parts = [Part(a.as_ptr(), a.len()), Part(b.as_ptr(), b.len())];
+        let h = Part(hdr.as_ptr(), hdr.len());
+        let mut buf = vec![0xAA; record_len(h, &parts)];
+        assert_eq!(buf.len(), PREFIX + 7 + 8);
+        write(&mut buf, 0x82, (h, 7), &parts);
+        let (kind, header, payload) = split(&buf).expect("split");
+        assert_eq!((kind, header, payload), (0x82, hdr, b"01234567".as_slice()));
+    }
+
+    #[test]
+    fn bad_framing_is_corrupt_naming_what_is_wrong() {
+        let short = split(&[1, 0, 0]).expect_err("short");
+        assert!(
+            short.to_string().contains("shorter than its framing"),
+            "{short}"
+        );
+        let mut rec = vec![1, 0, 0, 0];
+        rec.extend_from_slice(&9u32.to_le_bytes());
+        rec.extend_from_slice(b"abc");
+        let past = split(&rec).expect_err("header past the end");
+        assert!(
+            past.to_string()
+                .contains("header length 9 runs past its end"),
+            "{past}"
+        );
+    }
+}
