@@ -1,37 +1,26 @@
 //! The native half of the Python package `ipcbench`: `ipcbench._native.NativeQueue`,
 //! a thin binding of [`shm_queue::Queue`] that moves one record made of a
-//! kind byte, a small header and any number of byte buffers, with the GIL
-//! released while it waits or copies. The Python half (`ipcbench/__init__.py`)
-//! turns objects into records and back.
-//!
-//! Record layout in a slot: `kind: u8`, 3 bytes zero, `header_len: u32 LE`,
-//! the header, then the parts back to back. The receiver gets the kind, the
-//! header as `bytes` and everything after it as one new `uint8` ndarray (one
-//! copy out of shared memory, no second copy into Python).
+//! kind byte, a small header and any number of byte buffers (framing and
+//! payload objects: `record`; pinning the buffers: `parts`). A call first
+//! tries once with the GIL held (a small record is there, or a slot free:
+//! no GIL hand-over, which costs more than the copy); waiting, and copying a
+//! large record, happen with the GIL released. The Python half
+//! (`ipcbench/__init__.py`) turns objects into records and back.
 
 use std::time::{Duration, Instant};
 
-use numpy::PyArray1;
-use pyo3::buffer::PyBuffer;
+mod parts;
+mod record;
+
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 use shm_queue::{Error, Queue};
 
-/// Bytes before the header in a record.
-const PREFIX: usize = 8;
+use crate::parts::{Part, Parts};
+use crate::record::{GIL_COPY_MAX, PREFIX, PyRecord};
+
 /// Longest uninterrupted wait without the GIL: Ctrl-C is noticed within it.
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
-
-/// A pointer and length the closure run without the GIL may read. The
-/// buffers they come from are held (exported) by the caller until it ends.
-#[derive(Clone, Copy)]
-struct Part(*const u8, usize);
-// SAFETY: the memory is pinned by a PyBuffer the caller holds across the
-// GIL-free section, and only read there.
-unsafe impl Send for Part {}
-// SAFETY: as above; shared reads only.
-unsafe impl Sync for Part {}
 
 /// The Python exception for a queue error.
 fn py_err(py: Python<'_>, e: Error, name: &str) -> PyErr {
@@ -49,6 +38,11 @@ fn py_err(py: Python<'_>, e: Error, name: &str) -> PyErr {
             "message of {size} bytes is larger than ipcbench queue {name} can hold ({max} bytes per message; raise capacity_bytes or lower maxsize)"
         )),
         Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        // The ring names the queue in its own findings; a record's framing
+        // (checked here) does not know it.
+        Error::Corrupt(m) if !m.contains(name) => {
+            PyRuntimeError::new_err(format!("corrupt ipcbench queue {name}: {m}"))
+        }
         e => PyRuntimeError::new_err(e.to_string()),
     }
 }
@@ -137,6 +131,12 @@ impl NativeQueue {
         PREFIX
     }
 
+    /// The kind bit that asks for the payload as `bytes` (see `get`).
+    #[classattr]
+    fn as_bytes() -> u8 {
+        record::AS_BYTES
+    }
+
     /// Number of slots.
     #[getter]
     fn capacity(&self) -> u64 {
@@ -158,75 +158,64 @@ impl NativeQueue {
         self.q.reclaim_dead()
     }
 
-    /// Appends one record. `timeout`: None waits forever, 0 does not wait.
+    /// Appends one record. `parts`: a tuple or list of `bytes` or contiguous
+    /// buffer objects (ndarrays of any plain dtype, C or Fortran order).
+    /// `timeout`: None waits forever, 0 does not wait. A small record is
+    /// tried once with the GIL held; waiting, and copying a large record,
+    /// happen with it released.
     #[pyo3(signature = (kind, header, parts, timeout=None))]
     fn put(
         &self,
         py: Python<'_>,
         kind: u8,
         header: &[u8],
-        parts: Vec<PyBuffer<u8>>,
+        parts: &Bound<'_, PyAny>,
         timeout: Option<f64>,
     ) -> PyResult<()> {
         let deadline = deadline(timeout)?;
         let hlen = u32::try_from(header.len())
             .map_err(|_| PyValueError::new_err("message header over 4 GiB"))?;
-        let mut ptrs = Vec::with_capacity(parts.len());
-        for b in &parts {
-            if !b.is_c_contiguous() {
-                return Err(PyValueError::new_err("message part is not contiguous"));
+        let pinned = Parts::pin(parts)?;
+        let ptrs = &pinned.ptrs[..];
+        let hdr = (Part(header.as_ptr(), header.len()), hlen);
+        let total = record::record_len(hdr.0, ptrs);
+        let fill = |buf: &mut [u8]| record::write(buf, kind, hdr, ptrs);
+        if total <= GIL_COPY_MAX {
+            match self.q.try_put_with(total, fill) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => return Err(py_err(py, e, self.q.name())),
             }
-            ptrs.push(Part(b.buf_ptr().cast::<u8>().cast_const(), b.len_bytes()));
         }
-        let total = ptrs
-            .iter()
-            .fold(PREFIX + header.len(), |t, p| t.saturating_add(p.1));
-        let hdr = Part(header.as_ptr(), header.len());
         let res = wait_loop(py, deadline, |until| {
-            self.q.put_until(
-                total,
-                until,
-                |buf| {
-                    buf[0] = kind;
-                    buf[1..4].fill(0);
-                    buf[4..8].copy_from_slice(&hlen.to_le_bytes());
-                    let mut at = PREFIX;
-                    for p in std::iter::once(&hdr).chain(&ptrs) {
-                        // SAFETY: `p` points to `p.1` readable bytes held by
-                        // a live buffer (see `Part`); `total` sums them, so
-                        // the destination range is inside `buf`.
-                        let src = unsafe { std::slice::from_raw_parts(p.0, p.1) };
-                        buf[at..at + p.1].copy_from_slice(src);
-                        at += p.1;
-                    }
-                },
-                &mut || Ok(()),
-            )
+            self.q.put_until(total, until, fill, &mut || Ok(()))
         });
-        drop(parts);
+        drop(pinned);
         res.map_err(|e| py_err(py, e, self.q.name()))?
     }
 
-    /// Takes the oldest record: `(kind, header, payload)` with the payload a
-    /// new uint8 ndarray. `timeout`: None waits forever, 0 does not wait.
+    /// Takes the oldest record: `(kind, header, payload)`, the payload `bytes`
+    /// or a new uint8 ndarray as the kind asks (see `record`). `timeout`:
+    /// None waits forever, 0 does not wait. A record already there is copied
+    /// straight into the new objects; waiting happens without the GIL.
     #[pyo3(signature = (timeout=None))]
-    fn get<'py>(
-        &self,
-        py: Python<'py>,
-        timeout: Option<f64>,
-    ) -> PyResult<(u8, Bound<'py, PyBytes>, Bound<'py, PyArray1<u8>>)> {
+    fn get<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<PyRecord<'py>> {
         let deadline = deadline(timeout)?;
+        let err = |e| py_err(py, e, self.q.name());
+        if let Some(rec) = self
+            .q
+            .try_get_with(|r| record::to_python(py, r))
+            .map_err(err)?
+        {
+            return rec.map_err(err);
+        }
         let res = wait_loop(py, deadline, |until| {
             self.q
-                .get_until(until, split_record, &mut || Ok(()))
+                .get_until(until, record::copy_out, &mut || Ok(()))
                 .and_then(|r| r)
         });
-        let (kind, header, payload) = res.map_err(|e| py_err(py, e, self.q.name()))??;
-        Ok((
-            kind,
-            PyBytes::new(py, &header),
-            PyArray1::from_vec(py, payload),
-        ))
+        let owned = res.map_err(err)??;
+        Ok(record::from_owned(py, owned))
     }
 
     /// Test hook: claims the next record and sleeps `seconds` while holding
@@ -237,21 +226,6 @@ impl NativeQueue {
         py.allow_threads(|| self.q.get_with(None, |_| std::thread::sleep(nap)))
             .map_err(|e| py_err(py, e, self.q.name()))
     }
-}
-
-/// A record's kind, header and a private copy of its payload; an error
-/// naming what is wrong if its framing is inconsistent (a hostile writer).
-fn split_record(rec: &[u8]) -> Result<(u8, Vec<u8>, Vec<u8>), Error> {
-    let bad = |what: String| Error::Corrupt(format!("record of {} bytes: {what}", rec.len()));
-    let Some((prefix, rest)) = rec.split_first_chunk::<PREFIX>() else {
-        return Err(bad("shorter than its framing".into()));
-    };
-    let hlen = u32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]) as usize;
-    if hlen > rest.len() {
-        return Err(bad(format!("header length {hlen} runs past its end")));
-    }
-    let (header, payload) = rest.split_at(hlen);
-    Ok((prefix[0], header.to_vec(), payload.to_vec()))
 }
 
 /// The module `ipcbench._native`.

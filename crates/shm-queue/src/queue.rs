@@ -241,6 +241,38 @@ impl Queue {
         got.ok_or_else(|| Error::Invalid("record taken twice".into()))
     }
 
+    /// One attempt at [`Queue::put_with`] that never waits, sleeps or
+    /// reclaims: `Ok(false)` (and `fill` not called) if no slot is free right
+    /// now. For a caller that must not block where it stands (a Python
+    /// binding holding the GIL) and waits elsewhere if this fails.
+    pub fn try_put_with(&self, len: usize, fill: impl FnOnce(&mut [u8])) -> Result<bool, Error> {
+        let mut fill = Some(fill);
+        let mut fill_once = |buf: &mut [u8]| {
+            if let Some(f) = fill.take() {
+                f(buf);
+            }
+        };
+        match self.ring.try_put(len, my_pid(), &at_work, &mut fill_once) {
+            Ok(Attempt::Done(())) => Ok(true),
+            Ok(Attempt::Busy) => Ok(false),
+            Err(e) => Err(e.named(&self.name)),
+        }
+    }
+
+    /// One attempt at [`Queue::get_with`] that never waits, sleeps or
+    /// reclaims: `Ok(None)` (and `take` not called) if no record is there
+    /// right now.
+    pub fn try_get_with<R>(&self, take: impl FnOnce(&[u8]) -> R) -> Result<Option<R>, Error> {
+        let mut take = Some(take);
+        let mut take_once = |buf: &[u8]| take.take().map(|f| f(buf));
+        match self.ring.try_get(my_pid(), &at_work, &mut take_once) {
+            Ok(Attempt::Done(Some(r))) => Ok(Some(r)),
+            Ok(Attempt::Done(None)) => Err(Error::Invalid("record taken twice".into())),
+            Ok(Attempt::Busy) => Ok(None),
+            Err(e) => Err(e.named(&self.name)),
+        }
+    }
+
     /// The wait discipline shared by put and get: try, spin [`SPIN`], yield
     /// [`YIELDS`] times, then sleep on the side's futex in slices of at most
     /// [`SLICE`], reclaiming dead owners' slots and calling `check` between
