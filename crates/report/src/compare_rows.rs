@@ -13,8 +13,12 @@ use crate::table::{Align, Table};
 /// How one answer row moved between the runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowMove {
-    /// Both runs decide, for different transports or backends.
+    /// Both runs decide, for different backends: a reader would now use
+    /// something else.
     Flipped,
+    /// Both runs decide for the same backend, but name it differently (one
+    /// variant, or the backend with its variants tied).
+    Variant,
     /// Only the new run decides.
     Decided,
     /// Only the old run decides.
@@ -25,6 +29,7 @@ impl RowMove {
     fn label(self) -> &'static str {
         match self {
             Self::Flipped => "flipped",
+            Self::Variant => "same backend, variant changed",
             Self::Decided => "decided now",
             Self::Undecided => "no longer decided",
         }
@@ -71,7 +76,8 @@ pub fn row_changes(old: &Results, new: &Results) -> RowChanges {
         };
         out.matched += 1;
         let moved = match (o.chosen(), n.chosen()) {
-            (Some(a), Some(b)) if a != b => RowMove::Flipped,
+            (Some(a), Some(b)) if old.backend_of(a) != new.backend_of(b) => RowMove::Flipped,
+            (Some(a), Some(b)) if a != b => RowMove::Variant,
             (None, Some(_)) => RowMove::Decided,
             (Some(_), None) => RowMove::Undecided,
             _ => continue,
@@ -96,10 +102,12 @@ pub(crate) fn render_rows(r: &RowChanges, level: usize) -> String {
     let _ = writeln!(
         out,
         "Answer rows (seed total, pingpong, stream and fanout throughput at split): {} in \
-         both runs; {} flipped to another winner, {} decided only in the new run, {} \
-         decided only in the old run.\n",
+         both runs; {} flipped to another backend, {} name the same backend differently \
+         (a variant, or the backend with its variants tied), {} decided only in the new \
+         run, {} decided only in the old run.\n",
         r.matched,
         r.count(RowMove::Flipped),
+        r.count(RowMove::Variant),
         r.count(RowMove::Decided),
         r.count(RowMove::Undecided),
     );
@@ -168,6 +176,26 @@ mod tests {
             text.contains("| **a**") && text.contains("flipped |"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn another_variant_of_the_same_backend_is_not_a_flip() {
+        let with_backend = |mut r: Results| {
+            r.transports = ["a", "b"]
+                .map(|n| crate::schema::TransportInfo {
+                    name: n.into(),
+                    backend: "ab".into(),
+                    ..Default::default()
+                })
+                .to_vec();
+            r
+        };
+        let r = row_changes(
+            &with_backend(run(&FAST, &SLOW)),
+            &with_backend(run(&SLOW, &FAST)),
+        );
+        assert_eq!(r.count(RowMove::Flipped), 0, "{r:?}");
+        assert_eq!(r.count(RowMove::Variant), 1, "{r:?}");
     }
 
     #[test]
