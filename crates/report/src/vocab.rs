@@ -397,6 +397,7 @@ mod tests {
             "fanout+2",
             "fanoutq",
             "fanoutq0",
+            "fanoutq65",
             "fanoutqq2",
             "Seed",
         ] {
