@@ -32,26 +32,17 @@ impl Drop for FifoListener {
 }
 
 type Halves = (FramedWriter<File>, FramedReader<File>);
+const NB: i32 = OFlags::NONBLOCK.bits() as i32;
 
 fn err(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> OpenError {
     move |e| OpenError::io(what.to_string(), e)
 }
 
-/// Opens `dir/name` without waiting for the other end, then makes it
-/// blocking unless `nonblocking`.
-fn open(dir: &Path, name: &str, rw: (bool, bool), nonblocking: bool) -> Result<File, OpenError> {
-    let mut o = OpenOptions::new();
-    o.read(rw.0)
-        .write(rw.1)
-        .custom_flags(OFlags::NONBLOCK.bits() as i32);
-    let f = o
-        .open(dir.join(name))
-        .map_err(err(format!("opening {name} in {}", dir.display())))?;
-    let flags = if nonblocking {
-        OFlags::NONBLOCK
-    } else {
-        OFlags::empty()
-    };
+/// Opens `dir/name` without waiting for the other end, then sets `flags`.
+fn open(dir: &Path, name: &str, rw: (bool, bool), flags: OFlags) -> Result<File, OpenError> {
+    let (path, mut o) = (dir.join(name), OpenOptions::new());
+    let f = o.read(rw.0).write(rw.1).custom_flags(NB).open(&path);
+    let f = f.map_err(err(path.display()))?;
     fcntl_setfl(&f, flags).map_err(|e| err("fcntl")(e.into()))?;
     Ok(f)
 }
@@ -65,7 +56,7 @@ impl transport::Listener for FifoListener {
         if (&self.1).read(&mut [0u8]).map_err(err("reading hello"))? != 1 {
             return Err(OpenError::Backend("fifo peer left without a hello".into()));
         }
-        let down = open(&self.0, "down", (false, true), false)?;
+        let down = open(&self.0, "down", (false, true), OFlags::empty())?;
         let up = self.1.try_clone().map_err(err("dup"))?;
         fcntl_setfl(&up, OFlags::empty()).map_err(|e| err("fcntl")(e.into()))?;
         Ok((FramedWriter::new(down, MAX), FramedReader::new(up, MAX)))
@@ -81,17 +72,13 @@ impl transport::Transport for Fifo {
 
     fn listen(opts: &Options) -> Result<(FifoListener, Endpoint), OpenError> {
         let dir = std::env::temp_dir().join(format!("ipcbench-fifo-{}", opts.tag));
-        DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(err(dir.display()))?;
+        let made = DirBuilder::new().mode(0o700).create(&dir);
+        made.map_err(err(dir.display()))?;
         for f in ["up", "down"] {
             mkfifoat(CWD, dir.join(f), Mode::RUSR | Mode::WUSR).map_err(|e| err(f)(e.into()))?;
         }
-        let (up, down) = (
-            open(&dir, "up", (true, false), true)?,
-            open(&dir, "down", (true, true), false)?,
-        );
+        let up = open(&dir, "up", (true, false), OFlags::NONBLOCK)?;
+        let down = open(&dir, "down", (true, true), OFlags::empty())?;
         let endpoint = Endpoint(format!("fifo:{}", dir.display()));
         Ok((FifoListener(dir, up, Some(down)), endpoint))
     }
@@ -99,8 +86,8 @@ impl transport::Transport for Fifo {
     fn connect(endpoint: &Endpoint, _opts: &Options) -> Result<Halves, OpenError> {
         let bad = || OpenError::BadEndpoint(endpoint.0.clone());
         let dir = Path::new(endpoint.0.strip_prefix("fifo:").ok_or_else(bad)?);
-        let mut up = open(dir, "up", (false, true), false)?;
-        let down = open(dir, "down", (true, false), false)?;
+        let mut up = open(dir, "up", (false, true), OFlags::empty())?;
+        let down = open(dir, "down", (true, false), OFlags::empty())?;
         up.write_all(&[1]).map_err(err("writing hello"))?;
         Ok((FramedWriter::new(up, MAX), FramedReader::new(down, MAX)))
     }
