@@ -456,7 +456,9 @@ impl<W: Wait> transport::Receiver for ShmReceiver<W> {
             Some(loop {
                 match self.cons.try_pop_as(claim) {
                     Ok(Some(rec)) if rec.kind == kind::MSG => {
-                        self.waited = polls > 0;
+                        if W::MODE == Mode::Spin {
+                            self.waited = polls > 0;
+                        }
                         // SAFETY: the record stays reserved until the
                         // next `release`, which happens in the next call;
                         // the `&mut self` borrow keeps the caller from
@@ -481,7 +483,9 @@ impl<W: Wait> transport::Receiver for ShmReceiver<W> {
         };
         // Waited past the inline polls (or a chunked message, or an error):
         // the next receive claims the line if its peer is that slow.
-        self.waited = polls > 0;
+        if W::MODE == Mode::Spin {
+            self.waited = polls > 0;
+        }
         match self.recv_other(got, polls) {
             // SAFETY: `recv_other` returns the address and length of a
             // message it lent from the ring or assembled in `self.buf`; both
