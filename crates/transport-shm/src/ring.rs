@@ -1479,7 +1479,18 @@ mod loom_tests {
     /// contents and order survive every interleaving.
     #[test]
     fn loom_index_protocol() {
-        model(|| {
+        index_protocol(false);
+    }
+
+    /// The same with the consumer's claiming polls (a compare-exchange that
+    /// never changes the stamp), which a waiting `shm-spin` receiver uses.
+    #[test]
+    fn loom_index_protocol_claiming() {
+        index_protocol(true);
+    }
+
+    fn index_protocol(claim: bool) {
+        model(move || {
             let mem = LoomMem::new(64);
             let mut p = Producer::new(mem.clone());
             let mut c = Consumer::new(mem.clone(), 1 << 20);
@@ -1501,7 +1512,7 @@ mod loom_tests {
             for (i, &len) in sizes.iter().enumerate() {
                 let r = loop {
                     c.release();
-                    match c.try_pop().expect("no corruption") {
+                    match c.try_pop_as(claim).expect("no corruption") {
                         Some(r) => break r,
                         None => thread::yield_now(),
                     }
