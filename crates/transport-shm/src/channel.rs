@@ -81,6 +81,7 @@ pub(crate) fn halves<W: Wait>(link: Link) -> (ShmSender<W>, ShmReceiver<W>) {
             buf: Vec::new(),
             poisoned: None,
             failure: None,
+            waited: false,
             _wait: PhantomData,
         },
     )
@@ -262,6 +263,10 @@ pub struct ShmReceiver<W> {
     /// The error of the last `recv_other` that returned `None`, taken by
     /// `recv` at once.
     failure: Option<RecvError>,
+    /// The last `recv` polled more than once (the peer publishes after we
+    /// start waiting, as in a round trip): the next one claims the line
+    /// from its first poll ([`crate::ring::Consumer::try_pop_as`]).
+    waited: bool,
     _wait: PhantomData<W>,
 }
 
@@ -444,9 +449,16 @@ impl<W: Wait> transport::Receiver for ShmReceiver<W> {
         } else {
             // The message lent by the previous call is given back only now.
             self.release();
+            // Spin mode claims the line while it waits for a peer that
+            // replies to us, but reads it when records are usually there
+            // (a stream): see `Consumer::try_pop_as`.
+            let mut claim = W::MODE == Mode::Spin && self.waited;
             Some(loop {
-                match self.cons.try_pop() {
+                match self.cons.try_pop_as(claim) {
                     Ok(Some(rec)) if rec.kind == kind::MSG => {
+                        if W::MODE == Mode::Spin {
+                            self.waited = polls > 0;
+                        }
                         // SAFETY: the record stays reserved until the
                         // next `release`, which happens in the next call;
                         // the `&mut self` borrow keeps the caller from
@@ -462,12 +474,18 @@ impl<W: Wait> transport::Receiver for ShmReceiver<W> {
                     // hop.
                     Ok(None) if W::MODE == Mode::Spin && polls < CLOSE_CHECK_EVERY - 1 => {
                         polls += 1;
+                        claim = true;
                         core::hint::spin_loop();
                     }
                     other => break other,
                 }
             })
         };
+        // Waited past the inline polls (or a chunked message, or an error):
+        // the next receive claims the line if its peer is that slow.
+        if W::MODE == Mode::Spin {
+            self.waited = polls > 0;
+        }
         match self.recv_other(got, polls) {
             // SAFETY: `recv_other` returns the address and length of a
             // message it lent from the ring or assembled in `self.buf`; both
