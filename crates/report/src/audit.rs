@@ -44,9 +44,9 @@ pub struct Audit {
     /// Rows left undecided or failed.
     pub undecided: usize,
     /// Named winners whose median interval overlaps the median interval of
-    /// a contender from another backend (the marginal check; the ratio
-    /// verdict is the stricter test and never names such a winner when a
-    /// ratio interval includes 1).
+    /// a contender from another backend (the marginal check, more
+    /// conservative than the ratio interval the verdict uses: the verdict
+    /// never names a winner whose ratio interval to a contender includes 1).
     pub winners_overlapped: usize,
     /// Median half-width of the median's interval, as a fraction of the
     /// median, for split pingpong and seed cells.
