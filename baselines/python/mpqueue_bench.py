@@ -728,6 +728,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help=f"fanout workload: comma-separated subset of "
                          f"{','.join(alternatives.FANOUT + OPT_IN_MODES)}, or 'all' (every one but "
                          f"{','.join(OPT_IN_MODES)}; default mp-queue)")
+    ap.add_argument("--ray-placements", default="split",
+                    help="placements at which ray runs, when named in --modes or --fanout-modes "
+                         "(default split: Ray starts, places and schedules its own processes, so "
+                         "the other placements would only move the driver, at ~8 s per trial)")
     ap.add_argument("--workloads", default="seed",
                     help=f"comma-separated subset of {','.join(WORKLOADS)} (default seed)")
     ap.add_argument("--fanout-messages", type=int, help="fanout: measured tasks per trial and size (default: --messages)")
@@ -789,6 +793,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         need = {"split": {0, 1}, "same": {0}, "none": set()}[p]
         if not need <= have:
             ap.error(f"placement {p} needs CPUs {sorted(need)}, this process may use {sorted(have)}")
+    args.ray_placements = [p.strip() for p in args.ray_placements.split(",") if p.strip()]
+    unknown = [p for p in args.ray_placements if p not in PLACEMENTS]
+    if unknown:
+        ap.error(f"unknown --ray-placements {unknown}: choose from {', '.join(PLACEMENTS)}")
     # The placement being measured, which the trial functions read.
     args.placement = args.placements[0]
     return args
@@ -824,6 +832,14 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+def placement_modes(args) -> tuple[list[str], list[str]]:
+    """The seed and fanout modes run at ``args.placement``: Ray only at
+    ``--ray-placements``."""
+    def here(m: str) -> bool:
+        return m != ray_alternative.NAME or args.placement in args.ray_placements
+    return [m for m in args.modes if here(m)], [m for m in args.fanout_modes if here(m)]
+
+
 def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str], list[float]]:
     """Every trial of every mode and size at ``args.placement``: (cells,
     errors by configuration, warm-up times in ms)."""
@@ -833,8 +849,9 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
     errors: dict[tuple, str] = {}
     warm_ms: list[float] = []
     fanouts = [f"fanout{n}" for n in args.workers] if "fanout" in args.workloads else []
+    modes, fanout_modes = placement_modes(args)
     for trial in range(args.trials):
-        for mode in args.modes if "seed" in args.workloads else []:
+        for mode in modes if "seed" in args.workloads else []:
             for elements in args.sizes:
                 key = (mode, elements)
                 if key in errors:
@@ -855,7 +872,7 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                 print(f"trial {trial + 1}/{args.trials} {mode:>15} {elements:>6} elements: "
                       f"put {np.mean(put_ns) / 1e3:8.2f} µs  get {np.mean(get_ns) / 1e3:8.2f} µs  "
                       f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
-        for fmode, w in [(fm, w) for fm in args.fanout_modes for w in fanouts]:
+        for fmode, w in [(fm, w) for fm in fanout_modes for w in fanouts]:
             workers = int(w[len("fanout"):])
             for elements in args.fanout_sizes:
                 key = (fmode, w, elements)
@@ -879,7 +896,7 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                       f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
 
     cells = []
-    for mode in args.modes if "seed" in args.workloads else []:
+    for mode in modes if "seed" in args.workloads else []:
         for elements in args.sizes:
             key = (mode, elements)
             for metric in METRICS:
@@ -890,7 +907,7 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                 c = cell(mode, args.placement, elements, metric)
                 c.update(status="ok", trials=len(trials), **summarize(trials))
                 cells.append(c)
-    for fmode, w in [(fm, w) for fm in args.fanout_modes for w in fanouts]:
+    for fmode, w in [(fm, w) for fm in fanout_modes for w in fanouts]:
         for elements in args.fanout_sizes:
             key = (fmode, w, elements)
             for metric in FANOUT_METRICS:

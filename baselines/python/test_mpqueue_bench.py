@@ -295,7 +295,8 @@ def run_ray(*extra: str) -> tuple[subprocess.CompletedProcess, dict | None, dict
         out = os.path.join(d, "out.json")
         r = subprocess.run(
             [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "100",
-             "--trials", "1", "--warmup", "2", "--placement", "none", "--json", out, *extra],
+             "--trials", "1", "--warmup", "2", "--placement", "none", "--ray-placements", "none",
+             "--json", out, *extra],
             capture_output=True, text=True, timeout=600,
         )
         res = None
@@ -316,6 +317,15 @@ class RayAlternative(unittest.TestCase):
         self.assertNotIn("ray", mb.mode_list("all", alternatives.FANOUT))
         self.assertEqual(mb.mode_list("all,ray", alternatives.FANOUT), list(alternatives.FANOUT) + ["ray"])
         self.assertEqual(mb.mode_list("ray, ray,", mb.MODES), ["ray"])
+
+    def test_ray_runs_only_at_its_placements(self):
+        import argparse
+
+        args = argparse.Namespace(modes=["mp-queue", "ray"], fanout_modes=["ray", "zmq"],
+                                  ray_placements=["split"], placement="split")
+        self.assertEqual(mb.placement_modes(args), (["mp-queue", "ray"], ["ray", "zmq"]))
+        args.placement = "same"
+        self.assertEqual(mb.placement_modes(args), (["mp-queue"], ["zmq"]))
 
     def test_consumer_actor_catches_loss_and_corruption(self):
         import ray_alternative as ra
@@ -395,8 +405,8 @@ class RayAlternative(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             p = subprocess.Popen(
                 [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "100",
-                 "--trials", "1", "--warmup", "2", "--placement", "none", "--modes", "ray",
-                 "--messages", "1000000", "--timeout", "300", "--json", os.path.join(d, "o.json")],
+                 "--trials", "1", "--warmup", "2", "--placement", "none", "--ray-placements",
+                 "none", "--modes", "ray", "--messages", "1000000", "--timeout", "300", "--json", os.path.join(d, "o.json")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
             try:
