@@ -38,8 +38,9 @@ driver and the actor processes (all their threads), not Ray's daemons.
 Ray is started once per (trial, size) -- every trial of this baseline runs in
 fresh processes -- and shut down at its end (``ray.init`` took ~2.8 s and
 ``ray.shutdown`` ~1.4 s here; 6.5-9.5 s a trial with the actors' start and
-25 messages, ~26 minutes of a --full run's three placements: long, not
-prohibitive, and no trial shares Ray's processes with another). The driver
+25 messages; ~9 minutes of a --full run, which runs Ray at placement split
+only: long, not prohibitive, and no trial shares Ray's processes with
+another). The driver
 leads its own process group, which Ray's processes inherit; after every
 trial, success or not, the parent kills what is left of that group (a driver
 killed outright takes the raylet and GCS with it, but not Ray's dashboard
@@ -257,7 +258,7 @@ def seed_driver(
 
 def fanout_driver(
     bench, elements: int, workers: int, messages: int, warmup: int, placement: str,
-    stall_s: float, temp_dir: str, conn,
+    stall_s: float, min_ms: float, temp_dir: str, conn,
 ) -> None:
     """The producer of one fanout trial (a child process). Sends ``("ok",
     latencies ns, tasks/s, producer CPU ns per task, workers' CPU ns per
@@ -269,7 +270,7 @@ def fanout_driver(
             cls = ray.remote(Worker)
             actors = [cls.remote(w, elements, warmup, bench.payload, bench.verify) for w in range(workers)]
             _ack(ray, [a.ready.remote() for a in actors], stall_s, "starting the worker actors")
-            result = _fanout(ray, bench, actors, elements, messages, warmup, stall_s)
+            result = _fanout(ray, bench, actors, elements, messages, warmup, stall_s, min_ms)
         finally:
             stop(ray, temp_dir)
         conn.send(("ok", *result))
@@ -279,7 +280,7 @@ def fanout_driver(
         conn.close()
 
 
-def _fanout(ray, bench, actors, elements, messages, warmup, stall_s):
+def _fanout(ray, bench, actors, elements, messages, warmup, stall_s, min_ms):
     """Runs the warm-up and the measured tasks, N in flight; (latencies,
     rate, producer CPU ns per task, workers' CPU ns per task)."""
     # One buffer is enough: ray.put has copied it into the object store
@@ -311,6 +312,6 @@ def _fanout(ray, bench, actors, elements, messages, warmup, stall_s):
         idle.append(actor)
         return seq, t, arrived
 
-    latency, rate, cpu = bench.keep_in_flight(put, ack, lambda: bool(idle), messages, warmup)
+    latency, rate, cpu = bench.keep_in_flight(put, ack, lambda: bool(idle), messages, warmup, min_ms)
     worker_cpu = sum(ns for ns, _ in _ack(ray, [a.cpu.remote() for a in actors], stall_s, "worker CPU"))
-    return latency, rate, cpu, worker_cpu / messages
+    return latency, rate, cpu, worker_cpu / len(latency)

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import numpy as np
@@ -199,7 +200,7 @@ class EndToEnd(unittest.TestCase):
             r = subprocess.run(
                 [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "1,100",
                  "--messages", "20", "--trials", "2", "--warmup", "5", "--workloads", "fanout",
-                 "--workers", "1,2", "--placement", placement, "--json", out],
+                 "--workers", "1,2", "--placement", placement, "--fanout-min-ms", "0", "--json", out],
                 capture_output=True, text=True, timeout=120,
             )
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -222,6 +223,36 @@ class EndToEnd(unittest.TestCase):
                 self.assertAlmostEqual(c["median_ns"], 1e9 / c["msgs_per_s"])
             self.assertLessEqual(c["min_ns"], c["p50_ns"])
             self.assertLessEqual(c["p50_ns"], c["max_ns"])
+
+    def test_the_measured_phase_lasts_at_least_min_ms(self):
+        # A fake carrier whose every ack takes 1 ms: 3 tasks asked for, but
+        # 20 ms asked too, so about 20 tasks are measured, each with its
+        # latency, and the rate is over the whole window.
+        in_flight: list[int] = []
+
+        def put(seq: int) -> int:
+            in_flight.append(seq)
+            return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+        def ack(_sent: dict) -> tuple[int, int, int]:
+            time.sleep(0.001)
+            now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            return in_flight.pop(0), now, now
+
+        lat, rate, _cpu = mb.keep_in_flight(put, ack, lambda: not in_flight, 3, 2, 20.0)
+        self.assertGreaterEqual(len(lat), 10)
+        self.assertLess(len(lat), 25)
+        self.assertTrue((lat > 0).all())
+        self.assertGreaterEqual(len(lat) / rate, 0.019)
+        lat, _rate, _cpu = mb.keep_in_flight(put, ack, lambda: not in_flight, 3, 2, 0.0)
+        self.assertEqual(len(lat), 3)
+
+    def test_a_negative_fanout_window_is_refused_by_value(self):
+        r = subprocess.run(
+            [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--fanout-min-ms", "-5",
+             "--json", "-"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("invalid --fanout-min-ms -5", r.stderr)
 
     def test_every_alternative_runs_or_is_skipped_with_a_note(self):
         import alternatives
@@ -296,7 +327,7 @@ def run_ray(*extra: str) -> tuple[subprocess.CompletedProcess, dict | None, dict
         r = subprocess.run(
             [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "100",
              "--trials", "1", "--warmup", "2", "--placement", "none", "--ray-placements", "none",
-             "--json", out, *extra],
+             "--fanout-min-ms", "0", "--json", out, *extra],
             capture_output=True, text=True, timeout=600,
         )
         res = None
