@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::bootstrap::MIN_TRIALS;
+use crate::format::{fmt_bytes, fmt_time};
 use crate::schema::{Cell, Metric, Placement, Results, Status, Workload};
 use crate::sections::answers::ONE_QUEUE;
-use crate::verdict::{Verdict, by_backend, verdict};
+use crate::verdict::{Verdict, by_backend, ratio, verdict};
 
 /// The figures of one audit.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,6 +49,9 @@ pub struct Audit {
     /// conservative than the ratio interval the verdict uses: the verdict
     /// never names a winner whose ratio interval to a contender includes 1).
     pub winners_overlapped: usize,
+    /// Those rows, each as "row: winner (interval) overlaps contender
+    /// (interval); ratio r (low–high)", so a reader can look them up.
+    pub overlapped_rows: Vec<String>,
     /// Median half-width of the median's interval, as a fraction of the
     /// median, for split pingpong and seed cells.
     pub median_half_width: Option<f64>,
@@ -167,8 +171,37 @@ pub fn answer_rows(results: &Results) -> BTreeMap<RowKey, Verdict> {
         .collect()
 }
 
+/// One overlap, in the units of the row's metric: both medians' intervals
+/// and the ratio interval the verdict used.
+fn overlap_note(
+    winner: &str,
+    wc: &Cell,
+    w: (f64, f64),
+    other: &str,
+    oc: &Cell,
+    o: (f64, f64),
+) -> String {
+    let show = |c: &Cell, (lo, hi): (f64, f64)| {
+        format!(
+            "{} ({}–{})",
+            fmt_time(c.median()),
+            fmt_time(lo),
+            fmt_time(hi)
+        )
+    };
+    let ratio = ratio(wc, oc).map_or_else(
+        || "no ratio interval".to_owned(),
+        |r| format!("ratio {:.3} ({:.3}–{:.3})", r.estimate, r.low, r.high),
+    );
+    format!(
+        "{winner} {} overlaps {other} {}, {ratio}",
+        show(wc, w),
+        show(oc, o)
+    )
+}
+
 fn judge_rows(results: &Results, a: &mut Audit) {
-    for named in contenders(results).values() {
+    for (key, named) in &contenders(results) {
         let v = row_verdict(results, named);
         a.rows += 1;
         match &v {
@@ -183,14 +216,24 @@ fn judge_rows(results: &Results, a: &mut Audit) {
                 let winner = named
                     .iter()
                     .find(|(n, _)| n == name)
-                    .and_then(|(_, c)| c.median_ci());
-                if let Some(w) = winner {
-                    let overlapped = named
+                    .and_then(|(_, c)| c.median_ci().map(|w| (w, *c)));
+                if let Some((w, wc)) = winner {
+                    let overlapping: Vec<String> = named
                         .iter()
                         .filter(|(n, _)| results.backend_of(n) != backend)
-                        .filter_map(|(_, c)| c.median_ci())
-                        .any(|o| o.0 <= w.1 && w.0 <= o.1);
-                    a.winners_overlapped += usize::from(overlapped);
+                        .filter_map(|(n, c)| c.median_ci().map(|o| (n, c, o)))
+                        .filter(|(_, _, o)| o.0 <= w.1 && w.0 <= o.1)
+                        .map(|(n, c, o)| overlap_note(name, wc, w, n, c, o))
+                        .collect();
+                    if !overlapping.is_empty() {
+                        a.winners_overlapped += 1;
+                        a.overlapped_rows.push(format!(
+                            "{} {}: {}",
+                            key.0,
+                            fmt_bytes(key.2),
+                            overlapping.join("; ")
+                        ));
+                    }
                 }
             }
             Verdict::Tie { .. } => {
@@ -251,9 +294,12 @@ impl Audit {
         );
         let _ = writeln!(
             o,
-            "- named winners whose median interval overlaps a contender's: {}",
+            "- named winners whose median interval overlaps a contender's from another backend: {}",
             self.winners_overlapped
         );
+        for row in &self.overlapped_rows {
+            let _ = writeln!(o, "  - {row}");
+        }
         let _ = writeln!(
             o,
             "- median half-width of the median's interval, split pingpong and seed cells: {}",
@@ -351,6 +397,20 @@ pub(crate) mod tests {
         }
         let a = audit(&results(vec![per_worker, shared]));
         assert_eq!((a.rows, a.winners), (1, 1), "{a:?}");
+    }
+
+    #[test]
+    fn overlapped_winners_are_listed_by_row() {
+        let a = Audit {
+            winners_overlapped: 1,
+            overlapped_rows: vec!["fanout4 409.6 KB: a 1 µs (1–2 µs) overlaps b 2 µs".into()],
+            ..Audit::default()
+        };
+        let text = a.render();
+        assert!(
+            text.contains("another backend: 1\n  - fanout4 409.6 KB: a 1 µs"),
+            "{text}"
+        );
     }
 
     #[test]
