@@ -22,7 +22,7 @@ pub(crate) struct BenchArgs {
     /// A low-precision smoke run: 4 sizes, 3 trials, 100 messages.
     #[arg(long, conflicts_with = "full")]
     pub(crate) quick: bool,
-    /// Every placement (split, same, none), every codec and the paced workloads, and the Python baseline on every placement (not yet timed with 10 trials).
+    /// Every placement (split, same, none), every codec and the paced workloads, and the Python baseline on every placement with Ray at split (about 63 min here).
     #[arg(long)]
     pub(crate) full: bool,
     /// Write into DIR instead of results/.

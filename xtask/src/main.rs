@@ -34,7 +34,7 @@ struct Cli {
 enum Task {
     /// Run the benchmark matrix and write results/README.md, results/results.json (+ CSV, SVG).
     #[command(
-        after_help = "Examples:\n  cargo xtask bench-all            # default matrix: 10 trials per headline cell, about 11 min here\n  cargo xtask bench-all --quick    # low-precision smoke run, about 30 s here once built\n  cargo xtask bench-all --full     # every placement, codec, plus paced: not yet timed with 10 trials\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
+        after_help = "Examples:\n  cargo xtask bench-all            # default matrix: 10 trials per headline cell, about 11 min here\n  cargo xtask bench-all --quick    # low-precision smoke run, about 30 s here once built\n  cargo xtask bench-all --full --out results/full  # every placement, codec, paced, and Ray: about 63 min here\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
     )]
     BenchAll(BenchArgs),
     /// Re-run only the Python multiprocessing.Queue baseline (every placement

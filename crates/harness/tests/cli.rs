@@ -181,6 +181,79 @@ fn small_run_measures_and_verifies_every_cell() {
     assert!(!dir.path().join(".out.json.tmp").exists());
 }
 
+/// A small stream run of `pipe` with the adaptive rule's flags; every
+/// headline cell's (trials, stop reason).
+fn adaptive_run(extra: &[&str]) -> Vec<(usize, String)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("out.json");
+    let mut args = vec![
+        "run",
+        "--transport",
+        "pipe",
+        "--workload",
+        "stream",
+        "--sizes",
+        "8B,4KiB",
+        "--messages",
+        "30",
+        "--stream-min-ms",
+        "1",
+        "--warmup-ms",
+        "0",
+        "--no-floors",
+        "--quiet",
+        "--trials",
+        "3",
+        "--json",
+    ];
+    args.push(json.to_str().expect("utf-8 path"));
+    args.extend(extra);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    read_results(&json)
+        .cells
+        .iter()
+        .map(|c| (c.trials, c.stop_reason.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn the_adaptive_rule_stops_for_each_of_its_reasons() {
+    // Throughput trials are rates, never two alike: a goal of 0 % is never
+    // met, so the trial cap stops every group.
+    let capped = adaptive_run(&["--max-trials", "5", "--precision", "0"]);
+    assert!(!capped.is_empty());
+    assert!(
+        capped.iter().all(|(n, why)| *n == 5 && why == "trial cap"),
+        "{capped:?}"
+    );
+    // Any three trials are within 1000 % of their median: done at once.
+    let precise = adaptive_run(&["--max-trials", "5", "--precision", "1000"]);
+    assert!(
+        precise.iter().all(|(n, why)| *n == 3 && why == "precision"),
+        "{precise:?}"
+    );
+    // No time for extra trials at all.
+    let timed = adaptive_run(&[
+        "--max-trials",
+        "5",
+        "--precision",
+        "0",
+        "--adaptive-budget",
+        "0",
+    ]);
+    assert!(
+        timed.iter().all(|(n, why)| *n == 3 && why == "time cap"),
+        "{timed:?}"
+    );
+    // Off unless --max-trials exceeds --trials.
+    let planned = adaptive_run(&[]);
+    assert!(
+        planned.iter().all(|(n, why)| *n == 3 && why == "planned"),
+        "{planned:?}"
+    );
+}
+
 #[test]
 fn fanout_and_paced_fill_their_cells() {
     let dir = tempfile::tempdir().expect("tempdir");
