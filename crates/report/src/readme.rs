@@ -57,12 +57,16 @@ pub fn collect_answers(results: &Results, py: Option<&Python<'_>>) -> Answers {
             .iter()
             .map(machine::Caveat::describe)
             .collect(),
-        questions: vec![
-            answers::fanout(&idx, py),
-            answers::latency(&idx, py),
-            answers::throughput(&idx, py),
-            answers::cpu(&idx),
-        ],
+        questions: [
+            Some(answers::fanout(&idx, py)),
+            answers::python(py),
+            Some(answers::latency(&idx, py)),
+            Some(answers::throughput(&idx, py)),
+            Some(answers::cpu(&idx)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         floors: answers::floor_costs(&idx),
     }
 }

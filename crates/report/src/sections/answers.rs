@@ -266,6 +266,84 @@ pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
     a
 }
 
+/// The Python baseline's own contest, for the notebook's user: which queue
+/// hands arrays to worker processes fastest, every alternative the baseline
+/// ran as a contender (the one-process `-inproc` loops are another
+/// question and stay out), judged like the transports and set against
+/// mp.Queue. `None` without a baseline.
+pub fn python(py: Option<&Python<'_>>) -> Option<Answer> {
+    let py = py?;
+    let mut rows = Vec::new();
+    let workloads: Vec<(Workload, Metric)> = std::iter::once((Workload::Seed, Metric::Total))
+        .chain(
+            py.idx
+                .workloads()
+                .into_iter()
+                .filter(|w| matches!(w, Workload::Fanout(_)))
+                .map(|w| (w, Metric::Throughput)),
+        )
+        .collect();
+    for (w, metric) in workloads {
+        let Some(p) = py.idx.primary_placement(w) else {
+            continue;
+        };
+        let names: Vec<String> = py
+            .transports_in(w)
+            .into_iter()
+            .filter(|t| !t.ends_with("-inproc"))
+            .collect();
+        for size in ends(&sizes_of(&py.idx, w, p)) {
+            let cells: Vec<(&str, &Cell)> = names
+                .iter()
+                .filter_map(|n| Some((n.as_str(), py.cell_in(w, n, p, size, metric)?)))
+                .collect();
+            if cells.len() < 2 {
+                continue;
+            }
+            let (fastest, verdict) = judge(py.idx.results, &cells);
+            let best = fastest
+                .as_deref()
+                .and_then(|f| cells.iter().find(|(n, _)| *n == f))
+                .map(|(_, c)| *c);
+            let mp = cells
+                .iter()
+                .find(|(n, _)| *n == "mp-queue")
+                .map(|(_, c)| *c);
+            let (case, figure) = match w {
+                Workload::Fanout(n) => (
+                    format!("{n} worker{}, {}, {p}", plural(n.into()), fmt_bytes(size)),
+                    best.map(|c| fmt_per_s(1e9 / headline(c), "tasks")),
+                ),
+                _ => (
+                    format!("put + get, {}, {p}", fmt_bytes(size)),
+                    best.map(median_ci),
+                ),
+            };
+            rows.push(Row {
+                case,
+                winner: fastest.unwrap_or_else(|| MISSING.to_owned()),
+                figure: figure.unwrap_or_else(|| MISSING.to_owned()),
+                verdict,
+                vs_python: match (best, mp) {
+                    (Some(b), Some(m)) if !std::ptr::eq(b, m) => versus_python(b, m),
+                    _ => MISSING.to_owned(),
+                },
+            });
+        }
+    }
+    (!rows.is_empty()).then(|| Answer {
+        question: "From Python: which queue hands arrays to worker processes fastest".into(),
+        lead: "The Python baseline's queues, each a contender with the same verdict rule: \
+               the seed workload's put + get across two processes (the figure is the median \
+               with its 95% CI), and fanout, where the workers pull from one shared queue. \
+               Every queue ran in the same bench-all run; all of them, and every size, are \
+               in [details/python.md](details/python.md)."
+            .into(),
+        rows,
+        figure_header: "median".into(),
+    })
+}
+
 /// Every size of one workload on its primary placement: the verdict per
 /// size, for the workload's details page.
 pub fn per_size(idx: &Index<'_>, py: Option<&Python<'_>>, w: Workload) -> Option<Answer> {
@@ -626,6 +704,43 @@ mod tests {
         );
         assert!(a.rows[1].verdict.starts_with("tie"), "{:?}", a.rows[1]);
         assert_eq!(a.rows[0].vs_python, MISSING);
+    }
+
+    #[test]
+    fn the_python_answer_judges_the_baselines_queues_against_mp_queue() {
+        let mut cells = Vec::new();
+        for (t, total, rate_ns) in [
+            ("mp-queue", 90_000.0, 70_000.0),
+            ("ipcbench", 2_000.0, 6_000.0),
+            ("faster-fifo", 20_000.0, 20_000.0),
+            // One process, put then get: another question, never a contender.
+            ("ipcbench-inproc", 500.0, 1.0),
+        ] {
+            cells.push(cell(t, "seed", "split", 800, "total", total));
+            cells.push(cell(t, "seed", "split", 409_600, "total", total * 10.0));
+            let mut f = cell(t, "fanout4", "split", 800, "throughput", rate_ns);
+            f.msgs_per_s = Some(1e9 / rate_ns);
+            cells.push(f);
+        }
+        let r = results(cells);
+        let py = Python::new(&r);
+        let a = python(Some(&py)).expect("an answer");
+        let cases: Vec<&str> = a.rows.iter().map(|r| r.case.as_str()).collect();
+        assert_eq!(
+            cases,
+            [
+                "put + get, 800 B, split",
+                "put + get, 409.6 KB, split",
+                "4 workers, 800 B, split"
+            ]
+        );
+        for row in &a.rows {
+            assert_eq!(row.winner, "ipcbench", "{row:?}");
+            assert!(row.verdict.contains("faster than faster-fifo"), "{row:?}");
+            assert!(row.vs_python.ends_with("faster"), "{row:?}");
+        }
+        assert!(a.rows[0].vs_python.starts_with("45x ("), "{:?}", a.rows[0]);
+        assert!(python(None).is_none());
     }
 
     #[test]
