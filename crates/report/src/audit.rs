@@ -44,13 +44,12 @@ pub struct Audit {
     pub ties_by_variant: usize,
     /// Rows left undecided or failed.
     pub undecided: usize,
-    /// Named winners whose median interval overlaps the median interval of
-    /// a contender from another backend (the marginal check, more
-    /// conservative than the ratio interval the verdict uses: the verdict
-    /// never names a winner whose ratio interval to a contender includes 1).
-    pub winners_overlapped: usize,
-    /// Those rows, each as "row: winner (interval) overlaps contender
-    /// (interval); ratio r (low–high)", so a reader can look them up.
+    /// The rows whose named winner's median interval overlaps the median
+    /// interval of a contender from another backend (the marginal check,
+    /// more conservative than the ratio interval the verdict uses: the
+    /// verdict never names a winner whose ratio interval to a contender
+    /// includes 1), each as "row: winner (interval) overlaps contender
+    /// (interval), ratio r (low–high)", so a reader can look them up.
     pub overlapped_rows: Vec<String>,
     /// Median half-width of the median's interval, as a fraction of the
     /// median, for split pingpong and seed cells.
@@ -226,7 +225,6 @@ fn judge_rows(results: &Results, a: &mut Audit) {
                         .map(|(n, c, o)| overlap_note(name, wc, w, n, c, o))
                         .collect();
                     if !overlapping.is_empty() {
-                        a.winners_overlapped += 1;
                         a.overlapped_rows.push(format!(
                             "{} {}: {}",
                             key.0,
@@ -246,6 +244,11 @@ fn judge_rows(results: &Results, a: &mut Audit) {
 }
 
 impl Audit {
+    /// How many named winners are overlapped (see `overlapped_rows`).
+    pub fn winners_overlapped(&self) -> usize {
+        self.overlapped_rows.len()
+    }
+
     /// The audit as a short Markdown list.
     pub fn render(&self) -> String {
         let pct = |n: usize, of: usize| {
@@ -295,7 +298,7 @@ impl Audit {
         let _ = writeln!(
             o,
             "- named winners whose median interval overlaps a contender's from another backend: {}",
-            self.winners_overlapped
+            self.winners_overlapped()
         );
         for row in &self.overlapped_rows {
             let _ = writeln!(o, "  - {row}");
@@ -359,7 +362,7 @@ pub(crate) mod tests {
         assert_eq!((a.rows, a.winners, a.ties), (2, 1, 1));
         assert_eq!(a.headline_min_trials, 4);
         assert_eq!(a.negative_bounds, 0);
-        assert_eq!(a.winners_overlapped, 0);
+        assert_eq!(a.winners_overlapped(), 0);
         assert_eq!(a.stop_reasons.get("planned"), Some(&4));
         assert!(a.median_half_width.is_some_and(|w| w > 0.0 && w < 0.05));
         assert!(a.render().contains("transport wins 1 (50 %)"));
@@ -384,7 +387,7 @@ pub(crate) mod tests {
         let a = audit(&r);
         assert_eq!((a.winners, a.backend_winners, a.ties), (0, 1, 0));
         assert_eq!(a.ties_by_variant, 1);
-        assert_eq!(a.winners_overlapped, 0);
+        assert_eq!(a.winners_overlapped(), 0);
     }
 
     #[test]
@@ -402,7 +405,6 @@ pub(crate) mod tests {
     #[test]
     fn overlapped_winners_are_listed_by_row() {
         let a = Audit {
-            winners_overlapped: 1,
             overlapped_rows: vec!["fanout4 409.6 KB: a 1 µs (1–2 µs) overlaps b 2 µs".into()],
             ..Audit::default()
         };

@@ -74,6 +74,19 @@ pub fn judge(results: &Results, contenders: &[(&str, &Cell)]) -> (Option<String>
     (v.fastest().map(str::to_owned), text)
 }
 
+/// [`judge`], with the fastest contender's cell.
+fn judge_with_cell<'c>(
+    results: &Results,
+    cells: &[(&str, &'c Cell)],
+) -> (Option<String>, Option<&'c Cell>, String) {
+    let (fastest, verdict) = judge(results, cells);
+    let best = fastest
+        .as_deref()
+        .and_then(|f| cells.iter().find(|(n, _)| *n == f))
+        .map(|(_, c)| *c);
+    (fastest, best, verdict)
+}
+
 /// The row for one (workload, placement, size, metric): every transport in
 /// the run contends.
 #[allow(clippy::too_many_arguments)] // one row of one contest: each argument is part of its identity
@@ -92,11 +105,7 @@ fn contest(
     if cells.is_empty() {
         return None;
     }
-    let (fastest, verdict) = judge(idx.results, &cells);
-    let best = fastest
-        .as_deref()
-        .and_then(|f| cells.iter().find(|(n, _)| *n == f))
-        .map(|(_, c)| *c);
+    let (fastest, best, verdict) = judge_with_cell(idx.results, &cells);
     let vs_python = match (best, py.and_then(|py| Some((py, py.main_in(w)?)))) {
         (Some(c), Some((py, main))) => py
             .idx
@@ -300,11 +309,7 @@ pub fn python(py: Option<&Python<'_>>) -> Option<Answer> {
             if cells.len() < 2 {
                 continue;
             }
-            let (fastest, verdict) = judge(py.idx.results, &cells);
-            let best = fastest
-                .as_deref()
-                .and_then(|f| cells.iter().find(|(n, _)| *n == f))
-                .map(|(_, c)| *c);
+            let (fastest, best, verdict) = judge_with_cell(py.idx.results, &cells);
             let mp = cells
                 .iter()
                 .find(|(n, _)| *n == "mp-queue")
