@@ -498,10 +498,7 @@ impl<'a> Runner<'a> {
                 acc.rates.iter().map(|r| 1e9 / r).collect()
             };
             trials = trials.min(values.len());
-            let half = report::bootstrap::median(&values)
-                .zip(report::bootstrap::median_interval(&values))
-                .map(|(m, (lo, hi))| (hi - lo) / 2.0 / m);
-            precise &= half.is_some_and(|h| h <= goal);
+            precise &= within_goal(&values, goal);
         }
         (if trials == usize::MAX { 0 } else { trials }, precise)
     }
@@ -558,6 +555,16 @@ impl<'a> Runner<'a> {
             }
         }
     }
+}
+
+/// Whether the 95% interval of the median of `trial_values` is within
+/// `goal` (a fraction) of the median on either side; never with too few
+/// trials for an interval.
+fn within_goal(trial_values: &[f64], goal: f64) -> bool {
+    report::bootstrap::median(trial_values)
+        .zip(report::bootstrap::median_interval(trial_values))
+        .map(|(m, (lo, hi))| (hi - lo) / 2.0 / m)
+        .is_some_and(|h| h <= goal)
 }
 
 /// Why a group of cells got no more trials.
@@ -830,6 +837,18 @@ mod tests {
             keep_going: false,
             quiet: true,
         }
+    }
+
+    #[test]
+    fn precision_is_the_median_intervals_half_width_against_the_goal() {
+        let tight = [100.0, 101.0, 99.0, 100.0, 100.5];
+        assert!(within_goal(&tight, 0.05));
+        assert!(!within_goal(&tight, 0.0));
+        let wide = [100.0, 300.0, 50.0, 100.0, 400.0];
+        assert!(!within_goal(&wide, 0.05));
+        assert!(within_goal(&wide, 10.0));
+        // Two trials give no interval: never precise, whatever the goal.
+        assert!(!within_goal(&[100.0, 100.0], 10.0));
     }
 
     #[test]

@@ -227,11 +227,17 @@ fn the_adaptive_rule_stops_for_each_of_its_reasons() {
         capped.iter().all(|(n, why)| *n == 5 && why == "trial cap"),
         "{capped:?}"
     );
-    // Any three trials are within 1000 % of their median: done at once.
-    let precise = adaptive_run(&["--max-trials", "5", "--precision", "1000"]);
+    // A goal met stops a group for `precision`, at once or after extra
+    // trials; whether a real run's trials meet even a lax goal depends on
+    // the machine (an idle core wakes 30x slower than a busy one), so a
+    // group may also reach the cap: every group stops for one of the two.
+    // `within_goal`'s unit test pins the rule itself.
+    let lax = adaptive_run(&["--max-trials", "5", "--precision", "1000"]);
     assert!(
-        precise.iter().all(|(n, why)| *n == 3 && why == "precision"),
-        "{precise:?}"
+        lax.iter()
+            .all(|(n, why)| ((3..=5).contains(n) && why == "precision")
+                || (*n == 5 && why == "trial cap")),
+        "{lax:?}"
     );
     // No time for extra trials at all.
     let timed = adaptive_run(&[
