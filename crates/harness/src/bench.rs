@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use codec::Codec;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use report::{Cell, Metric, Status, Summary};
+use results::{Cell, Metric, Status, Summary};
 
 use crate::placement::Placement;
 use crate::registry::Backend;
@@ -561,8 +561,8 @@ impl<'a> Runner<'a> {
 /// `goal` (a fraction) of the median on either side; never with too few
 /// trials for an interval.
 fn within_goal(trial_values: &[f64], goal: f64) -> bool {
-    report::bootstrap::median(trial_values)
-        .zip(report::bootstrap::median_interval(trial_values))
+    results::bootstrap::median(trial_values)
+        .zip(results::bootstrap::median_interval(trial_values))
         .map(|(m, (lo, hi))| (hi - lo) / 2.0 / m)
         .is_some_and(|h| h <= goal)
 }
@@ -753,8 +753,8 @@ fn cells(
 /// The median of the trial medians and its bootstrap interval.
 fn set_median(cell: &mut Cell) {
     let values = &cell.trial_medians_ns;
-    cell.median_ns = report::bootstrap::median(values).unwrap_or(0.0);
-    let ci = report::bootstrap::median_interval(values);
+    cell.median_ns = results::bootstrap::median(values).unwrap_or(0.0);
+    let ci = results::bootstrap::median_interval(values);
     cell.median_ci_low_ns = ci.map(|c| c.0);
     cell.median_ci_high_ns = ci.map(|c| c.1);
 }

@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use report::{Metric, Placement, Results, Workload};
+use results::{Metric, Placement, Results, Workload};
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ipcbench"))

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use report::schema::SCHEMA_VERSION;
-use report::{Results, RunConfig};
+use results::schema::SCHEMA_VERSION;
+use results::{Results, RunConfig};
 
 use super::io::{emit, write_json};
 use super::parse::{parse_placements, parse_sizes};
@@ -30,7 +30,7 @@ pub(super) struct FloorArgs {
 pub(super) fn measure_floors(
     placements: &[Placement],
     sizes: &[u64],
-) -> Result<Vec<report::Floors>> {
+) -> Result<Vec<results::Floors>> {
     placements
         .iter()
         .map(|&p| crate::floors::measure(p, sizes, 50_000))
@@ -58,7 +58,7 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
     let mut o = String::new();
     let _ = writeln!(o, "clock read: {clock:.1} ns");
     for f in &results.floors {
-        let show = |s: &Option<report::Summary>| {
+        let show = |s: &Option<results::Summary>| {
             s.as_ref().map_or("n/a".to_owned(), |s| {
                 format!("p50 {:.0} ns, p99 {:.0} ns", s.p50_ns, s.p99_ns)
             })
