@@ -42,7 +42,7 @@ OPT_IN = ("torch",)
 #: Default sizes (int64 elements): 4 MiB and 64 MiB.
 DEFAULT_SIZES = [4 << 17, 64 << 17]
 #: Bytes a trial moves at most (beyond its minimum message count).
-TRIAL_BYTES = 256 << 20
+TRIAL_BYTES = 128 << 20
 #: Fewest measured messages of a trial, however large.
 MIN_MESSAGES = 5
 

@@ -29,7 +29,7 @@ class MessagesBySize(unittest.TestCase):
     def test_large_sizes_run_few_messages_small_sizes_all(self):
         self.assertEqual(handover.messages_for(100, 1000, 50), (1000, 50))
         m, w = handover.messages_for(4 * MiB // 8, 1000, 50)
-        self.assertEqual((m, w), (64, 6))
+        self.assertEqual((m, w), (32, 3))
         m, w = handover.messages_for(64 * MiB // 8, 1000, 50)
         self.assertEqual((m, w), (handover.MIN_MESSAGES, 1))
         self.assertEqual(handover.messages_for(64 * MiB // 8, 3, 0), (3, 0))

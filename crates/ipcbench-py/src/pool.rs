@@ -34,6 +34,10 @@ use shm_queue::Error;
 use shm_queue::segment::{self, Mapping};
 use shm_queue::wait::{alive, my_pid};
 
+#[cfg(test)]
+#[path = "pool_tests.rs"]
+mod tests;
+
 use crate::map::Map;
 use crate::words::{
     CREATING, DONE, EMPTY, FREE, GEN_MASK, HELD, INFLIGHT, PINNED, Ref, WRITING, class_size,
@@ -70,6 +74,7 @@ struct Entry {
 
 /// A block this process may write (a fresh allocation, a loan) or read (a
 /// taken message), with its mapping.
+#[derive(Debug)]
 pub struct Lease {
     pub idx: u32,
     pub generation: u32,

@@ -188,7 +188,8 @@ fn owned_payload(py: Python<'_>, kind: u8, payload: Vec<u8>) -> Bound<'_, PyAny>
 
 #[cfg(test)]
 mod tests {
-    use super::{PREFIX, Part, record_len, split, write};
+    use super::{OUT_OF_LINE, PREFIX, Part, record_len, split, write, write_ref};
+    use crate::words::Ref;
 
     #[test]
     fn a_written_record_splits_back_into_its_pieces() {
@@ -204,6 +205,26 @@ mod tests {
         write(&mut buf, 0x82, (h, 7), &parts);
         let (kind, header, payload) = split(&buf).expect("split");
         assert_eq!((kind, header, payload), (0x82, hdr, b"01234567".as_slice()));
+    }
+
+    #[test]
+    fn an_out_of_line_record_carries_its_header_and_block_reference() {
+        let r = Ref {
+            idx: 7,
+            generation: 0x7FF_FFFF,
+            len: 64 << 20,
+        };
+        let hdr = b"<i8;8388608;C";
+        let mut buf = vec![0xAA; PREFIX + hdr.len() + Ref::BYTES];
+        write_ref(&mut buf, 0x02, hdr, r);
+        let (kind, header, payload) = split(&buf).expect("split");
+        assert_eq!((kind, header), (0x02 | OUT_OF_LINE, hdr.as_slice()));
+        assert_eq!(Ref::read(payload), Some(r));
+        assert_eq!(
+            Ref::read(&payload[1..]),
+            None,
+            "a short reference is refused"
+        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ arrays) are reclaimed; the creator's ``close()`` removes every name from
 from __future__ import annotations
 
 import math
+import operator
 import pickle
 import queue as _queue
 from typing import Any
@@ -270,7 +271,10 @@ class Queue:
         """
         q = self._live()
         dt = np.dtype(dtype)
-        dims = (shape,) if isinstance(shape, int) else tuple(int(n) for n in shape)
+        try:
+            dims: tuple[int, ...] = (operator.index(shape),)  # an int, numpy's too
+        except TypeError:
+            dims = tuple(operator.index(n) for n in shape)
         if order not in ("C", "F"):
             raise ValueError(f"order must be 'C' or 'F', not {order!r}")
         if min(dims, default=0) < 0:

@@ -204,6 +204,10 @@ def test_loan_views_and_small_loans():
     assert (q.get(timeout=10) == 1).all() and (q.get(timeout=10) == 1).all()
     with pytest.raises(ValueError):
         q.array((-1, 4))
+    assert q.array(np.int64(MiB), np.uint8).shape == (MiB,)
+    assert q.array((np.int32(512), 1024), np.float32).shape == (512, 1024)
+    with pytest.raises(TypeError):
+        q.array((2.5, 4))
     q.close()
 
 
