@@ -293,4 +293,3 @@ pub fn check(rust: &Results, python: Option<&Results>, t: &Target) -> Outcome {
         },
     }
 }
-
