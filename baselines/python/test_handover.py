@@ -16,7 +16,7 @@ import numpy as np
 
 import alternatives
 import handover
-import mpqueue_bench as mb
+import mpqueue_workloads as workloads
 
 MiB = 1 << 20
 
@@ -45,7 +45,7 @@ class EndToEnd(unittest.TestCase):
         why = handover.missing(mode)
         if why:
             self.skipTest(why)
-        put, get, warm = handover.run_trial(mb, alternatives, mp.get_context("fork"), mode,
+        put, get, warm = handover.run_trial(workloads, alternatives, mp.get_context("fork"), mode,
                                             elements, args())
         self.assertEqual(len(put), 4)
         self.assertEqual(len(get), 4)
@@ -58,7 +58,7 @@ class EndToEnd(unittest.TestCase):
                     self.run_mode(mode, elements)
 
     def test_a_corrupted_array_fails_the_trial(self):
-        real = mb.stamp
+        real = workloads.stamp
         try:
             # The producer marks message 2 wrongly: the consumer's check
             # (off the clock) must catch it and fail the trial.
@@ -67,19 +67,19 @@ class EndToEnd(unittest.TestCase):
                 if seq == 2:
                     buf[len(buf) // 2] = -7
 
-            mb.stamp = bad
-            with self.assertRaises(mb.TrialError) as e:
-                handover.run_trial(mb, alternatives, mp.get_context("fork"), "mp-queue", 1000,
+            workloads.stamp = bad
+            with self.assertRaises(workloads.TrialError) as e:
+                handover.run_trial(workloads, alternatives, mp.get_context("fork"), "mp-queue", 1000,
                                    args())
             self.assertIn("message 2", str(e.exception))
         finally:
-            mb.stamp = real
+            workloads.stamp = real
 
     def test_nothing_left_in_dev_shm(self):
         before = set(os.listdir("/dev/shm"))
         for mode in ("ipcbench", "ipcbench-loan", "shared-memory", "py-sharedmemory"):
             if not handover.missing(mode):
-                handover.run_trial(mb, alternatives, mp.get_context("fork"), mode,
+                handover.run_trial(workloads, alternatives, mp.get_context("fork"), mode,
                                    MiB // 8, args())
         self.assertEqual(set(os.listdir("/dev/shm")) - before, set())
 
