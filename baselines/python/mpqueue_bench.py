@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 import alternatives
+import handover
 from mpqueue_common import base_name
 from mpqueue_schema import results_document, write_results
 from mpqueue_sweep import measure_placement
@@ -57,10 +58,16 @@ MODES = ("mp-queue", "mp-queue-inproc") + tuple(
 OPT_IN_MODES = alternatives.OPT_IN
 #: What ``--modes`` / ``--fanout-modes`` run by default (the tool's original scope).
 DEFAULT_MODES = ("mp-queue", "mp-queue-inproc")
-WORKLOADS = ("seed", "fanout")
+WORKLOADS = ("seed", "fanout", handover.NAME)
 PLACEMENTS = ("split", "same", "none")
 DEFAULT_WORKERS = [1, 2, 4]
 DEFAULT_SIZES = [int(x) for x in np.around(np.geomspace(100, 51200, 10)).astype(int)]
+#: Large sizes (int64 elements, 4 and 64 MiB), which bench-all passes as
+#: ``--large-sizes``: seed and fanout run them for ``--large-modes`` only,
+#: handover runs them; messages per trial are chosen by size.
+LARGE_SIZES = handover.DEFAULT_SIZES
+#: Seed and fanout modes that also run at the large sizes by default.
+DEFAULT_LARGE_MODES = ("mp-queue", "ipcbench")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -95,6 +102,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          "this many milliseconds have passed (default 50: with several workers on "
                          "one core, a window of a few ms is decided by the scheduler's slices)")
     ap.add_argument("--fanout-sizes", help="fanout: comma-separated int64 element counts (default: --sizes)")
+    ap.add_argument("--large-sizes", default="none",
+                    help="comma-separated int64 element counts that seed and fanout also run for "
+                         "--large-modes, and that handover runs (default none; bench-all passes 4 "
+                         f"and 64 MiB: {','.join(map(str, LARGE_SIZES))}); messages per trial are "
+                         "chosen by size: at most 128 MiB of payload, at least 5")
+    ap.add_argument("--large-modes", default=",".join(DEFAULT_LARGE_MODES),
+                    help="seed and fanout modes that also run at --large-sizes (default "
+                         f"{','.join(DEFAULT_LARGE_MODES)}; 'all' for every one)")
+    ap.add_argument("--handover-modes", default="all",
+                    help=f"handover workload: comma-separated subset of "
+                         f"{','.join(handover.MODES + handover.OPT_IN)}, or 'all' (every one but "
+                         f"{','.join(handover.OPT_IN)}, which runs only when named; default all)")
     ap.add_argument("--workers", default=",".join(map(str, DEFAULT_WORKERS)),
                     help="fanout: comma-separated worker counts (default 1,2,4)")
     ap.add_argument("--timeout", type=float, default=120.0,
@@ -131,6 +150,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.fanout_modes = [m for m in args.fanout_modes if not alternatives.missing(m)]
     for note in args.skipped:
         print(f"skipped (package missing): {note}", file=sys.stderr)
+    args.large_sizes = ([] if args.large_sizes.strip() in ("", "none")
+                        else parse_sizes(args.large_sizes))
+    args.large_modes = mode_list(args.large_modes, tuple(dict.fromkeys(MODES + alternatives.FANOUT)))
+    args.handover_modes = mode_list(args.handover_modes, handover.MODES)
+    every = handover.MODES + handover.OPT_IN
+    unknown = [m for m in args.handover_modes if m not in every]
+    if unknown or not args.handover_modes:
+        ap.error(f"unknown handover mode(s) {unknown}: choose from {', '.join(every)}, or all")
+    gone = sorted({r for m in args.handover_modes if (r := handover.missing(m))})
+    for note in gone:
+        print(f"skipped (package missing): {note}", file=sys.stderr)
+    args.skipped = sorted(set(args.skipped) | set(gone))
+    args.handover_modes = [m for m in args.handover_modes if not handover.missing(m)]
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     unknown = [w for w in args.workloads if w not in WORKLOADS]
     if unknown or not args.workloads:

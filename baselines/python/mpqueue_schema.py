@@ -195,6 +195,9 @@ def environment(args, start_method: str, start: datetime.datetime, script: str) 
         ["sizes (int64 elements)", ",".join(str(s) for s in args.sizes)],
         ["timers", "*-inproc: time.perf_counter_ns; two processes: time.clock_gettime_ns(CLOCK_MONOTONIC)"],
         ["fanout queues", ",".join(args.fanout_modes) if "fanout" in args.workloads else "not run"],
+        ["large sizes (int64 elements)", ",".join(map(str, args.large_sizes)) or "none"],
+        ["seed and fanout queues at the large sizes", ",".join(args.large_modes)],
+        ["handover queues", ",".join(args.handover_modes) if "handover" in args.workloads else "not run"],
         ["skipped (package missing)", "; ".join(args.skipped) or "none"],
     ]
     if ray_alternative.NAME in args.modes + args.fanout_modes:

@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+import alternatives
+import handover
+import mpqueue_workloads
 import ray_alternative
 from mpqueue_common import TrialError
 from mpqueue_schema import FANOUT_METRICS, METRICS, cell, failed_cell, summarize, throughput_summary
@@ -23,6 +26,12 @@ def placement_modes(args) -> tuple[list[str], list[str]]:
     return [m for m in args.modes if here(m)], [m for m in args.fanout_modes if here(m)]
 
 
+def sizes_of(args, mode: str, sizes: list[int]) -> list[int]:
+    """``sizes``, and the large sizes if ``mode`` is one of --large-modes."""
+    extra = args.large_sizes if mode in args.large_modes else []
+    return sizes + [n for n in extra if n not in sizes]
+
+
 def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str], list[float]]:
     """Every trial of every mode and size at ``args.placement``: (cells,
     errors by configuration, warm-up times in ms)."""
@@ -35,7 +44,7 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
     modes, fanout_modes = placement_modes(args)
     for trial in range(args.trials):
         for mode in modes if "seed" in args.workloads else []:
-            for elements in args.sizes:
+            for elements in sizes_of(args, mode, args.sizes):
                 key = (mode, elements)
                 if key in errors:
                     continue
@@ -57,7 +66,7 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                       f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
         for fmode, w in [(fm, w) for fm in fanout_modes for w in fanouts]:
             workers = int(w[len("fanout"):])
-            for elements in args.fanout_sizes:
+            for elements in sizes_of(args, fmode, args.fanout_sizes):
                 key = (fmode, w, elements)
                 if key in errors:
                     continue
@@ -77,10 +86,31 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                 print(f"trial {trial + 1}/{args.trials} {fmode} {w:>8} {elements:>6} elements: "
                       f"{rate / 1e3:8.2f} k tasks/s  latency {np.mean(lat) / 1e3:8.2f} µs  "
                       f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
+        for hmode in args.handover_modes if handover.NAME in args.workloads else []:
+            for elements in args.large_sizes:
+                key = (handover.NAME, hmode, elements)
+                if key in errors:
+                    continue
+                t0 = time.monotonic()
+                try:
+                    put_ns, get_ns, _ = handover.run_trial(
+                        mpqueue_workloads, alternatives, ctx, hmode, elements, args)
+                except TrialError as e:
+                    errors[key] = str(e)
+                    print(f"trial {trial + 1}/{args.trials} handover {hmode} {elements} elements: "
+                          f"FAILED: {e}", file=sys.stderr)
+                    continue
+                s = samples.setdefault(key, {"put": [], "get": [], "total": []})
+                s["put"].append(put_ns)
+                s["get"].append(get_ns)
+                s["total"].append(put_ns + get_ns)
+                print(f"trial {trial + 1}/{args.trials} handover {hmode:>15} {elements:>7} elements: "
+                      f"hand-over {np.median(put_ns + get_ns) / 1e3:10.2f} µs (median)  "
+                      f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
 
     cells = []
     for mode in modes if "seed" in args.workloads else []:
-        for elements in args.sizes:
+        for elements in sizes_of(args, mode, args.sizes):
             key = (mode, elements)
             for metric in METRICS:
                 if key in errors:
@@ -90,8 +120,20 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                 c = cell(mode, args.placement, elements, metric)
                 c.update(status="ok", trials=len(trials), **summarize(trials))
                 cells.append(c)
+    for hmode in args.handover_modes if handover.NAME in args.workloads else []:
+        for elements in args.large_sizes:
+            key = (handover.NAME, hmode, elements)
+            for metric in METRICS:
+                if key in errors:
+                    cells.append(failed_cell(hmode, args.placement, elements, metric, errors[key],
+                                             handover.NAME))
+                    continue
+                trials = samples[key][metric]
+                c = cell(hmode, args.placement, elements, metric, handover.NAME)
+                c.update(status="ok", trials=len(trials), **summarize(trials))
+                cells.append(c)
     for fmode, w in [(fm, w) for fm in fanout_modes for w in fanouts]:
-        for elements in args.fanout_sizes:
+        for elements in sizes_of(args, fmode, args.fanout_sizes):
             key = (fmode, w, elements)
             for metric in FANOUT_METRICS:
                 if key in errors:

@@ -36,6 +36,7 @@ The queues of alternatives.py run the same loops; ``ray``
 
 from __future__ import annotations
 
+import copy
 import multiprocessing as mp
 import sys
 import time
@@ -44,6 +45,7 @@ from typing import Any
 import numpy as np
 
 import alternatives
+import handover
 import ray_alternative
 from mpqueue_common import (
     MONO, TrialError, base_name, clock, payload, pin, report_error, stamp, verify,
@@ -326,8 +328,19 @@ def keep_in_flight(
 # One trial in fresh processes (parent process)
 
 
+def by_size(args, elements: int, fanout: bool = False):
+    """``args`` with the message and warm-up counts for ``elements``
+    (handover.messages_for: a large size runs few messages)."""
+    a = copy.copy(args)
+    if fanout:
+        a.fanout_messages, _ = handover.messages_for(elements, args.fanout_messages, args.warmup)
+    a.messages, a.warmup = handover.messages_for(elements, args.messages, args.warmup)
+    return a
+
+
 def run_trial(ctx, mode: str, elements: int, args) -> tuple[np.ndarray, np.ndarray, int]:
     """One trial in fresh processes: (put ns, get ns, warm-up ns)."""
+    args = by_size(args, elements)
     if mode == ray_alternative.NAME:
         return ray_alternative.run(ctx, ray_alternative.seed_driver, (
             sys.modules[__name__], elements, args.messages, args.warmup, args.placement,
@@ -360,6 +373,7 @@ def run_fanout_trial(
 ) -> tuple[np.ndarray, float, float, float]:
     """One fanout trial in fresh processes: (latency ns, tasks/s, producer CPU
     ns per task, workers' CPU ns per task)."""
+    args = by_size(args, elements, fanout=True)
     if mode == ray_alternative.NAME:
         return ray_alternative.run(ctx, ray_alternative.fanout_driver, (
             sys.modules[__name__], elements, workers, args.fanout_messages, args.warmup,

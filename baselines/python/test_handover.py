@@ -7,8 +7,12 @@ failing the trial. No timed assertions: the machine is shared and noisy.
 Run: ``python3 -m unittest -v test_handover`` in this directory.
 """
 
+import json
 import multiprocessing as mp
 import os
+import subprocess
+import sys
+import tempfile
 import types
 import unittest
 
@@ -82,6 +86,47 @@ class EndToEnd(unittest.TestCase):
                 handover.run_trial(workloads, alternatives, mp.get_context("fork"), mode,
                                    MiB // 8, args())
         self.assertEqual(set(os.listdir("/dev/shm")) - before, set())
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class CommandLine(unittest.TestCase):
+    def run_bench(self, *extra):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "out.json")
+            r = subprocess.run(
+                [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "10",
+                 "--messages", "6", "--trials", "2", "--warmup", "1", "--placement", "none",
+                 "--modes", "mp-queue", "--fanout-modes", "mp-queue", "--workers", "1",
+                 "--fanout-min-ms", "0", *extra, "--json", out],
+                capture_output=True, text=True, timeout=300)
+            cells = json.load(open(out))["cells"] if os.path.exists(out) else []
+            return r, cells
+
+    def test_handover_cells_and_large_sizes_for_the_large_modes(self):
+        r, cells = self.run_bench("--workloads", "seed,fanout,handover", "--large-sizes", "3000",
+                                  "--large-modes", "mp-queue", "--handover-modes",
+                                  "mp-queue,shared-memory")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = {(c["workload"], c["transport"], c["size_bytes"], c["metric"]) for c in cells}
+        for mode in ("mp-queue", "shared-memory"):
+            for metric in ("total", "put", "get"):
+                self.assertIn(("handover", mode, 24000, metric), got)
+        self.assertIn(("seed", "mp-queue", 24000, "total"), got)
+        self.assertIn(("fanout1", "mp-queue", 24000, "throughput"), got)
+        self.assertTrue(all(c["status"] == "ok" and c["trials"] == 2 for c in cells))
+        self.assertFalse({c["workload"] for c in cells if c["size_bytes"] == 24000} - {
+            "seed", "fanout1", "handover"})
+
+    def test_no_large_sizes_by_default_and_bad_modes_named(self):
+        r, cells = self.run_bench("--workloads", "seed")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual({c["size_bytes"] for c in cells}, {80})
+        r, _ = self.run_bench("--workloads", "handover", "--handover-modes", "nope")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown handover mode", r.stderr)
+        self.assertIn("ipcbench-loan", r.stderr)
 
 
 if __name__ == "__main__":
