@@ -32,11 +32,7 @@ pub(super) struct FloorArgs {
 pub(super) fn measure_floors(
     placements: &[Placement],
     sizes: &[u64],
-<<<<<<< HEAD
-) -> Result<Vec<results::Floors>> {
-=======
 ) -> (Vec<results::Floors>, Vec<Vec<Probe>>) {
->>>>>>> main
     placements
         .iter()
         .map(|&p| crate::floors::measure(p, sizes, crate::floors::Counts::DEFAULT))
@@ -85,13 +81,8 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(o, "clock read: {clock:.1} ns");
-<<<<<<< HEAD
-    for f in &results.floors {
-        let show = |s: &Option<results::Summary>| {
-=======
     for (f, probes) in results.floors.iter().zip(&probes) {
         let show = |s: &Option<results::Summary>| {
->>>>>>> main
             s.as_ref().map_or("n/a".to_owned(), |s| {
                 format!("p50 {:.0} ns, p99 {:.0} ns", s.p50_ns, s.p99_ns)
             })
