@@ -32,6 +32,17 @@
 //! several worker processes ([`shared()`]) on backends that declare
 //! `Capabilities::shared_receivers`, and pass, saying so, on the others.
 //!
+//! # Loans
+//!
+//! The `loan_*` and `killed_holding_*` cases check the loan capability
+//! (`transport::Sender::loan`, see the transport crate's docs, "Loans") on
+//! backends that declare `Capabilities::max_loan > 0`, and pass, saying so,
+//! on the others: loaned messages arrive whole, in order, exactly once; a
+//! dropped loan sends nothing and gives its space back; a loan above the
+//! maximum is refused before anything is written; a process killed holding
+//! a loan or a received message leaves its peer told (Disconnected) and
+//! never blocked, and (as after every case) nothing behind.
+//!
 //! # Opting out
 //!
 //! A backend whose library cannot meet a case says so in its `suite!` line,
@@ -143,7 +154,7 @@ macro_rules! suite {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! case_tests {
-    ($($case:ident $name:ident $module:ident $peer:ident $kills:literal $peer_listens:literal $doc:literal;)*) => {
+    ($($case:ident $name:ident $module:ident $peer:ident $kills:literal $peer_listens:literal $needs:ident $doc:literal;)*) => {
         $(
             #[test]
             fn $name() {

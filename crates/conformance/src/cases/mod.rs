@@ -8,11 +8,17 @@ mod boundaries;
 mod empty_and_one_byte;
 mod fault;
 mod fifo_order;
+mod killed_holding_loan;
+mod killed_holding_received;
 mod killed_receiver_blocked_send;
 mod killed_receiver_mid_stream;
 mod killed_sender_mid_message;
 mod large_16mib;
 mod listener_drops;
+mod loan;
+mod loan_dropped_sends_nothing;
+mod loan_too_large;
+mod loan_whole_in_order;
 mod many_small;
 mod peer_exits;
 mod random_sizes;
@@ -33,7 +39,10 @@ use crate::message::echo_until_disconnect;
 /// Columns: the `Case` variant; the test's name (also [`Case::name`] and the
 /// name a `skip = [...]` list uses); the module in `cases/` that plays it;
 /// the peer side (`own`: the module's `peer`, `echo`: echo everything); whether
-/// the test kills the peer; whether the peer is the listening side; the doc.
+/// the test kills the peer; whether the peer is the listening side; what the
+/// backend must offer for the case to check anything (`any`, or `loans`:
+/// [`Capabilities::max_loan`](transport::Capabilities::max_loan) > 0; other
+/// backends pass it, saying so); the doc.
 ///
 /// `$then` is the macro that receives the rows (a path, so `suite!` can pass
 /// `$crate::...` from a backend's crate).
@@ -42,36 +51,50 @@ use crate::message::echo_until_disconnect;
 macro_rules! case_table {
     ($($then:tt)+) => {
         $($then)+! {
-            FifoOrder fifo_order fifo_order own false false
+            FifoOrder fifo_order fifo_order own false false any
                 "1 000 numbered messages arrive in order, both directions.";
-            Boundaries boundaries boundaries own false false
+            Boundaries boundaries boundaries own false false any
                 "Back-to-back messages of growing sizes keep their boundaries.";
-            EmptyAndOneByte empty_and_one_byte empty_and_one_byte echo false false
+            EmptyAndOneByte empty_and_one_byte empty_and_one_byte echo false false any
                 "Empty and 1-byte messages, both directions.";
-            Large16MiB large_16mib large_16mib echo false false
+            Large16MiB large_16mib large_16mib echo false false any
                 "A 16 MiB message there and back.";
-            ManySmall many_small many_small own false false
+            ManySmall many_small many_small own false false any
                 "10 000 small messages, no loss.";
-            RandomSizes random_sizes random_sizes echo false false
+            RandomSizes random_sizes random_sizes echo false false any
                 "1 000 messages of random sizes up to 1 MiB, contents checked.";
-            PeerExits peer_exits peer_exits own false false
+            PeerExits peer_exits peer_exits own false false any
                 "The peer process exits: recv drains, then reports Disconnected; send reports Disconnected; nothing hangs.";
-            ListenerDrops listener_drops listener_drops own false false
+            ListenerDrops listener_drops listener_drops own false false any
                 "The listener drops its halves: the peer sees Disconnected.";
-            TooLarge too_large too_large echo false false
+            TooLarge too_large too_large echo false false any
                 "A message over the declared maximum is refused with TooLarge.";
-            KilledReceiverMidStream killed_receiver_mid_stream killed_receiver_mid_stream own true false
+            KilledReceiverMidStream killed_receiver_mid_stream killed_receiver_mid_stream own true false any
                 "The receiving peer (the connecting side) is killed with SIGKILL while we stream 4 KiB messages to it: `send` ends in Disconnected, `recv` too.";
-            KilledReceiverMidStreamListener killed_receiver_mid_stream_listener killed_receiver_mid_stream own true true
+            KilledReceiverMidStreamListener killed_receiver_mid_stream_listener killed_receiver_mid_stream own true true any
                 "As [`Case::KilledReceiverMidStream`], the killed peer being the listening side.";
-            KilledReceiverBlockedSend killed_receiver_blocked_send killed_receiver_blocked_send own true false
+            KilledReceiverBlockedSend killed_receiver_blocked_send killed_receiver_blocked_send own true false any
                 "The receiving peer stops reading, we block in a 16 MiB send, and the peer (the connecting side) is killed: the blocked `send` returns Disconnected.";
-            KilledReceiverBlockedSendListener killed_receiver_blocked_send_listener killed_receiver_blocked_send own true true
+            KilledReceiverBlockedSendListener killed_receiver_blocked_send_listener killed_receiver_blocked_send own true true any
                 "As [`Case::KilledReceiverBlockedSend`], the killed peer being the listening side.";
-            KilledSenderMidMessage killed_sender_mid_message killed_sender_mid_message own true false
+            KilledSenderMidMessage killed_sender_mid_message killed_sender_mid_message own true false any
                 "The sending peer (the connecting side) is killed in the middle of a 16 MiB message: `recv` hands out only whole, correct messages, then Disconnected or Corrupt.";
-            KilledSenderMidMessageListener killed_sender_mid_message_listener killed_sender_mid_message own true true
+            KilledSenderMidMessageListener killed_sender_mid_message_listener killed_sender_mid_message own true true any
                 "As [`Case::KilledSenderMidMessage`], the killed peer being the listening side.";
+            LoanWholeInOrder loan_whole_in_order loan_whole_in_order own false false loans
+                "Loaned messages of every size up to the maximum arrive whole, in order, exactly once, mixed with copied ones, both directions.";
+            LoanDroppedSendsNothing loan_dropped_sends_nothing loan_dropped_sends_nothing own false false loans
+                "Loans dropped without publishing (written to, up to the largest, more than fit at once) send nothing and give their space back.";
+            LoanTooLarge loan_too_large loan_too_large own false false loans
+                "A loan above the connection's maximum is refused with LoanTooLarge naming both sizes, and nothing is sent.";
+            KilledHoldingLoan killed_holding_loan killed_holding_loan own true false loans
+                "The sending peer (the connecting side) is killed holding a half-written loan: nothing of it arrives, `recv` and loans end in Disconnected.";
+            KilledHoldingLoanListener killed_holding_loan_listener killed_holding_loan own true true loans
+                "As [`Case::KilledHoldingLoan`], the killed peer being the listening side.";
+            KilledHoldingReceived killed_holding_received killed_holding_received own true false loans
+                "The receiving peer (the connecting side) is killed holding a lent message: loans to it end in Disconnected, never block on the space it held.";
+            KilledHoldingReceivedListener killed_holding_received_listener killed_holding_received own true true loans
+                "As [`Case::KilledHoldingReceived`], the killed peer being the listening side.";
         }
     };
 }
@@ -92,7 +115,7 @@ pub(crate) struct Sides<T: Transport> {
 
 /// The enum, the list and the per-case facts, from [`case_table!`]'s rows.
 macro_rules! define_cases {
-    ($($case:ident $name:ident $module:ident $peer:ident $kills:literal $peer_listens:literal $doc:literal;)*) => {
+    ($($case:ident $name:ident $module:ident $peer:ident $kills:literal $peer_listens:literal $needs:ident $doc:literal;)*) => {
         /// The contract's clauses, one test each.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Case {
@@ -126,6 +149,13 @@ macro_rules! define_cases {
                 }
             }
 
+            /// Whether the case checks only backends that loan.
+            pub(crate) fn needs_loans(self) -> bool {
+                match self {
+                    $(Self::$case => define_cases!(@loans $needs),)*
+                }
+            }
+
             /// The module that plays this case. A fault case and its
             /// `*_listener` twin play the same halves; only who listens
             /// differs.
@@ -141,6 +171,8 @@ macro_rules! define_cases {
     };
     (@peer own $module:ident) => { $module::peer::<T> };
     (@peer echo $module:ident) => { echo::<T> };
+    (@loans any) => { false };
+    (@loans loans) => { true };
 }
 
 crate::case_table!(define_cases);

@@ -68,6 +68,23 @@ impl MemRing {
         // and the producer does not write it until it is released.
         unsafe { std::slice::from_raw_parts(self.data.as_ptr().add(off), len) }
     }
+
+    /// Lends the body of a record the producer has reserved, to be written
+    /// in place (a loan).
+    ///
+    /// # Safety
+    ///
+    /// `[off, off + len)` lies in the data area, is reserved by this ring's
+    /// producer and not yet published, and no other reference to it exists
+    /// while the slice lives.
+    #[inline]
+    pub unsafe fn bytes_mut<'a>(&self, off: usize, len: usize) -> &'a mut [u8] {
+        debug_assert!(off + len <= self.size);
+        // SAFETY: per the caller's contract the range is inside the area,
+        // the consumer does not read it before it is published and nothing
+        // else refers to it.
+        unsafe { std::slice::from_raw_parts_mut(self.data.as_ptr().add(off), len) }
+    }
 }
 
 // SAFETY: `size` is fixed and valid per `new`; `word` masks its offset

@@ -130,6 +130,58 @@ impl<M: RingMem> Producer<M> {
         Ok(Push::Done)
     }
 
+    /// Tries to reserve the next record for a body of `len` bytes (at most
+    /// [`Self::max_inline`]) that the caller writes in place, at
+    /// [`Self::reserved_body`], and then publishes with
+    /// [`Self::publish_reserved`]: a loan. `Done` means reserved, nothing is
+    /// published; `Padded` and `Full` as for [`Self::try_push`]. Reserving
+    /// writes nothing the consumer reads, so a reservation that is never
+    /// published needs no undoing.
+    #[inline(always)]
+    pub fn try_reserve(&mut self, len: usize) -> Result<Push, Corrupt> {
+        if len > self.max_inline() {
+            return Err(too_large(len));
+        }
+        let rec = self.rounding.record(len);
+        let off = (self.tail as usize) & (self.size - 1);
+        if off + rec > self.size {
+            return self.push_pad(off);
+        }
+        if !self.has_free(rec + STAMP_GUARD)? {
+            return Ok(Push::Full);
+        }
+        Ok(Push::Done)
+    }
+
+    /// Offset in the data area of the body of the record [`Self::try_reserve`]
+    /// reserved (the record at `tail`).
+    #[inline]
+    pub fn reserved_body(&self) -> usize {
+        ((self.tail as usize) & (self.size - 1)) + HEADER
+    }
+
+    /// Publishes the record reserved by [`Self::try_reserve`]`(len)`, whose
+    /// body the caller has written, as `kind`. Re-checks the reservation
+    /// (from the cached head, so it costs no shared read), so a call without
+    /// one is refused instead of overwriting unreleased records.
+    #[inline]
+    pub fn publish_reserved(&mut self, kind: u32, len: usize) -> Result<(), Corrupt> {
+        if len > self.max_inline() {
+            return Err(too_large(len));
+        }
+        let rec = self.rounding.record(len);
+        let off = (self.tail as usize) & (self.size - 1);
+        let used = (self.tail - self.head_cache) as usize;
+        if off + rec > self.size || self.size - used < rec + STAMP_GUARD {
+            return Err(Corrupt(format!(
+                "internal: publishing {len} bytes at offset {off} that were not reserved"
+            )));
+        }
+        // Fits the record's u32: at most half a ring of at most 1 GiB.
+        self.publish(off, rec, kind, len as u32);
+        Ok(())
+    }
+
     /// The next record does not fit before the end of the area: fill the rest
     /// with a `PAD` record (once per lap, so out of line).
     #[cold]
