@@ -57,6 +57,7 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(o, "clock read: {clock:.1} ns");
+    let _ = writeln!(o, "placements: {}", crate::topology::system().describe());
     for f in &results.floors {
         let show = |s: &Option<report::Summary>| {
             s.as_ref().map_or("n/a".to_owned(), |s| {
