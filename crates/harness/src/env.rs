@@ -24,8 +24,35 @@ pub fn collect(command_line: String, clock_overhead_ns: f64) -> Environment {
             .map(|s| s.trim().to_owned())
             .unwrap_or_else(|_| "not exposed (no cpufreq)".to_owned()),
         clock_overhead_ns,
-        extra: Vec::new(),
+        extra: placements(crate::topology::system()),
     }
+}
+
+/// What the placements stand for on this machine, for the environment's
+/// extra rows (the report prints them with the machine).
+pub fn placements(t: &crate::topology::Topology) -> Vec<(String, String)> {
+    let mut rows = vec![
+        (
+            "placement split".to_owned(),
+            match t.split_relation {
+                Some(r) => format!("{r}, CPUs {} and {}", t.split.0, t.split.1),
+                None => format!("CPUs {} and {} (relation unknown)", t.split.0, t.split.1),
+            },
+        ),
+        ("placement same".to_owned(), format!("CPU {}", t.same)),
+    ];
+    if !t.pairs.is_empty() {
+        let offered: Vec<String> = t
+            .pairs
+            .iter()
+            .map(|p| format!("{} ({}/{})", p.relation, p.first, p.second))
+            .collect();
+        rows.push(("CPU relations".to_owned(), offered.join(", ")));
+    }
+    if let Some(reason) = &t.fallback {
+        rows.push(("topology fallback".to_owned(), reason.clone()));
+    }
+    rows
 }
 
 /// CPUs online on the machine (not the calling thread's affinity mask).

@@ -26,4 +26,5 @@ pub mod soak;
 pub mod stats;
 pub mod supervisor;
 pub mod targets;
+pub mod topology;
 pub mod workload;

@@ -26,11 +26,15 @@ impl fmt::Display for Role {
     }
 }
 
-/// The core a role is pinned to under a placement, if any.
+/// The core a role is pinned to under a placement, if any: `split` takes
+/// the machine's closest pair of distinct physical cores and `same` its first
+/// CPU (see [`crate::topology`]; cores 0/1 and 0 when sysfs cannot tell).
 pub fn core_for(placement: Placement, role: Role) -> Option<usize> {
+    let topology = crate::topology::system();
     match (placement, role) {
-        (Placement::Split, Role::Producer) | (Placement::Same, _) => Some(0),
-        (Placement::Split, Role::Consumer) => Some(1),
+        (Placement::Split, Role::Producer) => Some(topology.split.0),
+        (Placement::Split, Role::Consumer) => Some(topology.split.1),
+        (Placement::Same, _) => Some(topology.same),
         (Placement::None, _) => None,
     }
 }

@@ -81,6 +81,7 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(o, "clock read: {clock:.1} ns");
+    let _ = writeln!(o, "placements: {}", crate::topology::system().describe());
     for (f, probes) in results.floors.iter().zip(&probes) {
         let show = |s: &Option<results::Summary>| {
             s.as_ref().map_or("n/a".to_owned(), |s| {

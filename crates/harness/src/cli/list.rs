@@ -36,8 +36,13 @@ pub(super) fn run() -> Result<()> {
     }
     let _ = writeln!(
         o,
-        "\nPlacements:\n  {:<22} producer on core 0, consumer on core 1 (default)\n  {:<22} both on core 0\n  {:<22} not pinned",
+        "\nPlacements:\n  {:<22} producer and consumer on the closest two distinct physical cores (default)\n  {:<22} both on one CPU\n  {:<22} not pinned",
         "split", "same", "none"
+    );
+    let _ = writeln!(
+        o,
+        "  on this machine: {}",
+        crate::topology::system().describe()
     );
     emit(&o)
 }
