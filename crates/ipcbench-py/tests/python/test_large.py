@@ -91,6 +91,58 @@ def test_large_arrays_between_processes(method):
     q.close()
 
 
+def large_producer(q, tag, count, loan):
+    for i in range(count):
+        n = 20_000 + 1000 * (i % 7)  # several size classes
+        a = q.array(n, np.int64) if loan and i % 2 else np.empty(n, dtype=np.int64)
+        a[:] = np.arange(n) * (tag + 1) + i
+        q.put((tag, i, a) if i % 3 == 0 else a)
+
+
+def large_consumer(q, out):
+    seen, held = [], []
+    while (m := q.get(timeout=60)) is not None:
+        tag_i = (m[0], m[1]) if isinstance(m, tuple) else None
+        a = m[2] if isinstance(m, tuple) else m
+        n = a.size
+        i = int(a[0]) if tag_i is None else tag_i[1]
+        tag = (int(a[1]) - i - 1) if tag_i is None else tag_i[0]
+        if not np.array_equal(a, np.arange(n) * (tag + 1) + i):
+            out.put(("corrupt", tag, i))
+            return
+        seen.append((tag, i))
+        held.append(a)  # some are kept a while, some let go at once
+        if len(held) > 5:
+            held.pop(0)
+    out.put(("ok", seen))
+
+
+@pytest.mark.parametrize("loan", [False, True], ids=["copied", "loaned"])
+def test_many_producers_and_consumers_of_large_arrays(loan):
+    ctx = mp.get_context("fork")
+    q, out = ipcbench.Queue(maxsize=8), ipcbench.Queue()
+    count = 150
+    prods = [ctx.Process(target=large_producer, args=(q, t, count, loan)) for t in range(2)]
+    cons = [ctx.Process(target=large_consumer, args=(q, out)) for _ in range(2)]
+    for p in prods + cons:
+        p.start()
+    for p in prods:
+        p.join(120)
+    for _ in cons:
+        q.put(None)
+    got = [out.get(timeout=120) for _ in cons]
+    for p in cons:
+        p.join(60)
+    assert all(g[0] == "ok" for g in got), got
+    seen = sorted(m for g in got for m in g[1])
+    assert seen == [(t, i) for t in range(2) for i in range(count)]
+    assert all(p.exitcode == 0 for p in prods + cons)
+    q.reclaim()
+    n, _ = q.blocks()
+    assert n <= 2 * 7, "only kept free blocks remain, a couple per size"
+    q.close()
+
+
 def test_received_array_is_its_own():
     q = ipcbench.Queue()
     src = np.zeros(MiB, dtype=np.uint8)
