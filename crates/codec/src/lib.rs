@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod inplace;
 pub mod pattern;
 
 use std::borrow::Cow;

@@ -13,6 +13,14 @@ use crate::{Decoded, as_le_bytes};
 /// Number of distinct arrays in rotation.
 pub const VARIANTS: usize = 4;
 
+/// Element `j` of variant `v` is `j * STEP ^ salt(v)`.
+pub(crate) const STEP: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// The value variant `v`'s elements are XORed with.
+pub(crate) fn salt(v: u64) -> u64 {
+    (v + 1).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+}
+
 /// What went wrong with a received message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
@@ -32,6 +40,12 @@ pub enum VerifyError {
         /// Elements expected.
         expected: usize,
         /// Elements received.
+        got: usize,
+    },
+    /// Too short to hold the 16-byte header.
+    #[error("message of {got} bytes is shorter than its 16-byte header")]
+    Truncated {
+        /// Bytes received.
         got: usize,
     },
     /// Same length, different bytes.
@@ -66,9 +80,9 @@ impl PatternSet {
     pub fn new(elements: usize) -> Self {
         let arrays: Vec<Vec<i64>> = (0..VARIANTS as u64)
             .map(|v| {
-                let salt = (v + 1).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+                let salt = salt(v);
                 (0..elements as u64)
-                    .map(|j| (j.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt) as i64)
+                    .map(|j| (j.wrapping_mul(STEP) ^ salt) as i64)
                     .collect()
             })
             .collect();

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod env;
 pub mod fault;
 pub mod floors;
+pub mod inplace_floor;
 pub mod interrupt;
 pub mod placement;
 pub mod preset;

@@ -163,6 +163,27 @@ mod tests {
     }
 
     #[test]
+    fn large_sizes_parse_and_absurd_ones_name_the_limit() {
+        assert_eq!(
+            parse_list("8B,409.6KB,1MiB,4MiB,16MiB,64MiB,256MiB", MAX),
+            Ok(vec![
+                8,
+                409_600,
+                1 << 20,
+                4 << 20,
+                16 << 20,
+                64 << 20,
+                256 << 20
+            ])
+        );
+        let e = parse_size("4GiB", MAX).expect_err("above the limit");
+        assert!(
+            e.to_string().contains("\"4GiB\"") && e.to_string().contains(&MAX.to_string()),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn lists() {
         assert_eq!(parse_list("100,8B,100", MAX), Ok(vec![800, 8]));
         assert_eq!(parse_list(",", MAX), Err(SizeError::Empty));

@@ -324,7 +324,9 @@ pub fn memcpy(sizes: &[u64]) -> Vec<MemcpyFloor> {
             let mut dst = vec![0u8; n];
             // Batch small copies so each sample is well above clock overhead.
             let batch = (65_536 / n.max(1)).clamp(1, 1000) as u64;
-            let mut samples: Vec<f64> = (0..201)
+            // Large sizes get fewer samples: about 1 GiB copied per size.
+            let count = ((1u64 << 30) / (size.max(1) * batch)).clamp(11, 201);
+            let mut samples: Vec<f64> = (0..count)
                 .map(|_| {
                     let t0 = now_ns();
                     for _ in 0..batch {

@@ -7,6 +7,7 @@
 //! can tell them apart without any extra round trip; verification of every
 //! message happens after the timestamps it contributes to.
 
+pub mod by_size;
 mod fanout;
 mod fanout_shared;
 mod paced;
@@ -109,7 +110,7 @@ pub fn run_side<S: Sender, R: Receiver>(
 ) -> Result<RoleOutput> {
     let codec =
         Codec::from_name(&spec.codec).with_context(|| format!("unknown codec {:?}", spec.codec))?;
-    for_each_size(spec, ctl, |i, elements| {
+    for_each_size(spec, ctl, |i, elements, spec| {
         let rate = || {
             spec.rates
                 .get(i)
@@ -147,7 +148,7 @@ pub fn run_fanout_producer<S: Sender, R: Receiver>(
     conns: &mut [(S, R)],
     ctl: &mut Control,
 ) -> Result<RoleOutput> {
-    for_each_size(spec, ctl, |_, elements| {
+    for_each_size(spec, ctl, |_, elements, spec| {
         fanout::producer(conns, elements, spec)
     })
 }
@@ -160,7 +161,7 @@ pub fn run_shared_producer<S: Sender, R: Receiver>(
     ctl: &mut Control,
 ) -> Result<RoleOutput> {
     fanout_shared::check_sizes(spec)?;
-    let out = for_each_size(spec, ctl, |_, elements| {
+    let out = for_each_size(spec, ctl, |_, elements, spec| {
         fanout_shared::producer(tx, rx, elements, spec)
     })?;
     fanout_shared::stop_workers(tx, spec.workload.consumers())?;
@@ -181,15 +182,20 @@ pub fn run_shared_worker<S: Sender, R: Receiver>(
 
 pub use fanout_shared::{TaskDigest, check_union};
 
-/// Runs `one` for every size in the spec's order, naming the cell in errors
-/// and reporting progress after each.
+/// Runs `one` for every size in the spec's order, with the spec's message
+/// count for that size ([`by_size::messages_for`]), naming the cell in
+/// errors and reporting progress after each.
 fn for_each_size(
     spec: &RoleSpec,
     ctl: &mut Control,
-    mut one: impl FnMut(usize, usize) -> Result<SizeOutput>,
+    mut one: impl FnMut(usize, usize, &RoleSpec) -> Result<SizeOutput>,
 ) -> Result<RoleOutput> {
     let mut out = RoleOutput::default();
+    let mut sized = spec.clone();
     for (i, &size) in spec.sizes.iter().enumerate() {
+        // Every fanout worker still gets a task.
+        sized.messages = by_size::messages_for(size, spec.messages)
+            .max(spec.workload.consumers().min(spec.messages));
         let cell = || {
             format!(
                 "{}/{}/{} size {} B",
@@ -197,7 +203,7 @@ fn for_each_size(
             )
         };
         let elements = usize::try_from(size / 8).context("size does not fit in memory")?;
-        let mut size_out = one(i, elements).with_context(cell)?;
+        let mut size_out = one(i, elements, &sized).with_context(cell)?;
         size_out.size_bytes = size;
         out.sizes.push(size_out);
         ctl.progress(i + 1)?;
@@ -205,11 +211,18 @@ fn for_each_size(
     Ok(out)
 }
 
-/// Runs lockstep warm-up rounds until the warm-up time has passed.
-fn warm_up(spec: &RoleSpec, mut round: impl FnMut(u64) -> Result<()>) -> Result<()> {
+/// Runs lockstep warm-up rounds of arrays of `elements` until the warm-up
+/// time has passed and at least the size's least warm-up count
+/// ([`by_size::warm_up_messages`]) was sent.
+fn warm_up(
+    spec: &RoleSpec,
+    elements: usize,
+    mut round: impl FnMut(u64) -> Result<()>,
+) -> Result<()> {
     let until = now_ns() + spec.warmup_ms * 1_000_000;
+    let least = by_size::warm_up_messages(elements as u64 * 8);
     let mut w = 0;
-    while w < MIN_WARMUP_MESSAGES || now_ns() < until {
+    while w < least || now_ns() < until {
         round(w | WARMUP).with_context(|| format!("warm-up message #{w}"))?;
         w += 1;
     }

@@ -59,7 +59,7 @@ pub(super) fn producer<S: Sender, R: Receiver>(
         }
         Ok(())
     };
-    warm_up(spec, |seq| round(seq, None))?;
+    warm_up(spec, elements, |seq| round(seq, None))?;
     let cpu0 = cpu_time_ns();
     for seq in 0..spec.messages as u64 {
         round(seq, Some(&mut rtt)).with_context(|| format!("message #{seq}"))?;

@@ -37,7 +37,9 @@ pub(super) fn producer<S: Sender, R: Receiver>(
     let pat = PatternSet::new(elements);
     let mut buf = Vec::with_capacity(elements * 8 + 64);
     let mut rec: [Recorder; 5] = Default::default();
-    warm_up(spec, |seq| round(tx, rx, codec, &pat, seq, &mut buf, None))?;
+    warm_up(spec, elements, |seq| {
+        round(tx, rx, codec, &pat, seq, &mut buf, None)
+    })?;
     let cpu0 = cpu_time_ns();
     for seq in 0..spec.messages as u64 {
         round(tx, rx, codec, &pat, seq, &mut buf, Some(&mut rec))

@@ -23,9 +23,8 @@ use codec::pattern::PatternSet;
 use results::Metric;
 use transport::{Receiver, Sender};
 
-use super::{
-    MIN_WARMUP_MESSAGES, SeqTracker, WARMUP, await_done, patch_header, raw_buffers, send_done,
-};
+use super::by_size::warm_up_messages;
+use super::{SeqTracker, WARMUP, await_done, patch_header, raw_buffers, send_done};
 use crate::clock::now_ns;
 use crate::role::{RoleSpec, SizeOutput};
 use crate::stats::{Recorder, cpu_time_ns};
@@ -50,7 +49,7 @@ pub(super) fn producer<S: Sender, R: Receiver>(
     let n = bufs.len() as u64;
     let until = now_ns() + spec.warmup_ms * 1_000_000;
     let mut w = 0;
-    while w < MIN_WARMUP_MESSAGES || now_ns() < until {
+    while w < warm_up_messages(elements as u64 * 8) || now_ns() < until {
         let buf = &mut bufs[(w % n) as usize];
         patch_header(buf, w | WARMUP, now_ns());
         tx.send(buf)
