@@ -222,6 +222,7 @@ impl Transport for ShmQueue {
             zero_copy_recv: false,
             wait: WaitStrategy::Adaptive,
             shared_receivers: MAX_SHARED,
+            ..Capabilities::default()
         }
     }
 }

@@ -88,6 +88,7 @@
 #![forbid(unsafe_code)]
 
 pub mod framing;
+pub mod mqueue_names;
 pub mod peer;
 pub mod pipes;
 pub mod process;
@@ -135,6 +136,12 @@ pub struct Capabilities {
     /// going to exactly one of them (see the crate docs, "Shared
     /// receivers"); 0: point to point only.
     pub shared_receivers: usize,
+    /// How many connections may exist at once on this machine for one user,
+    /// where a per-user kernel quota bounds it (POSIX queues: every queue is
+    /// charged to `RLIMIT_MSGQUEUE`); 0: no limit. The conformance suite
+    /// runs no more of this backend's connections at once, and the harness
+    /// does not schedule a workload that needs more.
+    pub max_concurrent: usize,
 }
 
 impl Default for Capabilities {
@@ -144,6 +151,7 @@ impl Default for Capabilities {
             zero_copy_recv: false,
             wait: WaitStrategy::Block,
             shared_receivers: 0,
+            max_concurrent: 0,
         }
     }
 }
