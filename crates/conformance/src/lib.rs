@@ -61,6 +61,7 @@ mod message;
 mod process;
 mod run;
 mod shared;
+mod slots;
 
 pub use cases::accept_times_out::accept_times_out;
 pub use cases::malformed_endpoint::malformed_endpoint;
