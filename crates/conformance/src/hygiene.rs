@@ -127,7 +127,9 @@ pub(crate) fn markers(backend: &str, tag: &str, endpoint: &str) -> Vec<String> {
 /// Says once per test binary that message queues cannot be checked.
 fn warn_once(why: &str) {
     static SAID: std::sync::Once = std::sync::Once::new();
-    SAID.call_once(|| eprintln!("conformance: leftover POSIX message queues are not checked: {why}"));
+    SAID.call_once(|| {
+        eprintln!("conformance: leftover POSIX message queues are not checked: {why}")
+    });
 }
 
 /// Everything in /dev/shm, the temporary directory, the POSIX message

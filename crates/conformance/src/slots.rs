@@ -34,7 +34,10 @@ pub(crate) fn take_named(backend: &'static str, max: usize, n: usize) -> Slots {
     let n = n.clamp(1, max);
     let mut guard = IN_USE.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
-        let used = guard.get_or_insert_with(HashMap::new).entry(backend).or_insert(0);
+        let used = guard
+            .get_or_insert_with(HashMap::new)
+            .entry(backend)
+            .or_insert(0);
         if *used + n <= max {
             *used += n;
             return Slots { backend, n };

@@ -55,6 +55,7 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_pipe::Pipe1M>(),
     entry::<transport_uds::Uds>(),
     entry::<transport_seqpacket::SeqPacket>(),
+    full_only::<transport_unix_dgram::UnixDgram>(),
     entry::<transport_interprocess::Interprocess>(),
     entry::<transport_tcp::Tcp>(),
     full_only::<transport_mq::Mq>(),
@@ -133,7 +134,10 @@ mod tests {
         assert!(default.contains(&"pipe") && default.contains(&"shm-spin"));
         assert!(!default.contains(&"mq"));
         assert!(find("mq").is_some_and(|b| !b.in_default));
-        assert!(!names().contains(&DEFAULT_GROUP), "a backend may not be called {DEFAULT_GROUP}");
+        assert!(
+            !names().contains(&DEFAULT_GROUP),
+            "a backend may not be called {DEFAULT_GROUP}"
+        );
     }
 
     #[test]

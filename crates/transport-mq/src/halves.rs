@@ -83,7 +83,12 @@ pub struct MqSender {
 impl MqSender {
     pub(crate) fn new(q: Queue, link: Arc<Link>, max: usize) -> Self {
         let stage = vec![0; q.size];
-        Self { q, link, stage, max }
+        Self {
+            q,
+            link,
+            stage,
+            max,
+        }
     }
 
     /// Posts one record, waiting while the queue is full (back-pressure)
@@ -221,7 +226,9 @@ impl transport::Receiver for MqReceiver {
                 .first
                 .get(..HEADER)
                 .and_then(|h| h.try_into().ok())
-                .ok_or_else(|| RecvError::Corrupt(format!("a record of {n} bytes has no header")))?;
+                .ok_or_else(|| {
+                    RecvError::Corrupt(format!("a record of {n} bytes has no header"))
+                })?;
             match u64::from_le_bytes(head) {
                 WELCOME => self.forget_names(),
                 REFUSED => {

@@ -41,8 +41,8 @@ use transport::peer::{Gate, PeerCred, TOKEN_LEN, random_token, same_token};
 use transport::process::{PeerProcess, running};
 use transport::{Capabilities, Endpoint, OpenError, Options, mqueue_names, shm_names};
 
-pub use halves::{MqReceiver, MqSender};
 use halves::{HEADER, Link, REFUSED, WELCOME};
+pub use halves::{MqReceiver, MqSender};
 pub use queue::Limits;
 use queue::{Mode, Queue, unlink};
 
@@ -158,7 +158,10 @@ impl MqListener {
                 return Ok(None);
             }
         };
-        let (rx, tx) = (Queue::open(&up(hello.base), Mode::Read), Queue::open(&down(hello.base), Mode::Write));
+        let (rx, tx) = (
+            Queue::open(&up(hello.base), Mode::Read),
+            Queue::open(&down(hello.base), Mode::Write),
+        );
         unlink(&up(hello.base));
         unlink(&down(hello.base));
         let link = Link::new(peer);
@@ -239,7 +242,10 @@ fn knock(door: &str, rec: &[u8], listener: &PeerProcess) -> Result<(), OpenError
             Err(e) => return Err(OpenError::io(format!("mq_send on {door}"), e)),
         }
         if !listener.alive() {
-            return Err(OpenError::Backend(format!("the listener, pid {}, is gone", listener.pid())));
+            return Err(OpenError::Backend(format!(
+                "the listener, pid {}, is gone",
+                listener.pid()
+            )));
         }
         if Instant::now() >= until {
             return Err(OpenError::Backend(format!(
@@ -263,9 +269,18 @@ impl transport::Transport for Mq {
         let me = std::process::id();
         let door_name = format!("/{PREFIX}{me}-{}-door", shm_names::sanitize(&opts.tag, 150));
         let (depth, _) = shape();
-        let door = Queue::open(&door_name, Mode::Create { depth, size: DOOR_RECORD })?;
+        let door = Queue::open(
+            &door_name,
+            Mode::Create {
+                depth,
+                size: DOOR_RECORD,
+            },
+        )?;
         let token = random_token()?;
-        let endpoint = Endpoint(format!("mq:{me}:{door_name}#{}", String::from_utf8_lossy(&token)));
+        let endpoint = Endpoint(format!(
+            "mq:{me}:{door_name}#{}",
+            String::from_utf8_lossy(&token)
+        ));
         let listener = MqListener {
             door,
             door_name,
@@ -281,7 +296,10 @@ impl transport::Transport for Mq {
         static COUNT: AtomicU64 = AtomicU64::new(0);
         let (pid, door, token) = parse(endpoint)?;
         let listener = PeerProcess::open(pid).map_err(|e| {
-            OpenError::Backend(format!("the listener, pid {pid}, of {}: {e}", endpoint.public()))
+            OpenError::Backend(format!(
+                "the listener, pid {pid}, of {}: {e}",
+                endpoint.public()
+            ))
         })?;
         let base = format!(
             "/{PREFIX}{}-{}-{}",
@@ -297,7 +315,11 @@ impl transport::Transport for Mq {
         let rx = MqReceiver::new(rx, link.clone(), MAX, names.clone());
         let tx = Queue::open(&names[0], Mode::Create { depth, size })?;
         let proof = token.map_or([b'-'; TOKEN_LEN].as_slice(), str::as_bytes);
-        knock(door, &Hello::encode(std::process::id(), proof, &base), &link.peer)?;
+        knock(
+            door,
+            &Hello::encode(std::process::id(), proof, &base),
+            &link.peer,
+        )?;
         Ok((MqSender::new(tx, link, MAX), rx))
     }
 

@@ -127,7 +127,11 @@ impl Queue {
                 0,
             )
         };
-        if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
     }
 
     /// Takes the oldest record into `buf` (at least [`Queue::size`] bytes
@@ -192,8 +196,12 @@ fn open_error(name: &str, mode: Mode, e: io::Error) -> OpenError {
              ({}) or msgsize_max ({})",
             l.msg_max, l.msgsize_max
         ),
-        (Some(libc::ENOSPC), _) => "/proc/sys/fs/mqueue/queues_max: too many queues on this machine".into(),
-        (Some(libc::ENOENT), _) => "no such queue (the listener is gone, or this endpoint is stale)".into(),
+        (Some(libc::ENOSPC), _) => {
+            "/proc/sys/fs/mqueue/queues_max: too many queues on this machine".into()
+        }
+        (Some(libc::ENOENT), _) => {
+            "no such queue (the listener is gone, or this endpoint is stale)".into()
+        }
         _ => String::new(),
     };
     let what = format!("mq_open {name}");

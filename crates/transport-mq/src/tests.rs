@@ -8,10 +8,20 @@ fn hellos_round_trip_and_foreign_records_are_not_hellos() {
     let base = format!("/{PREFIX}1-conf-x-0");
     let rec = Hello::encode(42, &[b'a'; TOKEN_LEN], &base);
     let h = Hello::parse(&rec).expect("a hello");
-    assert_eq!((h.pid, h.token, h.base), (42, &[b'a'; TOKEN_LEN][..], base.as_str()));
+    assert_eq!(
+        (h.pid, h.token, h.base),
+        (42, &[b'a'; TOKEN_LEN][..], base.as_str())
+    );
     assert!(Hello::parse(b"HELO").is_none());
     assert!(Hello::parse(&Hello::encode(1, &[b'a'; TOKEN_LEN], "/other-q")).is_none());
-    assert!(Hello::parse(&Hello::encode(1, &[b'a'; TOKEN_LEN], &format!("/{PREFIX}1 x"))).is_none());
+    assert!(
+        Hello::parse(&Hello::encode(
+            1,
+            &[b'a'; TOKEN_LEN],
+            &format!("/{PREFIX}1 x")
+        ))
+        .is_none()
+    );
 }
 
 #[test]
@@ -22,7 +32,14 @@ fn endpoints_parse_and_garbage_is_refused() {
     assert_eq!(parse(&ep).expect("valid"), (7, door.as_str(), Some(token)));
     let public = Endpoint(ep.public().to_owned());
     assert_eq!(parse(&public).expect("public").2, None);
-    for bad in ["mq:0:/ipcbench-mq-1", "mq:7:/etc", "mq:7", "tcp:1", "mq:x:/ipcbench-mq-1", "mq:7:/ipcbench-mq-1#short"] {
+    for bad in [
+        "mq:0:/ipcbench-mq-1",
+        "mq:7:/etc",
+        "mq:7",
+        "tcp:1",
+        "mq:x:/ipcbench-mq-1",
+        "mq:7:/ipcbench-mq-1#short",
+    ] {
         assert!(parse(&Endpoint(bad.into())).is_err(), "{bad}");
     }
 }
@@ -33,7 +50,10 @@ fn capabilities_fit_the_user_quota() {
     let l = Limits::read();
     assert!(caps.max_concurrent >= 1);
     if l.rlimit_bytes < u64::MAX / 2 {
-        assert!(caps.max_concurrent as u64 * connection_charge() <= l.rlimit_bytes.max(connection_charge()));
+        assert!(
+            caps.max_concurrent as u64 * connection_charge()
+                <= l.rlimit_bytes.max(connection_charge())
+        );
     }
 }
 
@@ -45,9 +65,19 @@ fn records_reassemble_and_names_are_removed() {
     let (mut l, ep) = Mq::listen(&Options::unique("mqreasm")).expect("listen");
     assert!(l.expect_peer(std::process::id()));
     let (mut ctx, mut crx) = Mq::connect(&ep, &Options::unique("mqreasm")).expect("connect");
-    let (mut ltx, mut lrx) = l.accept(Instant::now() + Duration::from_secs(5)).expect("accept");
+    let (mut ltx, mut lrx) = l
+        .accept(Instant::now() + Duration::from_secs(5))
+        .expect("accept");
     let (_, size) = shape();
-    let sizes = [0, 1, size - HEADER - 1, size - HEADER, size - HEADER + 1, size, 3 * size + 5];
+    let sizes = [
+        0,
+        1,
+        size - HEADER - 1,
+        size - HEADER,
+        size - HEADER + 1,
+        size,
+        3 * size + 5,
+    ];
     let sender = std::thread::spawn(move || {
         for (i, &n) in sizes.iter().enumerate() {
             ctx.send(&vec![i as u8; n]).expect("send");
@@ -67,8 +97,14 @@ fn records_reassemble_and_names_are_removed() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
     drop(ctx);
-    assert!(matches!(lrx.recv(), Err(transport::RecvError::Disconnected)));
-    assert!(matches!(ltx.send(b"x"), Err(transport::SendError::Disconnected)));
+    assert!(matches!(
+        lrx.recv(),
+        Err(transport::RecvError::Disconnected)
+    ));
+    assert!(matches!(
+        ltx.send(b"x"),
+        Err(transport::SendError::Disconnected)
+    ));
 }
 
 #[test]
@@ -77,9 +113,14 @@ fn a_connector_without_the_token_is_refused_and_named() {
     l.expect_peer(std::process::id());
     let public = Endpoint(ep.public().to_owned());
     let (_tx, mut rx) = Mq::connect(&public, &Options::unique("mqunit")).expect("connect");
-    let err = l.accept(Instant::now() + Duration::from_millis(300)).expect_err("refused");
+    let err = l
+        .accept(Instant::now() + Duration::from_millis(300))
+        .expect_err("refused");
     let why = err.to_string();
-    assert!(why.contains(&format!("pid {}", std::process::id())) && why.contains("token"), "{why}");
+    assert!(
+        why.contains(&format!("pid {}", std::process::id())) && why.contains("token"),
+        "{why}"
+    );
     let refused = rx.recv().expect_err("refused");
     assert!(refused.to_string().contains("refused"), "{refused}");
 }

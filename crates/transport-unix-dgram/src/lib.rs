@@ -25,7 +25,6 @@
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
-use std::os::fd::AsFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -80,7 +79,8 @@ fn abstract_addr(name: &str) -> Result<SocketAddr, OpenError> {
 /// A socket bound at abstract `name` with a send buffer for the largest
 /// datagram.
 fn bound(name: &str) -> Result<UnixDatagram, OpenError> {
-    let s = UnixDatagram::bind_addr(&abstract_addr(name)?).map_err(io_err(format!("bind @{name}")))?;
+    let s =
+        UnixDatagram::bind_addr(&abstract_addr(name)?).map_err(io_err(format!("bind @{name}")))?;
     sockopt::set_socket_send_buffer_size(&s, SNDBUF).map_err(|e| io_err("SO_SNDBUF")(e.into()))?;
     Ok(s)
 }
@@ -88,9 +88,15 @@ fn bound(name: &str) -> Result<UnixDatagram, OpenError> {
 /// Sends a kind byte and a payload as one datagram, blocking while the
 /// peer's queue is full.
 fn send_dgram(s: &UnixDatagram, kind: u8, payload: &[u8]) -> io::Result<()> {
-    let iov = [IoSlice::new(&[kind]), IoSlice::new(payload)];
+    let kind = [kind];
+    let iov = [IoSlice::new(&kind), IoSlice::new(payload)];
     loop {
-        match sendmsg(s, &iov, &mut SendAncillaryBuffer::default(), SendFlags::NOSIGNAL) {
+        match sendmsg(
+            s,
+            &iov,
+            &mut SendAncillaryBuffer::default(),
+            SendFlags::NOSIGNAL,
+        ) {
             Ok(_) => return Ok(()),
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
@@ -116,7 +122,9 @@ impl transport::Sender for DgramSender {
         send_dgram(&self.sock, DATA, msg).map_err(|e| match rustix::io::Errno::from_io_error(&e) {
             // The peer's socket is closed (its process died, or it dropped
             // both halves), or it is connected to someone else.
-            Some(rustix::io::Errno::CONNREFUSED | rustix::io::Errno::PERM) => SendError::Disconnected,
+            Some(rustix::io::Errno::CONNREFUSED | rustix::io::Errno::PERM) => {
+                SendError::Disconnected
+            }
             _ => SendError::from(e),
         })
     }
@@ -137,9 +145,9 @@ impl Drop for DgramSender {
 pub struct DgramReceiver {
     sock: UnixDatagram,
     peer: PeerProcess,
-    /// Only datagrams from here are taken (strangers may have queued some
-    /// before the door was connected).
-    from: Option<SocketAddr>,
+    /// Only datagrams from this abstract name are taken (strangers may
+    /// have queued some before the door was connected).
+    from: Option<Vec<u8>>,
     buf: Vec<u8>,
     closed: bool,
 }
@@ -189,11 +197,10 @@ impl transport::Receiver for DgramReceiver {
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err(RecvError::from(io::Error::from(e))),
             };
-            if let (Some(want), Some(addr)) = (&self.from, &m.address) {
-                let from = SocketAddr::try_from(addr.clone()).ok();
-                if from.as_ref().and_then(SocketAddr::as_abstract_name) != want.as_abstract_name() {
-                    continue;
-                }
+            if let Some(want) = &self.from
+                && abstract_name(m.address).as_ref() != Some(want)
+            {
+                continue;
             }
             if m.flags.contains(ReturnFlags::TRUNC) {
                 return Err(RecvError::Corrupt(format!(
@@ -215,7 +222,11 @@ impl transport::Receiver for DgramReceiver {
                         "the listener refused this connection",
                     )));
                 }
-                (_, k) => return Err(RecvError::Corrupt(format!("a datagram of unknown kind {k}"))),
+                (_, k) => {
+                    return Err(RecvError::Corrupt(format!(
+                        "a datagram of unknown kind {k}"
+                    )));
+                }
             }
         }
     }
@@ -228,8 +239,14 @@ pub struct DgramListener {
     gate: Gate,
 }
 
-/// The sender's credentials and address of one hello.
-fn read_hello(door: &UnixDatagram) -> io::Result<Option<(PeerCred, SocketAddr, bool)>> {
+/// The abstract name a datagram came from.
+fn abstract_name(addr: Option<rustix::net::SocketAddrAny>) -> Option<Vec<u8>> {
+    let unix = rustix::net::SocketAddrUnix::try_from(addr?).ok()?;
+    unix.abstract_name().map(<[u8]>::to_vec)
+}
+
+/// The sender's credentials and abstract name, and whether it was a hello.
+fn read_hello(door: &UnixDatagram) -> io::Result<Option<(PeerCred, Vec<u8>, bool)>> {
     let mut kind = [0u8; 2];
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmCredentials(1))];
     let mut cmsg = RecvAncillaryBuffer::new(&mut space);
@@ -246,8 +263,7 @@ fn read_hello(door: &UnixDatagram) -> io::Result<Option<(PeerCred, SocketAddr, b
         }),
         _ => None,
     });
-    let addr = m.address.and_then(|a| SocketAddr::try_from(a).ok());
-    match (cred, addr) {
+    match (cred, abstract_name(m.address)) {
         (Some(c), Some(a)) => Ok(Some((c, a, m.bytes == 1 && kind[0] == HELLO))),
         _ => Ok(None),
     }
@@ -265,11 +281,15 @@ impl transport::Listener for DgramListener {
     fn accept(mut self, deadline: Instant) -> Result<(DgramSender, DgramReceiver), OpenError> {
         loop {
             self.gate.wait(&self.door, deadline)?;
-            let Some((cred, addr, hello)) = read_hello(&self.door).map_err(io_err("recvmsg on the door"))? else {
+            let Some((cred, name, hello)) =
+                read_hello(&self.door).map_err(io_err("recvmsg on the door"))?
+            else {
                 continue;
             };
+            let addr = SocketAddr::from_abstract_name(&name).map_err(io_err("peer address"))?;
             if !hello {
-                self.gate.refuse(cred.to_string(), "sent something other than a hello".into());
+                self.gate
+                    .refuse(cred.to_string(), "sent something other than a hello".into());
                 continue;
             }
             if !self.gate.admit(cred) {
@@ -284,9 +304,12 @@ impl transport::Listener for DgramListener {
                     continue;
                 }
             };
-            self.door.connect_addr(&addr).map_err(io_err("connecting the door to the peer"))?;
-            sockopt::set_socket_passcred(&self.door, false).map_err(|e| io_err("SO_PASSCRED")(e.into()))?;
-            return halves(self.door, peer, Some(addr));
+            self.door
+                .connect_addr(&addr)
+                .map_err(io_err("connecting the door to the peer"))?;
+            sockopt::set_socket_passcred(&self.door, false)
+                .map_err(|e| io_err("SO_PASSCRED")(e.into()))?;
+            return halves(self.door, peer, Some(name));
         }
     }
 }
@@ -294,7 +317,7 @@ impl transport::Listener for DgramListener {
 fn halves(
     sock: UnixDatagram,
     peer: PeerProcess,
-    from: Option<SocketAddr>,
+    from: Option<Vec<u8>>,
 ) -> Result<(DgramSender, DgramReceiver), OpenError> {
     let max = max_payload();
     let rx = sock.try_clone().map_err(io_err("dup socket"))?;
@@ -342,11 +365,15 @@ impl transport::Transport for UnixDgram {
         ))
     }
 
-    fn connect(endpoint: &Endpoint, opts: &Options) -> Result<(DgramSender, DgramReceiver), OpenError> {
+    fn connect(
+        endpoint: &Endpoint,
+        opts: &Options,
+    ) -> Result<(DgramSender, DgramReceiver), OpenError> {
         static COUNT: AtomicU64 = AtomicU64::new(0);
         let (pid, door) = parse(endpoint)?;
-        let listener = PeerProcess::open(pid)
-            .map_err(|e| OpenError::Backend(format!("the listener, pid {pid}, of {endpoint}: {e}")))?;
+        let listener = PeerProcess::open(pid).map_err(|e| {
+            OpenError::Backend(format!("the listener, pid {pid}, of {endpoint}: {e}"))
+        })?;
         let name = format!(
             "ipcbench-dgram-{}-{}-{}",
             std::process::id(),
@@ -357,8 +384,13 @@ impl transport::Transport for UnixDgram {
         sock.connect_addr(&abstract_addr(door)?)
             .map_err(io_err(format!("connect @{door}")))?;
         let hello = [IoSlice::new(&[HELLO])];
-        sendmsg(&sock, &hello, &mut SendAncillaryBuffer::default(), SendFlags::NOSIGNAL)
-            .map_err(|e| io_err(format!("hello to @{door}"))(e.into()))?;
+        sendmsg(
+            &sock,
+            &hello,
+            &mut SendAncillaryBuffer::default(),
+            SendFlags::NOSIGNAL,
+        )
+        .map_err(|e| io_err(format!("hello to @{door}"))(e.into()))?;
         // Connected to the door: the kernel takes datagrams from it alone.
         halves(sock, listener, None)
     }
@@ -379,7 +411,13 @@ mod tests {
     fn endpoints_parse_and_garbage_is_refused() {
         let ep = Endpoint(format!("{PREFIX}12:@ipcbench-dgram-conf-1"));
         assert_eq!(parse(&ep).expect("valid"), (12, "ipcbench-dgram-conf-1"));
-        for bad in ["unix-dgram:0:@ipcbench-dgram-x", "unix-dgram:1:@other", "unix-dgram:1", "uds:@x", ""] {
+        for bad in [
+            "unix-dgram:0:@ipcbench-dgram-x",
+            "unix-dgram:1:@other",
+            "unix-dgram:1",
+            "uds:@x",
+            "",
+        ] {
             assert!(parse(&Endpoint(bad.into())).is_err(), "{bad}");
         }
     }
@@ -388,7 +426,8 @@ mod tests {
     fn the_declared_maximum_goes_through_and_one_more_byte_does_not() {
         let name = |side: &str| format!("ipcbench-dgram-unit-{}-{side}", std::process::id());
         let (a, b) = (bound(&name("a")).expect("a"), bound(&name("b")).expect("b"));
-        a.connect_addr(&abstract_addr(&name("b")).expect("addr")).expect("connect");
+        a.connect_addr(&abstract_addr(&name("b")).expect("addr"))
+            .expect("connect");
         let max = max_payload();
         send_dgram(&a, DATA, &vec![7; max]).expect("the maximum");
         let mut buf = vec![0; max + 2];

@@ -108,7 +108,10 @@ mod tests {
         }
         let names = list().expect("list");
         assert!(names.contains(&dead) && names.contains(&live), "{names:?}");
-        assert_eq!(sweep_stale(prefix, |n, pid| pid == me && n.ends_with("-dead")), 1);
+        assert_eq!(
+            sweep_stale(prefix, |n, pid| pid == me && n.ends_with("-dead")),
+            1
+        );
         let names = list().expect("list");
         assert!(!names.contains(&dead) && names.contains(&live), "{names:?}");
         std::fs::remove_file(d.join(&live)).expect("remove");

@@ -59,7 +59,10 @@ pub(super) fn parse_transports(given: &[String]) -> Result<Vec<&'static Backend>
             .filter(|g| g.trim() != registry::DEFAULT_GROUP)
             .cloned()
             .collect();
-        for b in parse_transports(&rest)?.into_iter().filter(|_| !rest.is_empty()) {
+        for b in parse_transports(&rest)?
+            .into_iter()
+            .filter(|_| !rest.is_empty())
+        {
             if !out.iter().any(|o| o.name == b.name) {
                 out.push(b);
             }
