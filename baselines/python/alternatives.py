@@ -22,7 +22,10 @@ Names (each is a transport name in the JSON):
 - ``shared-memory``: each array copied into a fresh
   ``multiprocessing.shared_memory.SharedMemory`` block whose name travels on
   an ``mp.Queue``; the receiver copies it out and unlinks the block.
-- ``ipcbench``: ``ipcbench.Queue`` (this repository's crates/ipcbench-py).
+- ``ipcbench``: ``ipcbench.Queue`` (this repository's crates/ipcbench-py), as
+  a new user makes it (``ipcbench.Queue()``): a message up to 64 KiB is copied
+  through a slot, a larger one into a pooled shared-memory block and received
+  as a view of it.
 
 Opt-in (``OPT_IN``: accepted by ``--modes`` and ``--fanout-modes`` but not
 part of ``all``): ``ray``, ``ray.put`` to long-lived Ray actors. Ray is no
@@ -55,7 +58,7 @@ FANOUT = ("mp-queue", "simple-queue", "pipe", "faster-fifo", "shared-memory", "i
 OPT_IN = ("ray",)
 #: Longest wait faster-fifo accepts without overflowing (its default is 10 s).
 FOREVER = 3600.0
-#: Bytes the bounded queues are sized for (far above the largest message).
+#: Bytes faster-fifo's buffer is sized for (far above the largest message).
 CAPACITY = 64 << 20
 
 
@@ -94,7 +97,7 @@ def make(name: str, ctx, role: str = "task", shared: bool = False, inproc: bool 
     if name == "ipcbench":
         import ipcbench
 
-        return ipcbench.Queue(capacity_bytes=CAPACITY)
+        return ipcbench.Queue()
     raise ValueError(f"unknown queue {name!r}: choose from {', '.join(NAMES)}")
 
 

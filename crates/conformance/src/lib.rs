@@ -32,6 +32,17 @@
 //! several worker processes ([`shared()`]) on backends that declare
 //! `Capabilities::shared_receivers`, and pass, saying so, on the others.
 //!
+//! # Loans
+//!
+//! The `loan_*` and `killed_holding_*` cases check the loan capability
+//! (`transport::Sender::loan`, see the transport crate's docs, "Loans") on
+//! backends that declare `Capabilities::max_loan > 0`, and pass, saying so,
+//! on the others: loaned messages arrive whole, in order, exactly once; a
+//! dropped loan sends nothing and gives its space back; a loan above the
+//! maximum is refused before anything is written; a process killed holding
+//! a loan or a received message leaves its peer told (Disconnected) and
+//! never blocked, and (as after every case) nothing behind.
+//!
 //! # Opting out
 //!
 //! A backend whose library cannot meet a case says so in its `suite!` line,
@@ -48,8 +59,9 @@
 //!
 //! # Layout
 //!
-//! `cases/` holds one module per case, its peer side and test side together
-//! ([`Case`] names them); `run` plays a case across two processes;
+//! `cases/` holds one module per case, its peer side and test side together,
+//! and the case table (`case_table!`, one line per case), from which [`Case`],
+//! [`ALL_CASES`] and the tests `suite!` generates all follow; `run` plays a case across two processes;
 //! `process` spawns, watches and kills the peer process; `message` makes and
 //! checks the numbered messages; `hygiene`, `intruder` and `shared` are the
 //! checks every backend gets besides the cases.
@@ -101,66 +113,7 @@ macro_rules! suite {
             fn run(case: $crate::Case, test: &str) {
                 $crate::run_unless_skipped::<$t>(case, module_path!(), test, SKIP);
             }
-            #[test]
-            fn fifo_order() {
-                run($crate::Case::FifoOrder, "fifo_order")
-            }
-            #[test]
-            fn boundaries() {
-                run($crate::Case::Boundaries, "boundaries")
-            }
-            #[test]
-            fn empty_and_one_byte() {
-                run($crate::Case::EmptyAndOneByte, "empty_and_one_byte")
-            }
-            #[test]
-            fn large_16mib() {
-                run($crate::Case::Large16MiB, "large_16mib")
-            }
-            #[test]
-            fn many_small() {
-                run($crate::Case::ManySmall, "many_small")
-            }
-            #[test]
-            fn random_sizes() {
-                run($crate::Case::RandomSizes, "random_sizes")
-            }
-            #[test]
-            fn peer_exits() {
-                run($crate::Case::PeerExits, "peer_exits")
-            }
-            #[test]
-            fn listener_drops() {
-                run($crate::Case::ListenerDrops, "listener_drops")
-            }
-            #[test]
-            fn too_large() {
-                run($crate::Case::TooLarge, "too_large")
-            }
-            #[test]
-            fn killed_receiver_mid_stream() {
-                run($crate::Case::KilledReceiverMidStream, "killed_receiver_mid_stream")
-            }
-            #[test]
-            fn killed_receiver_mid_stream_listener() {
-                run($crate::Case::KilledReceiverMidStreamListener, "killed_receiver_mid_stream_listener")
-            }
-            #[test]
-            fn killed_receiver_blocked_send() {
-                run($crate::Case::KilledReceiverBlockedSend, "killed_receiver_blocked_send")
-            }
-            #[test]
-            fn killed_receiver_blocked_send_listener() {
-                run($crate::Case::KilledReceiverBlockedSendListener, "killed_receiver_blocked_send_listener")
-            }
-            #[test]
-            fn killed_sender_mid_message() {
-                run($crate::Case::KilledSenderMidMessage, "killed_sender_mid_message")
-            }
-            #[test]
-            fn killed_sender_mid_message_listener() {
-                run($crate::Case::KilledSenderMidMessageListener, "killed_sender_mid_message_listener")
-            }
+            $crate::case_table!($crate::case_tests);
             #[test]
             fn intruder_is_refused() {
                 $crate::intruder::<$t>(module_path!(), "intruder_is_refused", true)
@@ -190,6 +143,21 @@ macro_rules! suite {
                 $crate::check_skip_list(SKIP)
             }
         }
+    };
+}
+
+/// One `#[test]` per row of [`case_table!`], calling the `run` function of
+/// the `suite!` module it expands in.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! case_tests {
+    ($($case:ident $name:ident $module:ident $peer:ident $kills:literal $peer_listens:literal $needs:ident $doc:literal;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                run($crate::Case::$case, stringify!($name))
+            }
+        )*
     };
 }
 

@@ -12,7 +12,8 @@ pub fn message(seq: u64, len: usize) -> Vec<u8> {
     v
 }
 
-fn fill(seq: u64, buf: &mut [u8]) {
+/// Writes message `seq` of `buf.len()` bytes into `buf` (where a loan is).
+pub(crate) fn fill(seq: u64, buf: &mut [u8]) {
     let mut x = seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ buf.len() as u64;
     for chunk in buf.chunks_mut(8) {
         x = splitmix(x);

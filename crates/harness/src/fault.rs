@@ -98,6 +98,24 @@ impl<S: Sender> Sender for Faulty<S> {
             Kind::Exit => std::process::exit(3),
         }
     }
+
+    // Loans pass through unfaulted: the faults act on `send`, which every
+    // transport has.
+    fn max_loan(&self) -> usize {
+        self.inner.max_loan()
+    }
+    fn loan_begin(&mut self, len: usize) -> Result<(), SendError> {
+        self.inner.loan_begin(len)
+    }
+    fn loan_bytes(&mut self) -> &mut [u8] {
+        self.inner.loan_bytes()
+    }
+    fn loan_publish(&mut self) -> Result<(), SendError> {
+        self.inner.loan_publish()
+    }
+    fn loan_abandon(&mut self) {
+        self.inner.loan_abandon()
+    }
 }
 
 #[cfg(test)]

@@ -4,26 +4,37 @@
 //! payload objects: `record`; pinning the buffers: `parts`). A call first
 //! tries once with the GIL held (a small record is there, or a slot free:
 //! no GIL hand-over, which costs more than the copy); waiting, and copying a
-//! large record, happen with the GIL released. The Python half
-//! (`ipcbench/__init__.py`) turns objects into records and back.
+//! large record, happen with the GIL released. A record larger than a slot
+//! goes out of line: its payload into a block of the queue's pool (`pool`,
+//! `map`), received as an array viewing the block (`block`); `large` has
+//! those paths. The Python half (`ipcbench/__init__.py`) turns objects into
+//! records and back.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod block;
+mod large;
+mod map;
 mod parts;
+mod pool;
 mod record;
+mod words;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use shm_queue::wait::my_pid;
 use shm_queue::{Error, Queue};
 
 use crate::parts::{Part, Parts};
-use crate::record::{GIL_COPY_MAX, PREFIX, PyRecord};
+use crate::pool::Pool;
+use crate::record::{GIL_COPY_MAX, PREFIX, PyRecord, Taken};
 
 /// Longest uninterrupted wait without the GIL: Ctrl-C is noticed within it.
-const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+pub(crate) const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
 /// The Python exception for a queue error.
-fn py_err(py: Python<'_>, e: Error, name: &str) -> PyErr {
+pub(crate) fn py_err(py: Python<'_>, e: Error, name: &str) -> PyErr {
     let std_queue = |cls: &str| match py.import("queue").and_then(|m| m.getattr(cls)) {
         Ok(c) => match c.downcast_into() {
             Ok(t) => PyErr::from_type(t, ()),
@@ -37,7 +48,7 @@ fn py_err(py: Python<'_>, e: Error, name: &str) -> PyErr {
         Error::TooLarge { size, max } => PyValueError::new_err(format!(
             "message of {size} bytes is larger than ipcbench queue {name} can hold ({max} bytes per message; raise capacity_bytes or lower maxsize)"
         )),
-        Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        Error::Io { .. } | Error::Aborted(_) => PyOSError::new_err(e.to_string()),
         // The ring names the queue in its own findings; a record's framing
         // (checked here) does not know it.
         Error::Corrupt(m) if !m.contains(name) => {
@@ -66,7 +77,7 @@ fn deadline(timeout: Option<f64>) -> PyResult<Option<Instant>> {
 /// Runs `op` without the GIL in slices of at most [`SIGNAL_CHECK`], checking
 /// for signals (KeyboardInterrupt) between slices, until it succeeds, fails
 /// otherwise, or `deadline` passes.
-fn wait_loop<T: Send>(
+pub(crate) fn wait_loop<T: Send>(
     py: Python<'_>,
     deadline: Option<Instant>,
     op: impl Fn(Option<Instant>) -> Result<T, Error> + Sync,
@@ -92,6 +103,17 @@ fn wait_loop<T: Send>(
 #[pyclass(module = "ipcbench._native", frozen)]
 struct NativeQueue {
     q: Queue,
+    pool: Arc<Pool>,
+    /// The creating process (which removes the pool's names on drop).
+    creator: Option<u32>,
+}
+
+impl Drop for NativeQueue {
+    fn drop(&mut self) {
+        if self.creator == Some(my_pid()) {
+            self.pool.close();
+        }
+    }
 }
 
 #[pymethods]
@@ -99,18 +121,28 @@ impl NativeQueue {
     /// Creates a queue of `slots` messages of at most `max_record` bytes.
     #[new]
     fn new(slots: u64, max_record: usize) -> PyResult<Self> {
-        Queue::create_unique(slots, max_record)
-            .map(|q| Self { q })
-            .map_err(|e| PyValueError::new_err(e.to_string()))
+        let q = Queue::create_unique(slots, max_record)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let pool = Pool::create(q.name()).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        Ok(Self {
+            q,
+            pool,
+            creator: Some(my_pid()),
+        })
     }
 
     /// Opens the queue named `name` (created by another handle, possibly in
     /// another process).
     #[staticmethod]
     fn open(name: &str) -> PyResult<Self> {
-        Queue::open(name)
-            .map(|q| Self { q })
-            .map_err(|e| PyOSError::new_err(e.to_string()))
+        let err = |e: Error| PyOSError::new_err(e.to_string());
+        let q = Queue::open(name).map_err(err)?;
+        let pool = Pool::open(name).map_err(err)?;
+        Ok(Self {
+            q,
+            pool,
+            creator: None,
+        })
     }
 
     /// The segment's name in /dev/shm.
@@ -153,9 +185,9 @@ impl NativeQueue {
         self.q.lost()
     }
 
-    /// Frees slots held by dead processes now; returns how many.
+    /// Frees slots and blocks held by dead processes now; returns how many.
     fn reclaim(&self) -> u64 {
-        self.q.reclaim_dead()
+        self.q.reclaim_dead() + self.pool.reclaim_dead()
     }
 
     /// Appends one record. `parts`: a tuple or list of `bytes` or contiguous
@@ -179,6 +211,9 @@ impl NativeQueue {
         let ptrs = &pinned.ptrs[..];
         let hdr = (Part(header.as_ptr(), header.len()), hlen);
         let total = record::record_len(hdr.0, ptrs);
+        if total > self.q.max_record() {
+            return large::put(self, py, kind, header, &pinned, parts, deadline);
+        }
         let fill = |buf: &mut [u8]| record::write(buf, kind, hdr, ptrs);
         if total <= GIL_COPY_MAX {
             match self.q.try_put_with(total, fill) {
@@ -202,20 +237,56 @@ impl NativeQueue {
     fn get<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<PyRecord<'py>> {
         let deadline = deadline(timeout)?;
         let err = |e| py_err(py, e, self.q.name());
-        if let Some(rec) = self
+        let pool = &*self.pool;
+        let got = self
             .q
-            .try_get_with(|r| record::to_python(py, r))
-            .map_err(err)?
-        {
-            return rec.map_err(err);
-        }
-        let res = wait_loop(py, deadline, |until| {
-            self.q
-                .get_until(until, record::copy_out, &mut || Ok(()))
-                .and_then(|r| r)
-        });
-        let owned = res.map_err(err)??;
-        Ok(record::from_owned(py, owned))
+            .try_get_with(|r| record::to_python(py, pool, r))
+            .map_err(err)?;
+        let taken = match got {
+            Some(Ok(Taken::Here(rec))) => return Ok(rec),
+            Some(Ok(Taken::Block(k, h, l, n))) => Taken::Block(k, h, l, n),
+            Some(Err(e)) => return Err(err(e)),
+            None => {
+                let res = wait_loop(py, deadline, |until| {
+                    self.q
+                        .get_until(until, |r| record::copy_out(pool, r), &mut || Ok(()))
+                        .and_then(|r| r)
+                });
+                res.map_err(err)??
+            }
+        };
+        record::into_python(py, &self.pool, taken)
+    }
+
+    /// A writable uint8 array of `nbytes` lent from a new block of the
+    /// queue's pool (its base is the loan); putting it sends the block by
+    /// reference.
+    fn loan<'py>(&self, py: Python<'py>, nbytes: usize) -> PyResult<Bound<'py, PyAny>> {
+        large::loan(self, py, nbytes)
+    }
+
+    /// Blocks of the pool that exist, and their bytes.
+    fn pool_blocks(&self) -> (u32, u64) {
+        self.pool.blocks()
+    }
+
+    /// Adds `delta` (+1 or -1) to the unfinished-task count of a
+    /// `JoinableQueue`; below zero raises ValueError.
+    fn unfinished_add(&self, delta: i32) -> PyResult<()> {
+        large::unfinished_add(self, delta)
+    }
+
+    /// Waits until every task put was marked done; with a `timeout`
+    /// (seconds), returns whether that happened in time.
+    #[pyo3(signature = (timeout=None))]
+    fn join(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let t = match timeout {
+            None => None,
+            Some(t) => Some(Duration::try_from_secs_f64(t).map_err(|_| {
+                PyValueError::new_err(format!("'timeout' must be a non-negative number, not {t}"))
+            })?),
+        };
+        large::join(self, py, t)
     }
 
     /// Test hook: claims the next record and sleeps `seconds` while holding
@@ -232,5 +303,7 @@ impl NativeQueue {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeQueue>()?;
+    m.add_class::<block::Block>()?;
+    m.add_class::<block::Loan>()?;
     Ok(())
 }

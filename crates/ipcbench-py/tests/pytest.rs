@@ -1,6 +1,6 @@
 //! Runs the Python test suite (tests/python) as part of `cargo test`: makes a
 //! virtual environment under cargo's target directory on first use (maturin,
-//! numpy and pytest from PyPI), builds the module into it with `maturin
+//! numpy, pytest and py-sharedmemory from PyPI), builds the module into it with `maturin
 //! develop --release`, runs pytest, and fails if pytest fails. Without a
 //! `python3` on PATH it is skipped with a note on stderr.
 
@@ -108,9 +108,9 @@ fn python_suite() {
             started,
         );
     }
-    if !has(&vpy, "maturin, numpy, pytest") {
+    if !has(&vpy, "maturin, numpy, pytest, py_sharedmemory") {
         run(
-            "installing maturin, numpy and pytest from PyPI",
+            "installing maturin, numpy, pytest and py-sharedmemory from PyPI",
             Command::new(&vpy).args([
                 "-m",
                 "pip",
@@ -119,6 +119,8 @@ fn python_suite() {
                 "maturin>=1.5,<2",
                 "numpy>=1.22",
                 "pytest>=7",
+                // The hand-over baseline's contender (its test skips without it).
+                "py-sharedmemory>=4.3",
             ]),
             started,
         );
@@ -147,6 +149,7 @@ fn python_suite() {
             .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
             .arg(crate_dir.join("tests/python"))
             .arg(crate_dir.join("../../baselines/python/test_mpqueue_bench.py"))
+            .arg(crate_dir.join("../../baselines/python/test_handover.py"))
             .current_dir(&crate_dir)
             .env("PATH", &path),
         started,

@@ -73,6 +73,7 @@ pub(crate) fn halves<W: Wait>(link: Link) -> (ShmSender<W>, ShmReceiver<W>) {
         ShmSender {
             prod: Producer::new(tx_ring),
             link: Arc::clone(&link),
+            loan: None,
             _wait: PhantomData,
         },
         ShmReceiver {
@@ -90,16 +91,18 @@ pub(crate) fn halves<W: Wait>(link: Link) -> (ShmSender<W>, ShmReceiver<W>) {
 /// Sends messages into this side's outgoing ring.
 #[derive(Debug)]
 pub struct ShmSender<W> {
-    prod: Producer<MemRing>,
+    pub(crate) prod: Producer<MemRing>,
     /// Keeps the mapping `prod` points into alive.
-    link: Arc<Link>,
+    pub(crate) link: Arc<Link>,
+    /// The body size of the open loan's reserved record (see `loan.rs`).
+    pub(crate) loan: Option<usize>,
     _wait: PhantomData<W>,
 }
 
 impl<W: Wait> ShmSender<W> {
     /// Wakes the consumer if it announced it sleeps.
     #[inline]
-    fn notify(&self) {
+    pub(crate) fn notify(&self) {
         if W::MODE.notifies() && self.prod.consumer_sleeping() {
             wait::futex_wake(self.prod.peer_waiting_word());
         }
@@ -146,12 +149,27 @@ impl<W: Wait> ShmSender<W> {
     #[cold]
     #[inline(never)]
     fn push_slow(&mut self, kind: u32, len: u32, body: &[u8]) -> Result<(), SendError> {
+        self.wait_for_room(|p| p.try_push(kind, len, body), true)
+    }
+
+    /// Repeats `attempt` (a push, or a loan's reservation) until it is
+    /// `Done`, waiting for the consumer per the strategy while the ring is
+    /// full and watching the peer. `publishes`: a `Done` attempt has
+    /// published a record, so the consumer is woken.
+    #[inline(always)]
+    pub(crate) fn wait_for_room(
+        &mut self,
+        mut attempt: impl FnMut(&mut Producer<MemRing>) -> Result<Push, crate::ring::Corrupt>,
+        publishes: bool,
+    ) -> Result<(), SendError> {
         let mut backoff = Backoff::new(W::MODE, self.link.same_core(W::MODE));
         let mut last_check = None;
         loop {
-            match self.prod.try_push(kind, len, body).map_err(corrupt)? {
+            match attempt(&mut self.prod).map_err(corrupt)? {
                 Push::Done => {
-                    self.notify();
+                    if publishes {
+                        self.notify();
+                    }
                     return Ok(());
                 }
                 Push::Padded => {
@@ -172,13 +190,15 @@ impl<W: Wait> ShmSender<W> {
                 Step::Yield => rustix::thread::sched_yield(),
                 Step::Sleep => {
                     self.prod.announce_sleep();
-                    match self.prod.try_push(kind, len, body).map_err(corrupt)? {
+                    match attempt(&mut self.prod).map_err(corrupt)? {
                         Push::Full => {
                             wait::futex_wait(self.prod.waiting_word(), 1, wait::SLEEP_SLICE)
                         }
                         Push::Done => {
                             self.prod.cancel_sleep();
-                            self.notify();
+                            if publishes {
+                                self.notify();
+                            }
                             return Ok(());
                         }
                         Push::Padded => self.notify(),
@@ -190,7 +210,7 @@ impl<W: Wait> ShmSender<W> {
     }
 }
 
-fn corrupt(c: crate::ring::Corrupt) -> SendError {
+pub(crate) fn corrupt(c: crate::ring::Corrupt) -> SendError {
     SendError::Backend(format!("corrupt ring from peer: {c}"))
 }
 
@@ -237,6 +257,34 @@ impl<W: Wait> transport::Sender for ShmSender<W> {
         }
         // Fits the record's u32: at most half a ring of at most 1 GiB.
         self.push(kind::MSG, msg.len() as u32, msg)
+    }
+
+    // Loans: a record reserved in the ring, written in place (`loan.rs`).
+    #[inline]
+    fn max_loan(&self) -> usize {
+        self.prod.max_inline()
+    }
+
+    #[inline]
+    fn loan_begin(&mut self, len: usize) -> Result<(), SendError> {
+        self.reserve(len)
+    }
+
+    #[inline]
+    fn loan_bytes(&mut self) -> &mut [u8] {
+        self.reserved_bytes()
+    }
+
+    #[inline]
+    fn loan_publish(&mut self) -> Result<(), SendError> {
+        self.publish_reserved()
+    }
+
+    #[inline]
+    fn loan_abandon(&mut self) {
+        // The reservation wrote nothing the consumer reads: forgetting it
+        // gives the space back.
+        self.loan = None;
     }
 }
 

@@ -34,6 +34,16 @@
 //!   up to a power of two, between 1 MiB and 16 MiB ([`ring_size_for`]), so
 //!   messages up to the expected size are zero-copy and a stream keeps several
 //!   in flight (two, as before, made the producer wait for every release).
+//!   An expected size above 8 MiB (half the 16 MiB ring) grows the ring to
+//!   the smallest power of two holding it as one record (64 MiB: 256 MiB
+//!   rings, up to 1 GiB), not pre-faulted; smaller connections keep these
+//!   rings.
+//! - **Loans** ([`transport::Sender::loan`]): a record is reserved at the
+//!   tail, the caller writes its body in place, and publishing it is the
+//!   same stamp store as for a copied message; dropping the loan forgets the
+//!   reservation, which wrote nothing the consumer reads. A loan is one
+//!   record, so the largest is half the ring ([`MAX_LOAN`] with the largest
+//!   ring; `Sender::max_loan` for a connection).
 //! - **Indices** live on separate 128-byte blocks (Intel's adjacent-line
 //!   prefetcher pairs 64-byte lines); each side keeps its own index locally
 //!   and reads the peer's only when it must (the producer re-reads `head` only
@@ -55,8 +65,8 @@
 //!
 //! The listener creates an anonymous `memfd` (named `ipcbench-shm-<pid>-<tag>`
 //! for /proc and debuggers), sizes it, seals it (`F_SEAL_SHRINK | GROW |
-//! SEAL`) and maps it with `MAP_POPULATE`, so no page fault happens inside a
-//! timed send. The endpoint is `shm:<pid>:<fd>:<name>`; the connector opens
+//! SEAL`) and maps it with `MAP_POPULATE` (rings up to 16 MiB), so no page
+//! fault happens inside a timed send. The endpoint is `shm:<pid>:<fd>:<name>`; the connector opens
 //! `/proc/<pid>/fd/<fd>` (after checking that the link names that memfd and
 //! opening a pidfd for the listener), checks the seals, the size and the
 //! header, and registers its pid. The memfd has no path, so nothing can be
@@ -95,6 +105,8 @@ pub mod ring;
 #[cfg(not(loom))]
 mod channel;
 #[cfg(not(loom))]
+mod loan;
+#[cfg(not(loom))]
 pub mod segment;
 #[cfg(not(loom))]
 mod wait;
@@ -126,8 +138,14 @@ mod imp {
     pub const MAX_MESSAGE: usize = transport::DEFAULT_MAX_MESSAGE_SIZE;
     /// Smallest ring [`ring_size_for`] picks.
     pub const MIN_DEFAULT_RING: usize = 1 << 20;
-    /// Largest ring [`ring_size_for`] picks.
+    /// Largest ring [`ring_size_for`] picks for messages that need not go in
+    /// one record; larger rings are picked only so that a message (or loan)
+    /// of the expected size goes whole, up to [`MAX_RING`].
     pub const MAX_DEFAULT_RING: usize = 16 << 20;
+    /// Largest ring: record lengths are `u32` ([`crate::ring::MAX_SIZE`]).
+    pub const MAX_RING: usize = crate::ring::MAX_SIZE;
+    /// Largest loan: the largest one-record body of the largest ring.
+    pub const MAX_LOAN: usize = MAX_RING / 2 - HEADER;
 
     /// Messages of the expected maximum size a ring holds at once (at least;
     /// rounding up to a power of two may give more), unless clamped by
@@ -138,14 +156,27 @@ mod imp {
     /// Ring data size for a connection whose messages are expected to be at
     /// most `expected_max_message` bytes: room for [`MESSAGES_IN_FLIGHT`] of
     /// them (at least two, so they are sent whole and lent zero-copy), a power
-    /// of two, clamped to [`MIN_DEFAULT_RING`]..=[`MAX_DEFAULT_RING`].
+    /// of two, clamped to [`MIN_DEFAULT_RING`]..=[`MAX_DEFAULT_RING`]; and if
+    /// that cannot hold one such message whole (above 8 MiB), the smallest
+    /// ring that can (twice the record, up to [`MAX_RING`]), so that a loan
+    /// or a message of the expected size is one record, written and read in
+    /// place. Rings above [`MAX_DEFAULT_RING`] are not pre-faulted
+    /// ([`segment::PREFAULT_MAX_RING`]): their pages are touched as records
+    /// reach them.
     pub fn ring_size_for(expected_max_message: usize) -> usize {
-        expected_max_message
+        let deep = expected_max_message
             .saturating_add(HEADER)
             .saturating_mul(MESSAGES_IN_FLIGHT)
             .checked_next_power_of_two()
             .unwrap_or(MAX_DEFAULT_RING)
-            .clamp(MIN_DEFAULT_RING, MAX_DEFAULT_RING)
+            .clamp(MIN_DEFAULT_RING, MAX_DEFAULT_RING);
+        let whole = expected_max_message
+            .saturating_add(HEADER)
+            .saturating_mul(2)
+            .checked_next_power_of_two()
+            .unwrap_or(MAX_RING)
+            .min(MAX_RING);
+        deep.max(whole)
     }
 
     /// A waiting discipline: one of [`Spin`], [`Adaptive`], [`Block`].
@@ -298,6 +329,7 @@ mod imp {
                 max_message_size: MAX_MESSAGE,
                 zero_copy_recv: true,
                 wait: W::MODE.strategy(),
+                max_loan: MAX_LOAN,
                 ..Capabilities::default()
             }
         }
@@ -315,7 +347,31 @@ mod imp {
             assert_eq!(ring_size_for(100_000), 1 << 20);
             assert_eq!(ring_size_for(1 << 20), MAX_DEFAULT_RING);
             assert_eq!(ring_size_for(4 << 20), MAX_DEFAULT_RING);
-            assert_eq!(ring_size_for(usize::MAX), MAX_DEFAULT_RING);
+            // Up to 8 MiB a message fits half the 16 MiB ring whole.
+            assert_eq!(ring_size_for((8 << 20) - HEADER), MAX_DEFAULT_RING);
+            // Larger: the smallest ring holding it as one record.
+            assert_eq!(ring_size_for(8 << 20), 32 << 20);
+            assert_eq!(ring_size_for(64 << 20), 256 << 20);
+            assert_eq!(ring_size_for(MAX_LOAN), MAX_RING);
+            assert_eq!(ring_size_for(usize::MAX), MAX_RING);
+        }
+
+        #[test]
+        fn the_expected_size_is_always_a_possible_loan() {
+            for expected in [
+                0,
+                8,
+                409_600,
+                1 << 20,
+                (4 << 20) + 1,
+                16 << 20,
+                64 << 20,
+                MAX_LOAN,
+            ] {
+                let ring = ring_size_for(expected);
+                assert!(ring / 2 - HEADER >= expected, "{expected}: ring {ring}");
+                assert!(ring <= MAX_RING && ring.is_power_of_two());
+            }
         }
     }
 }

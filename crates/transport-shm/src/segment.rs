@@ -29,6 +29,12 @@ pub const PAGE: usize = 4096;
 pub const MIN_RING: usize = PAGE;
 /// Largest ring a connector accepts from a segment.
 pub const MAX_RING: usize = ring::MAX_SIZE;
+/// Largest ring mapped with `MAP_POPULATE`: today's rings (up to 16 MiB)
+/// are faulted in at set-up, so no page fault lands in a timed send; rings
+/// grown for large messages or loans are not, so a connection for 64 MiB
+/// messages does not fault in (and pin) half a gigabyte it may never use:
+/// their pages are touched as records first reach them.
+pub const PREFAULT_MAX_RING: usize = 16 << 20;
 /// Prefix of every segment name (memfd names, and /dev/shm leftovers).
 pub const NAME_PREFIX: &str = "ipcbench-shm-";
 
@@ -104,15 +110,20 @@ fn total_len(ring_size: usize) -> usize {
 impl Segment {
     fn map(fd: &OwnedFd, ring_size: usize) -> Result<Self, OpenError> {
         let len = total_len(ring_size);
+        let flags = if ring_size <= PREFAULT_MAX_RING {
+            MapFlags::SHARED | MapFlags::POPULATE
+        } else {
+            MapFlags::SHARED
+        };
         // SAFETY: a fresh mapping at an address of the kernel's choosing
         // aliases no Rust object. MAP_POPULATE faults every page in now, not
-        // inside a timed send.
+        // inside a timed send (see PREFAULT_MAX_RING).
         let ptr = unsafe {
             rustix::mm::mmap(
                 std::ptr::null_mut(),
                 len,
                 ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::SHARED | MapFlags::POPULATE,
+                flags,
                 fd,
                 0,
             )

@@ -82,12 +82,70 @@
 //! `listen_shared`, which refuses. The harness's shared-queue fanout
 //! (`fanoutqN`) runs only on backends that declare it.
 //!
+//! # Loans (optional): sending without a copy, and who owns what when
+//!
+//! A backend whose senders can lend their own memory declares
+//! [`Capabilities::max_loan`] `> 0`. A caller then writes a message in
+//! place and publishes it:
+//!
+//! ```
+//! use transport::{SendError, Sender};
+//!
+//! fn hand_over<S: Sender>(tx: &mut S, len: usize) -> Result<(), SendError> {
+//!     let mut loan = tx.loan(len)?; // reserves len bytes of the transport's memory
+//!     loan.bytes_mut().fill(7); // writes the message where it will be read
+//!     loan.publish() // hands it over: no copy
+//! }
+//! ```
+//!
+//! Workloads written for every transport call [`fill_and_send`] (or
+//! [`outgoing`]), which loans where the connection can lend the size and
+//! otherwise fills the caller's buffer and calls [`Sender::send`]; copying
+//! backends keep only `send`.
+//!
+//! - **Limit.** A loan is one contiguous region, so its limit is its own,
+//!   not the chunked [`Capabilities::max_message_size`]:
+//!   [`Capabilities::max_loan`] is the largest loan the backend gives on a
+//!   connection opened with [`Options::expected_max_message`] at least that
+//!   large (backends size their rings or segments from it);
+//!   [`Sender::max_loan`] is what this connection gives (0: it cannot
+//!   loan). A larger loan gives [`SendError::LoanTooLarge`], naming both
+//!   sizes, before anything is reserved or written; a transport that cannot
+//!   loan gives [`SendError::CannotLoan`].
+//! - **A loan** ([`Loan`]) belongs to the caller from [`Sender::loan`]
+//!   until [`Loan::publish`] or its drop. It borrows the sender mutably:
+//!   one loan per sender at a time, and no `send` while it is open. Its
+//!   bytes are the transport's memory (a ring slot, a queue slot, an
+//!   iceoryx2 sample) and their contents before the caller writes are
+//!   unspecified. `loan` waits for room with back-pressure, as `send` does,
+//!   and gives [`SendError::Disconnected`] when the peer is gone.
+//! - **Publishing** hands the region to the receiver whole, in order with
+//!   every other message of that sender, exactly once. From then on the
+//!   sender has no access to it.
+//! - **Dropping a loan unpublished** (an early return, a panic) sends
+//!   nothing: the region goes back to the transport at once and the next
+//!   message is unaffected.
+//! - **A received view** (the slice [`Receiver::recv`] returns) belongs to
+//!   the receiver's caller until the next `recv` on that receiver or the
+//!   receiver's drop; then the transport reuses the memory (a zero-copy
+//!   backend gives the slot back to the sender, a copying one overwrites
+//!   its buffer). A caller that keeps the bytes longer copies them.
+//! - **A killed process** holding a loan publishes nothing; holding a
+//!   received view, it gives the view back by dying. Either way nothing
+//!   leaks: the memory belongs to the connection and is freed when the
+//!   last process mapping it unmaps (for the shared-memory backends, when
+//!   the survivor drops its halves), and the survivor is told as for any
+//!   dead peer (`recv` drains, then [`RecvError::Disconnected`]; `send`
+//!   and `loan`, [`SendError::Disconnected`]). A backend built on a library
+//!   with its own cleanup (iceoryx2) documents what that cleanup leaves.
+//!
 //! Serialization is never done here: transports move opaque bytes, codecs live
 //! above them, so encode and decode can be timed apart from the transport.
 
 #![forbid(unsafe_code)]
 
 pub mod framing;
+pub mod loan;
 pub mod mqueue_names;
 pub mod peer;
 pub mod pipes;
@@ -96,6 +154,8 @@ pub mod shm_names;
 
 mod wait;
 pub use wait::wait_readable;
+
+pub use loan::{Loan, Outgoing, fill_and_send, outgoing};
 
 use std::fmt;
 use std::io;
@@ -136,6 +196,11 @@ pub struct Capabilities {
     /// going to exactly one of them (see the crate docs, "Shared
     /// receivers"); 0: point to point only.
     pub shared_receivers: usize,
+    /// The largest loan ([`Sender::loan`]) a connection opened with
+    /// [`Options::expected_max_message`] at least this large gives, in
+    /// bytes; 0: the backend cannot loan (callers use `send`). See the
+    /// crate docs, "Loans".
+    pub max_loan: usize,
     /// How many connections may exist at once on this machine for one user,
     /// where a per-user kernel quota bounds it (POSIX queues: every queue is
     /// charged to `RLIMIT_MSGQUEUE`); 0: no limit. The conformance suite
@@ -151,6 +216,7 @@ impl Default for Capabilities {
             zero_copy_recv: false,
             wait: WaitStrategy::Block,
             shared_receivers: 0,
+            max_loan: 0,
             max_concurrent: 0,
         }
     }
@@ -165,8 +231,10 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 30;
 pub struct Options {
     /// Unique per connection; backends build resource names from it.
     pub tag: String,
-    /// The largest message the caller intends to send; backends may size
-    /// buffers from it but must still honour their declared maximum.
+    /// The largest message the caller intends to send, or loan; backends
+    /// may size buffers from it but must still honour their declared
+    /// maximum. A loaning backend sizes its rings or segments so that a
+    /// loan of this size (up to [`Capabilities::max_loan`]) is possible.
     pub expected_max_message: usize,
 }
 
@@ -254,6 +322,17 @@ pub enum SendError {
     /// The message exceeds [`Capabilities::max_message_size`]; nothing was sent.
     #[error("message of {size} bytes exceeds this transport's maximum of {max} bytes")]
     TooLarge { size: usize, max: usize },
+    /// A loan larger than [`Sender::max_loan`]; nothing was reserved or
+    /// written.
+    #[error(
+        "loan of {size} bytes exceeds this connection's maximum loan of {max} bytes (open it with a larger Options::expected_max_message, or send)"
+    )]
+    LoanTooLarge { size: usize, max: usize },
+    /// A loan from a transport that cannot loan ([`Sender::max_loan`] is 0).
+    #[error(
+        "this transport cannot loan memory; fill a buffer and send it (transport::fill_and_send does)"
+    )]
+    CannotLoan,
     /// The operating system refused.
     #[error("send failed: {0}")]
     Io(#[source] io::Error),
@@ -308,6 +387,49 @@ pub trait Sender: Send + 'static {
     /// Delivers one whole message, blocking while the peer applies
     /// back-pressure.
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError>;
+
+    /// The largest loan this sender gives, in bytes; 0 (the default): it
+    /// cannot loan.
+    #[inline]
+    fn max_loan(&self) -> usize {
+        0
+    }
+
+    /// Lends a writable region of `len` bytes of the transport's memory,
+    /// to fill and [`Loan::publish`] without a copy (see the crate docs,
+    /// "Loans"). Waits for room as `send` does. Above [`Self::max_loan`]:
+    /// [`SendError::LoanTooLarge`] (or [`SendError::CannotLoan`]) before
+    /// anything is reserved.
+    #[inline]
+    fn loan(&mut self, len: usize) -> Result<Loan<'_, Self>, SendError>
+    where
+        Self: Sized,
+    {
+        loan::open(self, len)
+    }
+
+    /// Backend hook, called only by [`Self::loan`] with `len <=
+    /// max_loan()` and no loan open: reserves `len` contiguous bytes,
+    /// waiting for room, without publishing anything.
+    fn loan_begin(&mut self, len: usize) -> Result<(), SendError> {
+        let _ = len;
+        Err(SendError::CannotLoan)
+    }
+
+    /// Backend hook: the open loan's region, exactly the `len` bytes
+    /// reserved by [`Self::loan_begin`] (empty when no loan is open).
+    fn loan_bytes(&mut self) -> &mut [u8] {
+        &mut []
+    }
+
+    /// Backend hook: publishes the open loan as one message and closes it.
+    fn loan_publish(&mut self) -> Result<(), SendError> {
+        Err(SendError::CannotLoan)
+    }
+
+    /// Backend hook: closes the open loan without publishing anything, and
+    /// gives its region back.
+    fn loan_abandon(&mut self) {}
 }
 
 /// The receiving half of one direction of a connection.

@@ -1,23 +1,49 @@
 """ipcbench: a multiprocessing.Queue work-alike that hands numpy arrays (and any
-picklable object) to other processes through a shared-memory queue.
+picklable object) to other processes through shared memory.
 
 numpy arrays of plain dtypes travel as their raw bytes plus a small header
-(dtype, shape, memory order) and arrive as a new ndarray: C- and
-Fortran-ordered arrays are copied once into shared memory and once out,
-other layouts are made contiguous first (one more copy). Everything else,
-including arrays of object or structured dtypes, goes through pickle
-protocol 5 with out-of-band buffers, so arrays nested in other objects are
-not copied into the pickle stream either.
+(dtype, shape, memory order). Other layouts are made contiguous first (one
+more copy). Everything else, including arrays of object or structured
+dtypes, goes through pickle protocol 5 with out-of-band buffers, so arrays
+nested in other objects are not copied into the pickle stream either.
 
-The queue is a bounded multi-producer multi-consumer queue in one POSIX
-shared-memory segment (see the shm-queue crate): a process killed while it
-puts or gets loses at most the message it held, never the queue; such
-losses are counted by ``Queue.lost()``.
+Any size goes, as with multiprocessing.Queue:
+
+- A message that fits a slot (``max_message_bytes``, 64 KiB by default) is
+  copied into the slot and out of it into a new array.
+- A larger one goes *out of line*: its bytes are copied once into a
+  shared-memory block taken from the queue's pool (blocks are reused), the
+  slot carries a reference, and ``get()`` returns an array **viewing the
+  block, without a copy**. That array is writable and its own (the block is
+  handed over: nobody else writes it, and it is not reused while the array
+  or any view of it lives); its ``base`` chain ends in an
+  ``ipcbench._native.Block``, and the block returns to the pool when the
+  last view is collected. Pickling the array, or putting it into any queue,
+  copies its data like any array's. It stays valid after its queue is
+  closed.
+- ``Queue.array(shape, dtype)`` lends an array in the queue's own memory:
+  fill it and ``put`` it, and the block is sent by reference (no copy at
+  all). See ``Queue.array`` for what using it after ``put`` does.
+
+The bound is a count of messages (``maxsize``): arrays a consumer keeps are
+outside it, so a consumer holding many never blocks a producer. Shared
+memory grows with the messages in flight and the arrays held, and shrinks
+back (a couple of free blocks per size are kept) as they are collected. The
+space for a block is reserved before anything is written: a /dev/shm too
+small is an ``OSError`` naming the size and what is free, never a SIGBUS.
+
+The queue is a bounded multi-producer multi-consumer queue in POSIX shared
+memory (see the shm-queue crate): a process killed while it puts or gets
+loses at most the message it held, never the queue; such losses are counted
+by ``Queue.lost()``. Blocks a killed process held (mid-fill, or received
+arrays) are reclaimed; the creator's ``close()`` removes every name from
+/dev/shm. ``JoinableQueue`` and ``SimpleQueue`` complete the family.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import pickle
 import queue as _queue
 from typing import Any
@@ -26,16 +52,28 @@ import numpy as np
 
 from ipcbench._native import NativeQueue
 
-__all__ = ["Queue", "Full", "Empty", "DEFAULT_CAPACITY_BYTES", "DEFAULT_SLOTS"]
+__all__ = [
+    "Queue",
+    "JoinableQueue",
+    "SimpleQueue",
+    "Full",
+    "Empty",
+    "DEFAULT_CAPACITY_BYTES",
+    "DEFAULT_SLOT_BYTES",
+    "DEFAULT_SLOTS",
+]
 
 Full = _queue.Full
 Empty = _queue.Empty
 
-#: Shared-memory bytes a queue reserves when ``capacity_bytes`` is not given.
-#: The segment is sparse: memory is used only as far as messages fill it.
-DEFAULT_CAPACITY_BYTES = 64 << 20
+#: Bytes of a slot when ``capacity_bytes`` is not given: larger messages go
+#: out of line (a block of the pool, received without a copy).
+DEFAULT_SLOT_BYTES = 64 << 10
 #: Slots (messages held at once) when ``maxsize`` is 0.
 DEFAULT_SLOTS = 64
+#: Slot memory of a queue of ``DEFAULT_SLOTS`` slots by default. The segment
+#: is sparse: memory is used only as far as messages fill it.
+DEFAULT_CAPACITY_BYTES = DEFAULT_SLOTS * DEFAULT_SLOT_BYTES
 
 #: Record kinds (the native side's opaque byte; ``NativeQueue.as_bytes``
 #: asks it to hand the payload over as ``bytes`` rather than a uint8 array).
@@ -161,10 +199,10 @@ class Queue:
 
     ``maxsize`` is the number of messages the queue holds at once (0 means
     the default of 64; the queue is always bounded). ``capacity_bytes`` is
-    the shared memory it reserves, split evenly between the messages: one
-    message may be at most ``capacity_bytes // slots`` bytes (a little less
-    for its header), which ``max_message_bytes`` tells. A larger message
-    raises ``ValueError`` naming both sizes, before anything is written.
+    the slot memory, split evenly between the slots (by default
+    ``DEFAULT_SLOT_BYTES`` each): a message up to ``max_message_bytes`` is
+    copied through its slot, a larger one goes out of line (see the module
+    doc), so any size is accepted.
 
     A queue can be passed to child processes under the fork, spawn and
     forkserver start methods (it pickles as the name of its segment and the
@@ -173,10 +211,12 @@ class Queue:
     the GIL.
     """
 
-    def __init__(self, maxsize: int = 0, capacity_bytes: int = DEFAULT_CAPACITY_BYTES):
+    def __init__(self, maxsize: int = 0, capacity_bytes: int | None = None):
         if maxsize < 0:
             raise ValueError(f"maxsize must be >= 0, not {maxsize}")
         slots = max(maxsize, 2) if maxsize else DEFAULT_SLOTS
+        if capacity_bytes is None:
+            capacity_bytes = slots * DEFAULT_SLOT_BYTES
         if capacity_bytes < slots:
             raise ValueError(
                 f"capacity_bytes={capacity_bytes} is too small for {slots} messages"
@@ -212,10 +252,44 @@ class Queue:
         """Largest encoded message (header included) one slot holds."""
         return self._live().max_record
 
+    def array(
+        self, shape: int | tuple[int, ...], dtype: Any = float, order: str = "C"
+    ) -> np.ndarray:
+        """A new uninitialised array lent from the queue's shared memory: fill
+        it, then ``put`` it and its block is sent by reference, with no copy.
+
+        Only an array larger than a slot is lent (a smaller one, or one of an
+        object or structured dtype, is a plain ``np.empty``, copied by
+        ``put`` as any array). What is sent is the whole loan: ``put`` of the
+        returned array, or of any contiguous view of all of it (reshaped,
+        transposed); a part of it is copied. After ``put`` the array is made
+        read-only; a loan is put once (a second ``put`` raises
+        ``ValueError``). Views taken before ``put`` still see (and could
+        change) the message's memory, but only that message's: the block is
+        not reused until both the consumer's array and the loan are
+        collected. A loan never put is returned to the pool when collected.
+        """
+        q = self._live()
+        dt = np.dtype(dtype)
+        try:
+            dims: tuple[int, ...] = (operator.index(shape),)  # an int, numpy's too
+        except TypeError:
+            dims = tuple(operator.index(n) for n in shape)
+        if order not in ("C", "F"):
+            raise ValueError(f"order must be 'C' or 'F', not {order!r}")
+        if min(dims, default=0) < 0:
+            raise ValueError(f"negative dimensions are not allowed: {dims}")
+        nbytes = dt.itemsize * math.prod(dims)
+        if not _raw_dtype(dt) or nbytes <= q.max_record - q.prefix:
+            return np.empty(dims, dt, order=order)
+        return np.ndarray(dims, dt, q.loan(nbytes), 0, None, order)
+
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
         """Put ``obj`` into the queue, waiting up to ``timeout`` seconds (forever
         if None) for a free slot when ``block`` is true; raises ``queue.Full``
-        if none frees in time."""
+        if none frees in time. ``obj`` is copied (or pickled) before ``put``
+        returns, so the caller may change it afterwards; a loan from
+        ``array()`` is sent by reference instead."""
         # The checks of _live() and the timeout are written out here and in
         # get(): a helper call per message costs ~0.1 µs of ~0.6 µs.
         q = self._q
@@ -295,14 +369,20 @@ class Queue:
         return self._live().lost()
 
     def reclaim(self) -> int:
-        """Free the slots of processes that died holding them now; returns
-        how many were freed."""
+        """Free the slots and blocks of processes that died holding them now;
+        returns how many were freed."""
         return self._live().reclaim()
+
+    def blocks(self) -> tuple[int, int]:
+        """Out-of-line blocks the queue has now (in flight, held, or free for
+        reuse) and their bytes."""
+        return self._live().pool_blocks()
 
     def close(self) -> None:
         """Close this handle: later calls on it raise ``ValueError``. Other
-        handles (other processes) are unaffected; the segment's name is removed
-        when the creating process's queue is closed or collected."""
+        handles (other processes) are unaffected; the names in /dev/shm
+        (slots, blocks) are removed when the creating process's queue is
+        closed or collected. Arrays already received stay valid."""
         self._q = None
 
     def join_thread(self) -> None:
@@ -312,3 +392,38 @@ class Queue:
     def cancel_join_thread(self) -> None:
         """No-op, for ``multiprocessing.Queue`` compatibility."""
 
+
+
+class JoinableQueue(Queue):
+    """``Queue`` with ``task_done()`` and ``join()``, as
+    ``multiprocessing.JoinableQueue``: every ``put`` counts a task (in
+    shared memory, across processes), ``task_done`` marks one finished, and
+    ``join`` waits until none is unfinished."""
+
+    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+        q = self._live()
+        q.unfinished_add(1)
+        try:
+            Queue.put(self, obj, block, timeout)
+        except BaseException:
+            q.unfinished_add(-1)
+            raise
+
+    def task_done(self) -> None:
+        """Mark one task taken with ``get`` as finished; ``ValueError`` if
+        called more times than items were put."""
+        self._live().unfinished_add(-1)
+
+    def join(self) -> None:
+        """Wait until every item put has been marked done."""
+        self._live().join()
+
+
+class SimpleQueue(Queue):
+    """``Queue`` under the name and interface of
+    ``multiprocessing.SimpleQueue`` (``put``, ``get``, ``empty``,
+    ``close``). Unlike it, the queue is bounded (``DEFAULT_SLOTS``
+    messages): a ``put`` into a full queue waits for a ``get``."""
+
+    def __init__(self) -> None:
+        super().__init__()
