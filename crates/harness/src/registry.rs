@@ -58,6 +58,7 @@ pub const BACKENDS: &[Backend] = &[
     full_only::<transport_unix_dgram::UnixDgram>(),
     entry::<transport_interprocess::Interprocess>(),
     entry::<transport_tcp::Tcp>(),
+    full_only::<transport_udp::Udp>(),
     full_only::<transport_mq::Mq>(),
     entry::<transport_shm::ShmSpin>(),
     entry::<transport_shm::ShmAdaptive>(),
@@ -132,7 +133,9 @@ mod tests {
     fn the_default_run_leaves_out_only_the_full_only_backends() {
         let default: Vec<&str> = default_run().iter().map(|b| b.name).collect();
         assert!(default.contains(&"pipe") && default.contains(&"shm-spin"));
-        assert!(!default.contains(&"mq"));
+        for full in ["mq", "unix-dgram", "udp"] {
+            assert!(!default.contains(&full), "{full} is in the default run");
+        }
         assert!(find("mq").is_some_and(|b| !b.in_default));
         assert!(
             !names().contains(&DEFAULT_GROUP),

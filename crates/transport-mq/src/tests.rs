@@ -124,3 +124,28 @@ fn a_connector_without_the_token_is_refused_and_named() {
     let refused = rx.recv().expect_err("refused");
     assert!(refused.to_string().contains("refused"), "{refused}");
 }
+
+/// Many large messages in flight at once (a stream), not one at a time.
+#[test]
+fn a_stream_of_large_messages_arrives_whole() {
+    let (l, ep) = Mq::listen(&Options::unique("mqstream")).expect("listen");
+    let (mut ctx, _crx) = Mq::connect(&ep, &Options::unique("mqstream")).expect("connect");
+    let (_ltx, mut lrx) = l
+        .accept(Instant::now() + Duration::from_secs(5))
+        .expect("accept");
+    let sender = std::thread::spawn(move || {
+        for i in 0..200u32 {
+            let mut m = vec![(i % 251) as u8; 409_600];
+            m[..4].copy_from_slice(&i.to_le_bytes());
+            ctx.send(&m).expect("send");
+        }
+        ctx
+    });
+    for i in 0..200u32 {
+        let m = lrx.recv().expect("recv");
+        assert_eq!(m.len(), 409_600);
+        assert_eq!(&m[..4], &i.to_le_bytes());
+        assert!(m[4..].iter().all(|&b| b == (i % 251) as u8), "message {i}");
+    }
+    drop(sender.join().expect("sender"));
+}

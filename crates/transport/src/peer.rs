@@ -74,7 +74,17 @@ impl PeerCred {
     /// pid only if the process is ours to inspect. `None` if no such socket
     /// is listed (it closed in the meantime).
     pub fn of_loopback_tcp(addr: SocketAddrV4) -> Option<(u32, Option<u32>)> {
-        let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+        Self::of_loopback_socket("/proc/net/tcp", addr)
+    }
+
+    /// As [`PeerCred::of_loopback_tcp`], for the UDP socket bound to
+    /// `addr` (the sender of a datagram we received).
+    pub fn of_loopback_udp(addr: SocketAddrV4) -> Option<(u32, Option<u32>)> {
+        Self::of_loopback_socket("/proc/net/udp", addr)
+    }
+
+    fn of_loopback_socket(table: &str, addr: SocketAddrV4) -> Option<(u32, Option<u32>)> {
+        let table = std::fs::read_to_string(table).ok()?;
         let (uid, inode) = table.lines().skip(1).find_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
             (f.len() > 9 && parse_proc_addr(f[1])? == addr).then(|| (f[7], f[9]))
