@@ -1,7 +1,7 @@
 """The queues the Python baseline compares, behind one small interface:
 ``put(obj)``, ``get(timeout=None)`` (raising ``queue.Empty`` on timeout),
 ``close()`` and ``join_thread()`` -- what ``multiprocessing.Queue`` offers, so
-the workloads in mpqueue_bench.py run unchanged on each.
+the workloads in mpqueue_workloads.py run unchanged on each.
 
 Every queue is created in the parent before the worker processes fork and is
 used from the children (the baseline uses the fork start method). ``role``

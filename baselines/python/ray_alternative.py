@@ -234,8 +234,8 @@ def seed_driver(
     temp_dir: str, conn,
 ) -> None:
     """The producer of one seed trial (a child process); ``bench`` is the
-    calling mpqueue_bench module (passed, not imported: run as a script it
-    is ``__main__``). Sends ``("ok", put ns, get ns, warm-up ns)``."""
+    calling mpqueue_workloads module (passed, not imported: it imports this
+    one). Sends ``("ok", put ns, get ns, warm-up ns)``."""
     try:
         ray = start(temp_dir)
         try:

@@ -7,8 +7,12 @@ failing the trial. No timed assertions: the machine is shared and noisy.
 Run: ``python3 -m unittest -v test_handover`` in this directory.
 """
 
+import json
 import multiprocessing as mp
 import os
+import subprocess
+import sys
+import tempfile
 import types
 import unittest
 
@@ -16,7 +20,7 @@ import numpy as np
 
 import alternatives
 import handover
-import mpqueue_bench as mb
+import mpqueue_workloads as workloads
 
 MiB = 1 << 20
 
@@ -45,7 +49,7 @@ class EndToEnd(unittest.TestCase):
         why = handover.missing(mode)
         if why:
             self.skipTest(why)
-        put, get, warm = handover.run_trial(mb, alternatives, mp.get_context("fork"), mode,
+        put, get, warm = handover.run_trial(workloads, alternatives, mp.get_context("fork"), mode,
                                             elements, args())
         self.assertEqual(len(put), 4)
         self.assertEqual(len(get), 4)
@@ -58,7 +62,7 @@ class EndToEnd(unittest.TestCase):
                     self.run_mode(mode, elements)
 
     def test_a_corrupted_array_fails_the_trial(self):
-        real = mb.stamp
+        real = workloads.stamp
         try:
             # The producer marks message 2 wrongly: the consumer's check
             # (off the clock) must catch it and fail the trial.
@@ -67,21 +71,62 @@ class EndToEnd(unittest.TestCase):
                 if seq == 2:
                     buf[len(buf) // 2] = -7
 
-            mb.stamp = bad
-            with self.assertRaises(mb.TrialError) as e:
-                handover.run_trial(mb, alternatives, mp.get_context("fork"), "mp-queue", 1000,
+            workloads.stamp = bad
+            with self.assertRaises(workloads.TrialError) as e:
+                handover.run_trial(workloads, alternatives, mp.get_context("fork"), "mp-queue", 1000,
                                    args())
             self.assertIn("message 2", str(e.exception))
         finally:
-            mb.stamp = real
+            workloads.stamp = real
 
     def test_nothing_left_in_dev_shm(self):
         before = set(os.listdir("/dev/shm"))
         for mode in ("ipcbench", "ipcbench-loan", "shared-memory", "py-sharedmemory"):
             if not handover.missing(mode):
-                handover.run_trial(mb, alternatives, mp.get_context("fork"), mode,
+                handover.run_trial(workloads, alternatives, mp.get_context("fork"), mode,
                                    MiB // 8, args())
         self.assertEqual(set(os.listdir("/dev/shm")) - before, set())
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class CommandLine(unittest.TestCase):
+    def run_bench(self, *extra):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "out.json")
+            r = subprocess.run(
+                [sys.executable, os.path.join(HERE, "mpqueue_bench.py"), "--sizes", "10",
+                 "--messages", "6", "--trials", "2", "--warmup", "1", "--placement", "none",
+                 "--modes", "mp-queue", "--fanout-modes", "mp-queue", "--workers", "1",
+                 "--fanout-min-ms", "0", *extra, "--json", out],
+                capture_output=True, text=True, timeout=300)
+            cells = json.load(open(out))["cells"] if os.path.exists(out) else []
+            return r, cells
+
+    def test_handover_cells_and_large_sizes_for_the_large_modes(self):
+        r, cells = self.run_bench("--workloads", "seed,fanout,handover", "--large-sizes", "3000",
+                                  "--large-modes", "mp-queue", "--handover-modes",
+                                  "mp-queue,shared-memory")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = {(c["workload"], c["transport"], c["size_bytes"], c["metric"]) for c in cells}
+        for mode in ("mp-queue", "shared-memory"):
+            for metric in ("total", "put", "get"):
+                self.assertIn(("handover", mode, 24000, metric), got)
+        self.assertIn(("seed", "mp-queue", 24000, "total"), got)
+        self.assertIn(("fanout1", "mp-queue", 24000, "throughput"), got)
+        self.assertTrue(all(c["status"] == "ok" and c["trials"] == 2 for c in cells))
+        self.assertFalse({c["workload"] for c in cells if c["size_bytes"] == 24000} - {
+            "seed", "fanout1", "handover"})
+
+    def test_no_large_sizes_by_default_and_bad_modes_named(self):
+        r, cells = self.run_bench("--workloads", "seed")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual({c["size_bytes"] for c in cells}, {80})
+        r, _ = self.run_bench("--workloads", "handover", "--handover-modes", "nope")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown handover mode", r.stderr)
+        self.assertIn("ipcbench-loan", r.stderr)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,15 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 import numpy as np
 
 import mpqueue_bench as mb
+import mpqueue_common as common
+import mpqueue_schema as schema
+import mpqueue_sweep as sweep
+import mpqueue_workloads as workloads
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,7 +38,7 @@ class Statistics(unittest.TestCase):
     def test_trial_medians_and_means(self):
         # The intervals are ipcbench's bootstrap, filled in when it reads the
         # file; the script records what they are computed from.
-        s = mb.summarize([np.array([10, 10]), np.array([12, 13]), np.array([14, 14])])
+        s = schema.summarize([np.array([10, 10]), np.array([12, 13]), np.array([14, 14])])
         self.assertIsNone(s["ci95_low_ns"])
         self.assertEqual(s["n"], 6)
         self.assertEqual(s["trial_means_ns"], [10.0, 12.5, 14.0])
@@ -43,7 +46,7 @@ class Statistics(unittest.TestCase):
         self.assertEqual(s["median_ns"], 12.5)
 
     def test_one_trial_has_no_interval(self):
-        s = mb.summarize([np.arange(1, 1001)])
+        s = schema.summarize([np.arange(1, 1001)])
         self.assertIsNone(s["ci95_low_ns"])
         self.assertIsNone(s["ci95_high_ns"])
         self.assertAlmostEqual(s["mean_ns"], 500.5)
@@ -52,13 +55,13 @@ class Statistics(unittest.TestCase):
         self.assertEqual(s["outliers"], 0)
 
     def test_outliers_counted_not_dropped(self):
-        s = mb.summarize([np.array([100] * 99 + [1_000_000])])
+        s = schema.summarize([np.array([100] * 99 + [1_000_000])])
         self.assertEqual(s["outliers"], 1)
         self.assertEqual(s["n"], 100)
         self.assertEqual(s["max_ns"], 1_000_000.0)
 
     def test_throughput_summary_inverts_rates(self):
-        s = mb.throughput_summary([1000.0, 2000.0], 10)
+        s = schema.throughput_summary([1000.0, 2000.0], 10)
         self.assertEqual(s["n"], 10)
         self.assertAlmostEqual(s["mean_ns"], 1e9 / 1500.0)
         self.assertEqual(s["trial_means_ns"], [1e6, 5e5])
@@ -69,35 +72,35 @@ class Statistics(unittest.TestCase):
 
 class Verification(unittest.TestCase):
     def test_accepts_the_right_message(self):
-        base = mb.payload(100)
+        base = common.payload(100)
         buf = base.copy()
-        mb.stamp(buf, 7)
-        self.assertIsNone(mb.verify(buf, base, 7))
+        common.stamp(buf, 7)
+        self.assertIsNone(common.verify(buf, base, 7))
 
     def test_rejects_wrong_sequence_size_type_and_content(self):
-        base = mb.payload(100)
+        base = common.payload(100)
         buf = base.copy()
-        mb.stamp(buf, 7)
-        self.assertIn("sequence", mb.verify(buf, base, 8))
-        self.assertIn("int64[100]", mb.verify(buf[:50], base, 7))
-        self.assertIn("int64[100]", mb.verify(buf.astype(np.int32), base, 7))
-        self.assertIn("int64[100]", mb.verify([7] * 100, base, 7))
+        common.stamp(buf, 7)
+        self.assertIn("sequence", common.verify(buf, base, 8))
+        self.assertIn("int64[100]", common.verify(buf[:50], base, 7))
+        self.assertIn("int64[100]", common.verify(buf.astype(np.int32), base, 7))
+        self.assertIn("int64[100]", common.verify([7] * 100, base, 7))
         buf[50] = -1
-        self.assertIn("corrupted", mb.verify(buf, base, 7))
+        self.assertIn("corrupted", common.verify(buf, base, 7))
 
     def test_one_element_payload(self):
-        base = mb.payload(1)
+        base = common.payload(1)
         buf = base.copy()
-        mb.stamp(buf, 3)
-        self.assertIsNone(mb.verify(buf, base, 3))
+        common.stamp(buf, 3)
+        self.assertIsNone(common.verify(buf, base, 3))
 
 
 class Placement(unittest.TestCase):
     def test_cpus(self):
-        self.assertEqual(mb.cpus_for("split", "producer"), {0})
-        self.assertEqual(mb.cpus_for("split", "consumer"), {1})
-        self.assertEqual(mb.cpus_for("same", "consumer"), {0})
-        self.assertIsNone(mb.cpus_for("none", "producer"))
+        self.assertEqual(common.cpus_for("split", "producer"), {0})
+        self.assertEqual(common.cpus_for("split", "consumer"), {1})
+        self.assertEqual(common.cpus_for("same", "consumer"), {0})
+        self.assertIsNone(common.cpus_for("none", "producer"))
 
 
 class EndToEnd(unittest.TestCase):
@@ -121,7 +124,7 @@ class EndToEnd(unittest.TestCase):
             by_placement.setdefault(c["placement"], []).append((c["transport"], c["metric"]))
         self.assertEqual(sorted(by_placement), ["none", "same"])
         self.assertEqual(by_placement["none"], by_placement["same"])
-        self.assertEqual(len(by_placement["none"]), len(mb.DEFAULT_MODES) * len(mb.METRICS))
+        self.assertEqual(len(by_placement["none"]), len(mb.DEFAULT_MODES) * len(schema.METRICS))
 
     def test_an_unknown_placement_is_refused_by_name(self):
         r = subprocess.run(
@@ -216,7 +219,7 @@ class EndToEnd(unittest.TestCase):
             self.assertEqual(c["n"], 40)
             self.assertEqual(c["trials"], 2)
             self.assertGreater(c["cpu_producer_ns"], 0)
-            self.assertIn(c["metric"], mb.FANOUT_METRICS)
+            self.assertIn(c["metric"], schema.FANOUT_METRICS)
             if c["metric"] == "throughput":
                 self.assertGreater(c["msgs_per_s"], 0)
                 self.assertGreater(c["bytes_per_s"], 0)
@@ -225,27 +228,35 @@ class EndToEnd(unittest.TestCase):
             self.assertLessEqual(c["p50_ns"], c["max_ns"])
 
     def test_the_measured_phase_lasts_at_least_min_ms(self):
-        # A fake carrier whose every ack takes 1 ms: 3 tasks asked for, but
-        # 20 ms asked too, so about 20 tasks are measured, each with its
-        # latency, and the rate is over the whole window.
+        # A fake carrier whose every ack takes 1 ms of a fake clock (the
+        # workloads read the one clock of mpqueue_common, so the test can
+        # stand in for it; a real sleep on a loaded machine lasts far longer
+        # than asked). 3 tasks are asked for, but 20 ms too: the measured
+        # phase starts at 2 ms (after 2 warm-up tasks) and puts a task after
+        # every ack until 20 ms have passed, so 20 tasks, each 1 ms, over 20 ms.
         in_flight: list[int] = []
+        now = [0]
 
         def put(seq: int) -> int:
             in_flight.append(seq)
-            return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            return now[0]
 
         def ack(_sent: dict) -> tuple[int, int, int]:
-            time.sleep(0.001)
-            now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-            return in_flight.pop(0), now, now
+            now[0] += 1_000_000
+            return in_flight.pop(0), now[0], now[0]
 
-        lat, rate, _cpu = mb.keep_in_flight(put, ack, lambda: not in_flight, 3, 2, 20.0)
-        self.assertGreaterEqual(len(lat), 10)
-        self.assertLess(len(lat), 25)
-        self.assertTrue((lat > 0).all())
-        self.assertGreaterEqual(len(lat) / rate, 0.019)
-        lat, _rate, _cpu = mb.keep_in_flight(put, ack, lambda: not in_flight, 3, 2, 0.0)
-        self.assertEqual(len(lat), 3)
+        real = workloads.clock
+        workloads.clock = lambda _clock_id: now[0]
+        try:
+            lat, rate, _cpu = workloads.keep_in_flight(put, ack, lambda: not in_flight, 3, 2, 20.0)
+            self.assertEqual(len(lat), 20)
+            self.assertTrue((lat == 1_000_000).all())
+            self.assertAlmostEqual(rate, 1000.0)
+            lat, rate, _cpu = workloads.keep_in_flight(put, ack, lambda: not in_flight, 3, 2, 0.0)
+            self.assertEqual(len(lat), 3)
+            self.assertAlmostEqual(rate, 1000.0)
+        finally:
+            workloads.clock = real
 
     def test_a_negative_fanout_window_is_refused_by_value(self):
         r = subprocess.run(
@@ -276,7 +287,7 @@ class EndToEnd(unittest.TestCase):
             self.assertIn(f"skipped (package missing): {n}", r.stderr)
         seed = {c["transport"] for c in res["cells"] if c["workload"] == "seed"}
         fan = {c["transport"] for c in res["cells"] if c["workload"] == "fanout2"}
-        self.assertEqual(seed, {m for m in mb.MODES if mb.base_name(m) not in missing})
+        self.assertEqual(seed, {m for m in mb.MODES if common.base_name(m) not in missing})
         self.assertEqual(fan, set(alternatives.FANOUT) - missing)
         for c in res["cells"]:
             self.assertEqual(c["status"], "ok", c)
@@ -354,24 +365,24 @@ class RayAlternative(unittest.TestCase):
 
         args = argparse.Namespace(modes=["mp-queue", "ray"], fanout_modes=["ray", "zmq"],
                                   ray_placements=["split"], placement="split")
-        self.assertEqual(mb.placement_modes(args), (["mp-queue", "ray"], ["ray", "zmq"]))
+        self.assertEqual(sweep.placement_modes(args), (["mp-queue", "ray"], ["ray", "zmq"]))
         args.placement = "same"
-        self.assertEqual(mb.placement_modes(args), (["mp-queue"], ["zmq"]))
+        self.assertEqual(sweep.placement_modes(args), (["mp-queue"], ["zmq"]))
 
     def test_consumer_actor_catches_loss_and_corruption(self):
         import ray_alternative as ra
 
-        c = ra.Consumer(100, mb.payload, mb.verify)
-        buf = mb.payload(100)
-        mb.stamp(buf, 0)
+        c = ra.Consumer(100, common.payload, common.verify)
+        buf = common.payload(100)
+        common.stamp(buf, 0)
         seq, t = c.take(buf)
         self.assertEqual(seq, 0)
         self.assertGreater(t, 0)
-        mb.stamp(buf, 2)  # message 1 lost
+        common.stamp(buf, 2)  # message 1 lost
         kind, err = c.take(buf)
         self.assertEqual(kind, "error")
         self.assertIn("sequence", err)
-        mb.stamp(buf, 2)
+        common.stamp(buf, 2)
         buf[50] = -1
         kind, err = c.take(buf)
         self.assertEqual(kind, "error")
@@ -380,10 +391,10 @@ class RayAlternative(unittest.TestCase):
     def test_worker_actor_counts_measured_tasks_and_catches_corruption(self):
         import ray_alternative as ra
 
-        w = ra.Worker(1, 10, 2, mb.payload, mb.verify)
-        buf = mb.payload(10)
+        w = ra.Worker(1, 10, 2, common.payload, common.verify)
+        buf = common.payload(10)
         for seq in (0, 2, 3):
-            mb.stamp(buf, seq)
+            common.stamp(buf, seq)
             self.assertEqual(w.take(buf)[0], seq)
         self.assertEqual(w.cpu()[1], 2)  # tasks 2 and 3; 0 was warm-up
         buf[5] = -1

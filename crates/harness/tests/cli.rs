@@ -2,36 +2,18 @@
 //! the fanout and paced workloads, injected corruption/loss/duplication, and
 //! peers (or fanout workers) that die or hang.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use report::{Metric, Placement, Results, Status, Workload};
+use support::{BARE, QUICK, ipcbench, run, signal, stderr};
 
-fn ipcbench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ipcbench"))
-}
-
-fn run(args: &[&str]) -> Output {
-    ipcbench().args(args).output().expect("start ipcbench")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-const QUICK: &[&str] = &[
-    "--trials",
-    "1",
-    "--messages",
-    "30",
-    "--warmup-ms",
-    "0",
-    "--no-floors",
-    "--no-intervals",
-    "--quiet",
-];
+/// Measured messages per trial and size of these tests' runs.
+const MESSAGES: &[&str] = &["--messages", "30"];
 
 #[test]
 fn list_names_everything() {
@@ -132,7 +114,8 @@ fn small_run_measures_and_verifies_every_cell() {
         "--json",
     ];
     args.push(json.to_str().expect("utf-8 path"));
-    args.extend(&QUICK[2..]);
+    args.extend(MESSAGES);
+    args.extend(BARE);
     let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&json);
@@ -279,7 +262,8 @@ fn fanout_and_paced_fill_their_cells() {
         "--json",
     ];
     args.push(json.to_str().expect("utf-8 path"));
-    args.extend(&QUICK[2..]);
+    args.extend(MESSAGES);
+    args.extend(BARE);
     let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&json);
@@ -338,8 +322,7 @@ fn shared_queue_fanout_verifies_every_task_across_workers() {
         "--json",
     ];
     args.push(json.to_str().expect("utf-8 path"));
-    args.extend(&QUICK[..2]);
-    args.extend(&QUICK[4..]);
+    args.extend(QUICK);
     let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&json);
@@ -423,6 +406,7 @@ fn faulty_run_on(transport: &str, fault: &str, workload: &str) -> (Output, Durat
         "--stall-timeout",
         "2",
     ];
+    args.extend(MESSAGES);
     args.extend(QUICK);
     let o = ipcbench()
         .args(&args)
@@ -510,7 +494,7 @@ fn long_run() -> Child {
             "--stall-timeout",
             "3",
         ])
-        .args(QUICK[4..].iter())
+        .args(BARE)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -552,9 +536,7 @@ fn finish_within(mut child: Child, limit: Duration) -> (Option<i32>, String, Dur
 fn a_killed_consumer_is_reported_within_seconds() {
     let child = long_run();
     let consumer = wait_for_child(child.id(), "\"role\":\"consumer\"");
-    let _ = Command::new("kill")
-        .args(["-KILL", &consumer.to_string()])
-        .status();
+    signal(consumer as i32, "KILL");
     let parent = child.id();
     let (code, err, took) = finish_within(child, Duration::from_secs(10));
     assert_eq!(code, Some(1), "{err}");
@@ -573,9 +555,7 @@ fn a_killed_consumer_is_reported_within_seconds() {
 fn a_consumer_that_stops_reading_is_killed_at_the_stall_deadline() {
     let child = long_run();
     let consumer = wait_for_child(child.id(), "\"role\":\"consumer\"");
-    let _ = Command::new("kill")
-        .args(["-STOP", &consumer.to_string()])
-        .status();
+    signal(consumer as i32, "STOP");
     let (code, err, took) = finish_within(child, Duration::from_secs(15));
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("no progress"), "{err}");
@@ -604,15 +584,13 @@ fn a_killed_fanout_worker_is_reported_within_seconds() {
             "--stall-timeout",
             "3",
         ])
-        .args(QUICK[4..].iter())
+        .args(BARE)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start");
     let worker = wait_for_child(child.id(), "\"worker\":2");
-    let _ = Command::new("kill")
-        .args(["-KILL", &worker.to_string()])
-        .status();
+    signal(worker as i32, "KILL");
     let parent = child.id();
     let (code, err, took) = finish_within(child, Duration::from_secs(10));
     assert_eq!(code, Some(1), "{err}");

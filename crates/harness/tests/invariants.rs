@@ -2,25 +2,16 @@
 //! registry (this crate) is the only place that names concrete backends, so
 //! the report crate's non-test code must not spell any backend's name.
 
+mod support;
+
 use std::path::Path;
 
-/// Every `.rs` file under `dir`, recursively.
-fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read source dir") {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use support::rust_sources;
 
 #[test]
 fn only_the_registry_names_backends() {
     let report = Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/src");
-    let mut files = Vec::new();
-    sources(&report, &mut files);
+    let files = rust_sources(&report);
     assert!(
         !files.is_empty(),
         "no report sources under {}",

@@ -2,20 +2,10 @@
 //! default preset's same-core pingpong pass lands in the same results file,
 //! and `--wall-time-since` records bench-all's wall time.
 
-use std::process::{Command, Output};
+mod support;
 
 use report::{Metric, Placement, Results, Workload};
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ipcbench"))
-        .args(args)
-        .output()
-        .expect("start ipcbench")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use support::{run, stderr};
 
 #[test]
 fn the_default_preset_writes_its_same_core_pass_into_the_same_file() {

@@ -51,6 +51,14 @@
 //!   [`sweep_stale`] removes every queue segment whose creator pid is dead;
 //!   [`Queue::create`] runs that sweep first.
 //!
+//! - **Puts without a copy.** [`Queue::claim_until`] hands back the claimed
+//!   slot ([`ring::Claim`]) for the caller to write in place
+//!   ([`Queue::claimed`]) and [`Queue::publish`]; [`Queue::abandon`] gives
+//!   it up as a slot consumers skip (not counted as lost). The transport's
+//!   loans ([`transport::Sender::loan`]) are built on it; a connection opened
+//!   for messages larger than 16 MiB gets slots that large (up to 256 MiB),
+//!   so a loan of that size is one slot.
+//!
 //! # Checking it
 //!
 //! - `cargo test -p shm-queue`: the protocol on heap memory (`tests/ring.rs`,
@@ -82,7 +90,8 @@ pub use queue::{DEFAULT_SLOTS, Queue, SLICE, SPIN};
 pub use segment::sweep_stale;
 #[cfg(not(loom))]
 pub use transport_impl::{
-    MAX_SHARED, ShmQueue, ShmQueueListener, ShmQueueReceiver, ShmQueueSender,
+    MAX_LOAN, MAX_MESSAGE, MAX_SHARED, ShmQueue, ShmQueueListener, ShmQueueReceiver,
+    ShmQueueSender, slot_size_for,
 };
 
 /// What can go wrong with a queue.

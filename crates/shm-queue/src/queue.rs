@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, fence};
 use std::time::{Duration, Instant};
 
 use crate::Error;
-use crate::ring::{Attempt, Ring};
+use crate::ring::{Attempt, Claim, Ring};
 use crate::segment::{self, Mapping};
 use crate::wait::{alive, futex_wait, my_pid};
 
@@ -196,16 +196,44 @@ impl Queue {
         fill: impl FnOnce(&mut [u8]),
         check: &mut dyn FnMut() -> Result<(), Error>,
     ) -> Result<(), Error> {
+        let mut claim = self.claim_until(len, deadline, check)?;
+        fill(self.claimed(&mut claim));
+        self.publish(claim);
+        Ok(())
+    }
+
+    /// Claims the next slot for a record of `len` bytes, waiting as
+    /// [`Queue::put_until`] does, and hands it back to be written in place
+    /// ([`Queue::claimed`]) and then published ([`Queue::publish`]) or
+    /// given up ([`Queue::abandon`]): a put without a copy. Consumers take
+    /// records in order and wait at a claimed slot, so hold a claim only
+    /// while filling it.
+    pub fn claim_until(
+        &self,
+        len: usize,
+        deadline: Option<Instant>,
+        check: &mut dyn FnMut() -> Result<(), Error>,
+    ) -> Result<Claim, Error> {
         let me = my_pid();
-        let mut fill = Some(fill);
-        let mut fill_once = |buf: &mut [u8]| {
-            if let Some(f) = fill.take() {
-                f(buf);
-            }
-        };
         self.wait(Side::Put, deadline, check, &mut || {
-            self.ring.try_put(len, me, &at_work, &mut fill_once)
+            self.ring.try_claim(len, me, &at_work)
         })
+    }
+
+    /// The payload of a slot this handle claimed, to write in place.
+    pub fn claimed<'c>(&self, claim: &'c mut Claim) -> &'c mut [u8] {
+        self.ring.claimed(claim)
+    }
+
+    /// Publishes a claimed slot as one record.
+    pub fn publish(&self, claim: Claim) {
+        self.ring.publish(claim);
+    }
+
+    /// Gives a claimed slot up: consumers skip it, nothing is delivered and
+    /// no loss is counted.
+    pub fn abandon(&self, claim: Claim) {
+        self.ring.abandon(claim);
     }
 
     /// Takes the oldest record, waiting up to `timeout` (`None`: forever);

@@ -106,6 +106,30 @@ pub enum Attempt<T> {
     Busy,
 }
 
+/// A slot claimed for writing ([`Ring::try_claim`]): whoever holds it
+/// writes the payload, then publishes or abandons it, which consumes it. A
+/// claim neither published nor abandoned stalls the queue's consumers at its
+/// position until its process dies (then it is reclaimed as lost).
+#[derive(Debug)]
+#[must_use = "a claim must be published or abandoned, or consumers wait at its slot"]
+pub struct Claim {
+    pos: u64,
+    seq: u32,
+    len: usize,
+}
+
+impl Claim {
+    /// The record's size.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the record is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// A view of queue memory. Holds raw pointers: whoever owns the memory keeps
 /// it alive and mapped while the view is used.
 #[derive(Debug, Clone, Copy)]
@@ -266,6 +290,27 @@ impl Ring {
         alive: &dyn Fn(u32) -> bool,
         fill: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Attempt<()>, Error> {
+        Ok(match self.try_claim(len, me, alive)? {
+            Attempt::Done(mut claim) => {
+                fill(self.claimed(&mut claim));
+                self.publish(claim);
+                Attempt::Done(())
+            }
+            Attempt::Busy => Attempt::Busy,
+        })
+    }
+
+    /// Tries once to claim the next slot for a record of `len` bytes, which
+    /// the holder of the returned [`Claim`] writes in place
+    /// ([`Self::claimed`]) and then [`Self::publish`]es, or
+    /// [`Self::abandon`]s. Consumers take records in order, so they wait at
+    /// this slot until then: hold a claim only while filling it.
+    pub fn try_claim(
+        &self,
+        len: usize,
+        me: u32,
+        alive: &dyn Fn(u32) -> bool,
+    ) -> Result<Attempt<Claim>, Error> {
         if len as u64 > self.slot_size {
             return Err(Error::TooLarge {
                 size: len,
@@ -293,20 +338,7 @@ impl Ring {
                     // Relaxed: only moves the hint forward; if we die here,
                     // whoever sees our claim moves it instead.
                     let _ = enq.compare_exchange(pos, pos.wrapping_add(1), Relaxed, Relaxed);
-                    // SAFETY: the claim gives us this payload exclusively
-                    // until we publish; `len <= slot_size` was checked.
-                    let buf = unsafe { std::slice::from_raw_parts_mut(self.payload(pos), len) };
-                    fill(buf);
-                    slot.len.store(len as u64, Relaxed);
-                    // Release: payload and length before the full state.
-                    slot.state
-                        .store(pack(seq.wrapping_add(1), IDLE, 0), Release);
-                    self.notify(
-                        &self.header().wake.0.items,
-                        &self.header().wake.0.consumers_waiting,
-                        1,
-                    );
-                    return Ok(Attempt::Done(()));
+                    return Ok(Attempt::Done(Claim { pos, seq, len }));
                 }
                 // Claimed or published at this position: the shared position
                 // is behind; help it on (its owner may have died before).
@@ -341,6 +373,43 @@ impl Ring {
                 }
             }
         }
+    }
+
+    /// The payload of a claimed slot, `claim.len()` bytes, to write in
+    /// place.
+    pub fn claimed<'c>(&self, claim: &'c mut Claim) -> &'c mut [u8] {
+        // Re-checked (a claim made on another queue could be larger).
+        let len = claim.len.min(self.max_record());
+        // SAFETY: the claim (state WRITING, our pid) gives its holder this
+        // payload exclusively until it publishes or abandons it, both of
+        // which consume the `Claim`; the `&mut` borrow of the claim keeps a
+        // second slice from existing meanwhile; `len <= slot_size`.
+        unsafe { std::slice::from_raw_parts_mut(self.payload(claim.pos), len) }
+    }
+
+    /// Publishes a claimed slot as a record of `claim.len()` bytes.
+    pub fn publish(&self, claim: Claim) {
+        let slot = self.slot(claim.pos);
+        let len = claim.len.min(self.max_record());
+        slot.len.store(len as u64, Relaxed);
+        // Release: payload and length before the full state.
+        slot.state
+            .store(pack(claim.seq.wrapping_add(1), IDLE, 0), Release);
+        let w = &self.header().wake.0;
+        self.notify(&w.items, &w.consumers_waiting, 1);
+    }
+
+    /// Gives a claimed slot up without a record: it is published as a slot
+    /// consumers skip (as a dead writer's is, but not counted as a loss),
+    /// since consumers already wait for this position in order.
+    pub fn abandon(&self, claim: Claim) {
+        let slot = self.slot(claim.pos);
+        // Release: our (unused) writes to the payload happen before a
+        // consumer frees the slot for the next producer.
+        slot.state
+            .store(pack(claim.seq.wrapping_add(1), LOST, 0), Release);
+        let w = &self.header().wake.0;
+        self.notify(&w.items, &w.consumers_waiting, 1);
     }
 
     /// Tries once to take the oldest record, lending its bytes to `take`

@@ -19,13 +19,19 @@ use transport::{
     Transport, WaitStrategy,
 };
 
+use crate::ring::Claim;
 use crate::wait::{alive, futex_wait, my_pid};
 use crate::{Error, Queue};
 
-/// Largest message: one slot's capacity (fixed, as the contract's
-/// capabilities are static; slots are sparse, so unused capacity costs
-/// address space, not memory).
+/// Largest message: one slot's capacity on every connection (fixed, as the
+/// contract's capabilities are static; slots are sparse, so unused capacity
+/// costs address space, not memory).
 pub const MAX_MESSAGE: usize = 16 << 20;
+/// Largest loan: a connection opened for larger messages
+/// (`Options::expected_max_message`) gets slots of that size, up to this
+/// (four slots per direction, sparse; 256 MiB is the largest size the
+/// harness moves). A loan is one slot, written in place.
+pub const MAX_LOAN: usize = 256 << 20;
 /// Bytes of records the slot count is chosen to hold at the expected size
 /// (a receiver that stops reading lets a sender fill every slot: with 16 MiB
 /// messages that is slots x 16 MiB of shared memory, so keep it modest).
@@ -48,6 +54,13 @@ const ENDPOINT_PREFIX: &str = "shm-queue:";
 /// The `shm-queue` backend: the MPMC queue used by exactly two processes.
 #[derive(Debug)]
 pub struct ShmQueue;
+
+/// Payload bytes of each slot for a connection whose messages are at most
+/// `expected` bytes: [`MAX_MESSAGE`], or more (up to [`MAX_LOAN`]) so a loan
+/// of that size fits one slot.
+pub fn slot_size_for(expected: usize) -> usize {
+    expected.clamp(MAX_MESSAGE, MAX_LOAN)
+}
 
 /// Slots for a connection whose messages are about `expected` bytes.
 fn slots_for(expected: usize) -> u64 {
@@ -139,7 +152,11 @@ pub struct ShmQueueListener {
 
 /// Sending half.
 #[derive(Debug)]
-pub struct ShmQueueSender(Arc<Link>);
+pub struct ShmQueueSender {
+    link: Arc<Link>,
+    /// The open loan's claimed slot.
+    loan: Option<Claim>,
+}
 
 /// Receiving half; lends a private copy of each record.
 #[derive(Debug)]
@@ -222,7 +239,7 @@ impl Transport for ShmQueue {
             zero_copy_recv: false,
             wait: WaitStrategy::Adaptive,
             shared_receivers: MAX_SHARED,
-            ..Capabilities::default()
+            max_loan: MAX_LOAN,
         }
     }
 }
@@ -230,8 +247,9 @@ impl Transport for ShmQueue {
 /// Creates both queues; `shared` connectors (0: one, point to point).
 fn listen_for(opts: &Options, shared: usize) -> Result<(ShmQueueListener, Endpoint), OpenError> {
     let slots = slots_for(opts.expected_max_message);
-    let q0 = Queue::create(&format!("{}-a", opts.tag), slots, MAX_MESSAGE).map_err(open_err)?;
-    let q1 = Queue::create(&format!("{}-b", opts.tag), slots, MAX_MESSAGE).map_err(open_err)?;
+    let slot = slot_size_for(opts.expected_max_message);
+    let q0 = Queue::create(&format!("{}-a", opts.tag), slots, slot).map_err(open_err)?;
+    let q1 = Queue::create(&format!("{}-b", opts.tag), slots, slot).map_err(open_err)?;
     q0.aux()[LISTENER_PID].store(my_pid(), Relaxed);
     // Release: a connector that reads the count sees the listener's pid.
     q0.aux()[SHARED].store(shared as u32, Release);
@@ -260,7 +278,10 @@ fn register(q1: &Queue, shared: usize, name: &str) -> Result<usize, OpenError> {
 fn split(link: Link) -> (ShmQueueSender, ShmQueueReceiver) {
     let link = Arc::new(link);
     (
-        ShmQueueSender(Arc::clone(&link)),
+        ShmQueueSender {
+            link: Arc::clone(&link),
+            loan: None,
+        },
         ShmQueueReceiver {
             link,
             buf: Vec::new(),
@@ -308,7 +329,7 @@ impl Listener for ShmQueueListener {
 
 impl Sender for ShmQueueSender {
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
-        let link = &*self.0;
+        let link = &*self.link;
         if msg.len() > MAX_MESSAGE {
             return Err(SendError::TooLarge {
                 size: msg.len(),
@@ -319,15 +340,75 @@ impl Sender for ShmQueueSender {
             return Err(SendError::Disconnected);
         }
         let fill = |buf: &mut [u8]| buf.copy_from_slice(msg);
-        match link
-            .out()
+        link.out()
             .put_until(msg.len(), None, fill, &mut || link.check())
-        {
-            Ok(()) => Ok(()),
-            Err(Error::Aborted(_)) => Err(SendError::Disconnected),
-            Err(Error::TooLarge { size, max }) => Err(SendError::TooLarge { size, max }),
-            Err(e) => Err(SendError::Backend(e.to_string())),
+            .map_err(send_err)
+    }
+
+    // Loans: a claimed slot, written in place, then published.
+    fn max_loan(&self) -> usize {
+        self.link.out().max_record()
+    }
+
+    fn loan_begin(&mut self, len: usize) -> Result<(), SendError> {
+        let link = &*self.link;
+        if link.peer_closed() {
+            return Err(SendError::Disconnected);
         }
+        let claim = link
+            .out()
+            .claim_until(len, None, &mut || link.check())
+            .map_err(send_err)?;
+        // A loan left open (its guard forgotten) is given up first, so the
+        // consumers are not left waiting at its slot.
+        if let Some(old) = self.loan.replace(claim) {
+            link.out().abandon(old);
+        }
+        Ok(())
+    }
+
+    fn loan_bytes(&mut self) -> &mut [u8] {
+        match &mut self.loan {
+            Some(claim) => self.link.out().claimed(claim),
+            None => &mut [],
+        }
+    }
+
+    fn loan_publish(&mut self) -> Result<(), SendError> {
+        let claim = self
+            .loan
+            .take()
+            .ok_or_else(|| SendError::Backend("no loan is open".into()))?;
+        let link = &*self.link;
+        if link.peer_closed() {
+            link.out().abandon(claim);
+            return Err(SendError::Disconnected);
+        }
+        link.out().publish(claim);
+        Ok(())
+    }
+
+    fn loan_abandon(&mut self) {
+        if let Some(claim) = self.loan.take() {
+            self.link.out().abandon(claim);
+        }
+    }
+}
+
+impl Drop for ShmQueueSender {
+    fn drop(&mut self) {
+        // Not left claimed: the consumers would wait at its slot.
+        if let Some(claim) = self.loan.take() {
+            self.link.out().abandon(claim);
+        }
+    }
+}
+
+fn send_err(e: Error) -> SendError {
+    match e {
+        Error::Aborted(_) => SendError::Disconnected,
+        Error::TooLarge { size, max } => SendError::TooLarge { size, max },
+        e => SendError::Backend(e.to_string()),
     }
 }
 

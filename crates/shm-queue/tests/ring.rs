@@ -236,3 +236,52 @@ fn a_slot_state_ahead_of_the_positions_is_corrupt_not_a_hang() {
         Err(Error::Corrupt(_))
     ));
 }
+
+fn claim(r: &Ring, len: usize) -> shm_queue::ring::Claim {
+    match r.try_claim(len, ME, &alive_all).expect("claim") {
+        Attempt::Done(c) => c,
+        Attempt::Busy => panic!("no free slot"),
+    }
+}
+
+/// Claims written in place and published arrive in order among copied
+/// records; an abandoned claim is skipped by consumers, frees its slot and
+/// counts no loss; consumers wait at a claim until it is settled.
+#[test]
+fn claims_publish_in_place_and_abandoned_ones_are_skipped() {
+    let mut m = Mem::new(total_size(3, 64).expect("size"));
+    let r = ring(&mut m, 3, 64);
+    for lap in 0..4u8 {
+        let mut c = claim(&r, 5);
+        assert_eq!(c.len(), 5);
+        r.claimed(&mut c).copy_from_slice(&[lap; 5]);
+        // In order: a record put after an unsettled claim waits behind it.
+        assert_eq!(put(&r, b"after"), Attempt::Done(()));
+        assert_eq!(get(&r, &alive_all), Attempt::Busy, "read past a claim");
+        r.publish(c);
+        assert_eq!(get(&r, &alive_all), Attempt::Done(vec![lap; 5]));
+        assert_eq!(get(&r, &alive_all), Attempt::Done(b"after".to_vec()));
+        let mut dropped = claim(&r, 64);
+        r.claimed(&mut dropped).fill(0xAB);
+        r.abandon(dropped);
+        assert_eq!(
+            get(&r, &alive_all),
+            Attempt::Busy,
+            "an abandoned claim delivered"
+        );
+    }
+    assert_eq!(r.lost(), 0, "abandoning is not a loss");
+    // Every slot is free again: three claims fit.
+    let all: Vec<_> = (0..3).map(|_| claim(&r, 1)).collect();
+    assert!(matches!(
+        r.try_claim(1, ME, &alive_all).expect("claim"),
+        Attempt::Busy
+    ));
+    for c in all {
+        r.abandon(c);
+    }
+    assert!(matches!(
+        r.try_claim(65, ME, &alive_all),
+        Err(Error::TooLarge { size: 65, max: 64 })
+    ));
+}

@@ -2,6 +2,7 @@
 //! one iceoryx2 sample, a receiver that lends each sample in place, and the
 //! peer watch both consult to tell a slow peer from a dead one.
 
+use std::mem::MaybeUninit;
 use std::sync::{Arc, OnceLock};
 
 use iceoryx2::port::listener::Listener as EventListener;
@@ -11,6 +12,7 @@ use iceoryx2::port::subscriber::Subscriber;
 use iceoryx2::port::{BackpressureAction, BackpressureInfo};
 use iceoryx2::prelude::*;
 use iceoryx2::sample::Sample;
+use iceoryx2::sample_mut_uninit::SampleMutUninit;
 use transport::process::{PeerProcess, PidError};
 use transport::{OpenError, RecvError, SendError};
 
@@ -18,7 +20,7 @@ use crate::cleanup;
 use crate::service::{
     EventService, Names, Role, Service, Svc, backend, half_node, make_events, make_service,
 };
-use crate::{CHECK_EVERY, EVENT_CHECK_PERIOD, MAX_MESSAGE};
+use crate::{CHECK_EVERY, EVENT_CHECK_PERIOD, MAX_LOAN, MAX_MESSAGE};
 
 /// Liveness of the peer process, shared with the publisher's back-pressure
 /// handler, which is installed before the peer's pid is known. The process
@@ -51,7 +53,12 @@ impl PeerWatch {
 
 /// Publishes messages as iceoryx2 samples.
 pub struct Iox2Sender {
-    // Field order is drop order: ports, then services, then node.
+    // Field order is drop order: an open loan, ports, then services, then
+    // node.
+    /// The open loan: a sample the caller writes in place.
+    loan: Option<SampleMutUninit<Svc, [MaybeUninit<u8>], ()>>,
+    /// This connection's largest loan (what its segments were sized for).
+    max_loan: usize,
     pub(crate) publisher: Publisher<Svc, [u8], ()>,
     notifier: Option<Notifier<Svc>>,
     service: Service,
@@ -142,6 +149,8 @@ pub(crate) fn make_sender(
         .create()
         .map_err(|e| backend("creating publisher", e))?;
     Ok(Iox2Sender {
+        loan: None,
+        max_loan: slice_len.clamp(MAX_MESSAGE, MAX_LOAN),
         publisher,
         notifier,
         service,
@@ -214,18 +223,13 @@ impl Iox2Sender {
     }
 }
 
-impl transport::Sender for Iox2Sender {
-    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
-        if msg.len() > MAX_MESSAGE {
-            return Err(SendError::TooLarge {
-                size: msg.len(),
-                max: MAX_MESSAGE,
-            });
-        }
-        let sample = self.publisher.loan_slice_uninit(msg.len()).map_err(|e| {
-            SendError::Backend(format!("iceoryx2: loan of {} bytes: {e:?}", msg.len()))
-        })?;
-        match sample.write_from_slice(msg).send() {
+impl Iox2Sender {
+    /// What became of a published sample: delivered (then the event is
+    /// notified, where there is one), or the peer is gone, or iceoryx2's
+    /// own failure.
+    #[inline(always)]
+    fn delivered(&self, sent: Result<usize, iceoryx2::port::SendError>) -> Result<(), SendError> {
+        match sent {
             Ok(0) => return Err(SendError::Disconnected),
             Ok(_) => {}
             Err(iceoryx2::port::SendError::UnableToDeliver) => return Err(SendError::Disconnected),
@@ -238,6 +242,71 @@ impl transport::Sender for Iox2Sender {
                 .map_err(|e| self.failure(format!("notify: {e:?}")))?;
         }
         Ok(())
+    }
+}
+
+impl transport::Sender for Iox2Sender {
+    fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
+        if msg.len() > MAX_MESSAGE {
+            return Err(SendError::TooLarge {
+                size: msg.len(),
+                max: MAX_MESSAGE,
+            });
+        }
+        let sample = self.publisher.loan_slice_uninit(msg.len()).map_err(|e| {
+            SendError::Backend(format!("iceoryx2: loan of {} bytes: {e:?}", msg.len()))
+        })?;
+        self.delivered(sample.write_from_slice(msg).send())
+    }
+
+    // Loans, as iceoryx2's users write: `loan_slice_uninit`, write the
+    // payload in place, `send`.
+    fn max_loan(&self) -> usize {
+        self.max_loan
+    }
+
+    fn loan_begin(&mut self, len: usize) -> Result<(), SendError> {
+        // The publisher lends one sample at a time: a loan whose guard was
+        // forgotten goes back first.
+        self.loan = None;
+        let sample = self.publisher.loan_slice_uninit(len).map_err(|e| {
+            if self.peer_listening() {
+                SendError::Backend(format!("iceoryx2: loan of {len} bytes: {e:?}"))
+            } else {
+                SendError::Disconnected
+            }
+        })?;
+        self.loan = Some(sample);
+        Ok(())
+    }
+
+    fn loan_bytes(&mut self) -> &mut [u8] {
+        let Some(sample) = &mut self.loan else {
+            return &mut [];
+        };
+        let payload: &mut [MaybeUninit<u8>] = sample.payload_mut();
+        // SAFETY: `MaybeUninit<u8>` and `u8` have the same layout, and every
+        // byte of the payload is initialised: it lies in a shared-memory
+        // data segment, which the kernel hands out zero-filled and iceoryx2
+        // zeroes when it creates it, and which is only ever written with
+        // whole bytes (earlier samples) since. The slice borrows the sample
+        // mutably through `&mut self`, so it cannot outlive the loan.
+        unsafe { &mut *(std::ptr::from_mut(payload) as *mut [u8]) }
+    }
+
+    fn loan_publish(&mut self) -> Result<(), SendError> {
+        let sample = self
+            .loan
+            .take()
+            .ok_or_else(|| SendError::Backend("no loan is open".into()))?;
+        // SAFETY: every byte is initialised (see `loan_bytes`).
+        let sample = unsafe { sample.assume_init() };
+        self.delivered(sample.send())
+    }
+
+    fn loan_abandon(&mut self) {
+        // Dropping an unsent sample gives its chunk back to the publisher.
+        self.loan = None;
     }
 }
 

@@ -24,6 +24,14 @@
 //! the message length from the publisher's data segment, copies the bytes in
 //! and publishes it; `recv` lends the sample's payload in place and keeps the
 //! sample (and with it the shared-memory chunk) until the next `recv`.
+//! A loan ([`transport::Sender::loan`]) is the same sample, written in place
+//! by the caller, as iceoryx2's users write: `loan_slice_uninit`, fill the
+//! payload, `send`; dropping the loan drops the unsent sample, which gives
+//! its chunk back. A process killed holding a loan or a received sample
+//! leaves its chunks in its data segment: the survivor is told as for any
+//! dead peer, and the files go when [`cleanup`]'s guard runs (the survivor's
+//! drop) or, if both sides died, at the next [`cleanup::sweep_stale`].
+//!
 //! Sizes vary per message because the publisher uses a dynamic data segment
 //! whose chunks start at [`Options::expected_max_message`] and grow by powers
 //! of two ([`AllocationStrategy::PowerOfTwo`]): the first message above the
@@ -156,6 +164,14 @@ pub const EVENT_CHECK_PERIOD: Duration = Duration::from_millis(10);
 /// default depth of 8, and each doubling of the limit doubles that.
 pub const MAX_MESSAGE: usize = 16 << 20;
 
+/// Largest loan ([`transport::Sender::loan`]): a connection opened with a
+/// larger [`Options::expected_max_message`] starts its segments at that size
+/// (at the shallowest queue, [`MIN_QUEUE_DEPTH`]: 64 MiB loans take 128 MiB
+/// chunks, four per segment, per direction, zeroed when created), and lends
+/// up to it; smaller connections lend up to [`MAX_MESSAGE`]. 256 MiB is the
+/// largest size the harness moves.
+pub const MAX_LOAN: usize = 256 << 20;
+
 /// What distinguishes the named variants: how a receiver waits.
 pub trait Flavour: Send + 'static {
     /// Registry name, also the endpoint scheme.
@@ -279,6 +295,7 @@ impl<F: Flavour> transport::Transport for Iox2<F> {
             } else {
                 WaitStrategy::Spin
             },
+            max_loan: MAX_LOAN,
             ..Capabilities::default()
         }
     }

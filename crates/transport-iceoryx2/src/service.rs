@@ -8,7 +8,7 @@ use iceoryx2::service::port_factory::publish_subscribe::PortFactory as PubSubFac
 use transport::{Endpoint, OpenError, Options};
 
 use crate::cleanup::{self, Domain};
-use crate::{MAX_MESSAGE, MAX_QUEUE_DEPTH, MIN_QUEUE_DEPTH, QUEUE_BYTES};
+use crate::{MAX_LOAN, MAX_QUEUE_DEPTH, MIN_QUEUE_DEPTH, QUEUE_BYTES};
 
 /// The iceoryx2 flavour: inter-process, single-threaded reference counting.
 pub(crate) type Svc = ipc::Service;
@@ -41,7 +41,7 @@ fn service_name(s: &str) -> Result<ServiceName, OpenError> {
 /// sample in a grown segment is lost if the sender drops before the receiver
 /// has taken it; see the crate doc).
 pub(crate) fn initial_slice_len(opts: &Options) -> usize {
-    opts.expected_max_message.clamp(64, MAX_MESSAGE)
+    opts.expected_max_message.clamp(64, MAX_LOAN)
 }
 
 /// Queue depth for a connection: deep for small messages (streams of them

@@ -1,5 +1,12 @@
 //! `ipc-channel-shmem`: a fresh `IpcSharedMemory` per message; the receiver
 //! lends the mapping.
+//!
+//! Loans are the region itself, as an ipc-channel user writes in place: the
+//! region is made with `IpcSharedMemory::from_byte(0, len)` (ipc-channel
+//! fills every byte of a new region, so a loan still writes the region once
+//! before the caller does; it saves the read of a copy, not its write),
+//! written through `deref_mut`, then sent. A dropped loan unmaps and closes
+//! its region; nothing is sent.
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender, IpcSharedMemory};
 use serde::{Deserialize, Serialize};
@@ -11,10 +18,20 @@ use crate::{Variant, check_size, impl_transport};
 #[derive(Debug)]
 pub struct IpcChannelShmem;
 
-/// Copies each message into a new shared-memory region and sends its
-/// descriptor.
+/// Copies each message into a new shared-memory region (or lends the region
+/// to be written in place) and sends its descriptor.
 #[derive(Debug)]
-pub struct IpcChannelShmemSender(IpcSender<IpcSharedMemory>);
+pub struct IpcChannelShmemSender {
+    tx: IpcSender<IpcSharedMemory>,
+    /// The open loan's region, never cloned or sent before it is published.
+    loan: Option<IpcSharedMemory>,
+}
+
+impl IpcChannelShmemSender {
+    fn new(tx: IpcSender<IpcSharedMemory>) -> Self {
+        Self { tx, loan: None }
+    }
+}
 
 /// Receives regions and lends the last one's mapping.
 #[derive(Debug)]
@@ -27,9 +44,44 @@ pub struct IpcChannelShmemReceiver {
 impl transport::Sender for IpcChannelShmemSender {
     fn send(&mut self, msg: &[u8]) -> Result<(), SendError> {
         check_size(msg)?;
-        self.0
+        self.tx
             .send(IpcSharedMemory::from_bytes(msg))
             .map_err(crate::send_error)
+    }
+
+    fn max_loan(&self) -> usize {
+        transport::DEFAULT_MAX_MESSAGE_SIZE
+    }
+
+    fn loan_begin(&mut self, len: usize) -> Result<(), SendError> {
+        self.loan = Some(IpcSharedMemory::from_byte(0, len));
+        Ok(())
+    }
+
+    // ipc-channel's only way to write a region in place is its unsafe
+    // `deref_mut`.
+    #[allow(unsafe_code)]
+    fn loan_bytes(&mut self) -> &mut [u8] {
+        match &mut self.loan {
+            // SAFETY: the region was made by `loan_begin` for this loan and
+            // is neither cloned nor sent before `loan_publish` takes it, so
+            // this is its only reader or writer; the slice borrows it through
+            // `&mut self`.
+            Some(region) => unsafe { region.deref_mut() },
+            None => &mut [],
+        }
+    }
+
+    fn loan_publish(&mut self) -> Result<(), SendError> {
+        let region = self
+            .loan
+            .take()
+            .ok_or_else(|| SendError::Backend("no loan is open".into()))?;
+        self.tx.send(region).map_err(crate::send_error)
+    }
+
+    fn loan_abandon(&mut self) {
+        self.loan = None;
     }
 }
 
@@ -63,7 +115,7 @@ impl Variant for IpcChannelShmem {
             ipc::channel().map_err(|e| OpenError::io("ipc-channel channel", e))?;
         Ok((
             ShmemHandshake { to_peer, from_peer },
-            IpcChannelShmemSender(to_listener),
+            IpcChannelShmemSender::new(to_listener),
             IpcChannelShmemReceiver {
                 rx: from_listener,
                 last: None,
@@ -76,7 +128,7 @@ impl Variant for IpcChannelShmem {
         _peer: u32,
     ) -> Result<(Self::Sender, Self::Receiver), OpenError> {
         Ok((
-            IpcChannelShmemSender(h.to_peer),
+            IpcChannelShmemSender::new(h.to_peer),
             IpcChannelShmemReceiver {
                 rx: h.from_peer,
                 last: None,
@@ -91,6 +143,7 @@ impl_transport!(
      passed over SOCK_SEQPACKET), receiver maps it and reads in place",
     Capabilities {
         zero_copy_recv: true,
+        max_loan: transport::DEFAULT_MAX_MESSAGE_SIZE,
         ..Capabilities::default()
     }
 );

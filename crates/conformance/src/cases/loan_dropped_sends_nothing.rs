@@ -12,7 +12,10 @@ use crate::message::recv_check;
 
 /// Largest loans opened and dropped in a row: more than any ring or pool
 /// holds at once, so a dropped loan that kept its space would block.
-const DROPPED_MAX: usize = 12;
+const DROPPED_MAX: usize = 20;
+/// Size of those loans at most (a backend without a ring may lend any
+/// size; this is already more than the suite's connections hold at once).
+const LARGEST: usize = 16 << 20;
 
 fn size(sizes: &[usize], seq: u64) -> usize {
     sizes[seq as usize % sizes.len()]
@@ -35,7 +38,7 @@ pub(super) fn peer<T: Transport>(mut tx: T::Sender, _rx: T::Receiver) {
         }
         if seq == 100 {
             for _ in 0..DROPPED_MAX {
-                let mut loan = tx.loan(max).expect("largest loan to drop");
+                let mut loan = tx.loan(max.min(LARGEST)).expect("largest loan to drop");
                 if let Some(last) = loan.bytes_mut().last_mut() {
                     *last = 0xAB;
                 }

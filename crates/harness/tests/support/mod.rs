@@ -1,6 +1,7 @@
-//! Helpers shared by the reliability and command-line tests: starting
-//! `ipcbench`, finding the role processes a run starts, and checking that a
-//! run left no process and no file behind.
+//! Helpers shared by every integration test of the harness (each test file
+//! declares `mod support;`): starting `ipcbench` and its usual flags, finding
+//! the role processes a run starts, checking that a run left no process and
+//! no file behind, and listing the workspace's sources.
 
 #![allow(dead_code)]
 
@@ -24,7 +25,8 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Flags for a short run with nothing but the pairs.
+/// Flags for a short run with nothing but the pairs: one trial, no warm-up,
+/// floors, intervals or progress bar.
 pub const QUICK: &[&str] = &[
     "--trials",
     "1",
@@ -34,6 +36,27 @@ pub const QUICK: &[&str] = &[
     "--no-intervals",
     "--quiet",
 ];
+
+/// [`QUICK`] without its trial count, for runs that set their own.
+pub const BARE: &[&str] = QUICK.split_at(2).1;
+
+/// Every `.rs` file under `dir`, recursively, sorted.
+pub fn rust_sources(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read source dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
 
 /// Every transport `ipcbench list` names.
 pub fn transports() -> Vec<String> {
