@@ -150,14 +150,9 @@ impl MqListener {
             turn_away(hello.base);
             return Ok(None);
         }
-        let peer = match PeerProcess::open(hello.pid) {
-            Ok(p) => p,
-            Err(e) => {
-                self.gate.refuse(who.to_string(), format!("is gone ({e})"));
-                turn_away(hello.base);
-                return Ok(None);
-            }
-        };
+        // A peer that sent and already exited still gets its messages
+        // read: it then reads as dead, and recv ends after them.
+        let peer = PeerProcess::open_or_pid(hello.pid);
         let (rx, tx) = (
             Queue::open(&up(hello.base), Mode::Read),
             Queue::open(&down(hello.base), Mode::Write),

@@ -171,10 +171,9 @@ impl transport::Listener for UdpListener {
                     .send_to(&[REFUSED; halves::HEADER], loopback(hello.reply_port));
                 continue;
             }
-            let Ok(peer) = PeerProcess::open(hello.pid) else {
-                refuse("is gone", &mut self.gate);
-                continue;
-            };
+            // A peer that sent and already exited still gets its messages
+            // read: it then reads as dead, and recv ends after them.
+            let peer = PeerProcess::open_or_pid(hello.pid);
             self.door
                 .connect(from)
                 .map_err(io_err("connecting the door to the peer"))?;

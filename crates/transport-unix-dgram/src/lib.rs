@@ -122,9 +122,12 @@ impl transport::Sender for DgramSender {
         send_dgram(&self.sock, DATA, msg).map_err(|e| match rustix::io::Errno::from_io_error(&e) {
             // The peer's socket is closed (its process died, or it dropped
             // both halves), or it is connected to someone else.
-            Some(rustix::io::Errno::CONNREFUSED | rustix::io::Errno::PERM) => {
-                SendError::Disconnected
-            }
+            Some(
+                rustix::io::Errno::CONNREFUSED
+                | rustix::io::Errno::PERM
+                | rustix::io::Errno::DESTADDRREQ
+                | rustix::io::Errno::NOTCONN,
+            ) => SendError::Disconnected,
             _ => SendError::from(e),
         })
     }
@@ -297,16 +300,16 @@ impl transport::Listener for DgramListener {
                 let _ = self.door.send_to_addr(&[REFUSED], &addr);
                 continue;
             }
-            let peer = match PeerProcess::open(cred.pid) {
-                Ok(p) => p,
-                Err(e) => {
-                    self.gate.refuse(cred.to_string(), format!("is gone ({e})"));
-                    continue;
-                }
-            };
-            self.door
-                .connect_addr(&addr)
-                .map_err(io_err("connecting the door to the peer"))?;
+            // A peer that already exited still gets its messages read: it
+            // then reads as dead, and recv ends after them.
+            let peer = PeerProcess::open_or_pid(cred.pid);
+            match self.door.connect_addr(&addr) {
+                Ok(()) => {}
+                // Its socket is closed already (it sent and left): nothing
+                // more can come from it or go to it.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                Err(e) => return Err(OpenError::io("connecting the door to the peer", e)),
+            }
             sockopt::set_socket_passcred(&self.door, false)
                 .map_err(|e| io_err("SO_PASSCRED")(e.into()))?;
             return halves(self.door, peer, Some(name));
