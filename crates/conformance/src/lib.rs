@@ -81,8 +81,6 @@ pub use shared::shared;
 
 use std::time::Duration;
 
-use transport::Transport;
-
 /// How long a single conformance test may take before it counts as a hang.
 pub const WATCHDOG: Duration = Duration::from_secs(60);
 
