@@ -15,6 +15,10 @@
 //! message, so it is not used). Backends whose buffer cannot hold a whole 64 KiB message
 //! (`pipe`, 64 KiB of pipe buffer; `tcp`, whose loopback send buffer starts
 //! smaller) are counted at 8 B only: a single thread would block in `send`.
+//! The shm variants' 8-byte round trip is counted too (`*_rtt_8b`: a
+//! message there and its echo back, four calls): `shm-line` carries it in
+//! its shared line, while its one-way 8-byte count is the ring path it takes
+//! when the peer never replies (its line slot is then never acknowledged).
 //! iceoryx2 is counted at 8 B only: at 64 KiB its count moves by 8
 //! instructions between runs (67 893 or 67 901; the loaned sample's
 //! placement), which a 2-instruction tolerance cannot hold.
@@ -55,9 +59,69 @@ impl<T: Transport> Hot for Pair<T> {
     }
 }
 
+/// A connected pair whose counted step is a round trip: the message one
+/// way, and the very bytes received sent back.
+struct Trip<T: Transport> {
+    there: (T::Sender, T::Receiver),
+    back: (T::Sender, T::Receiver),
+    msg: Vec<u8>,
+}
+
+impl<T: Transport> Hot for Trip<T> {
+    #[inline(never)]
+    fn once(&mut self) -> usize {
+        if let Err(e) = self.there.0.send(&self.msg) {
+            panic!("{}: send failed: {e}", T::NAME);
+        }
+        let echo = match self.back.1.recv() {
+            Ok(m) => self.back.0.send(m),
+            Err(e) => panic!("{}: recv failed: {e}", T::NAME),
+        };
+        if let Err(e) = echo {
+            panic!("{}: echo failed: {e}", T::NAME);
+        }
+        match self.there.1.recv() {
+            Ok(m) => m.len(),
+            Err(e) => panic!("{}: recv of the echo failed: {e}", T::NAME),
+        }
+    }
+}
+
 /// Connects a pair of `T` in this process and warms it up (first-use
 /// allocations, lazily grown buffers, page faults stay out of the count).
 fn pair<T: Transport>(size: usize) -> Box<dyn Hot> {
+    let ((c_tx, c_rx), (l_tx, l_rx)) = connect::<T>(size);
+    let mut p = Pair::<T> {
+        tx: c_tx,
+        rx: l_rx,
+        _back: (l_tx, c_rx),
+        msg: (0..size).map(|i| i as u8).collect(),
+    };
+    warm(&mut p, size, T::NAME);
+    Box::new(p)
+}
+
+/// Like [`pair`], counting a round trip.
+fn trip<T: Transport>(size: usize) -> Box<dyn Hot> {
+    let ((c_tx, c_rx), (l_tx, l_rx)) = connect::<T>(size);
+    let mut p = Trip::<T> {
+        there: (c_tx, c_rx),
+        back: (l_tx, l_rx),
+        msg: (0..size).map(|i| i as u8).collect(),
+    };
+    warm(&mut p, size, T::NAME);
+    Box::new(p)
+}
+
+fn warm(p: &mut dyn Hot, size: usize, name: &str) {
+    for _ in 0..64 {
+        assert_eq!(p.once(), size, "{name}: warm-up message length");
+    }
+}
+
+/// The connector's halves and the listener's, connected in this process.
+#[allow(clippy::type_complexity)]
+fn connect<T: Transport>(size: usize) -> ((T::Sender, T::Receiver), (T::Sender, T::Receiver)) {
     let opts = Options {
         expected_max_message: size + 64,
         ..Options::unique("hotpath")
@@ -70,20 +134,11 @@ fn pair<T: Transport>(size: usize) -> Box<dyn Hot> {
     let (l_tx, l_rx) = listener
         .accept(Instant::now() + Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("{}: accept failed: {e}", T::NAME));
-    let (c_tx, c_rx) = match connector.join() {
+    let connector = match connector.join() {
         Ok(halves) => halves,
         Err(_) => panic!("{}: the connecting thread panicked", T::NAME),
     };
-    let mut p = Pair::<T> {
-        tx: c_tx,
-        rx: l_rx,
-        _back: (l_tx, c_rx),
-        msg: (0..size).map(|i| i as u8).collect(),
-    };
-    for _ in 0..64 {
-        assert_eq!(p.once(), size, "{}: warm-up message length", T::NAME);
-    }
-    Box::new(p)
+    (connector, (l_tx, l_rx))
 }
 
 // The counted function: one message, one way.
@@ -96,6 +151,9 @@ fn pair<T: Transport>(size: usize) -> Box<dyn Hot> {
 #[bench::shm_spin_8b(pair::<transport_shm::ShmSpin>(8))]
 #[bench::shm_adaptive_8b(pair::<transport_shm::ShmAdaptive>(8))]
 #[bench::shm_block_8b(pair::<transport_shm::ShmBlock>(8))]
+#[bench::shm_line_8b(pair::<transport_shm::ShmLine>(8))]
+#[bench::shm_spin_rtt_8b(trip::<transport_shm::ShmSpin>(8))]
+#[bench::shm_line_rtt_8b(trip::<transport_shm::ShmLine>(8))]
 #[bench::iceoryx2_8b(pair::<transport_iceoryx2::Iceoryx2>(8))]
 #[bench::pipe_1m_64k(pair::<transport_pipe::Pipe1M>(65_536))]
 #[bench::uds_64k(pair::<transport_uds::Uds>(65_536))]
@@ -103,6 +161,7 @@ fn pair<T: Transport>(size: usize) -> Box<dyn Hot> {
 #[bench::shm_spin_64k(pair::<transport_shm::ShmSpin>(65_536))]
 #[bench::shm_adaptive_64k(pair::<transport_shm::ShmAdaptive>(65_536))]
 #[bench::shm_block_64k(pair::<transport_shm::ShmBlock>(65_536))]
+#[bench::shm_line_64k(pair::<transport_shm::ShmLine>(65_536))]
 fn message(mut hot: Box<dyn Hot>) -> Box<dyn Hot> {
     black_box(hot.once());
     hot

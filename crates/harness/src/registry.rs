@@ -63,8 +63,12 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_shm::ShmSpin>(),
     entry::<transport_shm::ShmAdaptive>(),
     entry::<transport_shm::ShmBlock>(),
+<<<<<<< HEAD
     entry::<shm_queue::ShmQueue>(),
     entry::<transport_shm_crate::ShmCrate>(),
+=======
+    entry::<transport_shm::ShmLine>(),
+>>>>>>> main
     entry::<transport_iceoryx2::Iceoryx2>(),
     entry::<transport_iceoryx2::Iceoryx2Block>(),
     entry::<transport_ipc_channel::IpcChannelBytes>(),
@@ -176,7 +180,7 @@ mod tests {
             .filter(|b| b.backend == "shm")
             .map(|b| b.name)
             .collect();
-        assert_eq!(shm, ["shm-spin", "shm-adaptive", "shm-block"]);
+        assert_eq!(shm, ["shm-spin", "shm-adaptive", "shm-block", "shm-line"]);
         let info = describe(&[find("shm-spin").expect("shm-spin")]);
         assert_eq!(info[0].backend, "shm");
         assert_eq!(info[0].wait, "spin");

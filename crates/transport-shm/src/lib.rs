@@ -8,6 +8,10 @@
 //! | `shm-adaptive` | [`ShmAdaptive`] | polls ~5 µs (not at all if the peer last ran on our core), yields up to 32 times, then sleeps on a futex |
 //! | `shm-block` | [`ShmBlock`] | sleeps on a futex as soon as there is nothing to do |
 //!
+//! A fourth variant, `shm-line` ([`ShmLine`], module [`line`]), busy-polls
+//! like `shm-spin` and carries small messages of both directions in one
+//! shared cache line (the cheapest round-trip shape), the rest in the rings.
+//!
 //! # Design (details in `docs/shm.md`)
 //!
 //! - **Records.** Each ring carries variable-size records: a 16-byte header
@@ -105,6 +109,8 @@ pub mod ring;
 #[cfg(not(loom))]
 mod channel;
 #[cfg(not(loom))]
+pub mod line;
+#[cfg(not(loom))]
 mod loan;
 #[cfg(not(loom))]
 pub mod segment;
@@ -113,6 +119,8 @@ mod wait;
 
 #[cfg(not(loom))]
 pub use imp::*;
+#[cfg(not(loom))]
+pub use line::{ShmLine, ShmLineListener, ShmLineReceiver, ShmLineSender};
 
 #[cfg(not(loom))]
 mod imp {

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! 0        header page: Ident (128 B), cpu hints (2 x 128 B),
-//!          RingCtrl for ring 0 (listener -> connector), for ring 1 (back)
+//!          RingCtrl for ring 0 (listener -> connector), for ring 1 (back),
+//!          the shared line of `shm-line` (128 B)
 //! 4096     ring 0 data area, N bytes
 //! 4096+N   ring 1 data area, N bytes
 //! ```
@@ -76,6 +77,10 @@ pub struct SegHeader {
     pub cpu: [Padded<AtomicU32>; 2],
     /// Ring 0 carries listener -> connector, ring 1 connector -> listener.
     pub rings: [RingCtrl; 2],
+    /// The one cache line `shm-line` carries small messages in, both ways
+    /// (`crate::line`); unused by the other variants. Alone in its 128-byte
+    /// block, so the adjacent-line prefetcher pairs it with nothing.
+    pub line: Padded<[AtomicU64; 8]>,
 }
 
 const _: () = assert!(size_of::<SegHeader>() <= PAGE);

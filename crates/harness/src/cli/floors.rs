@@ -11,6 +11,7 @@ use report::{Results, RunConfig};
 use super::io::{emit, write_json};
 use super::parse::{parse_placements, parse_sizes};
 use super::run::command_line;
+use crate::floors::Probe;
 use crate::placement::Placement;
 use crate::sizes;
 
@@ -27,21 +28,44 @@ pub(super) struct FloorArgs {
     json: Option<PathBuf>,
 }
 
+/// Every floor of every placement, and each placement's cache-line probes.
 pub(super) fn measure_floors(
     placements: &[Placement],
     sizes: &[u64],
-) -> Result<Vec<report::Floors>> {
+) -> (Vec<report::Floors>, Vec<Vec<Probe>>) {
     placements
         .iter()
-        .map(|&p| crate::floors::measure(p, sizes, 50_000))
-        .collect()
+        .map(|&p| crate::floors::measure(p, sizes, crate::floors::Counts::DEFAULT))
+        .unzip()
+}
+
+/// One line per probe: shape, pause, both timings or why not measured.
+fn describe_probes(o: &mut String, probes: &[Probe]) {
+    use std::fmt::Write;
+    for p in probes {
+        let pause = if p.pause { "pause" } else { "no pause" };
+        let _ = match &p.outcome {
+            Ok(t) => writeln!(
+                o,
+                "  {:<15} {:<9} per round trip p50 {:.0} ns (n {}); batch-timed {:.1} ns ({} batches, {} round trips)",
+                p.shape.id(),
+                pause,
+                t.per_rtt.p50_ns,
+                t.per_rtt.n,
+                t.batch_ns,
+                t.batches,
+                t.batch_rounds
+            ),
+            Err(why) => writeln!(o, "  {:<15} {:<9} not measured: {why}", p.shape.id(), pause),
+        };
+    }
 }
 
 pub(super) fn run(args: FloorArgs) -> Result<()> {
     let placements = parse_placements(&args.placement)?;
     let sizes = parse_sizes(args.sizes.as_deref())?;
     let clock = crate::clock::overhead_ns();
-    let floors = measure_floors(&placements, &sizes)?;
+    let (floors, probes) = measure_floors(&placements, &sizes);
     let results = Results {
         schema_version: SCHEMA_VERSION,
         environment: crate::env::collect(command_line(), clock),
@@ -57,7 +81,7 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(o, "clock read: {clock:.1} ns");
-    for f in &results.floors {
+    for (f, probes) in results.floors.iter().zip(&probes) {
         let show = |s: &Option<report::Summary>| {
             s.as_ref().map_or("n/a".to_owned(), |s| {
                 format!("p50 {:.0} ns, p99 {:.0} ns", s.p50_ns, s.p99_ns)
@@ -70,6 +94,7 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
             show(&f.cacheline_rtt),
             show(&f.raw_pipe_rtt)
         );
+        describe_probes(&mut o, probes);
     }
     if let Some(f) = results.floors.first() {
         for m in &f.memcpy {
