@@ -63,12 +63,9 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_shm::ShmSpin>(),
     entry::<transport_shm::ShmAdaptive>(),
     entry::<transport_shm::ShmBlock>(),
-<<<<<<< HEAD
+    entry::<transport_shm::ShmLine>(),
     entry::<shm_queue::ShmQueue>(),
     entry::<transport_shm_crate::ShmCrate>(),
-=======
-    entry::<transport_shm::ShmLine>(),
->>>>>>> main
     entry::<transport_iceoryx2::Iceoryx2>(),
     entry::<transport_iceoryx2::Iceoryx2Block>(),
     entry::<transport_ipc_channel::IpcChannelBytes>(),
