@@ -1,7 +1,8 @@
 //! What newcomers' backends get wrong without noticing: descriptors a child
 //! process would inherit (the child then keeps the peer "alive" and a dead
 //! peer is never noticed: the symptom is a hang, not an error), and files,
-//! shared memory or sockets left behind after a connection ends.
+//! shared memory or sockets left behind after a connection ends. The
+//! leftover checks are public for the backends' own tests.
 
 use std::time::{Duration, Instant};
 
@@ -111,7 +112,7 @@ fn socket_names() -> std::collections::HashMap<String, String> {
 /// Names a connection's resources can be found by: its tag, and the longer
 /// words of its endpoint's public part (a socket path's directory, a domain
 /// id), minus the backend's own name.
-pub(crate) fn markers(backend: &str, tag: &str, endpoint: &str) -> Vec<String> {
+pub fn markers(backend: &str, tag: &str, endpoint: &str) -> Vec<String> {
     let mut m = vec![tag.to_owned()];
     for word in endpoint.split([':', '/', '@']) {
         let distinctive = word.len() >= 10
@@ -136,7 +137,7 @@ fn warn_once(why: &str) {
 /// queues and the socket table (abstract and path-bound Unix sockets,
 /// stream and datagram) whose name contains one of `markers`: every name
 /// space a backend can create names in.
-fn leftovers(markers: &[String]) -> Vec<String> {
+pub fn leftovers(markers: &[String]) -> Vec<String> {
     let mut found = Vec::new();
     let tmp = std::env::temp_dir();
     let dirs = [
@@ -179,7 +180,7 @@ fn leftovers(markers: &[String]) -> Vec<String> {
 
 /// Fails, listing them, if the connection tagged `tag` at `endpoint` left
 /// anything behind once both sides are gone.
-pub(crate) fn assert_nothing_left(backend: &str, case: &str, markers: &[String]) {
+pub fn assert_nothing_left(backend: &str, case: &str, markers: &[String]) {
     let until = Instant::now() + CLEANUP_GRACE;
     loop {
         let left = leftovers(markers);

@@ -129,7 +129,7 @@ fn expect_success(guard: &mut PeerGuard, what: &str) {
 /// The intruder: connects with the public endpoint and must be closed
 /// without ever being handed a message.
 fn intrude<T: Transport>() {
-    process::arm_process_watchdog();
+    crate::watchdog::arm_process_watchdog();
     let endpoint = Endpoint(std::env::var(ENV_ENDPOINT).expect("endpoint variable"));
     let (_tx, mut rx) = match T::connect(&endpoint, &Options::unique("intruder")) {
         Ok(halves) => halves,
@@ -149,7 +149,7 @@ fn intrude<T: Transport>() {
 
 /// The real peer: echoes until the listener is done.
 fn real_peer_side<T: Transport>() {
-    process::arm_process_watchdog();
+    crate::watchdog::arm_process_watchdog();
     let endpoint = Endpoint(std::env::var(ENV_ENDPOINT).expect("endpoint variable"));
     let (mut tx, mut rx) = T::connect(&endpoint, &Options::unique("peer")).expect("peer: connect");
     echo_until_disconnect(&mut tx, &mut rx);

@@ -58,18 +58,21 @@
 //! `cases/` holds one module per case, its peer side and test side together,
 //! and the case table (`case_table!`, one line per case), from which [`Case`],
 //! [`ALL_CASES`] and the tests `suite!` generates all follow; `run` plays a case across two processes;
-//! `process` spawns, watches and kills the peer process; `message` makes and
+//! `process` spawns, watches and kills the peer process and `watchdog` bounds
+//! a hung test (both public, with `hygiene`'s leftover checks, for the
+//! backends' own multi-process tests); `message` makes and
 //! checks the numbered messages; `hygiene`, `intruder` and `shared` are the
 //! checks every backend gets besides the cases.
 
 mod cases;
-mod hygiene;
+pub mod hygiene;
 mod intruder;
 mod message;
-mod process;
+pub mod process;
 mod run;
 mod shared;
 mod slots;
+mod watchdog;
 
 pub use cases::accept_times_out::accept_times_out;
 pub use cases::malformed_endpoint::malformed_endpoint;
@@ -78,6 +81,7 @@ pub use intruder::intruder;
 pub use message::message;
 pub use run::run;
 pub use shared::shared;
+pub use watchdog::{arm_process_watchdog, with_watchdog};
 
 use std::time::Duration;
 

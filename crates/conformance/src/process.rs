@@ -1,21 +1,20 @@
 //! The peer process: how a conformance test re-executes its own binary as
 //! the other side of a connection, watches it, kills it and reports what it
-//! printed when something goes wrong.
+//! printed when something goes wrong. Public for the backends' own
+//! multi-process tests (the shared-memory robustness and kill tests).
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
-use std::time::{Duration, Instant};
-
-use crate::WATCHDOG;
+use std::time::Duration;
 
 /// The line a listening peer process prints its endpoint on.
 pub(crate) const ENDPOINT_LINE: &str = "IPCBENCH_CONFORMANCE_ENDPOINT=";
 
 /// A command that runs test `test` of module `module` (as `module_path!()`
 /// gives it) in a fresh copy of this test binary, its output piped.
-pub(crate) fn self_command(module: &str, test: &str) -> Command {
+pub fn self_command(module: &str, test: &str) -> Command {
     // libtest names a test by its path without the crate name.
     let test_path = match module.split_once("::") {
         Some((_, rest)) => format!("{rest}::{test}"),
@@ -36,7 +35,7 @@ pub(crate) fn self_command(module: &str, test: &str) -> Command {
 }
 
 /// Spawns `cmd` under a guard that kills it when the test ends.
-pub(crate) fn spawn(cmd: &mut Command) -> PeerGuard {
+pub fn spawn(cmd: &mut Command) -> PeerGuard {
     PeerGuard {
         child: cmd.spawn().expect("spawn peer process"),
         stdout: Arc::default(),
@@ -44,8 +43,9 @@ pub(crate) fn spawn(cmd: &mut Command) -> PeerGuard {
 }
 
 /// Kills the peer process when a test ends, however it ends.
-pub(crate) struct PeerGuard {
-    pub(crate) child: Child,
+pub struct PeerGuard {
+    /// The peer process.
+    pub child: Child,
     /// What a listening peer printed on stdout (its stdout is read by a
     /// thread to find the endpoint).
     pub(crate) stdout: Arc<Mutex<String>>,
@@ -82,24 +82,14 @@ pub(crate) fn watch_stdout(guard: &mut PeerGuard) -> mpsc::Receiver<String> {
 
 /// Kills the peer with SIGKILL and waits until it is dead (a zombie: the
 /// guard reaps it later).
-pub(crate) fn kill_peer(pid: u32) {
+pub fn kill_peer(pid: u32) {
     let pid_t = libc::pid_t::try_from(pid).expect("pid fits pid_t");
     // SAFETY: kill(2) on our own child, which is not reaped before the test
     // ends, so the pid cannot have been reused.
     let rc = unsafe { libc::kill(pid_t, libc::SIGKILL) };
     assert_eq!(rc, 0, "kill({pid}, SIGKILL) failed");
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next());
-        if matches!(state, None | Some("Z" | "X")) {
-            return;
-        }
-        assert!(Instant::now() < until, "peer {pid} survived SIGKILL");
-        thread::sleep(Duration::from_millis(2));
-    }
+    let dead = processes::poll_until(Duration::from_secs(10), || processes::ended(pid));
+    assert!(dead, "peer {pid} survived SIGKILL");
 }
 
 pub(crate) fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
@@ -110,15 +100,15 @@ pub(crate) fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
 }
 
 pub(crate) fn reap(guard: &mut PeerGuard, within: Duration) -> Option<ExitStatus> {
-    let end = Instant::now() + within;
-    while Instant::now() < end {
-        match guard.child.try_wait() {
-            Ok(Some(s)) => return Some(s),
-            Ok(None) => thread::sleep(Duration::from_millis(5)),
-            Err(_) => return None,
+    let mut status = None;
+    processes::poll_until(within, || match guard.child.try_wait() {
+        Ok(s) => {
+            status = s;
+            s.is_some()
         }
-    }
-    None
+        Err(_) => true,
+    });
+    status
 }
 
 pub(crate) fn describe(guard: &mut PeerGuard, status: Option<ExitStatus>) -> String {
@@ -137,13 +127,4 @@ pub(crate) fn describe(guard: &mut PeerGuard, status: Option<ExitStatus>) -> Str
         out.push_str(&o);
     }
     format!("{status:?}\n{out}")
-}
-
-/// The peer process may never outlive a hung test.
-pub(crate) fn arm_process_watchdog() {
-    thread::spawn(|| {
-        thread::sleep(WATCHDOG);
-        eprintln!("peer watchdog: no progress within {WATCHDOG:?}");
-        std::process::exit(101);
-    });
 }

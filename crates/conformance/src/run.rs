@@ -193,7 +193,7 @@ fn check_peer_ended(case: Case, guard: &mut PeerGuard) {
 fn peer_process<T: Transport>(case: Case) {
     let mut opts = Options::unique("conf");
     opts.tag = std::env::var(ENV_TAG).expect("tag variable");
-    process::arm_process_watchdog();
+    crate::watchdog::arm_process_watchdog();
     let (tx, rx) = if std::env::var_os(ENV_LISTEN).is_some() {
         let (mut listener, endpoint) = T::listen(&opts).expect("peer: listen");
         listener.expect_peer(std::os::unix::process::parent_id());

@@ -214,7 +214,7 @@ fn killed_workers<S: Sender, R: Receiver>(mut tx: S, mut rx: R, pids: &[u32]) {
 /// A worker process: checks each task and replies with its number and pid,
 /// until an empty message.
 fn worker<T: Transport>(endpoint: &Endpoint) {
-    process::arm_process_watchdog();
+    crate::watchdog::arm_process_watchdog();
     let before = hygiene::inheritable_fds();
     let (mut tx, mut rx) = T::connect(endpoint, &Options::unique("worker"))
         .unwrap_or_else(|e| panic!("worker: connect to {endpoint}: {e}"));

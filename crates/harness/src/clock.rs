@@ -2,8 +2,8 @@
 //!
 //! It is system-wide on Linux, so a timestamp taken by the producer can be
 //! subtracted from one taken by the consumer in another process. The read goes
-//! through the vDSO (no system call), about 20–30 ns on the reference machine;
-//! its measured cost is reported with every run.
+//! through the vDSO (no system call); its measured cost is reported with
+//! every run.
 
 use rustix::time::{ClockId, clock_gettime};
 

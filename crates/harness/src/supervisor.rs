@@ -202,7 +202,10 @@ impl Proc {
         let how = match self.status {
             Some(s) => match (s.code(), s.signal()) {
                 (Some(c), _) => format!("exited with status {c}"),
-                (_, Some(sig)) => format!("was killed by signal {sig} ({})", signal_name(sig)),
+                (_, Some(sig)) => format!(
+                    "was killed by signal {sig} ({})",
+                    processes::signal_name(sig)
+                ),
                 _ => "ended".to_owned(),
             },
             None => "was still running".to_owned(),
@@ -223,21 +226,6 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGINT => "SIGINT",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGILL => "SIGILL",
-        libc::SIGFPE => "SIGFPE",
-        _ => "signal",
     }
 }
 
@@ -467,13 +455,12 @@ fn failure(procs: &mut [Proc]) -> anyhow::Error {
 
 /// Gives the processes `grace` to exit on their own, then kills the rest.
 fn end_all(procs: &mut [Proc], grace: Duration) {
-    let until = Instant::now() + grace;
-    while Instant::now() < until && procs.iter().any(|p| p.status.is_none()) {
-        thread::sleep(Duration::from_millis(10));
+    processes::poll_until(grace, || {
         for p in procs.iter_mut() {
             let _ = p.poll_exit();
         }
-    }
+        procs.iter().all(|p| p.status.is_some())
+    });
     for p in procs.iter_mut() {
         p.kill();
     }

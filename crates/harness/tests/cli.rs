@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use report::{Metric, Placement, Results, Status, Workload};
-use support::{BARE, QUICK, ipcbench, run, signal, stderr};
+use support::{BARE, QUICK, finish_within, ipcbench, run, signal, stderr};
 
 /// Measured messages per trial and size of these tests' runs.
 const MESSAGES: &[&str] = &["--messages", "30"];
@@ -461,22 +461,10 @@ fn a_producer_that_crashes_is_named() {
 
 /// Children of `parent` whose command line mentions `needle`.
 fn children_matching(parent: u32, needle: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if ppid == Some(parent) && String::from_utf8_lossy(&cmd).contains(needle) {
-            out.push(pid);
-        }
-    }
-    out
+    processes::children_of(parent)
+        .into_iter()
+        .filter(|&pid| processes::cmdline(pid).contains(needle))
+        .collect()
 }
 
 fn long_run() -> Child {
@@ -514,24 +502,6 @@ fn wait_for_child(parent: u32, needle: &str) -> u32 {
     }
 }
 
-fn finish_within(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            return (status.code(), err, start.elapsed());
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("ipcbench did not exit within {limit:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn a_killed_consumer_is_reported_within_seconds() {
     let child = long_run();
@@ -561,11 +531,7 @@ fn a_consumer_that_stops_reading_is_killed_at_the_stall_deadline() {
     assert!(err.contains("no progress"), "{err}");
     assert!(took < Duration::from_secs(8), "took {took:?}");
     // The stopped consumer must have been killed too.
-    assert!(
-        !Path::new(&format!("/proc/{consumer}/cmdline")).exists()
-            || std::fs::read_to_string(format!("/proc/{consumer}/stat"))
-                .is_ok_and(|s| s.contains(" Z "))
-    );
+    assert!(processes::ended(consumer));
 }
 
 #[test]

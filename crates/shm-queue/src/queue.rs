@@ -13,9 +13,9 @@ use crate::wait::{alive, futex_wait, my_pid};
 
 /// How long a waiting side polls before it sleeps: catches a record from a
 /// process running on another core without a futex round trip, which costs
-/// ~10 µs, and ~80 µs when the sleeper's core has gone idle (measured on
-/// this project's 2-vCPU guest). Long enough to cover a lockstep peer's own
-/// hop, short enough that an idle worker stops burning CPU within 0.2 ms.
+/// far more than a hop, and more again when the sleeper's core has gone idle
+/// (docs/design-figures.md). Long enough to cover a lockstep peer's own hop,
+/// short enough that an idle worker soon stops burning CPU.
 pub const SPIN: Duration = Duration::from_micros(200);
 /// Polls between two yields while spinning: a peer waiting for our core (both
 /// placed on one CPU) gets it within a few microseconds instead of after
@@ -397,9 +397,9 @@ impl Queue {
 /// claim is the normal state while a record is copied in or out, and asking
 /// the kernel whether its owner lives costs microseconds (a signal probe
 /// and a read of /proc); on the polling path that lands just as the record
-/// is published, so a waiter that checked saw the record ~10 µs late
-/// (Python seed get: 13.5 µs instead of 2.7 µs whenever the phases lined
-/// up). Dead owners are reclaimed on the slow path instead: between futex
+/// is published, so a waiter that checked saw the record late, several
+/// times a small get's cost whenever the phases lined up
+/// (docs/design-figures.md). Dead owners are reclaimed on the slow path instead: between futex
 /// sleeps and before a caller gives up on its deadline.
 fn at_work(_pid: u32) -> bool {
     true

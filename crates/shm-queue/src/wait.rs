@@ -26,8 +26,8 @@ pub fn futex_wake(word: &AtomicU32, n: u32) {
 }
 
 /// This process's pid, as stored in claims. Cached: `getpid` is a system
-/// call (~170 ns on the 2-vCPU guest, as much as the rest of a small put),
-/// and every put and get needs the pid. A fork handler clears the cache in
+/// call, as costly as the rest of a small put (docs/design-figures.md), and
+/// every put and get needs the pid. A fork handler clears the cache in
 /// the child, so a forked process never claims under its parent's pid
 /// (which would make its claims look alive after it died).
 pub fn my_pid() -> u32 {

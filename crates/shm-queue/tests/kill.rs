@@ -3,9 +3,10 @@
 //! The child processes are this test binary re-executed with a role.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::ChildStdout;
 use std::time::{Duration, Instant};
 
+use conformance::process::PeerGuard;
 use shm_queue::{Error, Queue};
 
 const ROLE: &str = "SHM_QUEUE_TEST_ROLE";
@@ -66,20 +67,18 @@ fn child_role() -> bool {
     true
 }
 
-fn spawn(test: &str, role: &str, q: &Queue) -> (Child, BufReader<std::process::ChildStdout>) {
-    let mut child = Command::new(std::env::current_exe().expect("exe"))
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(ROLE, role)
-        .env(NAME, q.name())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn child");
-    let out = BufReader::new(child.stdout.take().expect("stdout"));
+/// This test binary re-executed as the child playing `role` (killed and
+/// reaped when the guard drops), and its stdout.
+fn spawn(test: &str, role: &str, q: &Queue) -> (PeerGuard, BufReader<ChildStdout>) {
+    let mut cmd = conformance::process::self_command(module_path!(), test);
+    cmd.env(ROLE, role).env(NAME, q.name());
+    let mut child = conformance::process::spawn(&mut cmd);
+    let out = BufReader::new(child.child.stdout.take().expect("stdout"));
     (child, out)
 }
 
 /// Waits until the child prints `word` (libtest may prefix the line).
-fn wait_for(out: &mut BufReader<std::process::ChildStdout>, word: &str) {
+fn wait_for(out: &mut BufReader<ChildStdout>, word: &str) {
     let mut line = String::new();
     loop {
         line.clear();
@@ -91,8 +90,9 @@ fn wait_for(out: &mut BufReader<std::process::ChildStdout>, word: &str) {
     }
 }
 
-fn kill(child: &mut Child) {
-    child.kill().expect("SIGKILL");
+/// SIGKILL, and wait until it is dead (a zombie: not reaped).
+fn kill(child: &PeerGuard) {
+    conformance::process::kill_peer(child.child.id());
 }
 
 #[test]
@@ -104,11 +104,11 @@ fn producer_killed_mid_put() {
     let (mut child, mut out) = spawn("producer_killed_mid_put", "stall-in-put", &q);
     wait_for(&mut out, "inside");
     q.put(b"after", T).expect("put after the claim");
-    kill(&mut child);
+    kill(&child);
     // Not reaped yet: a zombie still counts as dead.
     assert_eq!(q.get(T).expect("get skips the dead claim"), b"after");
     assert_eq!(q.lost(), 1);
-    child.wait().expect("reap");
+    child.child.wait().expect("reap");
     for i in 0..10u8 {
         q.put(&[i], T).expect("put");
         assert_eq!(q.get(T).expect("get"), [i]);
@@ -126,7 +126,7 @@ fn consumer_killed_mid_get() {
     let (mut child, mut out) = spawn("consumer_killed_mid_get", "stall-in-get", &q);
     wait_for(&mut out, "inside");
     q.put(b"second", T).expect("put");
-    kill(&mut child);
+    kill(&child);
     // Both slots taken (one by the dead reader): a blocking put must reclaim.
     q.put(b"third", T)
         .expect("put reclaims the dead reader's slot");
@@ -134,7 +134,7 @@ fn consumer_killed_mid_get() {
     assert_eq!(q.get(T).expect("get"), b"second");
     assert_eq!(q.get(T).expect("get"), b"third");
     assert!(matches!(q.get(Some(Duration::ZERO)), Err(Error::Empty)));
-    child.wait().expect("reap");
+    child.child.wait().expect("reap");
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn random_kills_never_corrupt_the_queue() {
             kill(child);
         }
         for (child, _) in &mut kids {
-            child.wait().expect("reap");
+            child.child.wait().expect("reap");
         }
         rounds += 1;
     }
@@ -183,11 +183,12 @@ fn nothing_left_in_dev_shm() {
         return;
     }
     let q = Queue::create_unique(2, 64).expect("create");
-    let path = format!("/dev/shm/{}", q.name());
-    assert!(std::path::Path::new(&path).exists());
+    let name = [q.name().to_owned()];
+    assert_eq!(conformance::hygiene::leftovers(&name).len(), 1);
     let other = Queue::open(q.name()).expect("open");
     drop(q);
-    assert!(!std::path::Path::new(&path).exists(), "{path} left behind");
+    let left = conformance::hygiene::leftovers(&name);
+    assert!(left.is_empty(), "left behind: {left:?}");
     // Open handles keep working after the name is gone.
     other.put(b"x", T).expect("put");
     assert_eq!(other.get(T).expect("get"), b"x");

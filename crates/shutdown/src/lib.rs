@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use processes::signal_name;
 pub use rustix::process::Signal;
-use rustix::process::{Pid, WaitOptions};
 use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 use signal_hook::iterator::Signals;
 
@@ -37,8 +37,6 @@ static PARKED: AtomicBool = AtomicBool::new(false);
 
 /// How long the signal thread waits for the main thread to park.
 const PARK_WAIT: Duration = Duration::from_secs(1);
-/// How often a stopping child is checked for.
-const POLL: Duration = Duration::from_millis(10);
 
 /// What an interrupted process does, in order, on the signal thread.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +95,7 @@ fn stop(sig: i32, plan: Plan) -> ! {
     INTERRUPTED.store(true, Ordering::SeqCst);
     (plan.announce)(sig);
     park_main();
-    stop_children(&(plan.children)(), plan.grace);
+    processes::stop_with_grace(&(plan.children)(), plan.grace);
     (plan.cleanup)();
     signal_hook::low_level::exit(128 + sig)
 }
@@ -132,71 +130,11 @@ pub fn ignore_terminal_interrupt() {
     unsafe { libc::signal(SIGINT, libc::SIG_IGN) };
 }
 
-/// The name printed for a signal we handle.
-pub fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        SIGINT => "SIGINT",
-        SIGTERM => "SIGTERM",
-        SIGHUP => "SIGHUP",
-        _ => "signal",
-    }
-}
-
 /// This process's direct children, from /proc: for a process that starts
 /// them through `std::process::Command` and holds no handle the signal
 /// thread could reach.
 pub fn direct_children() -> Vec<u32> {
-    let me = std::process::id();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
-        .filter(|pid| parent_of(*pid) == Some(me))
-        .collect()
-}
-
-/// The parent pid from /proc/PID/stat (after the command name, which may
-/// hold spaces and parentheses: the fields follow its last `)`).
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    rest.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Sends each child its first signal, gives them all `grace` to exit, then
-/// kills and reaps whatever is left.
-pub fn stop_children(children: &[(u32, Option<Signal>)], grace: Duration) {
-    let mut alive: Vec<Pid> = Vec::with_capacity(children.len());
-    for &(pid, first) in children {
-        let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
-            continue;
-        };
-        if let Some(sig) = first {
-            // A child that is already gone is what we want.
-            let _ = rustix::process::kill_process(pid, sig);
-        }
-        alive.push(pid);
-    }
-    let until = Instant::now() + grace;
-    while !alive.is_empty() && Instant::now() < until {
-        alive.retain(|&pid| !reaped(pid));
-        thread::sleep(POLL);
-    }
-    for &pid in &alive {
-        let _ = rustix::process::kill_process(pid, Signal::KILL);
-    }
-    for pid in alive {
-        let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
-    }
-}
-
-/// Whether the child has exited (or is not ours to wait for); reaps it if so.
-fn reaped(pid: Pid) -> bool {
-    !matches!(
-        rustix::process::waitpid(Some(pid), WaitOptions::NOHANG),
-        Ok(None)
-    )
+    processes::children_of(std::process::id())
 }
 
 #[cfg(test)]
@@ -212,38 +150,8 @@ mod tests {
         let kids = direct_children();
         assert!(kids.contains(&child.id()), "{kids:?} lacks {}", child.id());
         assert!(!kids.contains(&std::process::id()));
-        stop_children(&[(child.id(), Some(Signal::TERM))], Duration::from_secs(5));
-        // Reaped by stop_children: nothing left to wait for.
+        processes::stop_with_grace(&[(child.id(), Some(Signal::TERM))], Duration::from_secs(5));
+        // Reaped by stop_with_grace: nothing left to wait for.
         assert!(child.wait().is_err(), "child {} not reaped", child.id());
-    }
-
-    #[test]
-    fn a_child_that_ignores_its_first_signal_is_killed_after_the_grace() {
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "trap '' TERM; exec sleep 30"])
-            .spawn()
-            .expect("spawn sh");
-        // Let the shell set its trap before the signal.
-        thread::sleep(Duration::from_millis(200));
-        let start = Instant::now();
-        stop_children(
-            &[(child.id(), Some(Signal::TERM))],
-            Duration::from_millis(300),
-        );
-        let took = start.elapsed();
-        assert!(
-            took >= Duration::from_millis(300),
-            "returned after {took:?}"
-        );
-        assert!(!std::path::Path::new(&format!("/proc/{}", child.id())).exists());
-        assert!(child.wait().is_err(), "child {} not reaped", child.id());
-    }
-
-    #[test]
-    fn signal_names() {
-        assert_eq!(signal_name(SIGINT), "SIGINT");
-        assert_eq!(signal_name(SIGTERM), "SIGTERM");
-        assert_eq!(signal_name(SIGHUP), "SIGHUP");
-        assert_eq!(signal_name(SIGUSR2), "signal");
     }
 }

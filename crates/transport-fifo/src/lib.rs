@@ -1,9 +1,13 @@
 //! Named-FIFO backend, the worked example of docs/adding-a-backend.md: two
-//! FIFOs in a fresh 0700 directory, length-prefixed frames. The listener
-//! holds `up`'s read end and a read-write handle on `down`, so the peer's
-//! opens return at once (or fail if the listener is gone); the peer says
-//! hello, the listener opens `down` to write, then drops its handle and the
-//! directory, so a dead peer gives EOF or `EPIPE`.
+//! FIFOs in a fresh 0700 directory, length-prefixed frames.
+//!
+//! A FIFO's `open` waits until the other end is open too, so the listener
+//! prepares both ends the peer will need: it holds `up`'s read end, and a
+//! read-write handle on `down` that stands in for `down`'s writer. The peer's
+//! opens then return at once (or fail if the listener is gone, since every
+//! open is non-blocking). The peer says hello on `up`; the listener opens
+//! `down` to write, then drops the stand-in and removes the directory, so
+//! from then on a dead peer gives EOF or `EPIPE`.
 
 #![forbid(unsafe_code)]
 
@@ -15,36 +19,72 @@ use std::time::Instant;
 
 use rustix::fs::{CWD, Mode, OFlags, fcntl_setfl, mkfifoat};
 use transport::framing::{FramedReader, FramedWriter};
-use transport::{DEFAULT_MAX_MESSAGE_SIZE as MAX, Endpoint, OpenError, Options, wait_readable};
+use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, wait_readable};
 
 /// The named FIFO pair transport.
 #[derive(Debug)]
 pub struct Fifo;
 
-/// The directory, `up`'s read end and the read-write handle on `down`.
+/// The listening side, until the peer's hello arrives.
 #[derive(Debug)]
-pub struct FifoListener(PathBuf, File, Option<File>);
+pub struct FifoListener {
+    /// The 0700 directory holding both FIFOs.
+    dir: FifoDir,
+    /// The read end of `up` (peer to listener), non-blocking so that
+    /// `accept` can wait for the hello with a deadline.
+    up: File,
+    /// A read-write handle on `down` (listener to peer): while it is open,
+    /// the peer's read-only open of `down` finds a writer and returns.
+    down_stand_in: File,
+}
 
-impl Drop for FifoListener {
+/// The directory of a listener's FIFOs, removed when dropped (ends that
+/// are open keep working).
+#[derive(Debug)]
+struct FifoDir {
+    path: PathBuf,
+}
+
+impl Drop for FifoDir {
     fn drop(&mut self) {
-        let _ = (self.2.take(), std::fs::remove_dir_all(&self.0));
+        // Nothing to report from a drop; a failure leaves a 0700 directory
+        // named after the tag, which the conformance suite would catch.
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 
+/// The sender and receiver of one side.
 type Halves = (FramedWriter<File>, FramedReader<File>);
-const NB: i32 = OFlags::NONBLOCK.bits() as i32;
 
-fn err(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> OpenError {
-    move |e| OpenError::io(what.to_string(), e)
+/// How one end of a FIFO is opened.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    Read,
+    Write,
+    ReadWrite,
 }
 
-/// Opens `dir/name` without waiting for the other end, then sets `flags`.
-fn open(dir: &Path, name: &str, rw: (bool, bool), flags: OFlags) -> Result<File, OpenError> {
-    let (path, mut o) = (dir.join(name), OpenOptions::new());
-    let f = o.read(rw.0).write(rw.1).custom_flags(NB).open(&path);
-    let f = f.map_err(err(path.display()))?;
-    fcntl_setfl(&f, flags).map_err(|e| err("fcntl")(e.into()))?;
-    Ok(f)
+/// Opens `dir/name` without waiting for the other end (`O_NONBLOCK`), then
+/// sets its status flags to `flags` (empty: blocking from now on).
+fn open(dir: &Path, name: &str, access: Access, flags: OFlags) -> Result<File, OpenError> {
+    let path = dir.join(name);
+    let (read, write) = match access {
+        Access::Read => (true, false),
+        Access::Write => (false, true),
+        Access::ReadWrite => (true, true),
+    };
+    let file = OpenOptions::new()
+        .read(read)
+        .write(write)
+        .custom_flags(OFlags::NONBLOCK.bits() as i32)
+        .open(&path)
+        .map_err(|e| OpenError::io(path.display().to_string(), e))?;
+    set_flags(&file, flags)?;
+    Ok(file)
+}
+
+fn set_flags(file: &File, flags: OFlags) -> Result<(), OpenError> {
+    fcntl_setfl(file, flags).map_err(|e| OpenError::io("fcntl(F_SETFL)", e.into()))
 }
 
 impl transport::Listener for FifoListener {
@@ -52,14 +92,29 @@ impl transport::Listener for FifoListener {
     type Receiver = FramedReader<File>;
 
     fn accept(self, deadline: Instant) -> Result<Halves, OpenError> {
-        wait_readable(&self.1, deadline)?;
-        if (&self.1).read(&mut [0u8]).map_err(err("reading hello"))? != 1 {
+        let Self {
+            dir,
+            up,
+            down_stand_in,
+        } = self;
+        wait_readable(&up, deadline)?;
+        let mut hello = [0u8];
+        let read = (&up)
+            .read(&mut hello)
+            .map_err(|e| OpenError::io("reading hello", e))?;
+        if read != 1 {
             return Err(OpenError::Backend("fifo peer left without a hello".into()));
         }
-        let down = open(&self.0, "down", (false, true), OFlags::empty())?;
-        let up = self.1.try_clone().map_err(err("dup"))?;
-        fcntl_setfl(&up, OFlags::empty()).map_err(|e| err("fcntl")(e.into()))?;
-        Ok((FramedWriter::new(down, MAX), FramedReader::new(up, MAX)))
+        let down = open(&dir.path, "down", Access::Write, OFlags::empty())?;
+        set_flags(&up, OFlags::empty())?;
+        // The peer has both ends now: from here a dead peer must read as EOF
+        // or EPIPE, so the stand-in writer goes, and the directory with it.
+        drop(down_stand_in);
+        drop(dir);
+        Ok((
+            FramedWriter::new(down, DEFAULT_MAX_MESSAGE_SIZE),
+            FramedReader::new(up, DEFAULT_MAX_MESSAGE_SIZE),
+        ))
     }
 }
 
@@ -71,24 +126,41 @@ impl transport::Transport for Fifo {
     type Listener = FifoListener;
 
     fn listen(opts: &Options) -> Result<(FifoListener, Endpoint), OpenError> {
-        let dir = std::env::temp_dir().join(format!("ipcbench-fifo-{}", opts.tag));
-        let made = DirBuilder::new().mode(0o700).create(&dir);
-        made.map_err(err(dir.display()))?;
-        for f in ["up", "down"] {
-            mkfifoat(CWD, dir.join(f), Mode::RUSR | Mode::WUSR).map_err(|e| err(f)(e.into()))?;
+        let path = std::env::temp_dir().join(format!("ipcbench-fifo-{}", opts.tag));
+        DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map_err(|e| OpenError::io(path.display().to_string(), e))?;
+        // From here on, an error removes the directory again.
+        let dir = FifoDir { path };
+        for name in ["up", "down"] {
+            mkfifoat(CWD, dir.path.join(name), Mode::RUSR | Mode::WUSR)
+                .map_err(|e| OpenError::io(format!("mkfifo {name}"), e.into()))?;
         }
-        let up = open(&dir, "up", (true, false), OFlags::NONBLOCK)?;
-        let down = open(&dir, "down", (true, true), OFlags::empty())?;
-        let endpoint = Endpoint(format!("fifo:{}", dir.display()));
-        Ok((FifoListener(dir, up, Some(down)), endpoint))
+        let up = open(&dir.path, "up", Access::Read, OFlags::NONBLOCK)?;
+        let down_stand_in = open(&dir.path, "down", Access::ReadWrite, OFlags::empty())?;
+        let endpoint = Endpoint(format!("fifo:{}", dir.path.display()));
+        let listener = FifoListener {
+            dir,
+            up,
+            down_stand_in,
+        };
+        Ok((listener, endpoint))
     }
 
     fn connect(endpoint: &Endpoint, _opts: &Options) -> Result<Halves, OpenError> {
-        let bad = || OpenError::BadEndpoint(endpoint.0.clone());
-        let dir = Path::new(endpoint.0.strip_prefix("fifo:").ok_or_else(bad)?);
-        let mut up = open(dir, "up", (false, true), OFlags::empty())?;
-        let down = open(dir, "down", (true, false), OFlags::empty())?;
-        up.write_all(&[1]).map_err(err("writing hello"))?;
-        Ok((FramedWriter::new(up, MAX), FramedReader::new(down, MAX)))
+        let dir = endpoint
+            .0
+            .strip_prefix("fifo:")
+            .map(Path::new)
+            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let mut up = open(dir, "up", Access::Write, OFlags::empty())?;
+        let down = open(dir, "down", Access::Read, OFlags::empty())?;
+        up.write_all(&[1])
+            .map_err(|e| OpenError::io("writing hello", e))?;
+        Ok((
+            FramedWriter::new(up, DEFAULT_MAX_MESSAGE_SIZE),
+            FramedReader::new(down, DEFAULT_MAX_MESSAGE_SIZE),
+        ))
     }
 }

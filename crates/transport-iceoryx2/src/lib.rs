@@ -92,14 +92,11 @@
 //! owns a node, a service handle and a port of its own, so no `Rc` is shared
 //! between halves and moving a whole half to another thread is sound; see the
 //! `unsafe impl Send` in `halves.rs`. The `ipc_threadsafe` flavour would avoid that at
-//! the price of a mutex on every loan, send and receive. Measured with the
-//! hot-path instruction count (`crates/harness/benches/hotpath.rs`, callgrind,
-//! deterministic): one 8 B message, send plus receive, costs 2,354
-//! instructions on `ipc::Service` and 4,391 on `ipc_threadsafe::Service`
-//! (+87 %); 67,901 against 69,938 at 64 KiB (+3 %). The median interval of an
-//! 8 B ping-pong in the committed run is about ±5 %, so the thread-safe
-//! flavour's cost at small sizes is well outside the noise, and the unsafe
-//! impl stays.
+//! the price of a mutex on every loan, send and receive. The hot-path
+//! instruction count (`crates/harness/benches/hotpath.rs`, deterministic)
+//! showed the mutexes nearly doubling the cost of a small message, far
+//! outside the noise of a ping-pong's interval, while barely showing at
+//! 64 KiB (figures in docs/design-figures.md), so the unsafe impl stays.
 //!
 //! # Process-wide side effects and leftovers
 //!

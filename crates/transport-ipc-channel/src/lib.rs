@@ -9,8 +9,8 @@
 //!   its own codec (postcard since 0.19), so this variant's transport time
 //!   *includes* ipc-channel's encode and decode; it cannot be timed apart.
 //!   Without `serde_bytes` serde would encode the buffer element by element:
-//!   send-to-decoded at 409.6 KB takes ~0.93 ms instead of ~0.23-0.28 ms here
-//!   (3-4x; `--example serde_bytes_cost`).
+//!   send-to-decoded of a large message takes several times longer
+//!   (`--example serde_bytes_cost`; figures in docs/design-figures.md).
 //! - [`IpcChannelShmem`] (`ipc-channel-shmem`): a fresh
 //!   `IpcSharedMemory::from_bytes(msg)` per message (a `memfd` created,
 //!   sized, mapped and filled), whose descriptor travels over an
@@ -37,9 +37,9 @@
 //! message **returns only once at most 424 912 bytes of it are unread**: above
 //! that size the two processes work in lock-step and the sender cannot run
 //! ahead, and every fragmented message also costs a `socketpair`, descriptor
-//! passing and a second kernel buffer. The fastest single send (receiver
-//! draining at once, two threads) goes from ~7 µs at 212 448 bytes to ~21 µs
-//! at 212 449.
+//! passing and a second kernel buffer, so the fastest single send takes
+//! several times longer one byte above the limit than at it
+//! (docs/design-figures.md).
 //!
 //! Below the limit the channel still buffers little: the kernel charges each
 //! packet its allocated size (at least ~770 bytes) against the 212 992-byte

@@ -11,8 +11,8 @@
 //! `examples/probe_max.rs`: with `net.core.wmem_max` = 4 MiB the largest record
 //! is 4 263 616 bytes; with the stock limit of 212 992 (doubled by the kernel)
 //! it is 425 952 bytes. Large records are also slow: one needs a high-order
-//! allocation, and 1 MiB and 4 MiB records moved 4 MiB 1.3–2x slower than
-//! 256–512 KiB records did.
+//! allocation, and 1 MiB and 4 MiB records moved data slower than
+//! 256–512 KiB records did (docs/design-figures.md).
 //!
 //! So messages are split into records of at most [`RECORD_MAX`] bytes
 //! (512 KiB), each ending in one trailer byte: [`MORE`] or [`LAST`]. Every

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Each round trip is timed on its own (one `Instant::now()` per iteration, so
-//! ~30 ns of clock cost is included); median, p99 and mean are printed.
+//! one clock read's cost is included); median, p99 and mean are printed.
 
 use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};

@@ -47,12 +47,12 @@ impl Mode {
 }
 
 /// How long the adaptive strategy polls before yielding: long enough to catch
-/// a reply from a peer running on another core (a hop costs ~0.1 µs), short
-/// compared with a futex wake-up (~10 µs here).
+/// a reply from a peer running on another core (many hops fit in it), short
+/// compared with a futex wake-up (docs/design-figures.md).
 pub const ADAPTIVE_SPIN: Duration = Duration::from_micros(5);
 /// How many times the adaptive strategy yields before sleeping. On a shared
-/// core each yield lets the peer run (~1 µs a round trip); on an idle core it
-/// returns at once, so this bounds the busy phase to tens of microseconds.
+/// core each yield lets the peer run a round trip; on an idle core it
+/// returns at once, so this keeps the busy phase short.
 pub const ADAPTIVE_YIELDS: u32 = 32;
 /// Longest futex sleep: the period of the liveness check while asleep.
 pub const SLEEP_SLICE: Duration = Duration::from_millis(20);
@@ -71,7 +71,7 @@ pub enum Step {
 
 /// Polls the adaptive strategy makes before it first reads the clock: a reply
 /// from another core usually arrives within them, so the common wait costs no
-/// clock read at all (~30 ns each here).
+/// clock read at all (a read costs more than a poll).
 pub const ADAPTIVE_FREE_POLLS: u32 = 64;
 
 /// The state of one wait (one call that found nothing to do).

@@ -3,11 +3,10 @@
 //! with SIGKILL is noticed whether we wait in `recv` or on a full ring,
 //! leftovers of dead runs are reclaimed, and nothing of ours is left behind.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::ptr::NonNull;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -15,26 +14,6 @@ use transport::{Endpoint, Listener, Options, Receiver, RecvError, SendError, Sen
 use transport_shm::ring::kind;
 use transport_shm::segment::{PAGE, SegHeader};
 use transport_shm::{ShmAdaptive, ShmBlock, ShmSpin};
-
-/// A deadlock fails the test instead of hanging the run.
-const WATCHDOG: Duration = Duration::from_secs(60);
-
-fn with_watchdog(name: &str, f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = mpsc::channel();
-    let body = thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(WATCHDOG) {
-        Ok(()) => body.join().expect("test body"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(p) = body.join() {
-                std::panic::resume_unwind(p);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{name}: no progress within {WATCHDOG:?}"),
-    }
-}
 
 /// One side's sender and receiver.
 type Halves<T> = (<T as Transport>::Sender, <T as Transport>::Receiver);
@@ -203,26 +182,16 @@ fn mismatched_variant_and_second_connector_are_refused() {
 const ENV_ROLE: &str = "SHM_ROBUST_ROLE";
 const ENV_ENDPOINT: &str = "SHM_ROBUST_ENDPOINT";
 
-/// Kills and reaps the child however the test ends.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The child: connects, says "ready", then neither reads nor exits until it
-/// is killed.
+/// is killed (or its watchdog ends it, should the parent itself die).
 fn child_role<T: Transport>() {
+    conformance::arm_process_watchdog();
     let endpoint = Endpoint(std::env::var(ENV_ENDPOINT).expect("endpoint"));
     let (mut tx, _rx) = T::connect(&endpoint, &Options::unique("shm-robust")).expect("connect");
     tx.send(b"ready").expect("send ready");
-    // Never returns normally: the parent kills us. The bound only keeps an
-    // orphan from living forever if the parent itself dies.
-    thread::sleep(WATCHDOG);
-    std::process::exit(3);
+    loop {
+        thread::park();
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -238,31 +207,22 @@ fn dead_peer<T: Transport>(test: &'static str, waiting: Waiting) {
         child_role::<T>();
         return;
     }
-    with_watchdog(test, move || {
+    conformance::with_watchdog(test, move || {
         let opts = Options::unique("shm-robust");
         let (listener, endpoint) = T::listen(&opts).expect("listen");
-        let child = Command::new(std::env::current_exe().expect("current_exe"))
-            .args([test, "--exact", "--nocapture", "--test-threads=1"])
-            .env(ENV_ROLE, "peer")
-            .env(ENV_ENDPOINT, &endpoint.0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn peer");
-        let mut guard = ChildGuard(child);
+        let mut cmd = conformance::process::self_command(module_path!(), test);
+        cmd.env(ENV_ROLE, "peer").env(ENV_ENDPOINT, &endpoint.0);
+        let mut guard = conformance::process::spawn(&mut cmd);
         let (mut tx, mut rx) = listener
             .accept(Instant::now() + Duration::from_secs(30))
             .expect("accept");
         assert_eq!(rx.recv().expect("ready"), b"ready");
-        let pid = guard.0.id();
+        let pid = guard.child.id();
         // Kill (without reaping: a zombie must count as dead) once we are
         // surely waiting.
         let killer = thread::spawn(move || {
             thread::sleep(Duration::from_millis(200));
-            let _ = rustix::process::kill_process(
-                rustix::process::Pid::from_raw(pid as i32).expect("pid"),
-                rustix::process::Signal::KILL,
-            );
+            conformance::process::kill_peer(pid);
         });
         match waiting {
             Waiting::InRecv => match rx.recv() {
@@ -281,7 +241,7 @@ fn dead_peer<T: Transport>(test: &'static str, waiting: Waiting) {
             }
         }
         killer.join().expect("killer");
-        let _ = guard.0.wait();
+        let _ = guard.child.wait();
     });
 }
 
@@ -340,17 +300,8 @@ fn stale_segments_are_reclaimed_at_listen() {
 
 #[test]
 fn nothing_of_ours_is_left_in_dev_shm() {
-    let ours = format!("ipcbench-shm-{}-", std::process::id());
-    let listing = || -> Vec<String> {
-        std::fs::read_dir("/dev/shm")
-            .map(|d| {
-                d.flatten()
-                    .filter_map(|e| e.file_name().into_string().ok())
-                    .filter(|n| n.starts_with(&ours))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let ours = [format!("ipcbench-shm-{}-", std::process::id())];
+    let listing = || conformance::hygiene::leftovers(&ours);
     {
         // While a connection is being set up and used...
         let ((mut tx, _rx), (_ptx, mut prx), _e) = connected::<ShmAdaptive>();

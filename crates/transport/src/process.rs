@@ -52,21 +52,11 @@ pub fn exists(id: u32) -> bool {
 }
 
 /// Whether process `pid` still runs: as [`exists`], but a zombie (exited or
-/// killed, not yet reaped by its parent) counts as dead, read from
-/// /proc/<pid>/stat. Errs on the side of "running" when /proc cannot tell.
+/// killed, not yet reaped by its parent) counts as dead, as /proc says
+/// ([`processes::ended`]). Errs on the side of "running" when /proc cannot
+/// tell.
 pub fn running(pid: u32) -> bool {
-    if !exists(pid) {
-        return false;
-    }
-    match std::fs::read(format!("/proc/{pid}/stat")) {
-        // The state letter follows the last ')' (the command may contain
-        // parentheses).
-        Ok(stat) => match stat.iter().rposition(|&b| b == b')') {
-            Some(i) => !matches!(stat.get(i + 2), Some(b'Z' | b'X')),
-            None => true,
-        },
-        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
-    }
+    exists(pid) && !processes::ended(pid)
 }
 
 /// A peer process, pinned by a pidfd where possible, for liveness checks.
@@ -198,8 +188,8 @@ mod tests {
         while running(pid) && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(10));
         }
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(!running(pid), "zombie {pid} reported running: {stat}");
+        let stat = processes::stat(pid);
+        assert!(!running(pid), "zombie {pid} reported running: {stat:?}");
         assert!(exists(pid), "a zombie still exists for signal 0");
         child.wait().expect("reap");
         assert!(!running(pid));

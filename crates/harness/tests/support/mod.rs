@@ -71,29 +71,6 @@ pub fn transports() -> Vec<String> {
         .collect()
 }
 
-/// Parent pid and state of a process, from /proc/<pid>/stat.
-fn stat(pid: u32) -> Option<(u32, char)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
-    let state = rest.next()?.chars().next()?;
-    let ppid = rest.next()?.parse().ok()?;
-    Some((ppid, state))
-}
-
-fn cmdline(pid: u32) -> String {
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    String::from_utf8_lossy(&raw).replace('\0', " ")
-}
-
-fn pids() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse().ok())
-        .collect()
-}
-
 /// A role process of a pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleProc {
@@ -112,11 +89,11 @@ fn json_field(cmd: &str, field: &str) -> Option<String> {
 
 /// The live (not zombie) role processes whose parent is `parent`.
 pub fn roles_of(parent: u32) -> Vec<RoleProc> {
-    pids()
+    processes::children_of(parent)
         .into_iter()
-        .filter(|&pid| stat(pid).is_some_and(|(pp, st)| pp == parent && st != 'Z'))
+        .filter(|&pid| !processes::ended(pid))
         .filter_map(|pid| {
-            let cmd = cmdline(pid);
+            let cmd = processes::cmdline(pid);
             if !cmd.contains("__role") {
                 return None;
             }
@@ -190,21 +167,15 @@ impl Watcher {
 /// long it took.
 pub fn finish_within(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
     let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            return (status.code(), err, start.elapsed());
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("ipcbench did not exit within {limit:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
+    // Killed and reaped past the limit.
+    let Some(status) = processes::wait_or_kill(&mut child, limit) else {
+        panic!("ipcbench did not exit within {limit:?}");
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
     }
+    (status.code(), err, start.elapsed())
 }
 
 /// Files and directories in /dev/shm and /tmp named after a pair: its tag,
@@ -234,10 +205,10 @@ impl RoleProc {
 /// Live processes (not zombies) whose command line mentions `tag`.
 pub fn processes_with(tag: &str) -> Vec<u32> {
     let me = std::process::id();
-    pids()
+    processes::all_pids()
         .into_iter()
-        .filter(|&p| p != me && stat(p).is_some_and(|(_, st)| st != 'Z'))
-        .filter(|&p| cmdline(p).contains(tag))
+        .filter(|&p| p != me && !processes::ended(p))
+        .filter(|&p| processes::cmdline(p).contains(tag))
         .collect()
 }
 

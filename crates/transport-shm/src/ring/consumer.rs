@@ -92,8 +92,8 @@ impl<M: RingMem> Consumer<M> {
     /// takes the line exclusive, as a spinning reader of `shm-crate`'s busy
     /// flag does: the producer's stores then take the line from one owner
     /// instead of upgrading a shared copy while the reader keeps re-reading
-    /// it, and the 8-byte round trip measured ~20 ns shorter per round trip
-    /// and ~10 ns batch-timed (docs/shm.md, "Polling for ownership"). Not
+    /// it, and the 8-byte round trip measured shorter, per round trip and
+    /// batch-timed (docs/shm.md, "Polling for ownership"). Not
     /// for a record that is usually there already: every line the consumer
     /// claims ends dirty in its cache, and an 8-byte stream whose consumer
     /// claimed every record ran at two thirds of its rate.

@@ -88,7 +88,7 @@ pub fn record_size(len: usize, align: usize) -> Option<usize> {
 }
 
 /// [`record_size`] for one ring, with the alignment's constants worked out
-/// once: two instructions on the hot path instead of five.
+/// once, so the hot path only adds and masks.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Rounding {
     /// `HEADER + align - 1`.

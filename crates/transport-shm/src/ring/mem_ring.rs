@@ -134,8 +134,8 @@ unsafe impl RingMem for MemRing {
 /// Copies `src` to `dst`. Bodies up to 32 bytes (the harness's small
 /// messages: 16 bytes of header and a few of payload) are copied inline
 /// as two possibly overlapping loads and stores of a power-of-two width:
-/// a call into libc's `memcpy` costs ~25 instructions at 8 bytes, more
-/// than the rest of the publish.
+/// at these sizes a call into libc's `memcpy` costs more than the rest of
+/// the publish (docs/design-figures.md).
 ///
 /// # Safety
 ///
