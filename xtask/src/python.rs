@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use report::Results;
+use results::Results;
 
 use crate::bench_all::{BenchArgs, Matrix, matrix, step};
 use crate::interrupt::Staging;

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use report::{RenderOptions, Results};
+use report::RenderOptions;
+use results::Results;
 
 use crate::interrupt::Staging;
 use crate::readme::update_readme_excerpt;
@@ -15,11 +16,11 @@ use crate::root;
 /// `audit`: the run's cells, then the Python baseline's beside them.
 pub(crate) fn audit_dir(dir: &Path) -> Result<()> {
     let r = Results::read(&dir.join("results.json"))?;
-    print!("{}", report::audit::audit(&r).render());
+    print!("{}", report::audit::render(&judge::audit::audit(&r)));
     let py = dir.join("python.json");
     if py.exists() {
         let p = Results::read(&py)?;
-        let a = report::audit::audit(&p);
+        let a = judge::audit::audit(&p);
         println!(
             "- Python baseline: {} cells, intervals with a negative lower bound: {}, negative medians: {}",
             a.cells, a.negative_bounds, a.negative_medians

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use report::Environment;
+use results::Environment;
 
 /// Collects the environment. Anything unreadable is recorded as `unknown`
 /// rather than failing the run.

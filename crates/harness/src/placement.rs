@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use report::vocab::{PLACEMENTS as ALL, Placement};
+pub use results::vocab::{PLACEMENTS as ALL, Placement};
 
 /// The two processes of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -83,12 +83,12 @@ pub fn find(name: &str) -> Option<&'static Backend> {
 }
 
 /// What the results file records of each transport in a run.
-pub fn describe(backends: &[&Backend]) -> Vec<report::TransportInfo> {
+pub fn describe(backends: &[&Backend]) -> Vec<results::TransportInfo> {
     backends
         .iter()
         .map(|b| {
             let caps = (b.capabilities)();
-            report::TransportInfo {
+            results::TransportInfo {
                 name: b.name.to_owned(),
                 backend: b.backend.to_owned(),
                 description: b.description.to_owned(),

@@ -21,7 +21,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use report::Metric;
+use results::Metric;
 use serde::{Deserialize, Serialize};
 use transport::{Endpoint, Listener, Options, Transport};
 

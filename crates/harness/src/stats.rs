@@ -2,11 +2,11 @@
 //! percentiles, Tukey outliers, per-trial medians and means, and 95%
 //! bootstrap intervals from those independent trial values (per-message
 //! samples are autocorrelated, so they cannot give an honest interval on
-//! their own; see `report::bootstrap`).
+//! their own; see `results::bootstrap`).
 
 use hdrhistogram::Histogram;
-use report::Summary;
-use report::bootstrap;
+use results::Summary;
+use results::bootstrap;
 use serde::{Deserialize, Serialize};
 
 /// Highest recordable value: 100 s. Larger values saturate (and a message

@@ -2,7 +2,7 @@
 //! file: the harness declares them because it is the one crate that names
 //! backends (the registry's crate); the report only evaluates them.
 
-use report::schema::{Against, Metric, Placement, Target, Workload};
+use results::schema::{Against, Metric, Placement, Target, Workload};
 
 /// One target, in the order the report lists them.
 #[allow(clippy::too_many_arguments)]

@@ -9,7 +9,7 @@ use std::process::{Child, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use report::{Metric, Placement, Results, Status, Workload};
+use results::{Metric, Placement, Results, Status, Workload};
 use support::{BARE, QUICK, finish_within, ipcbench, run, signal, stderr};
 
 /// Measured messages per trial and size of these tests' runs.
@@ -119,7 +119,7 @@ fn small_run_measures_and_verifies_every_cell() {
     let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&json);
-    assert_eq!(r.schema_version, report::schema::SCHEMA_VERSION);
+    assert_eq!(r.schema_version, results::schema::SCHEMA_VERSION);
     assert!(r.environment.cores >= 1 && !r.environment.kernel.is_empty());
     // 2 transports x 3 sizes x (seed: 3 codecs x 5 metrics + pingpong 1 + stream 2),
     // plus pingpong's batch-timed rtt at the smallest size.

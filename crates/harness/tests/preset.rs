@@ -4,7 +4,7 @@
 
 mod support;
 
-use report::{Metric, Placement, Results, Workload};
+use results::{Metric, Placement, Results, Workload};
 use support::{run, stderr};
 
 #[test]

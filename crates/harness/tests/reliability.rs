@@ -11,7 +11,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use report::{Results, Status};
+use results::{Results, Status};
 use support::*;
 
 /// A run that would take hours: stream 8-byte messages.

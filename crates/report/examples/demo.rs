@@ -12,12 +12,12 @@ use std::path::PathBuf;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::args().nth(1).ok_or("usage: demo OUT_DIR")?);
     std::fs::create_dir_all(&out)?;
-    let run: report::Results = match std::env::args().nth(3) {
-        Some(path) => report::Results::read(path.as_ref())?,
+    let run: results::Results = match std::env::args().nth(3) {
+        Some(path) => results::Results::read(path.as_ref())?,
         None => fixtures::run(),
     };
-    let py: report::Results = match std::env::args().nth(2) {
-        Some(path) => report::Results::read(path.as_ref())?,
+    let py: results::Results = match std::env::args().nth(2) {
+        Some(path) => results::Results::read(path.as_ref())?,
         None => fixtures::python(),
     };
     let base = fixtures::baseline();

@@ -1,7 +1,7 @@
 //! The run as CSV for spreadsheets and dataframes: one row per cell, every
 //! field, numbers in full precision.
 
-use crate::schema::{Results, Status};
+use results::schema::{Results, Status};
 
 /// Column names, in order.
 pub const CSV_COLUMNS: &[&str] = &[

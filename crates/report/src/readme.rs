@@ -3,9 +3,10 @@
 //! results JSON alone.
 
 use crate::compare;
-use crate::index::Index;
-use crate::schema::Results;
 use crate::sections::{self, Doc, Python, answers, machine, workload};
+use judge::DEFAULT_THRESHOLD;
+use results::index::Index;
+use results::schema::Results;
 
 /// What to render besides the run itself.
 #[derive(Debug, Clone)]
@@ -25,7 +26,7 @@ impl Default for RenderOptions<'_> {
         Self {
             python: None,
             baseline: None,
-            threshold: compare::DEFAULT_THRESHOLD,
+            threshold: DEFAULT_THRESHOLD,
             plots: Vec::new(),
         }
     }
@@ -133,7 +134,7 @@ pub fn render_markdown(results: &Results, opts: &RenderOptions<'_>) -> String {
          against Python's `multiprocessing.Queue` on the same case. Every transport, size and \
          placement is in the details below; [index.html](index.html) has the same with plots.",
         results.config.trials,
-        crate::verdict::MIN_EFFECT * 100.0
+        judge::verdict::MIN_EFFECT * 100.0
     ));
     if results.cells.is_empty() {
         d.para("This run has no cells.");
@@ -230,7 +231,7 @@ pub fn render_pages(results: &Results, opts: &RenderOptions<'_>) -> Vec<Page> {
         text: crate::html::render_html(results, opts),
     });
     if let Some(base) = opts.baseline {
-        let c = compare::compare(base, results, opts.threshold);
+        let c = judge::compare(base, results, opts.threshold);
         pages.push(Page {
             path: "details/change.md".into(),
             text: page("Change since the baseline run", &|d| {

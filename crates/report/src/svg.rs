@@ -4,9 +4,9 @@
 
 use crate::html::chart;
 use crate::html::figures;
-use crate::index::Index;
-use crate::schema::Results;
 use crate::sections::Python;
+use results::index::Index;
+use results::schema::Results;
 
 /// One rendered plot.
 #[derive(Debug, Clone, PartialEq)]

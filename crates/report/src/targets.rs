@@ -1,12 +1,11 @@
-//! The project's performance targets, checked against a run's own cells and
-//! floors: each shown as met, not met (with the measured ratio), or not
-//! measured in this run, never silently dropped. The targets are data
-//! ([`TARGETS`]), evaluated by one function, so adding one is one entry.
+//! The "Targets" section: each of the run's performance targets in words,
+//! and its outcome as `judge::targets` decided it: met, not met (with the
+//! measured ratio), or not measured in this run, never silently dropped.
 
-use crate::format::{fmt_bytes, fmt_multiple, fmt_rate, fmt_time};
-use crate::schema::{Against, Cell, Floors, Placement, Results, Status, Target, Workload};
+use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_rate, fmt_time};
 use crate::table::{Align, Table};
-use crate::verdict;
+use judge::targets::{Missing, Outcome, Quantity, Reference, Score, check};
+use results::schema::{Against, Results, Target};
 
 /// The target in words, from its data.
 fn describe(t: &Target) -> String {
@@ -39,243 +38,75 @@ fn describe(t: &Target) -> String {
     format!("{what} {rule} ({})", t.placement)
 }
 
-/// The outcome of one target.
-#[derive(Debug, PartialEq)]
-enum Outcome {
-    /// (measured, what it is held against, ratio or count, met)
-    Measured(String, String, String, bool),
-    /// Why it could not be checked.
-    NotMeasured(String),
+/// The outcome as the table's (measured, against, ratio, status) cells.
+fn cells(t: &Target, outcome: Outcome) -> [String; 4] {
+    match outcome {
+        Outcome::Measured {
+            figure,
+            against,
+            score,
+            met,
+        } => [
+            quantity(figure),
+            reference(against),
+            match score {
+                Score::Multiple(x) => fmt_multiple(x),
+                Score::Excess(ns) if ns < 0.0 => format!("−{} (below it)", fmt_time(-ns)),
+                Score::Excess(ns) => format!("+{}", fmt_time(ns)),
+                Score::Count { won, judged } => format!("{won}/{judged}"),
+            },
+            if met { "met" } else { "**not met**" }.to_owned(),
+        ],
+        Outcome::NotMeasured(why) => [
+            MISSING.to_owned(),
+            MISSING.to_owned(),
+            MISSING.to_owned(),
+            format!("not measured in this run: {}", missing(t, why)),
+        ],
+    }
 }
 
-/// Where a target's cells are: the run's, or the Python baseline's.
-struct Sources<'a> {
-    rust: &'a Results,
-    python: Option<&'a Results>,
+fn quantity(q: Quantity) -> String {
+    match q {
+        Quantity::Time(ns) => fmt_time(ns),
+        Quantity::MessageRate(ns) => format!("{:.0} msg/s", 1e9 / ns),
+        Quantity::Bandwidth(bps) => fmt_rate(bps),
+        Quantity::Sizes { won, judged } => format!("{won} of {judged} sizes"),
+    }
 }
 
-impl<'a> Sources<'a> {
-    fn of(&self, t: &Target) -> Option<&'a Results> {
-        if t.python {
-            self.python
-        } else {
-            Some(self.rust)
+fn reference(r: Reference) -> String {
+    match r {
+        Reference::Named(label, q) => format!("{label} {}", quantity(q)),
+        Reference::Limit(q) => quantity(q),
+        Reference::Rival { name, not_ahead_at } if not_ahead_at.is_empty() => format!("`{name}`"),
+        Reference::Rival { name, not_ahead_at } => {
+            let sizes: Vec<String> = not_ahead_at.into_iter().map(fmt_bytes).collect();
+            format!("`{name}`; not ahead at {}", sizes.join(", "))
         }
     }
 }
 
-fn matches(c: &Cell, t: &Target, transport: &str) -> bool {
-    c.status == Status::Ok
-        && c.transport == transport
-        && c.workload == t.workload
-        && c.placement == t.placement
-        && c.metric == t.metric
-        && (c.codec == "raw" || c.codec == "pickle" || t.workload != Workload::Seed)
-}
-
-fn cell<'a>(r: &'a Results, t: &Target, transport: &str, size: u64) -> Option<&'a Cell> {
-    r.cells
-        .iter()
-        .find(|c| matches(c, t, transport) && c.size_bytes == size)
-}
-
-fn floors(r: &Results, placement: Placement) -> Option<&Floors> {
-    r.floors.iter().find(|f| f.placement == placement)
-}
-
-/// A rate (a throughput cell's ns per message) held against the best any
-/// transport reached in `workload` at the target's placement, size and
-/// metric: met when the rate ratio ≥ the target's ratio.
-fn best_rate_in(r: &Results, t: &Target, figure: f64, workload: Workload) -> Outcome {
-    let best = r
-        .cells
-        .iter()
-        .filter(|c| {
-            c.status == Status::Ok
-                && c.workload == workload
-                && c.placement == t.placement
-                && c.metric == t.metric
-                && c.size_bytes == t.size_bytes
-        })
-        .filter(|c| c.median() > 0.0)
-        .min_by(|a, b| a.median().total_cmp(&b.median()));
-    match best {
-        Some(b) => {
-            // Throughput cells hold ns per message: the rate ratio is the
-            // inverse of the time ratio.
-            let ratio = b.median() / figure;
-            let rate = |ns: f64| format!("{:.0} msg/s", 1e9 / ns);
-            Outcome::Measured(
-                rate(figure),
-                format!("{} {workload} {}", b.transport, rate(b.median())),
-                fmt_multiple(ratio),
-                ratio >= t.ratio,
-            )
-        }
-        None => Outcome::NotMeasured(format!(
+/// What the run lacks to judge the target, in words.
+fn missing(t: &Target, why: Missing) -> String {
+    match why {
+        Missing::PythonBaseline => "needs the Python baseline".to_owned(),
+        Missing::Cell { transport, size } => format!(
+            "needs {transport} {} {} at {} ({})",
+            t.workload,
+            t.metric,
+            fmt_bytes(size),
+            t.placement
+        ),
+        Missing::Reference(label) => format!("needs the {label} ({})", t.placement),
+        Missing::BestIn(workload) => format!(
             "needs {workload} {} at {} ({})",
             t.metric,
             fmt_bytes(t.size_bytes),
             t.placement
-        )),
-    }
-}
-
-/// A time held against a reference time: met when figure ÷ reference ≤ ratio.
-fn time_against(t: &Target, figure: f64, reference: Option<f64>, label: &str) -> Outcome {
-    match reference {
-        Some(x) if x > 0.0 => {
-            let ratio = figure / x;
-            Outcome::Measured(
-                fmt_time(figure),
-                format!("{label} {}", fmt_time(x)),
-                fmt_multiple(ratio),
-                ratio <= t.ratio,
-            )
-        }
-        _ => Outcome::NotMeasured(format!("needs the {label} ({})", t.placement)),
-    }
-}
-
-/// Counts the sizes where `t.transport` beats `other` by a decisive verdict.
-fn beats_at_every_size(r: &Results, t: &Target, other: &str) -> Outcome {
-    let mut sizes: Vec<u64> = r
-        .cells
-        .iter()
-        .filter(|c| matches(c, t, &t.transport))
-        .map(|c| c.size_bytes)
-        .collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    let (mut won, mut judged, mut lost_at) = (0, 0, Vec::new());
-    for &size in &sizes {
-        let (Some(a), Some(b)) = (cell(r, t, &t.transport, size), cell(r, t, other, size)) else {
-            continue;
-        };
-        judged += 1;
-        match verdict::ratio(a, b) {
-            Some(ratio) if ratio.decisive() => won += 1,
-            _ => lost_at.push(fmt_bytes(size)),
-        }
-    }
-    if judged == 0 {
-        return Outcome::NotMeasured(format!("needs `{other}` {} cells", t.workload));
-    }
-    let against = if lost_at.is_empty() {
-        format!("`{other}`")
-    } else {
-        format!("`{other}`; not ahead at {}", lost_at.join(", "))
-    };
-    Outcome::Measured(
-        format!("{won} of {judged} sizes"),
-        against,
-        format!("{won}/{judged}"),
-        won == judged,
-    )
-}
-
-/// Checks one target against a run (and the Python baseline beside it).
-fn check(src: &Sources<'_>, t: &Target) -> Outcome {
-    let Some(r) = src.of(t) else {
-        return Outcome::NotMeasured("needs the Python baseline".into());
-    };
-    if let Against::BeatsAtEverySize(other) = &t.against {
-        // Judged over every size, not the target's one.
-        return beats_at_every_size(r, t, other);
-    }
-    let Some(c) = cell(r, t, &t.transport, t.size_bytes) else {
-        return Outcome::NotMeasured(format!(
-            "needs {} {} {} at {} ({})",
-            t.transport,
-            t.workload,
-            t.metric,
-            fmt_bytes(t.size_bytes),
-            t.placement
-        ));
-    };
-    let figure = c.median();
-    let floor = floors(src.rust, t.placement);
-    match &t.against {
-        Against::BeatsAtEverySize(other) => beats_at_every_size(r, t, other),
-        Against::CachelineFloor => time_against(
-            t,
-            figure,
-            floor
-                .and_then(|f| f.cacheline_rtt.as_ref())
-                .map(|s| s.p50_ns),
-            "cache line",
         ),
-        Against::CachelineBatchFloor => time_against(
-            t,
-            figure,
-            floor.and_then(|f| f.cacheline_rtt_batch_ns),
-            "batch-timed cache line",
-        ),
-        Against::RawPipeFloor => time_against(
-            t,
-            figure,
-            floor
-                .and_then(|f| f.raw_pipe_rtt.as_ref())
-                .map(|s| s.p50_ns),
-            "raw pipe",
-        ),
-        Against::Memcpy => time_against(
-            t,
-            figure,
-            floor
-                .and_then(|f| f.memcpy.iter().find(|m| m.size_bytes == t.size_bytes))
-                .map(|m| m.p50_ns),
-            "memcpy",
-        ),
-        Against::Transport(other) => time_against(
-            t,
-            figure,
-            cell(r, t, other, t.size_bytes).map(Cell::median),
-            other,
-        ),
-        Against::Nanoseconds(ns) => time_against(t, figure, Some(*ns), "limit"),
-        Against::BytesPerSecond(limit) => {
-            let bps = 1e9 / figure * t.size_bytes as f64;
-            let ratio = bps / limit;
-            Outcome::Measured(
-                fmt_rate(bps),
-                fmt_rate(*limit),
-                fmt_multiple(ratio),
-                ratio >= t.ratio,
-            )
-        }
-        Against::RateOf(other) => match cell(r, t, other, t.size_bytes) {
-            Some(o) => {
-                // Throughput cells hold ns per message: the rate ratio is
-                // the inverse of the time ratio.
-                let ratio = o.median() / figure;
-                let rate = |ns: f64| format!("{:.0} msg/s", 1e9 / ns);
-                Outcome::Measured(
-                    rate(figure),
-                    format!("{other} {}", rate(o.median())),
-                    fmt_multiple(ratio),
-                    ratio >= t.ratio,
-                )
-            }
-            None => Outcome::NotMeasured(format!("needs {other} {}", t.workload)),
-        },
-        Against::BestRateIn(workload) => best_rate_in(r, t, figure, *workload),
-        Against::ExcessOver(other) => match cell(src.rust, t, other, t.size_bytes) {
-            Some(o) => {
-                let excess = figure - o.median();
-                Outcome::Measured(
-                    fmt_time(figure),
-                    format!("{other} {}", fmt_time(o.median())),
-                    if excess < 0.0 {
-                        format!("−{} (below it)", fmt_time(-excess))
-                    } else {
-                        format!("+{}", fmt_time(excess))
-                    },
-                    excess <= t.ratio,
-                )
-            }
-            None => Outcome::NotMeasured(format!("needs {other} {}", t.workload)),
-        },
+        Missing::Rival(other) => format!("needs {other} {}", t.workload),
+        Missing::RivalCells(other) => format!("needs `{other}` {} cells", t.workload),
     }
 }
 
@@ -284,10 +115,6 @@ pub fn section(results: &Results, python: Option<&Results>) -> String {
     if results.targets.is_empty() {
         return String::new();
     }
-    let src = Sources {
-        rust: results,
-        python,
-    };
     let mut table = Table::new([
         ("Target", Align::Left),
         ("Issue", Align::Right),
@@ -298,20 +125,7 @@ pub fn section(results: &Results, python: Option<&Results>) -> String {
         ("What bounds it", Align::Left),
     ]);
     for t in &results.targets {
-        let (measured, against, ratio, status) = match check(&src, t) {
-            Outcome::Measured(m, a, ratio, met) => (
-                m,
-                a,
-                ratio,
-                if met { "met" } else { "**not met**" }.to_owned(),
-            ),
-            Outcome::NotMeasured(why) => (
-                "–".to_owned(),
-                "–".to_owned(),
-                "–".to_owned(),
-                format!("not measured in this run: {why}"),
-            ),
-        };
+        let [measured, against, ratio, status] = cells(t, check(results, python, t));
         table.row([
             describe(t),
             format!("#{}", t.issue),
@@ -333,7 +147,7 @@ pub fn section(results: &Results, python: Option<&Results>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{Metric, Summary};
+    use results::schema::{Cell, Floors, Metric, Placement, Summary, Workload};
 
     fn cell(transport: &str, workload: &str, size: u64, metric: &str, trials: &[f64]) -> Cell {
         Cell {
@@ -344,7 +158,7 @@ mod tests {
             size_bytes: size,
             metric: metric.parse().expect("metric"),
             trial_medians_ns: trials.to_vec(),
-            median_ns: crate::bootstrap::median(trials).unwrap_or(0.0),
+            median_ns: results::bootstrap::median(trials).unwrap_or(0.0),
             ..Cell::default()
         }
     }

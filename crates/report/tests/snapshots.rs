@@ -3,10 +3,11 @@
 
 mod fixtures;
 
+use judge::compare;
 use report::{
-    Placement, RenderOptions, Results, Workload, compare, render_comparison, render_markdown,
-    render_pages, render_plots, to_csv,
+    RenderOptions, render_comparison, render_markdown, render_pages, render_plots, to_csv,
 };
+use results::{Placement, Results, Workload};
 
 /// Every Markdown page of a run, each headed by its path, for snapshots.
 fn pages(r: &Results, opts: &RenderOptions<'_>) -> String {
@@ -76,7 +77,7 @@ fn comparison() {
     let c = compare(
         &fixtures::baseline(),
         &fixtures::run(),
-        report::DEFAULT_THRESHOLD,
+        judge::DEFAULT_THRESHOLD,
     );
     insta::assert_snapshot!("comparison", render_comparison(&c, true));
     // By default only what changed, the failures and the summary.
@@ -85,9 +86,9 @@ fn comparison() {
     assert!(short.contains("Changes beyond noise"), "{short}");
     assert!(short.contains("`--all` lists every one"), "{short}");
     assert!(short.len() < render_comparison(&c, true).len());
-    assert_eq!(c.count(report::Verdict::Faster), 1, "{c:#?}");
-    assert_eq!(c.count(report::Verdict::Slower), 1, "{c:#?}");
-    assert_eq!(c.count(report::Verdict::Failed), 4);
+    assert_eq!(c.count(judge::compare::Verdict::Faster), 1, "{c:#?}");
+    assert_eq!(c.count(judge::compare::Verdict::Slower), 1, "{c:#?}");
+    assert_eq!(c.count(judge::compare::Verdict::Failed), 4);
     assert_eq!(c.only_old.len(), 1);
     insta::assert_snapshot!("comparison", render_comparison(&c, true));
 }
@@ -97,7 +98,7 @@ fn csv() {
     let mut r = fixtures::run();
     // Only a few cells, so the snapshot stays reviewable; quoting included.
     r.cells.retain(|c| {
-        c.size_bytes == 800 && c.workload != Workload::Seed || c.status == report::Status::Failed
+        c.size_bytes == 800 && c.workload != Workload::Seed || c.status == results::Status::Failed
     });
     r.cells.truncate(6);
     if let Some(c) = r.cells.first_mut() {
@@ -204,12 +205,12 @@ fn the_documented_example_parses() {
     // The example may show any version the report still reads (version 1
     // files stay readable after a bump).
     assert!(
-        report::schema::READABLE_VERSIONS.contains(&r.schema_version),
+        results::schema::READABLE_VERSIONS.contains(&r.schema_version),
         "{}",
         r.schema_version
     );
     assert_eq!(r.cells.len(), 2);
-    assert_eq!(r.cells[1].status, report::Status::Failed);
+    assert_eq!(r.cells[1].status, results::Status::Failed);
     assert!(r.cells[0].summary.ci95_low_ns.is_some());
     // Renders without panicking, failed cell and all.
     assert!(pages(&r, &RenderOptions::default()).contains("failed"));
@@ -220,7 +221,7 @@ fn the_placement_sweep_has_a_row_for_each_python_baseline_placement_run() {
     let run = fixtures::run();
     let mut py = fixtures::python();
     // The baseline also ran on one core, ten times slower.
-    let same: Vec<report::Cell> = py
+    let same: Vec<results::Cell> = py
         .cells
         .iter()
         .filter(|c| c.workload == Workload::Seed && c.transport == "mp-queue")

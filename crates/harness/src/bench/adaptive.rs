@@ -115,8 +115,8 @@ impl Runner<'_> {
 /// `goal` (a fraction) of the median on either side; never with too few
 /// trials for an interval.
 fn within_goal(trial_values: &[f64], goal: f64) -> bool {
-    report::bootstrap::median(trial_values)
-        .zip(report::bootstrap::median_interval(trial_values))
+    results::bootstrap::median(trial_values)
+        .zip(results::bootstrap::median_interval(trial_values))
         .map(|(m, (lo, hi))| (hi - lo) / 2.0 / m)
         .is_some_and(|h| h <= goal)
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use codec::Codec;
-use report::{Cell, Metric, Status, Summary};
+use results::{Cell, Metric, Status, Summary};
 
 use super::adaptive::StopReason;
 use super::plan::{Group, Plan};
@@ -241,8 +241,8 @@ pub(super) fn cells(
 /// The median of the trial medians and its bootstrap interval.
 fn set_median(cell: &mut Cell) {
     let values = &cell.trial_medians_ns;
-    cell.median_ns = report::bootstrap::median(values).unwrap_or(0.0);
-    let ci = report::bootstrap::median_interval(values);
+    cell.median_ns = results::bootstrap::median(values).unwrap_or(0.0);
+    let ci = results::bootstrap::median_interval(values);
     cell.median_ci_low_ns = ci.map(|c| c.0);
     cell.median_ci_high_ns = ci.map(|c| c.1);
 }

@@ -26,6 +26,6 @@ pub(super) struct CompareArgs {
 pub(super) fn run(args: CompareArgs) -> Result<()> {
     let old = load(&args.old)?;
     let new = load(&args.new)?;
-    let cmp = report::compare(&old, &new, args.threshold);
+    let cmp = judge::compare(&old, &new, args.threshold);
     emit(&report::render_comparison(&cmp, args.all))
 }

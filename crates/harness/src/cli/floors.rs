@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use report::schema::SCHEMA_VERSION;
-use report::{Results, RunConfig};
+use results::schema::SCHEMA_VERSION;
+use results::{Results, RunConfig};
 
 use super::io::{emit, write_json};
 use super::parse::{parse_placements, parse_sizes};
@@ -32,7 +32,7 @@ pub(super) struct FloorArgs {
 pub(super) fn measure_floors(
     placements: &[Placement],
     sizes: &[u64],
-) -> (Vec<report::Floors>, Vec<Vec<Probe>>) {
+) -> (Vec<results::Floors>, Vec<Vec<Probe>>) {
     placements
         .iter()
         .map(|&p| crate::floors::measure(p, sizes, crate::floors::Counts::DEFAULT))
@@ -82,7 +82,7 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
     let mut o = String::new();
     let _ = writeln!(o, "clock read: {clock:.1} ns");
     for (f, probes) in results.floors.iter().zip(&probes) {
-        let show = |s: &Option<report::Summary>| {
+        let show = |s: &Option<results::Summary>| {
             s.as_ref().map_or("n/a".to_owned(), |s| {
                 format!("p50 {:.0} ns, p99 {:.0} ns", s.p50_ns, s.p99_ns)
             })

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use report::Results;
+use results::Results;
 
 use super::Usage;
 
@@ -26,7 +26,7 @@ pub(crate) fn emit(text: &str) -> Result<()> {
 
 /// Writes a file atomically (the one writer results files use too).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    Ok(report::write_atomic(path, bytes)?)
+    Ok(results::write_atomic(path, bytes)?)
 }
 
 pub(super) fn write_json(path: &Path, results: &Results) -> Result<()> {

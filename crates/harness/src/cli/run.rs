@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser};
 use codec::Codec;
-use report::schema::SCHEMA_VERSION;
-use report::{Results, RunConfig};
+use results::schema::SCHEMA_VERSION;
+use results::{Results, RunConfig};
 
 use super::Usage;
 use super::floors::measure_floors;
@@ -318,7 +318,7 @@ fn measure(args: &RunArgs, command: String) -> Result<Measured> {
     check_shareable(&transports, &workloads)?;
     let placements = parse_placements(&args.placement)?;
     let sizes = parse_sizes(args.sizes.as_deref())?;
-    let min = report::bootstrap::MIN_TRIALS as u32;
+    let min = results::bootstrap::MIN_TRIALS as u32;
     let fewest = args
         .trials
         .min(args.secondary_trials.unwrap_or(args.trials));
@@ -369,7 +369,11 @@ fn measure(args: &RunArgs, command: String) -> Result<Measured> {
     let environment = crate::env::collect(command, clock);
     let skipped = skipped_cells(&plan, args.quiet);
     let mut outcome = bench::execute(&plan, &exe)?;
-    if !outcome.cells.iter().any(|c| c.status == report::Status::Ok) {
+    if !outcome
+        .cells
+        .iter()
+        .any(|c| c.status == results::Status::Ok)
+    {
         bail!(
             "nothing was measured: {}",
             if outcome.failures.is_empty() {
@@ -390,7 +394,7 @@ fn measure(args: &RunArgs, command: String) -> Result<Measured> {
             placements: plan.placements.clone(),
             secondary_trials: (plan.secondary_trials < plan.trials)
                 .then_some(plan.secondary_trials),
-            interval_method: report::bootstrap::method(),
+            interval_method: results::bootstrap::method(),
         },
         floors,
         cells: outcome.cells,
@@ -471,7 +475,7 @@ fn parse_per_workload(messages: &[String], sizes: &[String]) -> Result<bench::Pe
 
 /// Cells for the sizes a transport cannot carry, named on stderr and kept in
 /// the results as not run (never silently dropped).
-fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<report::Cell> {
+fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<results::Cell> {
     let mut out = Vec::new();
     for b in &plan.transports {
         let max = (b.capabilities)().max_message_size as u64;
@@ -491,16 +495,16 @@ fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<report::Cell> {
                     eprintln!("note: {}: {why}", b.name);
                 }
                 for &placement in &plan.placements {
-                    out.push(report::Cell {
+                    out.push(results::Cell {
                         transport: b.name.to_owned(),
                         codec: Codec::Raw.name().to_owned(),
                         workload,
                         placement,
                         size_bytes: size,
-                        metric: report::Metric::NotRun,
-                        status: report::Status::Failed,
+                        metric: results::Metric::NotRun,
+                        status: results::Status::Failed,
                         error: Some(why.clone()),
-                        ..report::Cell::default()
+                        ..results::Cell::default()
                     });
                 }
             }
@@ -522,7 +526,7 @@ fn print_summary(results: &Results) -> Result<()> {
             c.placement,
             sizes::human(c.size_bytes)
         );
-        if c.metric == report::Metric::Throughput {
+        if c.metric == results::Metric::Throughput {
             let _ = writeln!(
                 o,
                 "{who} {:<10} {:>12.0} msg/s {:>8.3} GB/s",
@@ -530,7 +534,7 @@ fn print_summary(results: &Results) -> Result<()> {
                 c.msgs_per_s.unwrap_or(0.0),
                 c.bytes_per_s.unwrap_or(0.0) / 1e9
             );
-        } else if c.status == report::Status::Ok {
+        } else if c.status == results::Status::Ok {
             let ci = c.median_ci().map_or_else(
                 || "no interval".to_owned(),
                 |(lo, hi)| format!("{lo:.0}–{hi:.0}"),

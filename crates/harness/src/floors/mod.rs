@@ -25,7 +25,7 @@ pub mod probes;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
-use report::{Floors, MemcpyFloor, Summary};
+use results::{Floors, MemcpyFloor, Summary};
 
 use crate::clock::now_ns;
 use crate::placement::{Placement, Role};

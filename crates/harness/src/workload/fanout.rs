@@ -17,7 +17,7 @@
 use anyhow::{Context, Result, ensure};
 use codec::Codec;
 use codec::pattern::PatternSet;
-use report::Metric;
+use results::Metric;
 use transport::{Receiver, Sender};
 
 use super::{MIN_WARMUP_MESSAGES, SeqTracker, WARMUP, le_u64, patch_header, raw_buffers};

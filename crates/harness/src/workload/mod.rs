@@ -32,7 +32,7 @@ pub const WARMUP: u64 = 1 << 63;
 /// warm-up time.
 const MIN_WARMUP_MESSAGES: u64 = 10;
 
-pub use report::vocab::{MAX_WORKERS, Workload};
+pub use results::vocab::{MAX_WORKERS, Workload};
 
 /// The workloads `fanout` stands for.
 pub const FANOUT_DEFAULT: [Workload; 3] = [

@@ -17,7 +17,7 @@ use std::num::NonZeroU64;
 use anyhow::{Context, Result};
 use codec::Codec;
 use codec::pattern::PatternSet;
-use report::Metric;
+use results::Metric;
 use rustix::time::{ClockId, Timespec};
 use transport::{Receiver, Sender};
 

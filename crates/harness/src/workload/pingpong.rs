@@ -11,7 +11,7 @@
 
 use anyhow::{Context, Result, ensure};
 use codec::pattern::PatternSet;
-use report::Metric;
+use results::Metric;
 use transport::{Receiver, Sender};
 
 use super::{SeqTracker, le_u64, patch_header, raw_buffers, warm_up};

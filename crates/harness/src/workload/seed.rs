@@ -11,7 +11,7 @@
 use anyhow::{Context, Result, ensure};
 use codec::pattern::PatternSet;
 use codec::{Codec, Header};
-use report::Metric;
+use results::Metric;
 use transport::{Receiver, Sender};
 
 use super::{SeqTracker, le_u64, warm_up};

@@ -20,7 +20,7 @@
 use anyhow::{Context, Result, ensure};
 use codec::Codec;
 use codec::pattern::PatternSet;
-use report::Metric;
+use results::Metric;
 use transport::{Receiver, Sender};
 
 use super::{

@@ -3,11 +3,11 @@
 //! multiples per transport family, and latency distributions (percentile
 //! spectra) of the headline cells; Python beside the transports where it ran.
 
-use crate::index::{Index, is_throughput, primary_metric};
-use crate::schema::{Cell, Status};
-use crate::schema::{Metric, Placement, Workload};
 use crate::sections::{Python, group, headline, headline_interval, python_has};
-use crate::thresholds::BACKLOG_INTERVALS;
+use judge::thresholds::BACKLOG_INTERVALS;
+use results::index::{Index, is_throughput, primary_metric};
+use results::schema::{Cell, Status};
+use results::schema::{Metric, Placement, Workload};
 
 use super::chart::{self, Figure, Panel, Point, Series, XKind, YKind};
 
@@ -41,7 +41,7 @@ pub fn panels_of(transports: &[String]) -> Vec<(String, Vec<String>)> {
 fn y_kind(workload: Workload, metric: Metric) -> YKind {
     if !is_throughput(metric) {
         YKind::Time
-    } else if crate::index::is_fanout(workload) {
+    } else if results::index::is_fanout(workload) {
         YKind::PerSecond
     } else {
         YKind::Rate

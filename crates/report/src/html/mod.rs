@@ -6,12 +6,12 @@ pub mod chart;
 pub mod figures;
 
 use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_percent};
-use crate::index::Index;
 use crate::readme::{Answers, RenderOptions, collect_answers, detail_pages};
-use crate::schema::Results;
 use crate::sections::Python;
 use crate::sections::matrix::{Show, table_unit};
 use chart::{Figure, XKind, YKind};
+use results::index::Index;
+use results::schema::Results;
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {

@@ -2,10 +2,10 @@
 //! one table per workload, placement and codec, each in one unit.
 
 use crate::format::{MISSING, TimeUnit, fmt_bytes};
-use crate::index::Index;
-use crate::schema::Cell;
 use crate::sections::{Doc, group};
 use crate::table::{Align, Table};
+use results::index::Index;
+use results::schema::Cell;
 
 /// Producer and consumer CPU per message, ns, where recorded.
 pub type CpuPair = (Option<f64>, Option<f64>);

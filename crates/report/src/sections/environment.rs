@@ -2,10 +2,10 @@
 //! the same run, transports as multiples of their floor, and the targets.
 
 use crate::format::{MISSING, TimeUnit, fmt_bytes, fmt_multiple, fmt_percent, fmt_rate, fmt_time};
-use crate::index::{Group, Index};
-use crate::schema::{Cell, Results, Summary};
-use crate::schema::{Metric, Workload};
 use crate::sections::*;
+use results::index::{Group, Index};
+use results::schema::{Cell, Results, Summary};
+use results::schema::{Metric, Workload};
 
 /// Mean with its interval, in one unit: `11.2 µs (11.0–11.4)` (floors
 /// have no trials of their own, so their interval is the summary's).
@@ -22,8 +22,8 @@ fn mean_ci(s: &Summary) -> String {
         None => format!("{} {} (no interval)", u.fmt(s.mean_ns), u.label()),
     }
 }
-use crate::analysis::ci;
 use crate::table::{Align, Table};
+use judge::analysis::ci;
 
 /// The environment table: the machine, the invocation and the settings.
 pub fn environment(d: &mut Doc, r: &Results) {

@@ -1,12 +1,12 @@
 //! The fanout summary: task throughput and latency as the number of workers grows.
 
 use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes, fmt_multiple};
-use crate::index::{Group, Index};
-use crate::schema::Cell;
-use crate::schema::{Metric, Placement, Workload};
-use crate::sections::answers::ONE_QUEUE;
 use crate::sections::*;
 use crate::table::{Align, Table};
+use judge::contenders::ONE_QUEUE;
+use results::index::{Group, Index};
+use results::schema::Cell;
+use results::schema::{Metric, Placement, Workload};
 
 /// One row: a transport (or Python), its throughput cell per N and its
 /// latency cell per N.

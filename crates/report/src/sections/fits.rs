@@ -1,10 +1,11 @@
 //! details/fits.md: time ≈ fixed + size / bandwidth per transport, or "no
 //! linear fit" with the reason where the line would lie.
 
-use crate::analysis::fit;
-use crate::index::{Index, primary_metric};
-use crate::schema::{Metric, Workload};
 use crate::sections::*;
+use crate::words;
+use judge::analysis::fit;
+use results::index::{Index, primary_metric};
+use results::schema::{Metric, Workload};
 
 /// Every fit, grouped by workload, placement and codec.
 pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
@@ -47,7 +48,7 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
             }
             for (name, pts) in series {
                 if let Some(f) = fit(&pts) {
-                    let text = f.rejection().unwrap_or_else(|| f.describe());
+                    let text = words::fit_rejection(&f).unwrap_or_else(|| words::fit(&f));
                     lines.push(format!("- {name}: {text}"));
                 }
             }

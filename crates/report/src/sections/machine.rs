@@ -3,11 +3,11 @@
 //! workers, busy-waiting on shared cores, slow idle-core wake-ups).
 
 use crate::format::{fmt_multiple, fmt_time};
-use crate::index::{Index, primary_metric};
-use crate::schema::Results;
-use crate::schema::{Placement, Workload};
 use crate::sections::{group, headline, plural};
-use crate::thresholds::{CRITICAL_RATIO, SLOW_WAKE_RATIO, is_smoke};
+use judge::thresholds::{CRITICAL_RATIO, SLOW_WAKE_RATIO, is_smoke};
+use results::index::{Index, primary_metric};
+use results::schema::Results;
+use results::schema::{Placement, Workload};
 
 /// The machine in one line: `Intel Xeon, 2 logical CPUs, Linux 6.1, kvm`.
 pub fn machine_line(r: &Results) -> String {

@@ -2,11 +2,11 @@
 //! Python), every figure in ONE unit chosen for the whole table, so a column
 //! of msg/s never sits beside a column of k msg/s looking bigger.
 
-use crate::analysis::geomean;
 use crate::format::{CountUnit, MISSING, RateUnit, TimeUnit, fmt_bytes, fmt_multiple};
-use crate::schema::Cell;
 use crate::sections::{Doc, Notes, Slot, bytes_per_s, headline, msgs_per_s};
 use crate::table::{Align, Table};
+use judge::analysis::geomean;
+use results::schema::Cell;
 
 /// What a matrix shows of each cell.
 #[derive(Clone, Copy, PartialEq, Debug)]

@@ -18,9 +18,9 @@ pub mod transports;
 pub mod workload;
 
 use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes, fmt_multiple};
-use crate::index::{Group, Index};
-use crate::schema::{Cell, Metric, Placement, Results, Status, Workload};
 use crate::table::Table;
+use results::index::{Group, Index};
+use results::schema::{Cell, Metric, Placement, Results, Status, Workload};
 
 /// Accumulates one Markdown document.
 #[derive(Default)]
@@ -279,7 +279,7 @@ pub fn fmt_per_s(x: f64, unit: &str) -> String {
 
 /// What a workload's throughput counts.
 pub fn rate_unit(workload: Workload) -> &'static str {
-    if crate::index::is_fanout(workload) {
+    if results::index::is_fanout(workload) {
         "tasks"
     } else {
         "msg"
@@ -299,7 +299,7 @@ pub fn footnote_mark(i: usize) -> String {
 #[cfg(test)]
 pub mod testing {
     //! Hand-built cells for the sections' unit tests.
-    use crate::schema::{Cell, Floors, Placement, Results, Summary};
+    use results::schema::{Cell, Floors, Placement, Results, Summary};
 
     pub fn cell(
         transport: &str,
@@ -341,14 +341,14 @@ pub mod testing {
     pub fn results(cells: Vec<Cell>) -> Results {
         Results {
             schema_version: 1,
-            environment: crate::schema::Environment {
+            environment: results::schema::Environment {
                 cpu_model: "Test CPU".into(),
                 cores: 2,
                 kernel: "Linux 6.1".into(),
                 virtualization: "kvm".into(),
                 ..Default::default()
             },
-            config: crate::schema::RunConfig {
+            config: results::schema::RunConfig {
                 trials: 3,
                 messages: 1000,
                 warmup_ms: 20,

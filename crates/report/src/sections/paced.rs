@@ -1,12 +1,12 @@
 //! Paced: tail latency at a fixed offered load, with the CPU it costs.
 
 use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes};
-use crate::index::{Group, Index};
-use crate::schema::Status;
-use crate::schema::{Metric, Placement, Workload};
 use crate::sections::*;
 use crate::table::{Align, Table};
-use crate::thresholds::*;
+use judge::thresholds::*;
+use results::index::{Group, Index};
+use results::schema::Status;
+use results::schema::{Metric, Placement, Workload};
 
 /// The paced tables per placement, at the smallest and the largest size.
 pub fn render(d: &mut Doc, idx: &Index<'_>) {
@@ -78,7 +78,7 @@ fn size_table(
         }
     }
     // One time unit and one rate unit for the whole table.
-    let ok: Vec<&crate::schema::Cell> = names
+    let ok: Vec<&results::schema::Cell> = names
         .iter()
         .flat_map(|tr| {
             groups

@@ -2,12 +2,12 @@
 //! `split` per transport, with the criticalities called out.
 
 use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_time};
-use crate::index::{Index, is_throughput};
-use crate::schema::Cell;
-use crate::schema::{Placement, Workload};
 use crate::sections::*;
 use crate::table::{Align, Table};
-use crate::thresholds::*;
+use judge::thresholds::*;
+use results::index::{Index, is_throughput};
+use results::schema::Cell;
+use results::schema::{Placement, Workload};
 
 /// The figure placements are compared on: the headline median (for
 /// throughputs, of the time per message); lower is better.

@@ -1,7 +1,7 @@
 //! details/python.md: the Python multiprocessing.Queue baseline on its own.
 
-use crate::schema::Workload;
 use crate::sections::*;
+use results::schema::Workload;
 
 /// The baseline's own seed tables and how it ran.
 pub fn render(d: &mut Doc, py: &Python<'_>) {

@@ -2,11 +2,11 @@
 //! size, with the Python baseline beside them.
 
 use crate::format::{MISSING, TimeUnit, fmt_bytes};
-use crate::index::{Group, Index};
-use crate::schema::{Cell, Status, Summary};
-use crate::schema::{Metric, Workload};
 use crate::sections::*;
 use crate::table::{Align, Table};
+use results::index::{Group, Index};
+use results::schema::{Cell, Status, Summary};
+use results::schema::{Metric, Workload};
 
 /// `12.3 ± 4.56` in a given unit.
 fn mean_sd(s: &Summary, u: TimeUnit) -> String {

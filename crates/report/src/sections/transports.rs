@@ -2,9 +2,9 @@
 //! is a variant of, how it waits, how large a message it takes.
 
 use crate::format::fmt_bytes;
-use crate::schema::Results;
 use crate::sections::Doc;
 use crate::table::{Align, Table};
+use results::schema::Results;
 
 /// The transports table; nothing for a file that does not record them.
 pub fn render(d: &mut Doc, r: &Results) {
@@ -41,8 +41,8 @@ pub fn render(d: &mut Doc, r: &Results) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::TransportInfo;
     use crate::sections::testing::results;
+    use results::TransportInfo;
 
     #[test]
     fn lists_each_transport_with_its_backend() {

@@ -2,10 +2,10 @@
 //! family as matrices (one unit per table), then the family's own summary
 //! (seed-style tables, the fanout scaling table, the paced tail table).
 
-use crate::index::{Index, describe_metric, is_throughput};
-use crate::schema::{Metric, Placement, Workload};
 use crate::sections::matrix::{self, Show};
 use crate::sections::{Doc, Python, Slot, group, python_has, rate_unit};
+use results::index::{Index, is_throughput};
+use results::schema::{Metric, Placement, Workload};
 
 /// Workload families in the run, in reading order, each with its workloads.
 pub fn families(idx: &Index<'_>) -> Vec<(String, Vec<Workload>)> {
@@ -24,7 +24,7 @@ pub fn families(idx: &Index<'_>) -> Vec<(String, Vec<Workload>)> {
 pub fn show_for(workload: Workload, metric: Metric) -> Show {
     if !is_throughput(metric) {
         Show::Time
-    } else if crate::index::is_fanout(workload) {
+    } else if results::index::is_fanout(workload) {
         Show::Count(rate_unit(workload))
     } else {
         Show::Bytes
@@ -111,10 +111,57 @@ pub fn render(
     d.out
 }
 
+/// What a metric measures, for headings (after the metric's name).
+pub fn describe_metric(workload: Workload, metric: Metric) -> String {
+    let plural = |n: u16, s: &'static str| if n == 1 { "" } else { s };
+    match (workload, metric) {
+        (_, Metric::Total) => "put + get".to_owned(),
+        (_, Metric::Put) => "duration of the send call".to_owned(),
+        (_, Metric::Get) => {
+            "from send return to the consumer holding the decoded payload".to_owned()
+        }
+        (_, Metric::Encode) => "serialising the payload".to_owned(),
+        (_, Metric::Decode) => "deserialising the payload".to_owned(),
+        (_, Metric::Rtt) => "round trip of a message echoed back".to_owned(),
+        (Workload::Stream, Metric::Throughput) => {
+            "payload rate with the producer flooding".to_owned()
+        }
+        (Workload::Stream, Metric::Oneway) => {
+            "one-way latency under saturation: queueing time, not a latency floor".to_owned()
+        }
+        (Workload::Fanout(n), Metric::Throughput) => format!(
+            "tasks per second handed to {n} worker process{}, one task in flight per worker",
+            plural(n, "es")
+        ),
+        (Workload::FanoutQ(n), Metric::Throughput) => format!(
+            "tasks per second handed to {n} worker process{} pulling from one shared queue, \
+             {n} task{} in flight",
+            plural(n, "es"),
+            plural(n, "s")
+        ),
+        (Workload::Fanout(_) | Workload::FanoutQ(_), Metric::Latency) => {
+            "from the producer's send to the worker holding the task".to_owned()
+        }
+        (Workload::Paced(p), Metric::Latency) => format!(
+            "open loop at {p}% of the stream rate: from the intended send time to the \
+             consumer holding the message"
+        ),
+        (_, m) => m.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sections::testing::{cell, results};
+
+    #[test]
+    fn metrics_are_described_per_workload() {
+        assert!(
+            describe_metric(Workload::FanoutQ(4), Metric::Throughput).contains("one shared queue")
+        );
+        assert!(describe_metric(Workload::Paced(80), Metric::Latency).contains("80%"));
+    }
 
     #[test]
     fn families_group_workloads_and_pick_their_units() {

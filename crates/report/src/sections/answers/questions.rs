@@ -1,197 +1,14 @@
-//! The README's answers: one short section per question a user brings, each
-//! a small table with the winner, the verdict and "vs mp.Queue". Rows are
-//! collected as plain data first ([`Answer`]), then rendered.
+//! The questions the README answers, each collected as an [`Answer`]: the
+//! seed's fanout, the Python baseline's own contest, latency, throughput,
+//! CPU per message, and every size of one workload for its details page.
 
-use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_percent, fmt_rate, fmt_time};
-use crate::index::Index;
-use crate::schema::{Cell, Results, Status};
-use crate::schema::{Metric, Placement, Workload};
-use crate::sections::{
-    Doc, Python, bytes_per_s, cpu_sum, fmt_per_s, group, headline, median_ci, plural, versus,
-};
-use crate::table::{Align, Table};
-use crate::thresholds::{SEED_SIZES, SMALL_MESSAGE};
-use crate::verdict;
-
-/// One row of an answer table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// What the row is about: `4 workers, 800 B`.
-    pub case: String,
-    /// The fastest (or cheapest), or `–`.
-    pub winner: String,
-    /// Its figure, in the row's natural unit.
-    pub figure: String,
-    /// Whether it wins, and over whom, in words.
-    pub verdict: String,
-    /// Against Python's `multiprocessing.Queue`, where it ran the case.
-    pub vs_python: String,
-}
-
-/// One question and its answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    /// Anchor-friendly heading.
-    pub question: String,
-    /// What the rows measure and where to find the rest.
-    pub lead: String,
-    /// The rows; empty when the run cannot answer (then `lead` says why).
-    pub rows: Vec<Row>,
-    /// Header of the figure column.
-    pub figure_header: String,
-}
-
-/// The verdict for one row: the fastest contender and a sentence on how
-/// sure the run is of it.
-pub fn judge(results: &Results, contenders: &[(&str, &Cell)]) -> (Option<String>, String) {
-    let ok: Vec<(&str, &Cell)> = contenders
-        .iter()
-        .filter(|(_, c)| c.status == Status::Ok)
-        .copied()
-        .collect();
-    let failed: Vec<&str> = contenders
-        .iter()
-        .filter(|(_, c)| c.status == Status::Failed)
-        .map(|(n, _)| *n)
-        .collect();
-    let v = verdict::by_backend(verdict::verdict(ok.iter().copied()), |t| {
-        results.backend_of(t).to_owned()
-    });
-    let mut text = v.describe();
-    // The nearest contender the fastest beats, with the ratio's interval:
-    // how much the win is worth.
-    let beaten = v.comparisons().into_iter().find(|c| c.beaten);
-    if let Some(c) = beaten
-        && let Some(r) = &c.ratio
-    {
-        text.push_str(&format!("; {} faster than {}", r.describe(), c.name));
-    }
-    if ok.is_empty() && !failed.is_empty() {
-        text = format!("every contender failed ({})", failed.join(", "));
-    } else if !failed.is_empty() {
-        text.push_str(&format!(" (failed: {})", failed.join(", ")));
-    }
-    (v.fastest().map(str::to_owned), text)
-}
-
-/// [`judge`], with the fastest contender's cell.
-fn judge_with_cell<'c>(
-    results: &Results,
-    cells: &[(&str, &'c Cell)],
-) -> (Option<String>, Option<&'c Cell>, String) {
-    let (fastest, verdict) = judge(results, cells);
-    let best = fastest
-        .as_deref()
-        .and_then(|f| cells.iter().find(|(n, _)| *n == f))
-        .map(|(_, c)| *c);
-    (fastest, best, verdict)
-}
-
-/// The row for one (workload, placement, size, metric): every transport in
-/// the run contends.
-#[allow(clippy::too_many_arguments)] // one row of one contest: each argument is part of its identity
-fn contest(
-    idx: &Index<'_>,
-    py: Option<&Python<'_>>,
-    w: Workload,
-    p: Placement,
-    size: u64,
-    metric: Metric,
-    case: String,
-    figure: &dyn Fn(&Cell) -> String,
-) -> Option<Row> {
-    let owned = contenders(idx, w, p, size, metric);
-    let cells: Vec<(&str, &Cell)> = owned.iter().map(|(n, c)| (n.as_str(), *c)).collect();
-    if cells.is_empty() {
-        return None;
-    }
-    let (fastest, best, verdict) = judge_with_cell(idx.results, &cells);
-    let vs_python = match (best, py.and_then(|py| Some((py, py.main_in(w)?)))) {
-        (Some(c), Some((py, main))) => py
-            .idx
-            .placements(w)
-            .contains(&p.to_owned())
-            .then(|| py.cell_in(w, &main, p, size, metric))
-            .flatten()
-            .map_or(MISSING.to_owned(), |pc| versus_python(c, pc)),
-        _ => MISSING.to_owned(),
-    };
-    Some(Row {
-        case,
-        winner: fastest.unwrap_or_else(|| MISSING.to_owned()),
-        figure: best.map_or(MISSING.to_owned(), figure),
-        verdict,
-        vs_python,
-    })
-}
-
-/// Suffix of a shared-queue fanout contender's name in a fanout row.
-pub const ONE_QUEUE: &str = " (one queue)";
-
-/// Every transport of workload `w` at (`p`, `size`, `metric`) in its first
-/// codec; a fanout row also has the same worker count's shared-queue
-/// contenders (`fanoutqN`: N workers pulling from one queue), named
-/// "NAME (one queue)", since they answer the same question another way.
-fn contenders<'a>(
-    idx: &Index<'a>,
-    w: Workload,
-    p: Placement,
-    size: u64,
-    metric: Metric,
-) -> Vec<(String, &'a Cell)> {
-    let mut out = Vec::new();
-    let mut add = |w: Workload, suffix: &str| {
-        let Some(codec) = idx.codecs(w, p).into_iter().next() else {
-            return;
-        };
-        let g = group(w, p, &codec);
-        for t in idx.transports(g) {
-            if let Some(c) = idx.get(&t, g, size, metric) {
-                out.push((format!("{t}{suffix}"), c));
-            }
-        }
-    };
-    add(w, "");
-    if let Workload::Fanout(n) = w {
-        add(Workload::FanoutQ(n), ONE_QUEUE);
-    }
-    out
-}
-
-/// "12.3x faster (10.1–14.2)": the winner against Python's cell, with the
-/// ratio's interval where both have enough trials.
-fn versus_python(c: &Cell, py: &Cell) -> String {
-    match verdict::ratio(c, py) {
-        Some(r) if r.estimate >= 1.0 => format!("{} faster", r.describe()),
-        Some(r) => format!(
-            "{} slower",
-            verdict::Ratio {
-                estimate: 1.0 / r.estimate,
-                low: 1.0 / r.high,
-                high: 1.0 / r.low,
-            }
-            .describe()
-        ),
-        None => versus(headline(py), headline(c)),
-    }
-}
-
-/// The smallest and the largest of `sizes` (one if they coincide).
-fn ends(sizes: &[u64]) -> Vec<u64> {
-    match (sizes.first(), sizes.last()) {
-        (Some(&a), Some(&b)) if a != b => vec![a, b],
-        (Some(&a), _) => vec![a],
-        _ => Vec::new(),
-    }
-}
-
-fn sizes_of(idx: &Index<'_>, w: Workload, p: Placement) -> Vec<u64> {
-    idx.codecs(w, p)
-        .into_iter()
-        .next()
-        .map(|c| idx.sizes(group(w, p, &c)))
-        .unwrap_or_default()
-}
+use super::{Answer, Row, contest, ends, judge_with_cell, sizes_of, versus_python};
+use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_rate, fmt_time};
+use crate::sections::{Python, cpu_sum, fmt_per_s, group, headline, median_ci, plural};
+use judge::contenders::{ONE_QUEUE, row_codec};
+use judge::thresholds::{SEED_SIZES, SMALL_MESSAGE};
+use results::index::Index;
+use results::schema::{Cell, Metric, Workload};
 
 /// The seed's question: hand arrays to 1, 2 and 4 worker processes.
 pub fn fanout(idx: &Index<'_>, py: Option<&Python<'_>>) -> Answer {
@@ -352,13 +169,13 @@ pub fn python(py: Option<&Python<'_>>) -> Option<Answer> {
 /// Every size of one workload on its primary placement: the verdict per
 /// size, for the workload's details page.
 pub fn per_size(idx: &Index<'_>, py: Option<&Python<'_>>, w: Workload) -> Option<Answer> {
-    let metric = crate::index::primary_metric(w)?;
+    let metric = results::index::primary_metric(w)?;
     let p = idx.primary_placement(w)?;
-    let codec = idx.codecs(w, p).into_iter().next()?;
+    let codec = row_codec(idx, w, p)?;
     let fanout = matches!(w, Workload::Fanout(_));
     let fig = |c: &Cell| -> String {
         let m = headline(c);
-        if !crate::index::is_throughput(metric) {
+        if !results::index::is_throughput(metric) {
             median_ci(c)
         } else if fanout {
             fmt_per_s(1e9 / m, "tasks")
@@ -377,7 +194,7 @@ pub fn per_size(idx: &Index<'_>, py: Option<&Python<'_>>, w: Workload) -> Option
                contender; otherwise the row lists who it ties with."
             .into(),
         rows,
-        figure_header: if crate::index::is_throughput(metric) {
+        figure_header: if results::index::is_throughput(metric) {
             "fastest: rate at the median".into()
         } else {
             "fastest: median (95% CI)".into()
@@ -476,7 +293,7 @@ pub fn cpu(idx: &Index<'_>) -> Answer {
         a.lead = "This run has no stream workload, where CPU per message is compared.".into();
         return a;
     };
-    let Some(codec) = idx.codecs(Workload::Stream, p).into_iter().next() else {
+    let Some(codec) = row_codec(idx, Workload::Stream, p) else {
         return a;
     };
     let g = group(Workload::Stream, p, &codec);
@@ -507,181 +324,6 @@ pub fn cpu(idx: &Index<'_>) -> Answer {
         });
     }
     a
-}
-
-/// One transport's cost over the machine's floors.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FloorCost {
-    pub transport: String,
-    /// Smallest-size round trip ÷ the cache-line round trip.
-    pub over_cacheline: Option<f64>,
-    /// Smallest-size round trip ÷ the bare pipe round trip.
-    pub over_pipe: Option<f64>,
-    /// Batch-timed round trip ÷ the batch-timed cache-line round trip (no
-    /// clock read in either loop).
-    pub over_cacheline_batch: Option<f64>,
-    /// Batch-timed round trip ÷ the batch-timed bare pipe round trip.
-    pub over_pipe_batch: Option<f64>,
-    /// Largest-size stream rate as a fraction of memcpy bandwidth.
-    pub of_memcpy: Option<f64>,
-}
-
-/// Every transport against the floors of the primary placement, cheapest
-/// round trip first.
-pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
-    let r: &Results = idx.results;
-    let Some(p) = idx
-        .primary_placement(Workload::Pingpong)
-        .or_else(|| idx.primary_placement(Workload::Stream))
-    else {
-        return Vec::new();
-    };
-    let Some(f) = r.floors.iter().find(|f| f.placement == p) else {
-        return Vec::new();
-    };
-    let ping = idx
-        .codecs(Workload::Pingpong, p)
-        .into_iter()
-        .next()
-        .map(|c| (c, sizes_of(idx, Workload::Pingpong, p)));
-    let stream = idx
-        .codecs(Workload::Stream, p)
-        .into_iter()
-        .next()
-        .map(|c| (c, sizes_of(idx, Workload::Stream, p)));
-    let mut names: Vec<String> = Vec::new();
-    for (w, c) in [(Workload::Pingpong, &ping), (Workload::Stream, &stream)] {
-        if let Some((codec, _)) = c {
-            for t in idx.transports(group(w, p, codec)) {
-                if !names.contains(&t) {
-                    names.push(t);
-                }
-            }
-        }
-    }
-    let mut out: Vec<FloorCost> = names
-        .into_iter()
-        .map(|t| {
-            let rtt = ping.as_ref().and_then(|(codec, sizes)| {
-                let size = *sizes.first()?;
-                idx.ok(&t, group(Workload::Pingpong, p, codec), size, Metric::Rtt)
-                    .map(headline)
-            });
-            let rate = stream.as_ref().and_then(|(codec, sizes)| {
-                let size = *sizes.last()?;
-                let c = idx.ok(
-                    &t,
-                    group(Workload::Stream, p, codec),
-                    size,
-                    Metric::Throughput,
-                )?;
-                let m = f.memcpy.iter().find(|m| m.size_bytes == size)?;
-                bytes_per_s(c).map(|b| b / m.bytes_per_s)
-            });
-            let batch = ping.as_ref().and_then(|(codec, sizes)| {
-                let size = *sizes.first()?;
-                idx.ok(
-                    &t,
-                    group(Workload::Pingpong, p, codec),
-                    size,
-                    Metric::RttBatch,
-                )
-                .map(headline)
-            });
-            let ratio = |x: Option<f64>, floor: Option<f64>| match (x, floor) {
-                (Some(x), Some(fl)) if fl > 0.0 => Some(x / fl),
-                _ => None,
-            };
-            FloorCost {
-                over_cacheline: ratio(rtt, f.cacheline_rtt.as_ref().map(|s| s.p50_ns)),
-                over_pipe: ratio(rtt, f.raw_pipe_rtt.as_ref().map(|s| s.p50_ns)),
-                over_cacheline_batch: ratio(batch, f.cacheline_rtt_batch_ns),
-                over_pipe_batch: ratio(batch, f.raw_pipe_rtt_batch_ns),
-                of_memcpy: rate,
-                transport: t,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        let key = |x: &FloorCost| x.over_pipe.or(x.over_cacheline).unwrap_or(f64::INFINITY);
-        key(a).total_cmp(&key(b))
-    });
-    out
-}
-
-/// Renders one answer as a section headed at `level`.
-pub fn render_at(d: &mut Doc, a: &Answer, level: usize) {
-    d.h(level, &a.question);
-    d.para(&a.lead);
-    if a.rows.is_empty() {
-        return;
-    }
-    let with_py = a.rows.iter().any(|r| r.vs_python != MISSING);
-    let mut cols = vec![
-        ("Case".to_owned(), Align::Left),
-        ("Winner".to_owned(), Align::Left),
-        (a.figure_header.clone(), Align::Right),
-        ("Verdict".to_owned(), Align::Left),
-    ];
-    if with_py {
-        cols.push(("vs mp.Queue".to_owned(), Align::Right));
-    }
-    let mut t = Table::new(cols);
-    for r in &a.rows {
-        let mut row = vec![
-            r.case.clone(),
-            r.winner.clone(),
-            r.figure.clone(),
-            r.verdict.clone(),
-        ];
-        if with_py {
-            row.push(r.vs_python.clone());
-        }
-        t.row(row);
-    }
-    d.table(&t);
-}
-
-/// Renders one answer as a README section.
-pub fn render(d: &mut Doc, a: &Answer) {
-    render_at(d, a, 2);
-}
-
-/// Renders the floor-cost answer.
-pub fn render_floors(d: &mut Doc, rows: &[FloorCost]) {
-    d.h(2, "What each transport costs over the machine's floor");
-    if rows.is_empty() {
-        d.para("This run has no floors or no pingpong/stream cells to set against them.");
-        return;
-    }
-    d.para(
-        "The smallest ping-pong round trip as a multiple of the cheapest possible round trip \
-         (one cache line, both processes spinning) and of a bare 8-byte pipe round trip, timed \
-         two ways: per round trip (a clock read inside every round trip, on both sides of the \
-         ratio) and batch-timed (many round trips between two clock reads, on both sides); the \
-         largest stream rate as a share of one `memcpy`. Floors: \
-         [details/environment.md](details/environment.md).",
-    );
-    let mut t = Table::new([
-        ("Transport", Align::Left),
-        ("RTT ÷ cache line", Align::Right),
-        ("batch ÷ batch cache line", Align::Right),
-        ("RTT ÷ bare pipe", Align::Right),
-        ("batch ÷ batch bare pipe", Align::Right),
-        ("stream ÷ memcpy", Align::Right),
-    ]);
-    for r in rows {
-        t.row([
-            r.transport.clone(),
-            r.over_cacheline.map_or(MISSING.to_owned(), fmt_multiple),
-            r.over_cacheline_batch
-                .map_or(MISSING.to_owned(), fmt_multiple),
-            r.over_pipe.map_or(MISSING.to_owned(), fmt_multiple),
-            r.over_pipe_batch.map_or(MISSING.to_owned(), fmt_multiple),
-            r.of_memcpy.map_or(MISSING.to_owned(), fmt_percent),
-        ]);
-    }
-    d.table(&t);
 }
 
 #[cfg(test)]
@@ -790,15 +432,5 @@ mod tests {
             a.rows[0]
         );
         assert!(a.lead.contains("one shared queue"), "{}", a.lead);
-    }
-
-    #[test]
-    fn floor_costs_divide_by_the_runs_own_floors() {
-        let r = results(vec![cell("a", "pingpong", "split", 8, "rtt", 100_000.0)]);
-        let rows = floor_costs(&Index::new(&r));
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].over_cacheline, Some(500.0));
-        assert_eq!(rows[0].over_pipe, Some(1.25));
-        assert_eq!(rows[0].of_memcpy, None);
     }
 }

@@ -9,16 +9,12 @@
 //! is checked against the fastest, not only the runner-up, so a tie lists
 //! exactly the contenders the data cannot separate from it.
 
-use crate::bootstrap;
-use crate::format::{MISSING, round_sig};
-use crate::schema::{Cell, Status};
+use results::bootstrap;
+use results::schema::{Cell, Status};
 
 /// Smallest effect that names a winner: 3% (a smaller difference, even a
 /// significant one, does not change which transport a user should pick).
 pub const MIN_EFFECT: f64 = 0.03;
-
-/// Names listed in a tie before the rest are counted.
-const MAX_TIE_NAMES: usize = 4;
 
 /// How many times faster the fastest contender is than another:
 /// `median(other) / median(fastest)`, with its 95% bootstrap interval.
@@ -36,19 +32,6 @@ impl Ratio {
     /// Whether the fastest is faster beyond doubt and by enough to matter.
     pub fn decisive(&self) -> bool {
         self.low > 1.0 && self.estimate >= 1.0 + MIN_EFFECT
-    }
-
-    /// `1.90x (1.62–2.21)`: two decimals below 10, so an interval that
-    /// starts just above 1 never reads as "1".
-    pub fn describe(&self) -> String {
-        let f = |x: f64| {
-            if x < 10.0 {
-                format!("{x:.2}")
-            } else {
-                round_sig(x, 3).to_string()
-            }
-        };
-        format!("{}x ({}–{})", f(self.estimate), f(self.low), f(self.high))
     }
 }
 
@@ -117,29 +100,6 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// The answer in a few words, as a table cell shows it.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Empty => MISSING.to_owned(),
-            Self::Failed(v) => format!("failed: {}", v.first().map_or("", |f| f.1.as_str())),
-            Self::Alone { name } => format!("{name} (only one)"),
-            Self::Winner { name, .. } => format!("**{name}**"),
-            Self::BackendWinner {
-                backend,
-                fastest,
-                variants,
-                ..
-            } => format!(
-                "**{backend}** (its variants tie: {})",
-                listed(fastest, variants)
-            ),
-            Self::Tie { fastest, tied, .. } => format!("tie: {}", listed(fastest, tied)),
-            Self::Undecided {
-                fastest, reason, ..
-            } => format!("undecided ({reason}): {fastest}"),
-        }
-    }
-
     /// The contender with the lowest median, if any.
     pub fn fastest(&self) -> Option<&str> {
         match self {
@@ -179,21 +139,6 @@ impl Verdict {
             } => tied.iter().chain(others).collect(),
             _ => Vec::new(),
         }
-    }
-}
-
-/// `a, b, c` or `a, b, c, d and 2 more`.
-fn listed(first: &str, rest: &[Comparison]) -> String {
-    let mut names: Vec<&str> = vec![first];
-    names.extend(rest.iter().map(|c| c.name.as_str()));
-    if names.len() > MAX_TIE_NAMES {
-        format!(
-            "{} and {} more",
-            names[..MAX_TIE_NAMES].join(", "),
-            names.len() - MAX_TIE_NAMES
-        )
-    } else {
-        names.join(", ")
     }
 }
 
@@ -349,7 +294,6 @@ mod tests {
         assert_eq!(names(others), ["b", "c"]);
         let r = others[0].ratio.expect("ratio");
         assert!((r.estimate - 2.0).abs() < 1e-9 && r.low > 1.8, "{r:?}");
-        assert_eq!(v.describe(), "**a**");
     }
 
     #[test]
@@ -374,7 +318,6 @@ mod tests {
         assert_eq!(fastest, "a");
         assert_eq!(names(tied), ["c"]);
         assert_eq!(names(others), ["b"]);
-        assert_eq!(v.describe(), "tie: a, c");
     }
 
     #[test]
@@ -410,10 +353,6 @@ mod tests {
         assert_eq!(names(variants), ["shm-adaptive"]);
         assert_eq!(names(others), ["pipe"]);
         assert!(v.decides());
-        assert_eq!(
-            v.describe(),
-            "**shm** (its variants tie: shm-spin, shm-adaptive)"
-        );
         // A tie that reaches another backend stays a tie.
         let close = cell(&around(102.0, 3.0));
         let v = by_backend(
@@ -484,7 +423,6 @@ mod tests {
         };
         let v = verdict([("x", &bad)]);
         assert_eq!(v, Verdict::Failed(vec![("x".into(), "peer died".into())]));
-        assert_eq!(v.describe(), "failed: peer died");
         let a = cell(&around(100.0, 2.0));
         assert_eq!(
             verdict([("x", &bad), ("a", &a)]),
@@ -530,21 +468,5 @@ mod tests {
                 "docs/methodology.md should say {stated:?}"
             );
         }
-    }
-
-    #[test]
-    fn ratio_reads_as_times_faster() {
-        let r = Ratio {
-            estimate: 1.904,
-            low: 1.6213,
-            high: 2.2149,
-        };
-        assert_eq!(r.describe(), "1.90x (1.62–2.21)");
-        let near = Ratio {
-            estimate: 1.12,
-            low: 1.0004,
-            high: 35.46,
-        };
-        assert_eq!(near.describe(), "1.12x (1.00–35.5)");
     }
 }

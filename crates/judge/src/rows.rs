@@ -3,12 +3,10 @@
 //! and not in the other. The question a refactor or a new backend must
 //! answer before its figures are trusted: did any verdict flip?
 
-use std::fmt::Write;
+use results::schema::Results;
 
 use crate::audit::{RowKey, answer_rows};
-use crate::format::fmt_bytes;
-use crate::schema::Results;
-use crate::table::{Align, Table};
+use crate::verdict::Verdict;
 
 /// How one answer row moved between the runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +24,8 @@ pub enum RowMove {
 }
 
 impl RowMove {
-    fn label(self) -> &'static str {
+    /// How a table names the move.
+    pub fn label(self) -> &'static str {
         match self {
             Self::Flipped => "flipped",
             Self::Variant => "same backend, variant changed",
@@ -41,10 +40,10 @@ impl RowMove {
 pub struct RowChange {
     /// The row.
     pub key: RowKey,
-    /// The old run's answer, as its table cell says it.
-    pub old: String,
+    /// The old run's answer.
+    pub old: Verdict,
     /// The new run's answer.
-    pub new: String,
+    pub new: Verdict,
     /// How it moved.
     pub moved: RowMove,
 }
@@ -68,10 +67,10 @@ impl RowChanges {
 /// Matches the answer rows of `old` and `new`. A tie whose members change
 /// is not a change of decision (neither run names what to use).
 pub fn row_changes(old: &Results, new: &Results) -> RowChanges {
-    let old_rows = answer_rows(old);
+    let mut old_rows = answer_rows(old);
     let mut out = RowChanges::default();
     for (key, n) in answer_rows(new) {
-        let Some(o) = old_rows.get(&key) else {
+        let Some(o) = old_rows.remove(&key) else {
             continue;
         };
         out.matched += 1;
@@ -84,62 +83,11 @@ pub fn row_changes(old: &Results, new: &Results) -> RowChanges {
         };
         out.changed.push(RowChange {
             key,
-            old: o.describe(),
-            new: n.describe(),
+            old: o,
+            new: n,
             moved,
         });
     }
-    out
-}
-
-/// The summary sentence and, if any row changed, its table, with the
-/// sub-heading at `level`.
-pub(crate) fn render_rows(r: &RowChanges, level: usize) -> String {
-    let mut out = String::new();
-    if r.matched == 0 {
-        return out;
-    }
-    let _ = writeln!(
-        out,
-        "Answer rows (seed total, pingpong, stream and fanout throughput at split): {} in \
-         both runs; {} flipped to another backend, {} name the same backend differently \
-         (a variant, or the backend with its variants tied), {} decided only in the new \
-         run, {} decided only in the old run.\n",
-        r.matched,
-        r.count(RowMove::Flipped),
-        r.count(RowMove::Variant),
-        r.count(RowMove::Decided),
-        r.count(RowMove::Undecided),
-    );
-    if r.changed.is_empty() {
-        return out;
-    }
-    let _ = writeln!(
-        out,
-        "{} Answer rows whose decision changed\n",
-        "#".repeat(level)
-    );
-    let mut t = Table::new([
-        ("Workload", Align::Left),
-        ("Metric", Align::Left),
-        ("Size", Align::Left),
-        ("Old answer", Align::Left),
-        ("New answer", Align::Left),
-        ("Change", Align::Left),
-    ]);
-    for c in &r.changed {
-        let (w, m, size) = c.key;
-        t.row([
-            w.to_string(),
-            m.to_string(),
-            fmt_bytes(size),
-            c.old.clone(),
-            c.new.clone(),
-            c.moved.label().to_owned(),
-        ]);
-    }
-    out.push_str(&t.render());
-    out.push('\n');
     out
 }
 
@@ -167,14 +115,8 @@ mod tests {
         let r = row_changes(&run(&FAST, &SLOW), &run(&SLOW, &FAST));
         assert_eq!(r.count(RowMove::Flipped), 1, "{r:?}");
         assert_eq!(
-            (r.changed[0].old.as_str(), r.changed[0].new.as_str()),
-            ("**a**", "**b**")
-        );
-        let text = render_rows(&r, 2);
-        assert!(text.contains("1 flipped"), "{text}");
-        assert!(
-            text.contains("| **a**") && text.contains("flipped |"),
-            "{text}"
+            (r.changed[0].old.chosen(), r.changed[0].new.chosen()),
+            (Some("a"), Some("b"))
         );
     }
 
@@ -182,7 +124,7 @@ mod tests {
     fn another_variant_of_the_same_backend_is_not_a_flip() {
         let with_backend = |mut r: Results| {
             r.transports = ["a", "b"]
-                .map(|n| crate::schema::TransportInfo {
+                .map(|n| results::schema::TransportInfo {
                     name: n.into(),
                     backend: "ab".into(),
                     ..Default::default()
@@ -213,6 +155,5 @@ mod tests {
         other.size_bytes = 800;
         let r = row_changes(&run(&FAST, &SLOW), &results(vec![other]));
         assert_eq!((r.matched, r.changed.len()), (0, 0));
-        assert_eq!(render_rows(&r, 2), "");
     }
 }

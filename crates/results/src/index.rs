@@ -20,45 +20,6 @@ pub fn primary_metric(workload: Workload) -> Option<Metric> {
     Some(workload.primary_metric())
 }
 
-/// What a metric measures, for headings (after the metric's name).
-pub fn describe_metric(workload: Workload, metric: Metric) -> String {
-    let plural = |n: u16, s: &'static str| if n == 1 { "" } else { s };
-    match (workload, metric) {
-        (_, Metric::Total) => "put + get".to_owned(),
-        (_, Metric::Put) => "duration of the send call".to_owned(),
-        (_, Metric::Get) => {
-            "from send return to the consumer holding the decoded payload".to_owned()
-        }
-        (_, Metric::Encode) => "serialising the payload".to_owned(),
-        (_, Metric::Decode) => "deserialising the payload".to_owned(),
-        (_, Metric::Rtt) => "round trip of a message echoed back".to_owned(),
-        (Workload::Stream, Metric::Throughput) => {
-            "payload rate with the producer flooding".to_owned()
-        }
-        (Workload::Stream, Metric::Oneway) => {
-            "one-way latency under saturation: queueing time, not a latency floor".to_owned()
-        }
-        (Workload::Fanout(n), Metric::Throughput) => format!(
-            "tasks per second handed to {n} worker process{}, one task in flight per worker",
-            plural(n, "es")
-        ),
-        (Workload::FanoutQ(n), Metric::Throughput) => format!(
-            "tasks per second handed to {n} worker process{} pulling from one shared queue, \
-             {n} task{} in flight",
-            plural(n, "es"),
-            plural(n, "s")
-        ),
-        (Workload::Fanout(_) | Workload::FanoutQ(_), Metric::Latency) => {
-            "from the producer's send to the worker holding the task".to_owned()
-        }
-        (Workload::Paced(p), Metric::Latency) => format!(
-            "open loop at {p}% of the stream rate: from the intended send time to the \
-             consumer holding the message"
-        ),
-        (_, m) => m.to_string(),
-    }
-}
-
 /// Whether higher values are better for a figure derived from this metric's
 /// rate (throughput); the summary itself is always time, lower is better.
 pub fn is_throughput(metric: Metric) -> bool {
@@ -249,11 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn metrics_are_described_per_workload() {
-        assert!(
-            describe_metric(Workload::FanoutQ(4), Metric::Throughput).contains("one shared queue")
-        );
-        assert!(describe_metric(Workload::Paced(80), Metric::Latency).contains("80%"));
+    fn the_primary_metric_and_fanout_follow_the_workload() {
         assert_eq!(
             primary_metric(Workload::FanoutQ(2)),
             Some(Metric::Throughput)

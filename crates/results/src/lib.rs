@@ -1,0 +1,21 @@
+//! ipcbench results as data: the JSON schema ([`schema`]) and its
+//! vocabulary ([`vocab`]), the bootstrap that computes the intervals the
+//! schema stores ([`bootstrap`]), the one reader and writer of results
+//! files ([`io`]) and the lookup of a run's cells in reading order
+//! ([`index`]). The harness writes these files, `judge` judges them and
+//! `report` renders them; every report can be re-rendered from the JSON
+//! alone.
+
+#![forbid(unsafe_code)]
+
+pub mod bootstrap;
+pub mod index;
+pub mod io;
+pub mod schema;
+pub mod vocab;
+
+pub use io::{ResultsError, write_atomic};
+pub use schema::{
+    Cell, Environment, Floors, MemcpyFloor, Results, RunConfig, Status, Summary, TransportInfo,
+};
+pub use vocab::{Metric, Placement, Workload};
