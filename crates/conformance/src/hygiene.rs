@@ -125,8 +125,18 @@ pub fn markers(backend: &str, tag: &str, endpoint: &str) -> Vec<String> {
     m
 }
 
-/// Everything in /dev/shm, the temporary directory and the socket table
-/// whose name contains one of `markers`.
+/// Says once per test binary that message queues cannot be checked.
+fn warn_once(why: &str) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        eprintln!("conformance: leftover POSIX message queues are not checked: {why}")
+    });
+}
+
+/// Everything in /dev/shm, the temporary directory, the POSIX message
+/// queues and the socket table (abstract and path-bound Unix sockets,
+/// stream and datagram) whose name contains one of `markers`: every name
+/// space a backend can create names in.
 pub fn leftovers(markers: &[String]) -> Vec<String> {
     let mut found = Vec::new();
     let tmp = std::env::temp_dir();
@@ -145,6 +155,17 @@ pub fn leftovers(markers: &[String]) -> Vec<String> {
                 found.push(e.path().display().to_string());
             }
         }
+    }
+    // POSIX message queues live in a name space of their own, listed only
+    // through an mqueue mount (one is mounted at /dev/mqueue if missing).
+    match transport::mqueue_names::list() {
+        Ok(queues) => found.extend(
+            queues
+                .into_iter()
+                .filter(|n| markers.iter().any(|m| n.contains(m.as_str())))
+                .map(|n| format!("message queue /{n}")),
+        ),
+        Err(why) => warn_once(&why),
     }
     let sockets = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
     for line in sockets.lines().skip(1) {
@@ -200,6 +221,19 @@ mod tests {
         let found = leftovers(std::slice::from_ref(&marker));
         assert_eq!(found, [path.display().to_string()]);
         std::fs::remove_file(&path).expect("remove");
+        assert!(leftovers(&[marker]).is_empty());
+    }
+
+    #[test]
+    fn a_message_queue_with_the_marker_is_found_until_removed() {
+        let dir = transport::mqueue_names::dir().expect("an mqueue mount");
+        let marker = format!("ipcbench-hygiene-mq-{}", std::process::id());
+        // Creating a file in an mqueue mount is mq_open(O_CREAT).
+        let path = dir.join(format!("x-{marker}"));
+        std::fs::File::create(&path).expect("create a queue");
+        let found = leftovers(std::slice::from_ref(&marker));
+        assert_eq!(found, [format!("message queue /x-{marker}")]);
+        std::fs::remove_file(&path).expect("unlink the queue");
         assert!(leftovers(&[marker]).is_empty());
     }
 

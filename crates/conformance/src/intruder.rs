@@ -33,6 +33,8 @@ pub fn intruder<T: Transport>(module: &str, test: &str, real_peer: bool) {
         Ok(_) => return real_peer_side::<T>(),
         Err(_) => {}
     }
+    // Two connections at once: the intruder's and the real peer's.
+    let _slots = crate::slots::take::<T>(2);
     let (mut listener, endpoint) = T::listen(&Options::unique("conf")).expect("listen");
     // Our own pid never connects: the probe doubles as the expected peer of
     // the case without one.

@@ -43,19 +43,15 @@
 //! a loan or a received message leaves its peer told (Disconnected) and
 //! never blocked, and (as after every case) nothing behind.
 //!
-//! # Opting out
+//! # No opt-out
 //!
-//! A backend whose library cannot meet a case says so in its `suite!` line,
-//! with the reason, which the skipped test prints:
-//!
-//! ```ignore
-//! conformance::suite!(foo, foo::Foo, skip = [
-//!     killed_receiver_blocked_send => "the library blocks forever sending to a dead peer",
-//! ]);
-//! ```
-//!
-//! docs/reliability.md lists every opt-out in its fault matrix. Nothing else
-//! skips a case, and today no backend opts out of any.
+//! Every backend runs every case: there is no skip list. A clause that seems
+//! impossible for a library is met by a mechanism around it (a peer watch,
+//! a pidfd, a goodbye in band, descriptors marked after set-up), as
+//! docs/adding-a-backend.md says. A case that does not apply to a backend
+//! (the shared-receiver and loan cases on backends that declare none, the
+//! intruder cases on backends nobody can join by name) passes and prints
+//! why, decided by the backend's declared capabilities, never by a list.
 //!
 //! # Layout
 //!
@@ -75,6 +71,7 @@ mod message;
 pub mod process;
 mod run;
 mod shared;
+mod slots;
 mod watchdog;
 
 pub use cases::accept_times_out::accept_times_out;
@@ -86,10 +83,7 @@ pub use run::run;
 pub use shared::shared;
 pub use watchdog::{arm_process_watchdog, with_watchdog};
 
-use std::io::Write;
 use std::time::Duration;
-
-use transport::Transport;
 
 /// How long a single conformance test may take before it counts as a hang.
 pub const WATCHDOG: Duration = Duration::from_secs(60);
@@ -99,22 +93,14 @@ pub const WATCHDOG: Duration = Duration::from_secs(60);
 /// cannot tell.
 pub const NOTICE_DEADLINE: Duration = Duration::from_secs(20);
 
-/// Generates the conformance tests for one backend in a module called `$name`.
-///
-/// `suite!(name, Type)` runs every case. `suite!(name, Type, skip = [case =>
-/// "reason", ...])` skips the named cases (test names as generated here),
-/// printing the reason; an unknown name fails the `skip_list_is_valid` test.
+/// Generates the conformance tests for one backend in a module called `$name`:
+/// `suite!(name, Type)` runs every case.
 #[macro_export]
 macro_rules! suite {
     ($name:ident, $t:ty) => {
-        $crate::suite!($name, $t, skip = []);
-    };
-    ($name:ident, $t:ty, skip = [$($skip:ident => $why:literal),* $(,)?]) => {
         mod $name {
-            /// Cases this backend opts out of, with the reason.
-            const SKIP: &[(&str, &str)] = &[$((stringify!($skip), $why)),*];
             fn run(case: $crate::Case, test: &str) {
-                $crate::run_unless_skipped::<$t>(case, module_path!(), test, SKIP);
+                $crate::run::<$t>(case, module_path!(), test);
             }
             $crate::case_table!($crate::case_tests);
             #[test]
@@ -141,10 +127,6 @@ macro_rules! suite {
             fn malformed_endpoint_is_an_error() {
                 $crate::malformed_endpoint::<$t>()
             }
-            #[test]
-            fn skip_list_is_valid() {
-                $crate::check_skip_list(SKIP)
-            }
         }
     };
 }
@@ -162,49 +144,4 @@ macro_rules! case_tests {
             }
         )*
     };
-}
-
-/// Runs one case unless the backend's `suite!` line opted out of it; a
-/// skipped case says so, with the reason, on stderr.
-pub fn run_unless_skipped<T: Transport>(
-    case: Case,
-    module: &str,
-    test: &str,
-    skip: &[(&str, &str)],
-) {
-    if let Some((_, why)) = skip.iter().find(|(name, _)| *name == case.name()) {
-        // Straight to stderr, past libtest's output capture: a skip must show.
-        let _ = writeln!(
-            std::io::stderr(),
-            "conformance: {} {}: SKIPPED by this backend's suite! line: {why}",
-            T::NAME,
-            case.name()
-        );
-        return;
-    }
-    run::<T>(case, module, test);
-}
-
-/// Fails on a `skip = [...]` entry that names no case (a typo would
-/// otherwise skip nothing and hide the opt-out from review).
-pub fn check_skip_list(skip: &[(&str, &str)]) {
-    for (name, why) in skip {
-        assert!(
-            Case::from_name(name).is_some(),
-            "skip list names {name:?}, which is not a conformance case"
-        );
-        assert!(!why.trim().is_empty(), "skipping {name} needs a reason");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn skip_lists_are_checked() {
-        check_skip_list(&[("killed_receiver_blocked_send", "a reason")]);
-        assert!(std::panic::catch_unwind(|| check_skip_list(&[("typo", "reason")])).is_err());
-        assert!(std::panic::catch_unwind(|| check_skip_list(&[("too_large", " ")])).is_err());
-    }
 }

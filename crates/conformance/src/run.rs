@@ -15,7 +15,7 @@ use transport::{Endpoint, Listener, Options, Transport};
 
 use crate::cases::{Case, Ctx};
 use crate::process::{self, ENDPOINT_LINE, PeerGuard};
-use crate::{WATCHDOG, hygiene};
+use crate::{WATCHDOG, hygiene, slots};
 
 const ENV_CASE: &str = "IPCBENCH_CONFORMANCE_CASE";
 const ENV_ENDPOINT: &str = "IPCBENCH_CONFORMANCE_ENDPOINT";
@@ -45,6 +45,9 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
         );
         return;
     }
+    // A backend bound by a per-user quota runs no more cases at once than
+    // it declares.
+    let _slots = slots::take::<T>(1);
     let opts = Options::unique("conf");
     let mut cmd = process::self_command(module, test);
     cmd.env(ENV_CASE, case.name()).env(ENV_TAG, &opts.tag);

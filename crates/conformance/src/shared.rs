@@ -46,6 +46,7 @@ pub fn shared<T: Transport>(module: &str, test: &str, kill: bool) {
         return;
     }
     let n = WORKERS.min(most);
+    let _slots = crate::slots::take::<T>(1);
     let opts = Options::unique("confq");
     let setup = hygiene::setup_lock();
     let before = hygiene::inheritable_fds();

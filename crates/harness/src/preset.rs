@@ -106,6 +106,9 @@ impl Preset {
                     "seed,pingpong,stream,fanout,fanoutq",
                     "--stream-min-ms",
                     "80",
+                    // Backends registered full-only are left to --full.
+                    "--transport",
+                    "default",
                 ]);
                 a
             }

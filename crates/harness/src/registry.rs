@@ -20,6 +20,10 @@ pub struct Backend {
     pub capabilities: fn() -> Capabilities,
     /// Runs one role of a pair over this transport.
     pub run_role: fn(&RoleSpec, &mut Control) -> Result<RoleOutput>,
+    /// Part of the default run (`--transport default`, which the default
+    /// preset gives); false: only in runs that name it or take every
+    /// transport (`--full`, `--quick`), which keeps the default run's time.
+    pub in_default: bool,
 }
 
 const fn entry<T: Transport>() -> Backend {
@@ -29,21 +33,39 @@ const fn entry<T: Transport>() -> Backend {
         description: T::DESCRIPTION,
         capabilities: T::capabilities,
         run_role: role::run::<T>,
+        in_default: true,
     }
 }
 
-/// Every backend, in report order.
+/// A backend outside the default run (see [`Backend::in_default`]).
+const fn full_only<T: Transport>() -> Backend {
+    Backend {
+        in_default: false,
+        ..entry::<T>()
+    }
+}
+
+/// The name `--transport` takes for every backend of the default run.
+pub const DEFAULT_GROUP: &str = "default";
+
+/// Every backend, in report order: by family (kernel byte streams, sockets,
+/// kernel message queues, shared memory, libraries, async runtimes).
 pub const BACKENDS: &[Backend] = &[
     entry::<transport_pipe::PipeDefault>(),
     entry::<transport_pipe::Pipe1M>(),
     entry::<transport_uds::Uds>(),
     entry::<transport_seqpacket::SeqPacket>(),
+    full_only::<transport_unix_dgram::UnixDgram>(),
     entry::<transport_interprocess::Interprocess>(),
     entry::<transport_tcp::Tcp>(),
+    full_only::<transport_udp::Udp>(),
+    full_only::<transport_mq::Mq>(),
     entry::<transport_shm::ShmSpin>(),
     entry::<transport_shm::ShmAdaptive>(),
     entry::<transport_shm::ShmBlock>(),
     entry::<transport_shm::ShmLine>(),
+    entry::<shm_queue::ShmQueue>(),
+    entry::<transport_shm_crate::ShmCrate>(),
     entry::<transport_iceoryx2::Iceoryx2>(),
     entry::<transport_iceoryx2::Iceoryx2Block>(),
     entry::<transport_ipc_channel::IpcChannelBytes>(),
@@ -53,8 +75,6 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_tokio::TokioUdsMt>(),
     entry::<transport_tokio::TokioPipe>(),
     entry::<transport_tokio::TokioPipeMt>(),
-    entry::<shm_queue::ShmQueue>(),
-    entry::<transport_shm_crate::ShmCrate>(),
 ];
 
 /// Looks a backend up by name.
@@ -80,6 +100,11 @@ pub fn describe(backends: &[&Backend]) -> Vec<results::TransportInfo> {
         .collect()
 }
 
+/// The backends of the default run.
+pub fn default_run() -> Vec<&'static Backend> {
+    BACKENDS.iter().filter(|b| b.in_default).collect()
+}
+
 /// All names, for error messages.
 pub fn names() -> Vec<&'static str> {
     BACKENDS.iter().map(|b| b.name).collect()
@@ -103,6 +128,36 @@ mod tests {
         );
         assert!(find("pipe").is_some());
         assert!(find("carrier-pigeon").is_none());
+    }
+
+    #[test]
+    fn the_default_run_leaves_out_only_the_full_only_backends() {
+        let default: Vec<&str> = default_run().iter().map(|b| b.name).collect();
+        assert!(default.contains(&"pipe") && default.contains(&"shm-spin"));
+        for full in ["mq", "unix-dgram", "udp"] {
+            assert!(!default.contains(&full), "{full} is in the default run");
+        }
+        assert!(find("mq").is_some_and(|b| !b.in_default));
+        assert!(
+            !names().contains(&DEFAULT_GROUP),
+            "a backend may not be called {DEFAULT_GROUP}"
+        );
+    }
+
+    #[test]
+    fn families_are_contiguous() {
+        // The report lists backends in this order: each family in one run.
+        let family = |name: &str| match name {
+            n if n.starts_with("pipe") => 0,
+            "uds" | "uds-seqpacket" | "unix-dgram" | "interprocess" | "tcp" | "udp" => 1,
+            "mq" => 2,
+            n if n.starts_with("shm") => 3,
+            n if n.starts_with("iceoryx2") || n.starts_with("ipc-channel") => 4,
+            n if n.starts_with("tokio") => 5,
+            other => panic!("{other}: say which family it belongs to"),
+        };
+        let order: Vec<u8> = BACKENDS.iter().map(|b| family(b.name)).collect();
+        assert!(order.is_sorted(), "{:?}", names());
     }
 
     #[test]

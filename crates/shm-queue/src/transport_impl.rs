@@ -240,6 +240,7 @@ impl Transport for ShmQueue {
             wait: WaitStrategy::Adaptive,
             shared_receivers: MAX_SHARED,
             max_loan: MAX_LOAN,
+            ..Capabilities::default()
         }
     }
 }

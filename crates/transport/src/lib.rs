@@ -35,19 +35,55 @@
 //!   once the transport can tell (a kernel buffer may accept a few messages
 //!   first). No call waits forever on a peer that is gone: kernel transports get
 //!   EOF/EPIPE, shared-memory transports check liveness while they wait.
+//! - **Drops without end of file.** Where the kernel gives no EOF (message
+//!   queues, datagram sockets, shared memory), the end is signalled in band
+//!   and by liveness: a dropped [`Sender`] sends a goodbye after its last
+//!   message (waiting a bounded time for room, never forever), and the
+//!   peer's `recv` returns `Disconnected` when it reaches it, having
+//!   delivered everything before; a process that died is seen through its
+//!   pidfd ([`process::PeerProcess`]), polled together with the wait. What
+//!   a sender may assume: once its own side's receiver has seen the peer's
+//!   goodbye, or the peer process has exited, `send` returns `Disconnected`;
+//!   a peer that dropped only its receiver, its process alive, may leave
+//!   `send` blocked as back-pressure until the peer process exits or drops
+//!   its sender too, unless the backend tells the sender in band (udp
+//!   does). Sending after the peer has gone is never an error other than
+//!   `Disconnected`, and what it accepted is lost with the peer.
 //! - **Hostile input.** A frame whose header claims more than the maximum
 //!   size, or is otherwise inconsistent, gives [`RecvError::Corrupt`] without
 //!   allocating the claimed size and without panicking.
 //! - **Resources.** Names derive from [`Options::tag`], which the caller makes
 //!   unique per connection, so parallel runs never collide. Whatever `listen`
-//!   creates in the file system or /dev/shm is removed once both sides are
-//!   connected or when the listener is dropped, whichever comes first.
-//! - **Only the expected peer.** A connection-based listener (anything a
-//!   stranger can connect to by name) admits only its peer: a Unix socket by
-//!   `SO_PEERCRED` (our user, and the pid given to [`Listener::expect_peer`]),
-//!   a TCP connection by the secret part of its endpoint. Anyone else is
-//!   closed and the listener keeps waiting; if its deadline passes,
-//!   [`OpenError::Refused`] names them. See [`peer`].
+//!   or `connect` creates in a name space (the file system, /dev/shm, POSIX
+//!   message queues, the abstract socket names) is removed once both sides
+//!   are connected or when the listener is dropped, whichever comes first,
+//!   or, for a socket's own name, when the socket closes. A backend whose
+//!   names outlive a process killed with SIGKILL carries the creator's pid
+//!   in them and sweeps stale ones ([`shm_names::sweep_stale`],
+//!   [`mqueue_names::sweep_stale`]).
+//! - **Quotas.** A backend whose connections are charged to a per-user
+//!   kernel quota (`RLIMIT_MSGQUEUE` for POSIX queues) declares how many fit
+//!   at once in [`Capabilities::max_concurrent`]; the conformance suite runs
+//!   no more of them at once and the harness schedules no workload that
+//!   needs more. An open refused by the quota names the limit.
+//! - **Only the expected peer.** A listener that a stranger can reach by
+//!   name admits only its peer, and says so by returning `true` from
+//!   [`Listener::expect_peer`]. Where the kernel tells who is on the other
+//!   end, by credentials: a Unix stream socket by `SO_PEERCRED`, a Unix
+//!   datagram by `SCM_CREDENTIALS` (our user, and the pid given to
+//!   `expect_peer`). Where it cannot (TCP, UDP, a POSIX queue anyone of our
+//!   user may open), by a secret: the endpoint carries a token after a `#`
+//!   ([`Endpoint::public`], [`peer::random_token`]) that the connector
+//!   proves it knows ([`peer::same_token`]). An intruder knows only the
+//!   public part, and its `connect` must still reach the listener (succeed,
+//!   or fail only after the listener has seen it): the listener is what
+//!   refuses it, records it ([`peer::Gate::refuse`], [`peer::Gate::admit`]),
+//!   tells it (it is closed, or gets a refusal its `recv` reports as an
+//!   error) and keeps waiting; if its deadline passes,
+//!   [`OpenError::Refused`] names it, with its pid ([`peer::Gate::wait`],
+//!   [`peer::Gate::deadline_passed`]). So `connect` never waits for the
+//!   listener's verdict: the suite's intruder connects before the listener
+//!   calls `accept`. See [`peer`].
 //! - **Signals.** Callers ignore `SIGPIPE`; backends map `EPIPE` to
 //!   [`SendError::Disconnected`].
 //!
@@ -146,6 +182,7 @@
 
 pub mod framing;
 pub mod loan;
+pub mod mqueue_names;
 pub mod peer;
 pub mod pipes;
 pub mod process;
@@ -200,6 +237,12 @@ pub struct Capabilities {
     /// bytes; 0: the backend cannot loan (callers use `send`). See the
     /// crate docs, "Loans".
     pub max_loan: usize,
+    /// How many connections may exist at once on this machine for one user,
+    /// where a per-user kernel quota bounds it (POSIX queues: every queue is
+    /// charged to `RLIMIT_MSGQUEUE`); 0: no limit. The conformance suite
+    /// runs no more of this backend's connections at once, and the harness
+    /// does not schedule a workload that needs more.
+    pub max_concurrent: usize,
 }
 
 impl Default for Capabilities {
@@ -210,6 +253,7 @@ impl Default for Capabilities {
             wait: WaitStrategy::Block,
             shared_receivers: 0,
             max_loan: 0,
+            max_concurrent: 0,
         }
     }
 }

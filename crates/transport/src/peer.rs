@@ -22,6 +22,33 @@ use std::time::Instant;
 
 use crate::{OpenError, wait_readable};
 
+/// Length of a secret token, in hex digits (128 random bits).
+pub const TOKEN_LEN: usize = 32;
+
+/// A fresh secret token for an endpoint's private part (after its `#`,
+/// see [`Endpoint::public`](crate::Endpoint::public)): 128 bits from the
+/// kernel's random source, as hex digits. A backend that anyone can reach
+/// by name and that cannot ask the kernel who is on the other end (TCP,
+/// UDP, POSIX queues) admits only a connector that sends it.
+pub fn random_token() -> Result<[u8; TOKEN_LEN], OpenError> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut raw = [0u8; TOKEN_LEN / 2];
+    rustix::rand::getrandom(&mut raw, rustix::rand::GetRandomFlags::empty())
+        .map_err(|e| OpenError::io("getrandom", e.into()))?;
+    let mut token = [0u8; TOKEN_LEN];
+    for (pair, byte) in token.chunks_exact_mut(2).zip(raw) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
+    }
+    Ok(token)
+}
+
+/// Whether `got` is `token`, comparing every byte so that the time taken
+/// does not tell how long a matching prefix was.
+pub fn same_token(got: &[u8], token: &[u8; TOKEN_LEN]) -> bool {
+    got.len() == TOKEN_LEN && got.iter().zip(token).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
 /// Who is on the other end of a connection, as the kernel reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerCred {
@@ -47,7 +74,17 @@ impl PeerCred {
     /// pid only if the process is ours to inspect. `None` if no such socket
     /// is listed (it closed in the meantime).
     pub fn of_loopback_tcp(addr: SocketAddrV4) -> Option<(u32, Option<u32>)> {
-        let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+        Self::of_loopback_socket("/proc/net/tcp", addr)
+    }
+
+    /// As [`PeerCred::of_loopback_tcp`], for the UDP socket bound to
+    /// `addr` (the sender of a datagram we received).
+    pub fn of_loopback_udp(addr: SocketAddrV4) -> Option<(u32, Option<u32>)> {
+        Self::of_loopback_socket("/proc/net/udp", addr)
+    }
+
+    fn of_loopback_socket(table: &str, addr: SocketAddrV4) -> Option<(u32, Option<u32>)> {
+        let table = std::fs::read_to_string(table).ok()?;
         let (uid, inode) = table.lines().skip(1).find_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
             (f.len() > 9 && parse_proc_addr(f[1])? == addr).then(|| (f[7], f[9]))
@@ -263,6 +300,18 @@ mod tests {
         assert!(err.contains(&want), "{err}");
         gate.expect(me.pid);
         assert!(gate.admit(me) && !gate.admit(member(me.pid + 1)));
+    }
+
+    #[test]
+    fn tokens_are_hex_differ_and_compare_whole() {
+        let a = random_token().expect("token");
+        let b = random_token().expect("token");
+        assert_ne!(a, b);
+        assert!(a.iter().all(u8::is_ascii_hexdigit));
+        assert!(same_token(&a, &a));
+        assert!(!same_token(&b, &a));
+        assert!(!same_token(&a[..TOKEN_LEN - 1], &a));
+        assert!(!same_token(b"", &a));
     }
 
     #[test]

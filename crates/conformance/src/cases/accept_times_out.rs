@@ -6,6 +6,7 @@ use transport::{Listener, Options, Transport};
 
 /// Runs the case (in the test process only).
 pub fn accept_times_out<T: Transport>() {
+    let _slots = crate::slots::take::<T>(1);
     let (listener, _endpoint) = T::listen(&Options::unique("conf")).expect("listen");
     let start = Instant::now();
     let res = listener.accept(start + Duration::from_millis(200));

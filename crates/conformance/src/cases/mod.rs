@@ -178,7 +178,7 @@ macro_rules! define_cases {
 crate::case_table!(define_cases);
 
 impl Case {
-    /// The case a test name (as in a `skip = [...]` list) stands for.
+    /// The case a test name stands for.
     pub fn from_name(name: &str) -> Option<Self> {
         ALL_CASES.iter().copied().find(|c| c.name() == name)
     }

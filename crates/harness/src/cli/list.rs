@@ -16,9 +16,14 @@ pub(super) fn run() -> Result<()> {
             0 => String::new(),
             n => format!(", shared receivers: up to {n} (fanoutqN)"),
         };
+        let quota = match caps.max_concurrent {
+            0 => String::new(),
+            n => format!(", at most {n} connections at once (per-user kernel quota)"),
+        };
+        let full_only = if b.in_default { "" } else { ", --full only" };
         let _ = writeln!(
             o,
-            "  {:<22} {} [wait: {}, zero-copy receive: {}, max message: {}{shared}]",
+            "  {:<22} {} [wait: {}, zero-copy receive: {}, max message: {}{shared}{quota}{full_only}]",
             b.name,
             b.description,
             caps.wait,

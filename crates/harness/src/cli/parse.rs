@@ -52,11 +52,29 @@ pub(super) fn parse_transports(given: &[String]) -> Result<Vec<&'static Backend>
     if given.is_empty() {
         return Ok(registry::BACKENDS.iter().collect());
     }
+    if given.iter().any(|g| g.trim() == registry::DEFAULT_GROUP) {
+        let mut out = registry::default_run();
+        let rest: Vec<String> = given
+            .iter()
+            .filter(|g| g.trim() != registry::DEFAULT_GROUP)
+            .cloned()
+            .collect();
+        for b in parse_transports(&rest)?
+            .into_iter()
+            .filter(|_| !rest.is_empty())
+        {
+            if !out.iter().any(|o| o.name == b.name) {
+                out.push(b);
+            }
+        }
+        return Ok(out);
+    }
     parse_names(given, |n| {
         registry::find(n).ok_or_else(|| {
             format!(
-                "unknown transport {n:?}; valid transports: {}",
-                registry::names().join(", ")
+                "unknown transport {n:?}; valid transports: {} (or {}: those of the default run)",
+                registry::names().join(", "),
+                registry::DEFAULT_GROUP
             )
         })
     })

@@ -37,7 +37,8 @@ pub(super) struct RunArgs {
     /// of this run. Needs --preset (the entry names its matrix).
     #[arg(long, value_name = "UNIX_SECONDS", requires = "preset", value_parser = parse_unix_seconds)]
     wall_time_since: Option<f64>,
-    /// Transports, comma-separated (default: all; see `ipcbench list`).
+    /// Transports, comma-separated (default: all; `default`: those of the default run, which
+    /// leaves out the backends `ipcbench list` marks full-only; see `ipcbench list`).
     #[arg(long, value_delimiter = ',')]
     transport: Vec<String>,
     /// Codecs for the seed workload, comma-separated (other workloads send raw bytes).

@@ -68,9 +68,22 @@ pub const ALL: [Workload; 11] = [
 ];
 
 /// Whether a backend can run this workload: a shared queue needs
-/// receivers that can share one endpoint, at least one per worker.
+/// receivers that can share one endpoint, at least one per worker; and the
+/// connections the workload holds at once must fit the backend's declared
+/// `max_concurrent` (a per-user kernel quota such as `RLIMIT_MSGQUEUE`).
 pub fn runs_on(workload: Workload, caps: &transport::Capabilities) -> bool {
-    !workload.shared_queue() || caps.shared_receivers >= workload.consumers()
+    let shared = !workload.shared_queue() || caps.shared_receivers >= workload.consumers();
+    shared && (caps.max_concurrent == 0 || connections(workload) <= caps.max_concurrent)
+}
+
+/// How many connections a workload holds at once: one per worker when
+/// each has its own, one when they share an endpoint.
+pub fn connections(workload: Workload) -> usize {
+    if workload.shared_queue() {
+        1
+    } else {
+        workload.consumers()
+    }
 }
 
 /// Parses the command line's workload list: `fanout` and `paced` stand for
@@ -315,6 +328,26 @@ fn patch_header(buf: &mut [u8], seq: u64, send_ns: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quota_bounds_the_connections_a_workload_may_hold() {
+        let caps = |max_concurrent, shared_receivers| transport::Capabilities {
+            max_concurrent,
+            shared_receivers,
+            ..transport::Capabilities::default()
+        };
+        // No quota: everything point to point runs.
+        assert!(runs_on(Workload::Fanout(4), &caps(0, 0)));
+        // Two connections at most: fanout2 fits, fanout4 does not.
+        assert!(runs_on(Workload::Pingpong, &caps(2, 0)));
+        assert!(runs_on(Workload::Fanout(2), &caps(2, 0)));
+        assert!(!runs_on(Workload::Fanout(4), &caps(2, 0)));
+        // A shared queue is one connection, however many workers.
+        assert!(runs_on(Workload::FanoutQ(4), &caps(1, 4)));
+        assert!(!runs_on(Workload::FanoutQ(4), &caps(1, 2)));
+        assert_eq!(connections(Workload::Fanout(4)), 4);
+        assert_eq!(connections(Workload::FanoutQ(4)), 1);
+    }
 
     #[test]
     fn tracker_orders_warmup_then_measured() {
