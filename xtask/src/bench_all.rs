@@ -111,6 +111,13 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
             "100,6400,51200",
             "--fanout-messages",
             "200",
+            // Issue 23: seed and fanout of mp.Queue and ipcbench.Queue also
+            // at 4 and 64 MiB (int64 elements), messages per trial chosen by
+            // size in the baseline.
+            "--large-sizes",
+            "524288,8388608",
+            "--large-modes",
+            "mp-queue,ipcbench",
         ],
     }
 }

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Result, bail};
 
 /// Modules the requirements file provides beyond numpy.
-const OPTIONAL: &str = "faster_fifo, zmq";
+const OPTIONAL: &str = "faster_fifo, zmq, py_sharedmemory";
 
 fn imports(vpy: &Path, modules: &str) -> bool {
     Command::new(vpy)
