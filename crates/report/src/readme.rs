@@ -46,6 +46,8 @@ pub struct Answers {
     pub caveats: Vec<String>,
     pub questions: Vec<answers::Answer>,
     pub floors: Vec<answers::FloorCost>,
+    /// The floors those costs divide by (their probe shapes are named).
+    pub floor: Option<results::Floors>,
 }
 
 /// Collects the answers of a run.
@@ -69,6 +71,7 @@ pub fn collect_answers(results: &Results, py: Option<&Python<'_>>) -> Answers {
         .flatten()
         .collect(),
         floors: answers::floor_costs(&idx),
+        floor: answers::primary_floors(&idx).cloned(),
     }
 }
 
@@ -142,7 +145,7 @@ pub fn render_markdown(results: &Results, opts: &RenderOptions<'_>) -> String {
     for q in &a.questions {
         answers::render(&mut d, q);
     }
-    answers::render_floors(&mut d, &a.floors);
+    answers::render_floors(&mut d, &a.floors, a.floor.as_ref());
     d.h(2, "Details");
     let mut toc: Vec<String> = detail_pages(results, opts)
         .into_iter()

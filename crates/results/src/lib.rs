@@ -16,6 +16,7 @@ pub mod vocab;
 
 pub use io::{ResultsError, write_atomic};
 pub use schema::{
-    Cell, Environment, Floors, MemcpyFloor, Results, RunConfig, Status, Summary, TransportInfo,
+    Cell, Environment, Floors, MemcpyFloor, ProbeFloor, Results, RunConfig, Status, Summary,
+    TransportInfo, cheapest_probes,
 };
 pub use vocab::{Metric, Placement, Workload};

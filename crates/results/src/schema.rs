@@ -234,6 +234,67 @@ pub struct Floors {
     /// for convenience).
     #[serde(default)]
     pub memcpy: Vec<MemcpyFloor>,
+    /// Every cache-line probe shape measured, measured or not. Where there
+    /// are any, `cacheline_rtt` is the probe with the lowest per-round-trip
+    /// p50 and `cacheline_rtt_batch_ns` the lowest batch-timed figure
+    /// ([`cheapest_probes`]), each named below.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeFloor>,
+    /// The probe `cacheline_rtt` comes from ([`ProbeFloor::label`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cacheline_shape: Option<String>,
+    /// The probe `cacheline_rtt_batch_ns` comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cacheline_batch_shape: Option<String>,
+}
+
+/// One cache-line round-trip probe: where ping and pong live, how the wait
+/// loop polls, and both timings, or why it was not measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProbeFloor {
+    /// `one-word`, `one-line`, `adjacent-lines` or `far-lines`.
+    pub shape: String,
+    /// Whether each poll is followed by `pause` (`core::hint::spin_loop`).
+    pub pause: bool,
+    /// Timed per round trip, between two clock reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_rtt: Option<Summary>,
+    /// Nanoseconds per round trip of the median batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_ns: Option<f64>,
+    /// Why the probe was not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_measured: Option<String>,
+}
+
+impl ProbeFloor {
+    /// How reports name the probe: its shape and whether it pauses.
+    pub fn label(&self) -> String {
+        format!(
+            "{}, {}",
+            self.shape,
+            if self.pause { "pause" } else { "no pause" }
+        )
+    }
+}
+
+/// The floor of each timing method: the probe with the lowest
+/// per-round-trip p50 and the one with the lowest batch-timed round trip,
+/// each with its label; `None` where no probe was measured that way.
+pub fn cheapest_probes(
+    probes: &[ProbeFloor],
+) -> (Option<(String, Summary)>, Option<(String, f64)>) {
+    let per_rtt = probes
+        .iter()
+        .filter_map(|p| p.per_rtt.as_ref().map(|s| (p, s)))
+        .min_by(|a, b| a.1.p50_ns.total_cmp(&b.1.p50_ns))
+        .map(|(p, s)| (p.label(), s.clone()));
+    let batch = probes
+        .iter()
+        .filter_map(|p| p.batch_ns.map(|b| (p, b)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(p, b)| (p.label(), b));
+    (per_rtt, batch)
 }
 
 /// One memcpy measurement.

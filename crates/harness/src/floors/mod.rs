@@ -25,7 +25,7 @@ pub mod probes;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
-use results::{Floors, MemcpyFloor, Summary};
+use results::{Floors, MemcpyFloor, ProbeFloor, Summary, cheapest_probes};
 
 use crate::clock::now_ns;
 use crate::placement::{Placement, Role};
@@ -87,18 +87,19 @@ pub type Probed<T> = std::result::Result<T, String>;
 /// measured.
 pub fn measure(placement: Placement, sizes: &[u64], counts: Counts) -> (Floors, Vec<Probe>) {
     let probes = probes::measure_all(placement, counts);
-    let legacy = probes
-        .iter()
-        .find(|p| p.shape == Shape::FarLines && p.pause)
-        .and_then(|p| p.outcome.as_ref().ok());
+    let recorded: Vec<ProbeFloor> = probes.iter().map(Probe::record).collect();
+    let (per_rtt, batch) = cheapest_probes(&recorded);
     let pipe = raw_pipe_rtt(placement, counts.rtt_rounds / 5);
     let floors = Floors {
         placement,
-        cacheline_rtt_batch_ns: legacy.map(|t| t.batch_ns),
-        cacheline_rtt: legacy.map(|t| t.per_rtt.clone()),
+        cacheline_shape: per_rtt.as_ref().map(|(label, _)| label.clone()),
+        cacheline_rtt: per_rtt.map(|(_, s)| s),
+        cacheline_batch_shape: batch.as_ref().map(|(label, _)| label.clone()),
+        cacheline_rtt_batch_ns: batch.map(|(_, b)| b),
         raw_pipe_rtt_batch_ns: pipe.as_ref().ok().map(|t| t.batch_ns),
         raw_pipe_rtt: pipe.ok().map(|t| t.per_rtt),
         memcpy: memcpy(sizes),
+        probes: recorded,
     };
     (floors, probes)
 }

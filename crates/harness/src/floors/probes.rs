@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Counts, Probed, Rounds, SharedPage, Timed, fork_pair};
 use crate::placement::Placement;
+use results::ProbeFloor;
 
 /// Longest a probe may take before it keeps what it has measured: the eight
 /// probes then cost at most ~12 s of a run on a machine too busy to finish
@@ -79,6 +80,23 @@ pub struct Probe {
     pub pause: bool,
     /// The round trip timed both ways, or why it was not measured.
     pub outcome: Probed<Timed>,
+}
+
+impl Probe {
+    /// The probe as the results file records it.
+    pub fn record(&self) -> ProbeFloor {
+        let (per_rtt, batch_ns, not_measured) = match &self.outcome {
+            Ok(t) => (Some(t.per_rtt.clone()), Some(t.batch_ns), None),
+            Err(why) => (None, None, Some(why.clone())),
+        };
+        ProbeFloor {
+            shape: self.shape.id().to_owned(),
+            pause: self.pause,
+            per_rtt,
+            batch_ns,
+            not_measured,
+        }
+    }
 }
 
 /// Measures every shape with and without `pause`, one forked pair each.

@@ -4,7 +4,7 @@
 use crate::format::{MISSING, TimeUnit, fmt_bytes, fmt_multiple, fmt_percent, fmt_rate, fmt_time};
 use crate::sections::*;
 use results::index::{Group, Index};
-use results::schema::{Cell, Results, Summary};
+use results::schema::{Cell, Floors, Results, Summary};
 use results::schema::{Metric, Workload};
 
 /// Mean with its interval, in one unit: `11.2 µs (11.0–11.4)` (floors
@@ -109,6 +109,9 @@ pub fn floors(d: &mut Doc, idx: &Index<'_>) {
         }
     }
     d.table(&t);
+    for f in r.floors.iter().filter(|f| !f.probes.is_empty()) {
+        probes(d, f);
+    }
     if let Some(f) = r.floors.iter().find(|f| !f.memcpy.is_empty()) {
         let mut t = Table::new([
             ("Size", Align::Left),
@@ -224,4 +227,45 @@ mod tests {
         // The round trip as a multiple of the cache-line floor (200 ns).
         assert!(d.out.contains("| 5.00x"), "{}", d.out);
     }
+}
+
+/// Every cache-line probe shape of one placement, both timings, and the
+/// floor each timing method takes (the cheapest shape).
+fn probes(d: &mut Doc, f: &Floors) {
+    d.para(&format!(
+        "Cache-line probe shapes at placement {} (docs/methodology.md, \"Floors\"): where ping \
+         and pong live and whether the wait loop pauses. The cache-line RTT above is the \
+         cheapest of them per timing method: per round trip {}, batch-timed {}.",
+        f.placement,
+        f.cacheline_shape.as_deref().unwrap_or("not measured"),
+        f.cacheline_batch_shape.as_deref().unwrap_or("not measured"),
+    ));
+    let mut t = Table::new([
+        ("Shape", Align::Left),
+        ("p50", Align::Right),
+        ("p99", Align::Right),
+        ("samples", Align::Right),
+        ("batch-timed", Align::Right),
+    ]);
+    for p in &f.probes {
+        match (&p.per_rtt, p.batch_ns, &p.not_measured) {
+            (None, None, why) => t.row(vec![
+                p.label(),
+                format!(
+                    "not measured: {}",
+                    why.as_deref().unwrap_or("no reason recorded")
+                ),
+            ]),
+            (s, batch, _) => t.row(vec![
+                p.label(),
+                s.as_ref()
+                    .map_or(MISSING.to_owned(), |s| fmt_time(s.p50_ns)),
+                s.as_ref()
+                    .map_or(MISSING.to_owned(), |s| fmt_time(s.p99_ns)),
+                s.as_ref().map_or(MISSING.to_owned(), |s| s.n.to_string()),
+                batch.map_or(MISSING.to_owned(), fmt_time),
+            ]),
+        }
+    }
+    d.table(&t);
 }

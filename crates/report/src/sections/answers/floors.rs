@@ -6,7 +6,7 @@ use super::sizes_of;
 use crate::sections::{bytes_per_s, group, headline};
 use judge::contenders::row_codec;
 use results::index::Index;
-use results::schema::{Metric, Results, Workload};
+use results::schema::{Floors, Metric, Results, Workload};
 
 /// One transport's cost over the machine's floors.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,19 +25,23 @@ pub struct FloorCost {
     pub of_memcpy: Option<f64>,
 }
 
+/// The floors of the placement the floor costs are read at: pingpong's
+/// primary placement, else stream's.
+pub fn primary_floors<'a>(idx: &Index<'a>) -> Option<&'a Floors> {
+    let r: &Results = idx.results;
+    let p = idx
+        .primary_placement(Workload::Pingpong)
+        .or_else(|| idx.primary_placement(Workload::Stream))?;
+    r.floors.iter().find(|f| f.placement == p)
+}
+
 /// Every transport against the floors of the primary placement, cheapest
 /// round trip first.
 pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
-    let r: &Results = idx.results;
-    let Some(p) = idx
-        .primary_placement(Workload::Pingpong)
-        .or_else(|| idx.primary_placement(Workload::Stream))
-    else {
+    let Some(f) = primary_floors(idx) else {
         return Vec::new();
     };
-    let Some(f) = r.floors.iter().find(|f| f.placement == p) else {
-        return Vec::new();
-    };
+    let p = f.placement;
     let ping =
         row_codec(idx, Workload::Pingpong, p).map(|c| (c, sizes_of(idx, Workload::Pingpong, p)));
     let stream =

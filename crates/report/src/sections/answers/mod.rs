@@ -10,7 +10,7 @@ mod floors;
 mod questions;
 mod render;
 
-pub use floors::{FloorCost, floor_costs};
+pub use floors::{FloorCost, floor_costs, primary_floors};
 pub use questions::{cpu, fanout, latency, per_size, python, throughput};
 pub use render::{render, render_at, render_floors};
 
