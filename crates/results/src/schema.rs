@@ -278,12 +278,18 @@ impl ProbeFloor {
     }
 }
 
-/// The floor of each timing method: the probe with the lowest
-/// per-round-trip p50 and the one with the lowest batch-timed round trip,
-/// each with its label; `None` where no probe was measured that way.
-pub fn cheapest_probes(
-    probes: &[ProbeFloor],
-) -> (Option<(String, Summary)>, Option<(String, f64)>) {
+/// The floor of each timing method, each with the label of the probe it
+/// comes from; `None` where no probe was measured that way.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheapestProbes {
+    /// The probe with the lowest per-round-trip p50.
+    pub per_rtt: Option<(String, Summary)>,
+    /// The probe with the lowest batch-timed round trip.
+    pub batch: Option<(String, f64)>,
+}
+
+/// The cheapest probe of each timing method.
+pub fn cheapest_probes(probes: &[ProbeFloor]) -> CheapestProbes {
     let per_rtt = probes
         .iter()
         .filter_map(|p| p.per_rtt.as_ref().map(|s| (p, s)))
@@ -294,7 +300,7 @@ pub fn cheapest_probes(
         .filter_map(|p| p.batch_ns.map(|b| (p, b)))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(p, b)| (p.label(), b));
-    (per_rtt, batch)
+    CheapestProbes { per_rtt, batch }
 }
 
 /// One memcpy measurement.

@@ -88,7 +88,8 @@ pub type Probed<T> = std::result::Result<T, String>;
 pub fn measure(placement: Placement, sizes: &[u64], counts: Counts) -> (Floors, Vec<Probe>) {
     let probes = probes::measure_all(placement, counts);
     let recorded: Vec<ProbeFloor> = probes.iter().map(Probe::record).collect();
-    let (per_rtt, batch) = cheapest_probes(&recorded);
+    let cheapest = cheapest_probes(&recorded);
+    let (per_rtt, batch) = (cheapest.per_rtt, cheapest.batch);
     let pipe = raw_pipe_rtt(placement, counts.rtt_rounds / 5);
     let floors = Floors {
         placement,

@@ -198,37 +198,6 @@ fn ratio_matrix(
     d.table(&t);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sections::testing::{cell, results};
-
-    #[test]
-    fn the_environment_and_floors_come_from_the_record() {
-        let mut r = results(vec![cell("a", "pingpong", "split", 8, "rtt", 1_000.0)]);
-        r.floors[0].raw_pipe_rtt_batch_ns = Some(70_000.0);
-        let mut d = Doc::default();
-        environment(&mut d, &r);
-        assert!(
-            d.out.contains("| CPU ") && d.out.contains("Test CPU"),
-            "{}",
-            d.out
-        );
-        floors(&mut d, &Index::new(&r));
-        let pipe = d
-            .out
-            .lines()
-            .find(|l| l.starts_with("| split") && l.contains("raw pipe"))
-            .expect("raw pipe row");
-        assert!(
-            pipe.contains("80.0 µs") && pipe.contains("70.0 µs"),
-            "{pipe}"
-        );
-        // The round trip as a multiple of the cache-line floor (200 ns).
-        assert!(d.out.contains("| 5.00x"), "{}", d.out);
-    }
-}
-
 /// Every cache-line probe shape of one placement, both timings, and the
 /// floor each timing method takes (the cheapest shape).
 fn probes(d: &mut Doc, f: &Floors) {
@@ -268,4 +237,35 @@ fn probes(d: &mut Doc, f: &Floors) {
         }
     }
     d.table(&t);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::testing::{cell, results};
+
+    #[test]
+    fn the_environment_and_floors_come_from_the_record() {
+        let mut r = results(vec![cell("a", "pingpong", "split", 8, "rtt", 1_000.0)]);
+        r.floors[0].raw_pipe_rtt_batch_ns = Some(70_000.0);
+        let mut d = Doc::default();
+        environment(&mut d, &r);
+        assert!(
+            d.out.contains("| CPU ") && d.out.contains("Test CPU"),
+            "{}",
+            d.out
+        );
+        floors(&mut d, &Index::new(&r));
+        let pipe = d
+            .out
+            .lines()
+            .find(|l| l.starts_with("| split") && l.contains("raw pipe"))
+            .expect("raw pipe row");
+        assert!(
+            pipe.contains("80.0 µs") && pipe.contains("70.0 µs"),
+            "{pipe}"
+        );
+        // The round trip as a multiple of the cache-line floor (200 ns).
+        assert!(d.out.contains("| 5.00x"), "{}", d.out);
+    }
 }

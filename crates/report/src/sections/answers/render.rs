@@ -115,7 +115,7 @@ pub fn probe_floors_line(f: &Floors) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use results::schema::{ProbeFloor, Summary, cheapest_probes};
+    use results::schema::{CheapestProbes, ProbeFloor, Summary, cheapest_probes};
 
     fn probe(shape: &str, pause: bool, p50: Option<f64>, batch: Option<f64>) -> ProbeFloor {
         ProbeFloor {
@@ -142,7 +142,8 @@ mod tests {
             probe("far-lines", true, Some(300.0), Some(270.0)),
             probe("adjacent-lines", false, None, None),
         ];
-        let (rtt, batch) = cheapest_probes(&probes);
+        let cheapest = cheapest_probes(&probes);
+        let (rtt, batch) = (cheapest.per_rtt, cheapest.batch);
         let f = Floors {
             cacheline_shape: rtt.as_ref().map(|(l, _)| l.clone()),
             cacheline_rtt: rtt.map(|(_, s)| s),
@@ -181,7 +182,7 @@ mod tests {
     #[test]
     fn no_measured_probe_names_no_floor() {
         let probes = vec![probe("one-word", true, None, None)];
-        assert_eq!(cheapest_probes(&probes), (None, None));
+        assert_eq!(cheapest_probes(&probes), CheapestProbes::default());
         let f = Floors {
             probes,
             ..Floors::default()
