@@ -67,6 +67,7 @@
 mod cases;
 pub mod hygiene;
 mod intruder;
+pub mod loans;
 mod message;
 pub mod process;
 mod run;
