@@ -249,6 +249,15 @@ pub fn check(rust: &Results, python: Option<&Results>, t: &Target) -> Outcome {
                 .map(|s| s.p50_ns),
             "raw pipe",
         ),
+        Against::PlainExample => time_against(
+            t,
+            figure,
+            floor
+                .and_then(|f| f.plain_example.as_ref())
+                .and_then(|p| p.per_rtt.as_ref())
+                .map(|s| s.p50_ns),
+            "plain example",
+        ),
         Against::Memcpy => time_against(
             t,
             figure,

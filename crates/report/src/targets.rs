@@ -20,6 +20,9 @@ fn describe(t: &Target) -> String {
             format!("≤ {times} the batch-timed cache-line round trip")
         }
         Against::RawPipeFloor => format!("median ≤ {times} the raw pipe round trip"),
+        Against::PlainExample => {
+            format!("median ≤ {times} the plain `shared_memory` + `raw_sync` example's round trip")
+        }
         Against::Memcpy => format!("median ≤ {times} one memcpy of {size}"),
         Against::Transport(o) if t.ratio == 1.0 => format!("median no slower than `{py}{o}`"),
         Against::Transport(o) => format!("median ≤ {times} `{py}{o}`"),

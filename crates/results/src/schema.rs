@@ -107,6 +107,9 @@ pub enum Against {
     CachelineBatchFloor,
     /// The bare 8-byte pipe round trip floor of the placement (median).
     RawPipeFloor,
+    /// The plain `shared_memory` + `raw_sync` example's round trip, timed
+    /// per round trip in the same run (`Floors::plain_example`, median).
+    PlainExample,
     /// One `memcpy` of the target's size.
     Memcpy,
     /// The same cell of another transport (time: figure ≤ ratio × its).
@@ -246,6 +249,13 @@ pub struct Floors {
     /// The probe `cacheline_rtt_batch_ns` comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cacheline_batch_shape: Option<String>,
+    /// The plain example the shm-crate backend is held against: an 8-byte
+    /// request/response over a `shared_memory` segment with one `raw_sync`
+    /// busy event per direction and nothing else, timed as the probes are
+    /// (shape `shm-crate-plain`, no `pause`: raw_sync's wait loop has
+    /// none). Not a floor: it is never a candidate for the cheapest probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plain_example: Option<ProbeFloor>,
 }
 
 /// One cache-line round-trip probe: where ping and pong live, how the wait

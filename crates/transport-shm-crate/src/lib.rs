@@ -73,6 +73,7 @@
 //! [`Options::expected_max_message`]: transport::Options::expected_max_message
 
 mod channel;
+pub mod plain;
 pub mod segment;
 pub mod wait;
 

@@ -96,6 +96,20 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
             show(&f.raw_pipe_rtt)
         );
         describe_probes(&mut o, probes);
+        if let Some(p) = &f.plain_example {
+            let _ = match (&p.per_rtt, p.batch_ns) {
+                (Some(s), Some(b)) => writeln!(
+                    o,
+                    "  shm-crate's plain example (not a floor): per round trip p50 {:.0} ns; batch-timed {b:.1} ns",
+                    s.p50_ns
+                ),
+                _ => writeln!(
+                    o,
+                    "  shm-crate's plain example (not a floor): not measured: {}",
+                    p.not_measured.as_deref().unwrap_or("no reason recorded")
+                ),
+            };
+        }
     }
     if let Some(f) = results.floors.first() {
         for m in &f.memcpy {

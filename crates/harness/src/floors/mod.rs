@@ -3,7 +3,8 @@
 //! trips between two pinned processes in several shapes ([`probes`]: the
 //! bound for any shared-memory handoff is the cheapest of them), a bare
 //! 8-byte pipe round trip (the bound for the `pipe` backend, without framing
-//! or harness), memcpy at each size (the bound for moving the bytes once),
+//! or harness), the shm-crate backend's plain example ([`plain`]: what the
+//! backend is held against, not a floor), memcpy at each size (the bound for moving the bytes once),
 //! and the clock read itself.
 //!
 //! The round-trip floors are timed two ways in the same pair of processes:
@@ -20,6 +21,7 @@
 //! finish within the time cap) is "not measured" with the reason; it never
 //! fails the run.
 
+pub mod plain;
 pub mod probes;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,6 +103,7 @@ pub fn measure(placement: Placement, sizes: &[u64], counts: Counts) -> (Floors, 
         raw_pipe_rtt: pipe.ok().map(|t| t.per_rtt),
         memcpy: memcpy(sizes),
         probes: recorded,
+        plain_example: Some(plain::measure(placement, counts)),
     };
     (floors, probes)
 }

@@ -4,7 +4,7 @@
 use crate::format::{MISSING, TimeUnit, fmt_bytes, fmt_multiple, fmt_percent, fmt_rate, fmt_time};
 use crate::sections::*;
 use results::index::{Group, Index};
-use results::schema::{Cell, Floors, Results, Summary};
+use results::schema::{Cell, Floors, ProbeFloor, Results, Summary};
 use results::schema::{Metric, Workload};
 
 /// Mean with its interval, in one unit: `11.2 µs (11.0–11.4)` (floors
@@ -237,6 +237,31 @@ fn probes(d: &mut Doc, f: &Floors) {
         }
     }
     d.table(&t);
+    if let Some(p) = &f.plain_example {
+        d.para(&plain_example_line(p));
+    }
+}
+
+/// The shm-crate backend's plain example beside the probes: what it is, and
+/// its two timings or why it was not measured.
+fn plain_example_line(p: &ProbeFloor) -> String {
+    let figures = match (&p.per_rtt, p.batch_ns) {
+        (None, None) => format!(
+            "not measured: {}",
+            p.not_measured.as_deref().unwrap_or("no reason recorded")
+        ),
+        (s, batch) => format!(
+            "per round trip p50 {}, batch-timed {}",
+            s.as_ref()
+                .map_or(MISSING.to_owned(), |s| fmt_time(s.p50_ns)),
+            batch.map_or(MISSING.to_owned(), fmt_time)
+        ),
+    };
+    format!(
+        "The shm-crate backend's plain example (an 8-byte request and answer over a \
+         `shared_memory` segment with one `raw_sync` busy event per direction, nothing else; \
+         not a floor, the reference shm-crate's 8 B pingpong is held against): {figures}."
+    )
 }
 
 #[cfg(test)]
@@ -267,5 +292,31 @@ mod tests {
         );
         // The round trip as a multiple of the cache-line floor (200 ns).
         assert!(d.out.contains("| 5.00x"), "{}", d.out);
+    }
+
+    #[test]
+    fn the_plain_example_is_printed_with_its_figures_or_why_not() {
+        let mut p = ProbeFloor {
+            shape: "shm-crate-plain".into(),
+            per_rtt: Some(Summary {
+                p50_ns: 310.0,
+                ..Summary::default()
+            }),
+            batch_ns: Some(290.0),
+            ..ProbeFloor::default()
+        };
+        let line = plain_example_line(&p);
+        assert!(
+            line.contains("per round trip p50 310 ns, batch-timed 290 ns"),
+            "{line}"
+        );
+        p.per_rtt = None;
+        p.batch_ns = None;
+        p.not_measured = Some("one core".into());
+        assert!(
+            plain_example_line(&p).contains("not measured: one core"),
+            "{}",
+            plain_example_line(&p)
+        );
     }
 }
