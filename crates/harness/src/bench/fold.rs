@@ -140,7 +140,10 @@ fn metrics_of(workload: Workload) -> &'static [Metric] {
         ],
         Workload::Pingpong => &[Metric::Rtt],
         Workload::Stream => &[Metric::Throughput, Metric::Oneway],
-        Workload::Fanout(_) | Workload::FanoutQ(_) => &[Metric::Throughput, Metric::Latency],
+        Workload::Fanout(_) | Workload::FanoutQ(_) | Workload::Gather(_) => {
+            &[Metric::Throughput, Metric::Latency]
+        }
+        Workload::Bcast(_) => &[Metric::Rtt, Metric::Throughput],
         Workload::Paced(_) => &[Metric::Latency],
     }
 }

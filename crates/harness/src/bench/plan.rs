@@ -236,7 +236,10 @@ impl Plan {
             Workload::Paced(_) if crowded => base * STREAM_FACTOR,
             Workload::Paced(_) => base * PACED_FACTOR,
             // Every worker needs at least one task.
-            Workload::Fanout(_) | Workload::FanoutQ(_) => base.max(job.workload.consumers()),
+            Workload::Fanout(_)
+            | Workload::FanoutQ(_)
+            | Workload::Bcast(_)
+            | Workload::Gather(_) => base.max(job.workload.consumers()),
             Workload::Seed | Workload::Pingpong => base,
         };
         (n, crowded)

@@ -145,6 +145,12 @@ pub fn run_side<S: Sender, R: Receiver>(
             (Workload::FanoutQ(_), _) => {
                 bail!("internal error: the shared-queue fanout runs through run_shared_*")
             }
+            (Workload::Bcast(_) | Workload::Gather(_), _) => {
+                bail!(
+                    "the {} workload is not wired into the harness yet",
+                    spec.workload
+                )
+            }
             (Workload::Paced(_), Role::Producer) => {
                 paced::producer(tx, rx, elements, spec, rate()?)
             }
