@@ -142,6 +142,8 @@ fn metrics_of(workload: Workload) -> &'static [Metric] {
         Workload::Stream => &[Metric::Throughput, Metric::Oneway],
         Workload::Fanout(_) | Workload::FanoutQ(_) => &[Metric::Throughput, Metric::Latency],
         Workload::Paced(_) => &[Metric::Latency],
+        Workload::Handover => &[Metric::Latency, Metric::Put],
+        Workload::InplaceStream => &[Metric::Throughput],
     }
 }
 
