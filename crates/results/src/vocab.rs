@@ -41,6 +41,15 @@ pub enum Workload {
     /// Open loop: the producer sends at this percentage of the stream rate
     /// measured for the same transport, placement and size in the same trial.
     Paced(u8),
+    /// Lockstep hand-over of a message the producer produces in place (in
+    /// a loan where the transport lends, else its own buffer and `send`):
+    /// filling before the clock, the clock stopping when the consumer holds
+    /// a readable view, verification off the clock, a small acknowledgement
+    /// (sequence number and checksum) back. Python queues' hand-over cells
+    /// carry this workload too (metric `latency`).
+    Handover,
+    /// Produce in place, hand over and verify under flood: throughput.
+    InplaceStream,
 }
 
 /// The valid workload names, for errors.
@@ -48,7 +57,7 @@ pub const WORKLOAD_FORMS: &str = "seed, pingpong, stream, fanout (= fanout1,fano
 fanoutN (N workers, 1..=64), fanoutq (= fanoutq1,fanoutq2,fanoutq4), fanoutqN (N workers sharing \
 one queue, 1..=64), bcast (= bcast2,bcast4), bcastN (N subscribers each receiving every \
 message, 1..=64), gather (= gather2,gather4), gatherN (N producers into one consumer, 1..=64), \
-paced (= paced50,paced80), pacedP (P% of the stream rate, 1..=100)";
+paced (= paced50,paced80), pacedP (P% of the stream rate, 1..=100), handover, inplace-stream";
 
 impl Workload {
     /// The name users type and results carry: `seed`, `fanout4`, `paced80`.
@@ -89,6 +98,15 @@ impl Workload {
             Self::Paced(p) => format!(
                 "open loop at {p}% of the same cell's stream rate: latency from the intended send time"
             ),
+            Self::Handover => {
+                "lockstep hand-over of a message produced in place (a loan where the \
+                transport lends): latency to the consumer holding it, put"
+                    .to_owned()
+            }
+            Self::InplaceStream => {
+                "produce in place, hand over and verify every byte under flood: throughput"
+                    .to_owned()
+            }
         }
     }
 
@@ -119,6 +137,8 @@ impl Workload {
             Self::Bcast(_) => "bcast",
             Self::Gather(_) => "gather",
             Self::Paced(_) => "paced",
+            Self::Handover => "handover",
+            Self::InplaceStream => "inplace-stream",
         }
     }
 
@@ -174,10 +194,12 @@ impl Workload {
         match self {
             Self::Seed => Metric::Total,
             Self::Pingpong | Self::Bcast(_) => Metric::Rtt,
-            Self::Stream | Self::Fanout(_) | Self::FanoutQ(_) | Self::Gather(_) => {
-                Metric::Throughput
-            }
-            Self::Paced(_) => Metric::Latency,
+            Self::Stream
+            | Self::Fanout(_)
+            | Self::FanoutQ(_)
+            | Self::Gather(_)
+            | Self::InplaceStream => Metric::Throughput,
+            Self::Paced(_) | Self::Handover => Metric::Latency,
         }
     }
 }
@@ -185,7 +207,9 @@ impl Workload {
 impl fmt::Display for Workload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Seed | Self::Pingpong | Self::Stream => f.write_str(self.family()),
+            Self::Seed | Self::Pingpong | Self::Stream | Self::Handover | Self::InplaceStream => {
+                f.write_str(self.family())
+            }
             Self::Fanout(n) => write!(f, "fanout{n}"),
             Self::FanoutQ(n) => write!(f, "fanoutq{n}"),
             Self::Bcast(n) => write!(f, "bcast{n}"),
@@ -213,6 +237,8 @@ impl FromStr for Workload {
             "seed" => Ok(Self::Seed),
             "pingpong" => Ok(Self::Pingpong),
             "stream" => Ok(Self::Stream),
+            "handover" => Ok(Self::Handover),
+            "inplace-stream" => Ok(Self::InplaceStream),
             // `fanoutq` first: `fanout` is its prefix.
             _ => if let Some(n) = param("fanoutq") {
                 workers(n).map(Self::FanoutQ)
@@ -449,6 +475,8 @@ mod tests {
             Workload::Gather(64),
             Workload::Paced(50),
             Workload::Paced(100),
+            Workload::Handover,
+            Workload::InplaceStream,
         ];
         for w in workloads {
             assert_eq!(w.to_string().parse::<Workload>(), Ok(w));
@@ -465,6 +493,7 @@ mod tests {
             assert_eq!(serde_json::from_str::<Delivery>(&json).expect("parse"), d);
         }
         assert_eq!(Delivery::PointToPoint.to_string(), "point-to-point");
+        assert_eq!(Workload::InplaceStream.to_string(), "inplace-stream");
         for p in PLACEMENTS {
             assert_eq!(p.to_string().parse::<Placement>(), Ok(p));
             let json = serde_json::to_string(&p).expect("serialise");
@@ -500,10 +529,14 @@ mod tests {
             "gather0",
             "gatherq2",
             "Seed",
+            "hand-over",
+            "inplace_stream",
         ] {
             let e = bad.parse::<Workload>().expect_err(bad);
             assert!(
-                e.contains(&format!("{bad:?}")) && e.contains("seed, pingpong, stream"),
+                e.contains(&format!("{bad:?}"))
+                    && e.contains("seed, pingpong, stream")
+                    && e.contains("inplace-stream"),
                 "{e}"
             );
         }

@@ -145,6 +145,8 @@ fn metrics_of(workload: Workload) -> &'static [Metric] {
         }
         Workload::Bcast(_) => &[Metric::Rtt, Metric::Throughput],
         Workload::Paced(_) => &[Metric::Latency],
+        Workload::Handover => &[Metric::Latency, Metric::Put],
+        Workload::InplaceStream => &[Metric::Throughput],
     }
 }
 

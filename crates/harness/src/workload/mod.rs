@@ -157,6 +157,9 @@ pub fn run_side<S: Sender, R: Receiver>(
             (Workload::Paced(_), Role::Consumer) => {
                 paced::consumer(tx, rx, elements, spec, rate()?)
             }
+            (Workload::Handover | Workload::InplaceStream, _) => {
+                bail!("the {} workload is named but not yet wired", spec.workload)
+            }
         }
     })
 }
