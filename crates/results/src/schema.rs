@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::vocab::{Metric, Placement, Workload};
+pub use crate::vocab::{Delivery, Metric, Placement, Workload};
 
 /// Bumped whenever a field changes meaning or disappears; adding an optional
 /// field does not bump it. Version 2: the mean's interval is a bootstrap
@@ -402,6 +402,11 @@ pub struct Cell {
     /// Fanout workloads: the number of worker processes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
+    /// Broadcast and gather workloads: whether the messages went through
+    /// the transport's own one-to-many or many-to-one capability (`native`)
+    /// or over one connection per worker (`point-to-point`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::vocab::Delivery>,
     /// Paced workloads: the rate the producer was asked to send at, messages
     /// per second (mean over trials).
     #[serde(default, skip_serializing_if = "Option::is_none")]

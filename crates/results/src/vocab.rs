@@ -30,15 +30,34 @@ pub enum Workload {
     /// processes pull from (as Python's workers do), as many tasks in flight
     /// as workers. Only transports with shared receivers run it.
     FanoutQ(u16),
+    /// One publisher, this many subscriber processes, each receiving every
+    /// message: the round trip to the last subscriber's acknowledgement in
+    /// lockstep, and the slowest subscriber's rate under flood.
+    Bcast(u16),
+    /// This many producer processes into one consumer: the consumer's rate
+    /// under flood with every producer's order checked, and the latency with
+    /// one message in flight per producer.
+    Gather(u16),
     /// Open loop: the producer sends at this percentage of the stream rate
     /// measured for the same transport, placement and size in the same trial.
     Paced(u8),
+    /// Lockstep hand-over of a message the producer produces in place (in
+    /// a loan where the transport lends, else its own buffer and `send`):
+    /// filling before the clock, the clock stopping when the consumer holds
+    /// a readable view, verification off the clock, a small acknowledgement
+    /// (sequence number and checksum) back. Python queues' hand-over cells
+    /// carry this workload too (metric `latency`).
+    Handover,
+    /// Produce in place, hand over and verify under flood: throughput.
+    InplaceStream,
 }
 
 /// The valid workload names, for errors.
 pub const WORKLOAD_FORMS: &str = "seed, pingpong, stream, fanout (= fanout1,fanout2,fanout4), \
 fanoutN (N workers, 1..=64), fanoutq (= fanoutq1,fanoutq2,fanoutq4), fanoutqN (N workers sharing \
-one queue, 1..=64), paced (= paced50,paced80), pacedP (P% of the stream rate, 1..=100)";
+one queue, 1..=64), bcast (= bcast2,bcast4), bcastN (N subscribers each receiving every \
+message, 1..=64), gather (= gather2,gather4), gatherN (N producers into one consumer, 1..=64), \
+paced (= paced50,paced80), pacedP (P% of the stream rate, 1..=100), handover, inplace-stream";
 
 impl Workload {
     /// The name users type and results carry: `seed`, `fanout4`, `paced80`.
@@ -68,9 +87,26 @@ impl Workload {
                 plural(n, "es"),
                 plural(n, "s")
             ),
+            Self::Bcast(n) => format!(
+                "one publisher, {n} subscriber process{}, each receiving every message: round trip to the last acknowledgement (rtt), slowest subscriber's rate (throughput)",
+                plural(n, "es")
+            ),
+            Self::Gather(n) => format!(
+                "{n} producer process{} into one consumer, each producer's order checked: throughput under flood, latency with one message in flight per producer",
+                plural(n, "es")
+            ),
             Self::Paced(p) => format!(
                 "open loop at {p}% of the same cell's stream rate: latency from the intended send time"
             ),
+            Self::Handover => {
+                "lockstep hand-over of a message produced in place (a loan where the \
+                transport lends): latency to the consumer holding it, put"
+                    .to_owned()
+            }
+            Self::InplaceStream => {
+                "produce in place, hand over and verify every byte under flood: throughput"
+                    .to_owned()
+            }
         }
     }
 
@@ -79,10 +115,11 @@ impl Workload {
         self == Self::Seed
     }
 
-    /// Consumer processes the workload runs: its workers, else one.
+    /// Consumer processes the workload runs: its workers (a broadcast's
+    /// subscribers, a gather's producers), else one.
     pub fn consumers(self) -> usize {
         match self {
-            Self::Fanout(n) | Self::FanoutQ(n) => usize::from(n),
+            Self::Fanout(n) | Self::FanoutQ(n) | Self::Bcast(n) | Self::Gather(n) => usize::from(n),
             _ => 1,
         }
     }
@@ -97,14 +134,19 @@ impl Workload {
             Self::Stream => "stream",
             Self::Fanout(_) => "fanout",
             Self::FanoutQ(_) => "fanoutq",
+            Self::Bcast(_) => "bcast",
+            Self::Gather(_) => "gather",
             Self::Paced(_) => "paced",
+            Self::Handover => "handover",
+            Self::InplaceStream => "inplace-stream",
         }
     }
 
-    /// The workload's parameter: workers of a fanout, percent of a paced load.
+    /// The workload's parameter: workers of a fanout, subscribers of a
+    /// broadcast, producers of a gather, percent of a paced load.
     pub fn parameter(self) -> Option<u16> {
         match self {
-            Self::Fanout(n) | Self::FanoutQ(n) => Some(n),
+            Self::Fanout(n) | Self::FanoutQ(n) | Self::Bcast(n) | Self::Gather(n) => Some(n),
             Self::Paced(p) => Some(u16::from(p)),
             _ => None,
         }
@@ -114,6 +156,22 @@ impl Workload {
     /// acknowledgements).
     pub fn is_fanout(self) -> bool {
         matches!(self, Self::Fanout(_) | Self::FanoutQ(_))
+    }
+
+    /// Whether one hub process (core 0) works with N worker processes (core
+    /// 1): fanout, broadcast and gather. The hub is the `producer` role
+    /// process (a gather's consumer: it still connects to every worker).
+    pub fn has_workers(self) -> bool {
+        matches!(
+            self,
+            Self::Fanout(_) | Self::FanoutQ(_) | Self::Bcast(_) | Self::Gather(_)
+        )
+    }
+
+    /// Whether this is one of the patterns: a broadcast to N subscribers or
+    /// N producers gathered into one consumer.
+    pub fn is_pattern(self) -> bool {
+        matches!(self, Self::Bcast(_) | Self::Gather(_))
     }
 
     /// Whether the workers share one queue (`fanoutqN`): the producer then
@@ -135,9 +193,13 @@ impl Workload {
     pub fn primary_metric(self) -> Metric {
         match self {
             Self::Seed => Metric::Total,
-            Self::Pingpong => Metric::Rtt,
-            Self::Stream | Self::Fanout(_) | Self::FanoutQ(_) => Metric::Throughput,
-            Self::Paced(_) => Metric::Latency,
+            Self::Pingpong | Self::Bcast(_) => Metric::Rtt,
+            Self::Stream
+            | Self::Fanout(_)
+            | Self::FanoutQ(_)
+            | Self::Gather(_)
+            | Self::InplaceStream => Metric::Throughput,
+            Self::Paced(_) | Self::Handover => Metric::Latency,
         }
     }
 }
@@ -145,9 +207,13 @@ impl Workload {
 impl fmt::Display for Workload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Seed | Self::Pingpong | Self::Stream => f.write_str(self.family()),
+            Self::Seed | Self::Pingpong | Self::Stream | Self::Handover | Self::InplaceStream => {
+                f.write_str(self.family())
+            }
             Self::Fanout(n) => write!(f, "fanout{n}"),
             Self::FanoutQ(n) => write!(f, "fanoutq{n}"),
+            Self::Bcast(n) => write!(f, "bcast{n}"),
+            Self::Gather(n) => write!(f, "gather{n}"),
             Self::Paced(p) => write!(f, "paced{p}"),
         }
     }
@@ -171,11 +237,17 @@ impl FromStr for Workload {
             "seed" => Ok(Self::Seed),
             "pingpong" => Ok(Self::Pingpong),
             "stream" => Ok(Self::Stream),
+            "handover" => Ok(Self::Handover),
+            "inplace-stream" => Ok(Self::InplaceStream),
             // `fanoutq` first: `fanout` is its prefix.
             _ => if let Some(n) = param("fanoutq") {
                 workers(n).map(Self::FanoutQ)
             } else if let Some(n) = param("fanout") {
                 workers(n).map(Self::Fanout)
+            } else if let Some(n) = param("bcast") {
+                workers(n).map(Self::Bcast)
+            } else if let Some(n) = param("gather") {
+                workers(n).map(Self::Gather)
             } else if let Some(p) = param("paced") {
                 p.parse::<u8>()
                     .ok()
@@ -186,6 +258,45 @@ impl FromStr for Workload {
             }
             .ok_or_else(bad),
         }
+    }
+}
+
+/// How a broadcast or gather cell's messages travelled: through the
+/// transport's own one-to-many (broadcast) or many-to-one (one shared queue)
+/// capability, or over one point-to-point connection per worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Delivery {
+    /// The transport's own broadcast, or one queue shared by every producer.
+    Native,
+    /// One connection per subscriber or producer, the hub holding all.
+    PointToPoint,
+}
+
+impl Delivery {
+    /// The name results carry.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::PointToPoint => "point-to-point",
+        }
+    }
+}
+
+impl fmt::Display for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Delivery {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Self::Native, Self::PointToPoint]
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| {
+                format!("unknown delivery {s:?}; valid deliveries: native, point-to-point")
+            })
     }
 }
 
@@ -345,7 +456,7 @@ macro_rules! serde_as_name {
         }
     )*};
 }
-serde_as_name!(Workload, Placement, Metric);
+serde_as_name!(Workload, Placement, Metric, Delivery);
 
 #[cfg(test)]
 mod tests {
@@ -360,8 +471,12 @@ mod tests {
             Workload::Fanout(1),
             Workload::Fanout(64),
             Workload::FanoutQ(4),
+            Workload::Bcast(2),
+            Workload::Gather(64),
             Workload::Paced(50),
             Workload::Paced(100),
+            Workload::Handover,
+            Workload::InplaceStream,
         ];
         for w in workloads {
             assert_eq!(w.to_string().parse::<Workload>(), Ok(w));
@@ -371,6 +486,14 @@ mod tests {
         }
         assert_eq!(Workload::FanoutQ(4).to_string(), "fanoutq4");
         assert_eq!(Workload::Paced(80).to_string(), "paced80");
+        assert_eq!(Workload::Bcast(4).to_string(), "bcast4");
+        assert_eq!(Workload::Gather(8).to_string(), "gather8");
+        for d in [Delivery::Native, Delivery::PointToPoint] {
+            let json = serde_json::to_string(&d).expect("serialise");
+            assert_eq!(serde_json::from_str::<Delivery>(&json).expect("parse"), d);
+        }
+        assert_eq!(Delivery::PointToPoint.to_string(), "point-to-point");
+        assert_eq!(Workload::InplaceStream.to_string(), "inplace-stream");
         for p in PLACEMENTS {
             assert_eq!(p.to_string().parse::<Placement>(), Ok(p));
             let json = serde_json::to_string(&p).expect("serialise");
@@ -399,11 +522,21 @@ mod tests {
             "fanoutq0",
             "fanoutq65",
             "fanoutqq2",
+            "bcast",
+            "bcast0",
+            "bcast65",
+            "gather",
+            "gather0",
+            "gatherq2",
             "Seed",
+            "hand-over",
+            "inplace_stream",
         ] {
             let e = bad.parse::<Workload>().expect_err(bad);
             assert!(
-                e.contains(&format!("{bad:?}")) && e.contains("seed, pingpong, stream"),
+                e.contains(&format!("{bad:?}"))
+                    && e.contains("seed, pingpong, stream")
+                    && e.contains("inplace-stream"),
                 "{e}"
             );
         }
@@ -429,14 +562,16 @@ mod tests {
             Workload::Paced(50),
             Workload::Stream,
             Workload::Fanout(2),
+            Workload::Gather(2),
+            Workload::Bcast(4),
         ];
         w.sort();
         let names: Vec<String> = w.iter().map(ToString::to_string).collect();
         assert_eq!(
             names,
             [
-                "seed", "stream", "fanout2", "fanout4", "fanout16", "fanoutq1", "paced50",
-                "paced80"
+                "seed", "stream", "fanout2", "fanout4", "fanout16", "fanoutq1", "bcast4",
+                "gather2", "paced50", "paced80"
             ]
         );
         let mut m = METRICS.to_vec();

@@ -175,11 +175,87 @@
 //!   and `loan`, [`SendError::Disconnected`]). A backend built on a library
 //!   with its own cleanup (iceoryx2) documents what that cleanup leaves.
 //!
+//! # Broadcast (optional): one publisher, every message to every subscriber
+//!
+//! A backend whose [`Capabilities::broadcast_subscribers`] is `n > 0` also
+//! offers a one-way broadcast from one process to up to `n` others
+//! ([`broadcast`]):
+//!
+//! ```
+//! use std::time::Instant;
+//! use transport::{BroadcastListener, Options, Publisher, Receiver, Transport};
+//!
+//! // In the publishing process:
+//! fn publish_all<T: Transport>(opts: &Options, n: usize, pids: &[u32], deadline: Instant)
+//!     -> Result<(), Box<dyn std::error::Error>> {
+//!     let (mut listener, endpoint) = T::listen_broadcast(opts, n)?;
+//!     // ... hand `endpoint` to the n subscriber processes ...
+//!     # let _ = endpoint;
+//!     for &pid in pids {
+//!         listener.expect_peer(pid);
+//!     }
+//!     let mut publisher = listener.accept(deadline)?; // all n have joined
+//!     publisher.publish(b"to everyone")?;
+//!     Ok(())
+//! }
+//!
+//! // In each subscribing process:
+//! fn read_one<T: Transport>(endpoint: &transport::Endpoint, opts: &Options)
+//!     -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+//!     let mut rx = T::subscribe(endpoint, opts)?;
+//!     Ok(rx.recv()?.to_vec())
+//! }
+//! ```
+//!
+//! Its promises, which the conformance suite's `bcast_*` cases check:
+//!
+//! - **Every message to every subscriber, whole, in order, exactly once.**
+//!   Sizes as for a point-to-point connection (up to
+//!   [`Capabilities::max_message_size`]; larger: [`PublishError::TooLarge`]
+//!   before anything is published); `recv` lends as it does there.
+//! - **The group is fixed at accept.** [`BroadcastListener::accept`] returns
+//!   once all `subscribers` have joined, so a subscriber never misses a
+//!   message by joining "late" while the others are already reading: nothing
+//!   is published before everyone is there. A subscriber that comes after
+//!   `accept` returned, or beyond the `subscribers` asked for, is refused
+//!   (its `subscribe` gives an error, or its `recv` gives
+//!   [`RecvError::Disconnected`] before any message); the publisher is not
+//!   affected.
+//! - **Back-pressure: the slowest subscriber sets the pace.** `publish` waits
+//!   while any live subscriber has not made room; it never drops a message
+//!   and never buffers without bound. A subscriber that is alive but reads
+//!   nothing for the stall timeout ([`broadcast::DEFAULT_STALL_TIMEOUT`],
+//!   [`Publisher::set_stall_timeout`]) makes `publish` fail with
+//!   [`PublishError::Stalled`] naming it; that message was published to
+//!   nobody, and the caller may retry or give up.
+//! - **A subscriber that dies or drops its receiver** is dropped from the
+//!   group: a publisher waiting on it notices within
+//!   [`broadcast::DEPARTURE_NOTICE`] and goes on with the others (who miss
+//!   nothing), and [`Publisher::departed`] names it, with how many messages
+//!   had been published by then. Only when every subscriber has gone does
+//!   `publish` give [`PublishError::Disconnected`].
+//! - **The publisher gone:** each subscriber's `recv` returns everything
+//!   published before, then [`RecvError::Disconnected`], as a receiver does
+//!   when its peer goes.
+//! - **One way.** Subscribers do not answer through the broadcast; a caller
+//!   that needs replies (the harness's lockstep acknowledgement) opens a
+//!   point-to-point connection per subscriber besides it.
+//! - **Admission and resources** as for point-to-point connections:
+//!   [`BroadcastListener::expect_peer`] is called once per subscriber, names
+//!   derive from [`Options::tag`], and nothing is left behind once the
+//!   publisher and every subscriber have ended, or been killed.
+//!
+//! Backends without it keep the defaults of [`Transport::listen_broadcast`]
+//! and [`Transport::subscribe`], which refuse
+//! ([`broadcast::not_supported`]); callers then send over `n`
+//! point-to-point connections.
+//!
 //! Serialization is never done here: transports move opaque bytes, codecs live
 //! above them, so encode and decode can be timed apart from the transport.
 
 #![forbid(unsafe_code)]
 
+pub mod broadcast;
 pub mod framing;
 pub mod loan;
 pub mod mqueue_names;
@@ -191,6 +267,7 @@ pub mod shm_names;
 mod wait;
 pub use wait::wait_readable;
 
+pub use broadcast::{BroadcastListener, Departed, PublishError, Publisher};
 pub use loan::{Loan, Outgoing, fill_and_send, outgoing};
 
 use std::fmt;
@@ -243,6 +320,11 @@ pub struct Capabilities {
     /// runs no more of this backend's connections at once, and the harness
     /// does not schedule a workload that needs more.
     pub max_concurrent: usize,
+    /// The most subscribers one publisher serves natively
+    /// ([`Transport::listen_broadcast`], see the crate docs, "Broadcast");
+    /// 0: no native broadcast (callers send over one point-to-point
+    /// connection per subscriber).
+    pub broadcast_subscribers: usize,
 }
 
 impl Default for Capabilities {
@@ -254,6 +336,7 @@ impl Default for Capabilities {
             shared_receivers: 0,
             max_loan: 0,
             max_concurrent: 0,
+            broadcast_subscribers: 0,
         }
     }
 }
@@ -541,6 +624,34 @@ pub trait Transport: 'static {
         endpoint: &Endpoint,
         opts: &Options,
     ) -> Result<(Self::Sender, Self::Receiver), OpenError>;
+
+    /// Creates a broadcast for `subscribers` processes (see the crate docs,
+    /// "Broadcast"): each calls [`subscribe`](Self::subscribe) with the
+    /// endpoint, and the listener's [`BroadcastListener::accept`] returns
+    /// the [`Publisher`] once all have joined. Backends without
+    /// [`Capabilities::broadcast_subscribers`] refuse
+    /// ([`broadcast::not_supported`]); so does a backend asked for more
+    /// subscribers than it declares.
+    fn listen_broadcast(
+        opts: &Options,
+        subscribers: usize,
+    ) -> Result<(impl BroadcastListener + use<Self>, Endpoint), OpenError> {
+        let _ = (opts, subscribers);
+        Err::<(broadcast::Unsupported, Endpoint), _>(broadcast::not_supported(Self::NAME))
+    }
+
+    /// Joins the broadcast at `endpoint` (made by
+    /// [`listen_broadcast`](Self::listen_broadcast) in another process) as
+    /// one subscriber: the receiver gets every message published from then
+    /// on, in order, then [`RecvError::Disconnected`] once the publisher
+    /// has gone.
+    fn subscribe(
+        endpoint: &Endpoint,
+        opts: &Options,
+    ) -> Result<impl Receiver + use<Self>, OpenError> {
+        let _ = (endpoint, opts);
+        Err::<broadcast::Unsupported, _>(broadcast::not_supported(Self::NAME))
+    }
 
     /// Static facts about this backend.
     fn capabilities() -> Capabilities {

@@ -140,8 +140,13 @@ fn metrics_of(workload: Workload) -> &'static [Metric] {
         ],
         Workload::Pingpong => &[Metric::Rtt],
         Workload::Stream => &[Metric::Throughput, Metric::Oneway],
-        Workload::Fanout(_) | Workload::FanoutQ(_) => &[Metric::Throughput, Metric::Latency],
+        Workload::Fanout(_) | Workload::FanoutQ(_) | Workload::Gather(_) => {
+            &[Metric::Throughput, Metric::Latency]
+        }
+        Workload::Bcast(_) => &[Metric::Rtt, Metric::Throughput],
         Workload::Paced(_) => &[Metric::Latency],
+        Workload::Handover => &[Metric::Latency, Metric::Put],
+        Workload::InplaceStream => &[Metric::Throughput],
     }
 }
 

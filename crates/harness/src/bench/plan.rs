@@ -231,13 +231,16 @@ impl Plan {
             asked
         };
         let n = match job.workload {
-            Workload::Stream => base * STREAM_FACTOR,
+            Workload::Stream | Workload::InplaceStream => base * STREAM_FACTOR,
             // An upper bound: the paced count per size follows from its rate.
             Workload::Paced(_) if crowded => base * STREAM_FACTOR,
             Workload::Paced(_) => base * PACED_FACTOR,
             // Every worker needs at least one task.
-            Workload::Fanout(_) | Workload::FanoutQ(_) => base.max(job.workload.consumers()),
-            Workload::Seed | Workload::Pingpong => base,
+            Workload::Fanout(_)
+            | Workload::FanoutQ(_)
+            | Workload::Bcast(_)
+            | Workload::Gather(_) => base.max(job.workload.consumers()),
+            Workload::Seed | Workload::Pingpong | Workload::Handover => base,
         };
         (n, crowded)
     }

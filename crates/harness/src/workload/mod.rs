@@ -145,11 +145,20 @@ pub fn run_side<S: Sender, R: Receiver>(
             (Workload::FanoutQ(_), _) => {
                 bail!("internal error: the shared-queue fanout runs through run_shared_*")
             }
+            (Workload::Bcast(_) | Workload::Gather(_), _) => {
+                bail!(
+                    "the {} workload is not wired into the harness yet",
+                    spec.workload
+                )
+            }
             (Workload::Paced(_), Role::Producer) => {
                 paced::producer(tx, rx, elements, spec, rate()?)
             }
             (Workload::Paced(_), Role::Consumer) => {
                 paced::consumer(tx, rx, elements, spec, rate()?)
+            }
+            (Workload::Handover | Workload::InplaceStream, _) => {
+                bail!("the {} workload is named but not yet wired", spec.workload)
             }
         }
     })
