@@ -16,6 +16,12 @@
 //! connects to all; in `fanoutqN` the producer listens on one shared
 //! endpoint (reading one `PEER` line per worker) and every worker connects
 //! to it. [`listens`] says which process of a group listens.
+//!
+//! The patterns have the same shape: the hub (the `producer` role: a
+//! broadcast's publisher, a gather's consumer) connects to each worker's
+//! endpoint (`bcastN`'s subscribers, `gatherN`'s producers); a native
+//! broadcast or gather then sets up its publisher or shared queue over
+//! those connections (workload/bcast.rs, workload/gather.rs).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -65,6 +71,11 @@ pub struct RoleSpec {
     pub rates: Vec<f64>,
     /// How long the consumer waits for the producer to connect.
     pub connect_timeout_ms: u64,
+    /// Broadcast and gather: whether the messages go through the
+    /// transport's own one-to-many (`listen_broadcast`) or many-to-one
+    /// (`listen_shared`) capability, or over one connection per worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<results::Delivery>,
     /// Stream workload: each size streams for at least this long.
     #[serde(default = "default_stream_min_ms")]
     pub stream_min_ms: u64,
@@ -174,9 +185,9 @@ impl Control {
 /// Connection options for worker `worker` (0 outside fanout): every
 /// per-worker fanout connection gets its own resource names (a shared queue
 /// is one connection).
-fn options(spec: &RoleSpec, worker: usize) -> Options {
+pub(crate) fn options(spec: &RoleSpec, worker: usize) -> Options {
     Options {
-        tag: if spec.workload.is_fanout() && !spec.workload.shared_queue() {
+        tag: if spec.workload.has_workers() && !hub_listens(spec) {
             format!("{}-w{worker}", spec.tag)
         } else {
             spec.tag.clone()
@@ -189,13 +200,21 @@ fn options(spec: &RoleSpec, worker: usize) -> Options {
 /// a pair's consumer and each `fanoutN` worker; in a shared-queue fanout
 /// (`fanoutqN`) the producer, whose one endpoint every worker connects to.
 pub fn listens(spec: &RoleSpec) -> bool {
-    (spec.role == Role::Consumer) != spec.workload.shared_queue()
+    (spec.role == Role::Consumer) != hub_listens(spec)
+}
+
+/// Whether the hub (the `producer` role) listens on one endpoint every
+/// worker connects to: a shared-queue fanout. (A native broadcast or
+/// gather sets up its one-to-many or many-to-one channel over the workers'
+/// own connections instead: workload/bcast.rs, workload/gather.rs.)
+pub fn hub_listens(spec: &RoleSpec) -> bool {
+    spec.workload.shared_queue()
 }
 
 /// Sets up the connection(s) for transport `T` and runs the workload's side.
 pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutput> {
     let fault = crate::fault::Fault::from_env().filter(|_| spec.role == Role::Producer);
-    if spec.role == Role::Producer && spec.workload.is_fanout() && !listens(spec) {
+    if spec.role == Role::Producer && spec.workload.has_workers() && !listens(spec) {
         return run_dealer::<T>(spec, ctl, fault);
     }
     let opts = options(spec, spec.worker);
@@ -210,17 +229,18 @@ pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutpu
             .with_context(|| format!("{}: connecting to {ep}", T::NAME))?
     };
     match fault {
-        Some(fault) => side(
+        Some(fault) => side::<T, _, _>(
             spec,
             &mut crate::fault::Faulty::new(tx, fault),
             &mut rx,
             ctl,
         ),
-        None => side(spec, &mut tx, &mut rx, ctl),
+        None => side::<T, _, _>(spec, &mut tx, &mut rx, ctl),
     }
 }
 
-/// The `fanoutN` producer: one connection to each worker's endpoint.
+/// The hub of `fanoutN`, `bcastN` and a point-to-point `gatherN`: one
+/// connection to each worker's endpoint.
 fn run_dealer<T: Transport>(
     spec: &RoleSpec,
     ctl: &mut Control,
@@ -228,7 +248,8 @@ fn run_dealer<T: Transport>(
 ) -> Result<RoleOutput> {
     anyhow::ensure!(
         spec.endpoints.len() == spec.workload.consumers(),
-        "fanout producer started with {} endpoints for {} workers",
+        "{} hub started with {} endpoints for {} workers",
+        spec.workload,
         spec.endpoints.len(),
         spec.workload.consumers()
     );
@@ -245,9 +266,9 @@ fn run_dealer<T: Transport>(
                 .into_iter()
                 .map(|(tx, rx)| (crate::fault::Faulty::new(tx, f), rx))
                 .collect();
-            workload::run_fanout_producer(spec, &mut faulty, ctl)
+            workload::run_hub::<T, _, _>(spec, &mut faulty, ctl)
         }
-        None => workload::run_fanout_producer(spec, &mut conns, ctl),
+        None => workload::run_hub::<T, _, _>(spec, &mut conns, ctl),
     }
 }
 
@@ -258,7 +279,7 @@ fn accept<T: Transport>(
     opts: &Options,
     ctl: &mut Control,
 ) -> Result<(T::Sender, T::Receiver)> {
-    let (mut listener, ep) = if spec.workload.shared_queue() {
+    let (mut listener, ep) = if hub_listens(spec) {
         T::listen_shared(opts, spec.workload.consumers()).with_context(|| {
             format!(
                 "{}: listen for {} workers",
@@ -274,7 +295,7 @@ fn accept<T: Transport>(
         listener.expect_peer(pid);
     }
     let deadline = Instant::now() + Duration::from_millis(spec.connect_timeout_ms);
-    let who = if spec.workload.shared_queue() {
+    let who = if hub_listens(spec) {
         "the workers"
     } else {
         "the producer"
@@ -285,16 +306,22 @@ fn accept<T: Transport>(
 }
 
 /// This process's side of the workload on its one connection.
-fn side<S: transport::Sender, R: transport::Receiver>(
+fn side<T: Transport, S: transport::Sender, R: transport::Receiver>(
     spec: &RoleSpec,
     tx: &mut S,
     rx: &mut R,
     ctl: &mut Control,
 ) -> Result<RoleOutput> {
-    match (spec.workload.shared_queue(), spec.role) {
-        (false, _) => workload::run_side(spec, tx, rx, ctl),
-        (true, Role::Producer) => workload::run_shared_producer(spec, tx, rx, ctl),
-        (true, Role::Consumer) => workload::run_shared_worker(spec, tx, rx, ctl),
+    match (spec.workload, spec.role) {
+        (Workload::FanoutQ(_), Role::Producer) => workload::run_shared_producer(spec, tx, rx, ctl),
+        (Workload::FanoutQ(_), Role::Consumer) => workload::run_shared_worker(spec, tx, rx, ctl),
+        (Workload::Bcast(_), Role::Consumer) => {
+            workload::run_subscriber::<T, _, _>(spec, tx, rx, ctl)
+        }
+        (Workload::Gather(_), Role::Consumer) => {
+            workload::run_gather_producer::<T, _, _>(spec, tx, rx, ctl)
+        }
+        _ => workload::run_side(spec, tx, rx, ctl),
     }
 }
 

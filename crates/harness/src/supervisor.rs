@@ -1,5 +1,6 @@
 //! The supervisor: starts the processes that listen (a pair's consumer, a
-//! `fanoutN` workload's workers, or a `fanoutqN` workload's producer),
+//! `fanoutN`, `bcastN` or point-to-point `gatherN` workload's workers, or
+//! the hub of a `fanoutqN` or native `gatherN`),
 //! relays their endpoint(s) to the newly started processes that connect,
 //! watches every process under deadlines, and turns every way a group can go
 //! wrong (a crash, a kill, a verification failure, a hang) into an error that
@@ -273,7 +274,7 @@ pub fn run_group(
     let listeners = procs.len();
     for (index, label, mut s) in connecting {
         s.endpoint = endpoints.first().cloned();
-        if spec.workload.is_fanout() && !spec.workload.shared_queue() {
+        if spec.workload.has_workers() && !crate::role::hub_listens(spec) {
             s.endpoints.clone_from(&endpoints);
         }
         let p = Proc::spawn(
@@ -316,20 +317,32 @@ fn members(spec: &RoleSpec, limits: Limits) -> Vec<(usize, String, RoleSpec)> {
     let mut producer = spec.clone();
     producer.role = Role::Producer;
     producer.connect_timeout_ms = connect_ms;
-    let mut out = vec![(0, "producer".to_owned(), producer)];
+    let (hub, worker) = labels(spec.workload);
+    let mut out = vec![(0, hub.to_owned(), producer)];
     for k in 0..spec.workload.consumers() {
         let mut consumer = spec.clone();
         consumer.role = Role::Consumer;
         consumer.worker = k;
         consumer.connect_timeout_ms = connect_ms;
-        let label = if spec.workload.is_fanout() {
-            format!("worker {k}")
+        let label = if spec.workload.has_workers() {
+            format!("{worker} {k}")
         } else {
             "consumer".to_owned()
         };
         out.push((k + 1, label, consumer));
     }
     out
+}
+
+/// What the group's processes are called in messages: (the hub, each
+/// worker but for its number).
+fn labels(workload: crate::workload::Workload) -> (&'static str, &'static str) {
+    use crate::workload::Workload;
+    match workload {
+        Workload::Bcast(_) => ("publisher", "subscriber"),
+        Workload::Gather(_) => ("consumer", "producer"),
+        _ => ("producer", "worker"),
+    }
 }
 
 /// Phase 1: waits until every (listening) process in `procs` has published

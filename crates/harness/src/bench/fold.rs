@@ -189,7 +189,8 @@ pub(super) fn cells(
             trials: acc.trials.len().max(acc.rates.len()),
             cpu_producer_ns: mean(&acc.cpu_producer),
             cpu_consumer_ns: mean(&acc.cpu_consumer),
-            workers: workload.is_fanout().then(|| workload.consumers()),
+            workers: workload.has_workers().then(|| workload.consumers()),
+            delivery: g.delivery,
             offered_msgs_per_s: mean(&acc.offered),
             note: acc.note,
             ..Cell::default()
@@ -234,7 +235,8 @@ pub(super) fn cells(
                     metric: *metric,
                     status: Status::Failed,
                     error: Some(err.clone()),
-                    workers: workload.is_fanout().then(|| workload.consumers()),
+                    workers: workload.has_workers().then(|| workload.consumers()),
+                    delivery: g.delivery,
                     ..Cell::default()
                 });
             }

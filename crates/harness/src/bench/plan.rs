@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use codec::Codec;
+use results::Delivery;
 
 use super::adaptive::Adaptive;
 use crate::placement::Placement;
@@ -87,14 +88,17 @@ pub struct Plan {
 }
 
 /// Settings of one workload family (`seed`, `pingpong`, `stream`, `fanout`,
-/// `paced`) that differ from the run's: a workload whose per-trial spread is
-/// small needs fewer messages, and fanout's scaling shows at a few sizes.
+/// `paced`, `bcast`, `gather`) that differ from the run's: a workload whose
+/// per-trial spread is small needs fewer messages, fanout's scaling shows at
+/// a few sizes, and the patterns run on a few transports in the default run.
 #[derive(Debug, Clone, Default)]
 pub struct PerWorkload {
     /// Measured messages per trial and size, by family.
     pub messages: BTreeMap<String, usize>,
     /// Payload sizes, by family.
     pub sizes: BTreeMap<String, Vec<u64>>,
+    /// Transports, by family (each also in the run's transports).
+    pub transports: BTreeMap<String, Vec<String>>,
 }
 
 /// A group of cells: the indices, in the plan, of a job's transport,
@@ -105,6 +109,9 @@ pub(super) struct Group {
     pub workload: usize,
     pub codec: usize,
     pub placement: usize,
+    /// Broadcast and gather: native or point to point (two groups where a
+    /// transport runs both).
+    pub delivery: Option<Delivery>,
 }
 
 /// One trial of one group: a pair (or fanout group) of role processes.
@@ -115,12 +122,18 @@ pub(super) struct Job {
     pub workload: Workload,
     pub codec: Codec,
     pub backend: &'static Backend,
+    /// Broadcast and gather: how the messages travel.
+    pub delivery: Option<Delivery>,
 }
 
 impl Job {
     pub(super) fn label(&self) -> String {
+        let delivery = self
+            .delivery
+            .map(|d| format!(" {d}"))
+            .unwrap_or_default();
         format!(
-            "{} {} {} {} trial {}",
+            "{} {}{delivery} {} {} trial {}",
             self.backend.name,
             self.workload,
             self.codec.name(),
@@ -128,6 +141,26 @@ impl Job {
             self.trial + 1
         )
     }
+}
+
+/// The deliveries a backend runs a workload with: none for a workload that
+/// is not a pattern; for `bcastN` and `gatherN`, native first where the
+/// backend has it for N workers (a broadcast, or a queue N producers can
+/// share), then point to point, which every backend runs.
+pub fn deliveries(backend: &Backend, workload: Workload) -> Vec<Option<Delivery>> {
+    let caps = (backend.capabilities)();
+    let n = workload.consumers();
+    let native = match workload {
+        Workload::Bcast(_) => caps.broadcast_subscribers >= n,
+        Workload::Gather(_) => caps.shared_receivers >= n,
+        _ => return vec![None],
+    };
+    let mut v = Vec::with_capacity(2);
+    if native {
+        v.push(Some(Delivery::Native));
+    }
+    v.push(Some(Delivery::PointToPoint));
+    v
 }
 
 impl Plan {
@@ -161,16 +194,21 @@ impl Plan {
                         vec![Codec::Raw]
                     };
                     for codec in codecs {
-                        for &backend in self.transports.iter().filter(|b| runs(b, workload)) {
-                            let job = Job {
-                                trial,
-                                placement,
-                                workload,
-                                codec,
-                                backend,
-                            };
-                            if trial < self.trials_for(&job) {
-                                jobs.push(job);
+                        for &backend in self.transports.iter().filter(|b| {
+                            runs(b, workload) && self.transport_runs(b, workload)
+                        }) {
+                            for delivery in deliveries(backend, workload) {
+                                let job = Job {
+                                    trial,
+                                    placement,
+                                    workload,
+                                    codec,
+                                    backend,
+                                    delivery,
+                                };
+                                if trial < self.trials_for(&job) {
+                                    jobs.push(job);
+                                }
                             }
                         }
                     }
@@ -186,6 +224,16 @@ impl Plan {
             .sizes
             .get(workload.family())
             .unwrap_or(&self.sizes)
+    }
+
+    /// Whether the run asks for this backend in this workload's family:
+    /// every transport of the run unless `--transports-for` names the
+    /// family's own.
+    pub fn transport_runs(&self, backend: &Backend, workload: Workload) -> bool {
+        self.per_workload
+            .transports
+            .get(workload.family())
+            .is_none_or(|names| names.iter().any(|n| n == backend.name))
     }
 
     /// Measured messages per trial and size for the workload.
@@ -218,6 +266,7 @@ impl Plan {
             workload: pos(self.workloads.iter().position(|w| *w == job.workload)),
             codec: pos(self.codecs.iter().position(|c| *c == job.codec)),
             placement: pos(self.placements.iter().position(|p| *p == job.placement)),
+            delivery: job.delivery,
         }
     }
 

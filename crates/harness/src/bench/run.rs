@@ -150,6 +150,7 @@ impl<'a> Runner<'a> {
             rates: rates.clone(),
             connect_timeout_ms: self.plan.limits.connect.as_millis() as u64,
             stream_min_ms: self.plan.stream_min_ms,
+            delivery: job.delivery,
         };
         match run_group(self.exe, &spec, self.plan.limits) {
             Ok((producer, consumers)) => {

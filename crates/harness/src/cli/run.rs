@@ -90,6 +90,11 @@ pub(super) struct RunArgs {
     /// Example: --sizes-for fanout=100,6400,51200
     #[arg(long, value_name = "FAMILY=SIZES")]
     sizes_for: Vec<String>,
+    /// Transports for one workload family instead of --transport, as FAMILY=T1:T2:... (repeatable;
+    /// each must be registered; only those also in --transport run). Example:
+    /// --transports-for bcast=shm-adaptive:uds:iceoryx2
+    #[arg(long, value_name = "FAMILY=TRANSPORTS")]
+    transports_for: Vec<String>,
     /// Each stream size runs for at least this many milliseconds (paced loads are fractions of
     /// that rate, so the full matrix keeps the default).
     #[arg(long, default_value_t = crate::workload::stream::DEFAULT_MIN_MS, allow_hyphen_values = true, value_parser = number_in(1u64, 60_000))]
@@ -329,7 +334,8 @@ fn measure(args: &RunArgs, command: String) -> Result<Measured> {
              --no-intervals to run without intervals"
         )));
     }
-    let per_workload = parse_per_workload(&args.messages_for, &args.sizes_for)?;
+    let mut per_workload = parse_per_workload(&args.messages_for, &args.sizes_for)?;
+    per_workload.transports = parse_transports_for(&args.transports_for)?;
     let exe = std::env::current_exe().context("locating the ipcbench binary")?;
     let plan = Plan {
         transports,
@@ -440,25 +446,58 @@ fn check_shareable(
     Ok(())
 }
 
-/// `--messages-for` and `--sizes-for`: FAMILY=VALUE pairs.
-fn parse_per_workload(messages: &[String], sizes: &[String]) -> Result<bench::PerWorkload> {
-    const FAMILIES: [&str; 6] = ["seed", "pingpong", "stream", "fanout", "fanoutq", "paced"];
-    let split = |item: &str| -> Result<(String, String)> {
-        let (family, value) = item.split_once('=').ok_or_else(|| {
-            Usage(format!(
-                "{item:?} is not FAMILY=VALUE; families: {}",
-                FAMILIES.join(", ")
-            ))
-        })?;
-        let family = family.trim();
-        if !FAMILIES.contains(&family) {
+/// The workload families the per-family flags take.
+const FAMILIES: [&str; 8] = [
+    "seed", "pingpong", "stream", "fanout", "fanoutq", "paced", "bcast", "gather",
+];
+
+/// A FAMILY=VALUE item of a per-family flag, the family checked.
+fn split_family(item: &str) -> Result<(String, String)> {
+    let (family, value) = item.split_once('=').ok_or_else(|| {
+        Usage(format!(
+            "{item:?} is not FAMILY=VALUE; families: {}",
+            FAMILIES.join(", ")
+        ))
+    })?;
+    let family = family.trim();
+    if !FAMILIES.contains(&family) {
+        bail!(Usage(format!(
+            "unknown workload family {family:?} in {item:?}; families: {}",
+            FAMILIES.join(", ")
+        )));
+    }
+    Ok((family.to_owned(), value.trim().to_owned()))
+}
+
+/// `--transports-for`: FAMILY=T1:T2 pairs, every name registered.
+fn parse_transports_for(items: &[String]) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+    let mut out = std::collections::BTreeMap::new();
+    for item in items {
+        let (family, value) = split_family(item)?;
+        let mut names = Vec::new();
+        for name in value.split(':').map(str::trim).filter(|n| !n.is_empty()) {
+            if registry::find(name).is_none() {
+                let valid: Vec<&str> = registry::BACKENDS.iter().map(|b| b.name).collect();
+                bail!(Usage(format!(
+                    "--transports-for {item}: unknown transport {name:?}; valid transports: {}",
+                    valid.join(", ")
+                )));
+            }
+            names.push(name.to_owned());
+        }
+        if names.is_empty() {
             bail!(Usage(format!(
-                "unknown workload family {family:?} in {item:?}; families: {}",
-                FAMILIES.join(", ")
+                "--transports-for {item}: no transport named; give FAMILY=T1:T2"
             )));
         }
-        Ok((family.to_owned(), value.trim().to_owned()))
-    };
+        out.insert(family, names);
+    }
+    Ok(out)
+}
+
+/// `--messages-for` and `--sizes-for`: FAMILY=VALUE pairs.
+fn parse_per_workload(messages: &[String], sizes: &[String]) -> Result<bench::PerWorkload> {
+    let split = split_family;
     let mut out = bench::PerWorkload::default();
     for item in messages {
         let (family, value) = split(item)?;
@@ -480,7 +519,11 @@ fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<results::Cell> {
     for b in &plan.transports {
         let max = (b.capabilities)().max_message_size as u64;
         let mut named = std::collections::BTreeSet::new();
-        for &workload in plan.workloads.iter().filter(|&&w| bench::runs(b, w)) {
+        for &workload in plan
+            .workloads
+            .iter()
+            .filter(|&&w| bench::runs(b, w) && plan.transport_runs(b, w))
+        {
             for &size in plan
                 .sizes_of(workload)
                 .iter()

@@ -7,9 +7,12 @@
 //! can tell them apart without any extra round trip; verification of every
 //! message happens after the timestamps it contributes to.
 
+mod bcast;
 pub mod by_size;
 mod fanout;
 mod fanout_shared;
+mod gather;
+mod hub;
 mod paced;
 mod pingpong;
 mod seed;
@@ -23,6 +26,8 @@ use crate::clock::now_ns;
 use crate::placement::Role;
 use crate::role::{Control, RoleOutput, RoleSpec, SizeOutput};
 
+pub use bcast::FLOOD_FACTOR;
+pub use hub::{run_gather_producer, run_hub, run_subscriber};
 pub use paced::message_count as paced_messages;
 
 /// Sequence-number flag marking warm-up messages, which are verified but not
@@ -95,6 +100,8 @@ pub fn parse_list(given: &[String]) -> Result<Vec<Workload>, String> {
         let ws: Vec<Workload> = match name {
             "fanout" => FANOUT_DEFAULT.to_vec(),
             "fanoutq" => FANOUTQ_DEFAULT.to_vec(),
+            "bcast" => vec![Workload::Bcast(2), Workload::Bcast(4)],
+            "gather" => vec![Workload::Gather(2), Workload::Gather(4)],
             "paced" => PACED_DEFAULT.to_vec(),
             _ => vec![name.parse()?],
         };
@@ -146,10 +153,7 @@ pub fn run_side<S: Sender, R: Receiver>(
                 bail!("internal error: the shared-queue fanout runs through run_shared_*")
             }
             (Workload::Bcast(_) | Workload::Gather(_), _) => {
-                bail!(
-                    "the {} workload is not wired into the harness yet",
-                    spec.workload
-                )
+                bail!("internal error: {} runs through run_hub and its workers' runs", spec.workload)
             }
             (Workload::Paced(_), Role::Producer) => {
                 paced::producer(tx, rx, elements, spec, rate()?)
