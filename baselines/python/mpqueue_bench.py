@@ -7,7 +7,8 @@ writes the results in ipcbench's JSON schema (docs/results-schema.md), so the
 report can set Python's numbers beside every transport's.
 
 The modes (``mp-queue``, ``mp-queue-inproc``) and the ``fanoutN`` workload
-are described in mpqueue_workloads.py. ``--modes`` and ``--fanout-modes``
+are described in mpqueue_workloads.py, ``gatherN`` (N producers into one
+queue) in gather.py. ``--modes`` and ``--fanout-modes``
 also take the queues of alternatives.py (each its own transport name) and
 ``ray`` (ray_alternative.py: a Ray driver and Ray actors, run only when named
 and installed).
@@ -42,7 +43,10 @@ from typing import Any
 import numpy as np
 
 import alternatives
+import gather
 import handover
+import mpqueue_schema
+import mpqueue_workloads
 from mpqueue_common import base_name
 from mpqueue_schema import results_document, write_results
 from mpqueue_sweep import measure_placement
@@ -58,7 +62,7 @@ MODES = ("mp-queue", "mp-queue-inproc") + tuple(
 OPT_IN_MODES = alternatives.OPT_IN
 #: What ``--modes`` / ``--fanout-modes`` run by default (the tool's original scope).
 DEFAULT_MODES = ("mp-queue", "mp-queue-inproc")
-WORKLOADS = ("seed", "fanout", handover.NAME)
+WORKLOADS = ("seed", "fanout", handover.NAME, gather.NAME)
 PLACEMENTS = ("split", "same", "none")
 DEFAULT_WORKERS = [1, 2, 4]
 DEFAULT_SIZES = [int(x) for x in np.around(np.geomspace(100, 51200, 10)).astype(int)]
@@ -114,6 +118,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help=f"handover workload: comma-separated subset of "
                          f"{','.join(handover.MODES + handover.OPT_IN)}, or 'all' (every one but "
                          f"{','.join(handover.OPT_IN)}, which runs only when named; default all)")
+    ap.add_argument("--gather-modes", default="mp-queue",
+                    help=f"gather workload (N producers into one queue): comma-separated subset of "
+                         f"{','.join(alternatives.FANOUT)}, or 'all' (default mp-queue)")
+    ap.add_argument("--producers", default=",".join(map(str, gather.DEFAULT_PRODUCERS)),
+                    help="gather: comma-separated producer counts (default 2,4)")
+    ap.add_argument("--gather-sizes", help="gather: comma-separated int64 element counts (default: --sizes)")
+    ap.add_argument("--gather-messages", type=int,
+                    help="gather: arrays per trial and size, shared among the producers (default: "
+                         "--messages; at most 8 MiB of payload per producer)")
     ap.add_argument("--workers", default=",".join(map(str, DEFAULT_WORKERS)),
                     help="fanout: comma-separated worker counts (default 1,2,4)")
     ap.add_argument("--timeout", type=float, default=120.0,
@@ -128,6 +141,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.fanout_sizes = parse_sizes(args.fanout_sizes) if args.fanout_sizes else args.sizes
     args.messages = args.messages if args.messages is not None else (200 if q else 1000)
     args.fanout_messages = args.fanout_messages or args.messages
+    args.gather_sizes = parse_sizes(args.gather_sizes) if args.gather_sizes else args.sizes
+    args.gather_messages = args.gather_messages or args.messages
+    if args.gather_messages < 1:
+        ap.error(f"invalid --gather-messages {args.gather_messages}: at least 1")
     args.trials = args.trials if args.trials is not None else (2 if q else 5)
     args.warmup = args.warmup if args.warmup is not None else (20 if q else 50)
     if args.messages < 1 or args.trials < 1 or args.warmup < 0 or args.timeout <= 0:
@@ -150,6 +167,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.fanout_modes = [m for m in args.fanout_modes if not alternatives.missing(m)]
     for note in args.skipped:
         print(f"skipped (package missing): {note}", file=sys.stderr)
+    args.gather_modes = mode_list(args.gather_modes, alternatives.FANOUT)
+    unknown = [m for m in args.gather_modes if m not in alternatives.FANOUT]
+    if unknown or not args.gather_modes:
+        ap.error(f"unknown gather mode(s) {unknown}: choose from {', '.join(alternatives.FANOUT)}, or all")
+    gone = sorted({r for m in args.gather_modes if (r := alternatives.missing(m))})
+    for note in gone:
+        print(f"skipped (package missing): {note}", file=sys.stderr)
+    args.skipped = sorted(set(args.skipped) | set(gone))
+    args.gather_modes = [m for m in args.gather_modes if not alternatives.missing(m)]
+    try:
+        args.producers = sorted({int(n) for n in args.producers.split(",") if n.strip()})
+    except ValueError:
+        ap.error(f"invalid --producers {args.producers!r}: expected counts such as 2,4")
+    if not args.producers or min(args.producers) < 1 or max(args.producers) > 64:
+        ap.error("--producers must be between 1 and 64")
     args.large_sizes = ([] if args.large_sizes.strip() in ("", "none")
                         else parse_sizes(args.large_sizes))
     args.large_modes = mode_list(args.large_modes, tuple(dict.fromkeys(MODES + alternatives.FANOUT)))
@@ -243,6 +275,11 @@ def main(argv: list[str]) -> int:
         cells += c
         errors.update({(placement, *k): v for k, v in e.items()})
         warm_ms += w
+        if gather.NAME in args.workloads:
+            c, e = gather.measure(ctx, args, alternatives, mpqueue_workloads.supervise,
+                                  mpqueue_schema)
+            cells += c
+            errors.update({(placement, gather.NAME, *k): v for k, v in e.items()})
 
     results = results_document(args, method, start, os.path.abspath(__file__), cells, warm_ms)
     write_results(results, args.json)

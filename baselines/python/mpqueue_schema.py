@@ -94,8 +94,9 @@ def cell(mode: str, placement: str, elements: int, metric: str, workload: str = 
         "size_bytes": elements * 8,
         "metric": metric,
     }
-    if workload.startswith("fanout"):
-        c["workers"] = int(workload[len("fanout"):])
+    for family in ("fanout", "gather"):
+        if workload.startswith(family):
+            c["workers"] = int(workload[len(family):])
     if mode == ray_alternative.NAME:
         c["note"] = ray_alternative.NOTE
     return c

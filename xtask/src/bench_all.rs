@@ -89,7 +89,7 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
             "split"
         },
         python_sizes: "100,200,400,800,1600,3200,6400,12800,25600,51200",
-        python_workloads: "seed,fanout",
+        python_workloads: "seed,fanout,gather",
         // Every alternative of issue 13 whose package installs, two
         // processes each, plus the notebook's own one-process loop for
         // mp.Queue and ipcbench.Queue; three trials each (Python cells are
@@ -118,6 +118,25 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
             "524288,8388608",
             "--large-modes",
             "mp-queue,ipcbench",
+            // Issue 24: N processes putting into one queue, the counterpart
+            // of gather2 and gather4 (--full: every queue that can, at
+            // every size, N = 1, 2, 4, 8 as the Rust side).
+            "--gather-modes",
+            if args.full {
+                "all"
+            } else {
+                "mp-queue,faster-fifo,ipcbench"
+            },
+            "--producers",
+            if args.full { "1,2,4,8" } else { "2,4" },
+            "--gather-sizes",
+            if args.full {
+                "100,200,400,800,1600,3200,6400,12800,25600,51200"
+            } else {
+                "100,51200"
+            },
+            "--gather-messages",
+            "400",
         ],
     }
 }

@@ -1,5 +1,6 @@
 //! Deliberate faults for testing that verification and supervision work end to
-//! end: `IPCBENCH_FAULT=<kind>:<n>` makes the producer's sender corrupt, drop
+//! end: `IPCBENCH_FAULT=<kind>:<n>` makes the producer's sender (a gather's
+//! first producer's, a broadcast's on each subscriber's connection) corrupt, drop
 //! or duplicate its n-th send (counting from 0, warm-up included), or exit
 //! abruptly at it. Read once at start-up; the unfaulted path is untouched.
 

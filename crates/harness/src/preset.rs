@@ -56,6 +56,34 @@ const COMMON: [&str; 22] = [
     "10",
 ];
 
+/// The patterns (`bcast` = bcast2,bcast4; `gather` = gather2,gather4) in the
+/// default run: the notebook's smallest and largest size, 100 lockstep
+/// messages (and 400 flooded) per size, on the transports that answer their
+/// questions within the patterns' share of the run: the shm ring's adaptive
+/// variant (its native broadcast, and one ring per subscriber), iceoryx2's
+/// native broadcast and uds as a socket baseline; shm-queue (one shared
+/// queue, and one queue per producer), the adaptive ring and uds for gather.
+/// Spin-only variants (shm-spin, shm-line) are left out: N processes
+/// sharing core 1 hand over once per scheduler timeslice.
+const PATTERNS_DEFAULT: [&str; 12] = [
+    "--messages-for",
+    "bcast=100",
+    "--sizes-for",
+    "bcast=100,51200",
+    "--transports-for",
+    "bcast=shm-adaptive:iceoryx2:uds",
+    "--messages-for",
+    "gather=100",
+    "--sizes-for",
+    "gather=100,51200",
+    "--transports-for",
+    "gather=shm-queue:shm-adaptive:uds",
+];
+
+/// The patterns in the full run: N = 1, 2, 4 and 8 at every size, on every
+/// transport.
+const PATTERNS_FULL: [&str; 4] = ["--messages-for", "bcast=100", "--messages-for", "gather=100"];
+
 impl Preset {
     /// The name `--preset` takes.
     pub fn name(self) -> &'static str {
@@ -103,13 +131,14 @@ impl Preset {
                     "--placement",
                     "split",
                     "--workload",
-                    "seed,pingpong,stream,fanout,fanoutq",
+                    "seed,pingpong,stream,fanout,fanoutq,bcast,gather",
                     "--stream-min-ms",
                     "80",
                     // Backends registered full-only are left to --full.
                     "--transport",
                     "default",
                 ]);
+                a.extend(PATTERNS_DEFAULT);
                 a
             }
             // Paced loads are fractions of the stream rate: stream keeps its
@@ -120,10 +149,12 @@ impl Preset {
                     "--placement",
                     "split,same,none",
                     "--workload",
-                    "seed,pingpong,stream,fanout,fanoutq,paced",
+                    "seed,pingpong,stream,fanout,fanoutq,paced,\
+                     bcast1,bcast2,bcast4,bcast8,gather1,gather2,gather4,gather8",
                     "--codec",
                     "raw,bincode,msgpack",
                 ]);
+                a.extend(PATTERNS_FULL);
                 a
             }
         }

@@ -196,6 +196,16 @@ pub(crate) fn options(spec: &RoleSpec, worker: usize) -> Options {
     }
 }
 
+/// Whether an injected fault (`crate::fault`) arms in this process: the one
+/// whose sends carry the workload's messages, the producer; in a gather,
+/// its first producer (worker 0).
+fn sends_the_data(spec: &RoleSpec) -> bool {
+    match spec.workload {
+        Workload::Gather(_) => spec.role == Role::Consumer && spec.worker == 0,
+        _ => spec.role == Role::Producer,
+    }
+}
+
 /// Whether this process creates the connection and publishes its endpoint:
 /// a pair's consumer and each `fanoutN` worker; in a shared-queue fanout
 /// (`fanoutqN`) the producer, whose one endpoint every worker connects to.
@@ -213,7 +223,7 @@ pub fn hub_listens(spec: &RoleSpec) -> bool {
 
 /// Sets up the connection(s) for transport `T` and runs the workload's side.
 pub fn run<T: Transport>(spec: &RoleSpec, ctl: &mut Control) -> Result<RoleOutput> {
-    let fault = crate::fault::Fault::from_env().filter(|_| spec.role == Role::Producer);
+    let fault = crate::fault::Fault::from_env().filter(|_| sends_the_data(spec));
     if spec.role == Role::Producer && spec.workload.has_workers() && !listens(spec) {
         return run_dealer::<T>(spec, ctl, fault);
     }

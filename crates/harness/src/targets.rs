@@ -33,8 +33,60 @@ fn target(
 /// first, then the Python binding's.
 pub fn declared() -> Vec<Target> {
     let mut all = rust_transports();
+    all.extend(patterns());
     all.extend(python_binding());
     all
+}
+
+/// The transport whose native broadcast the patterns' targets judge: the
+/// shm ring's adaptive variant, which the default run broadcasts with
+/// (spin-only variants collapse when subscribers share a core).
+const SHM_BROADCAST: &str = "shm-adaptive";
+
+/// Issue 24's targets for the patterns: the shm ring's native broadcast
+/// against its own round trip, against its own point-to-point fan, and
+/// against iceoryx2's; a gather into shm-queue against Python's mp.Queue.
+fn patterns() -> Vec<Target> {
+    let native = format!("{SHM_BROADCAST}{}", results::index::NATIVE);
+    let bcast2 = (Workload::Bcast(2), Placement::Split, 800, Metric::Rtt);
+    vec![
+        target(
+            24,
+            &native,
+            false,
+            bcast2,
+            Against::OwnIn(Workload::Pingpong),
+            2.0,
+            "one publish and two subscribers' acknowledgements back: a round trip to the slower of two readers of one ring",
+        ),
+        target(
+            24,
+            &native,
+            false,
+            bcast2,
+            Against::Transport(SHM_BROADCAST.to_owned()),
+            1.0,
+            "one write read by both subscribers, where point to point writes each ring in turn",
+        ),
+        target(
+            24,
+            &native,
+            false,
+            (Workload::Bcast(2), Placement::Split, 0, Metric::Rtt),
+            Against::NotBehindAtEverySize(format!("iceoryx2{}", results::index::NATIVE)),
+            1.0,
+            "both publish once into shared memory every subscriber reads; iceoryx2 adds per-sample bookkeeping",
+        ),
+        target(
+            24,
+            "shm-queue",
+            false,
+            (Workload::Gather(4), Placement::Split, 800, Metric::Throughput),
+            Against::PythonRateOf("mp-queue".to_owned()),
+            5.0,
+            "four producers into one shared-memory queue without pickling or a feeder thread, against mp.Queue's",
+        ),
+    ]
 }
 
 /// The targets of the Rust transports against the machine's floors and
@@ -237,10 +289,11 @@ mod tests {
     #[test]
     fn each_group_holds_only_its_own_targets() {
         assert!(rust_transports().iter().all(|t| !t.python));
+        assert!(patterns().iter().all(|t| !t.python));
         assert!(python_binding().iter().all(|t| t.python));
         assert_eq!(
             declared().len(),
-            rust_transports().len() + python_binding().len()
+            rust_transports().len() + patterns().len() + python_binding().len()
         );
     }
 
@@ -250,15 +303,16 @@ mod tests {
             if t.python {
                 continue;
             }
-            assert!(
-                crate::registry::find(&t.transport).is_some(),
-                "{}",
-                t.transport
-            );
-            if let Against::Transport(o) | Against::BeatsAtEverySize(o) | Against::RateOf(o) =
-                &t.against
+            let registered = |name: &str| {
+                crate::registry::find(results::index::unlabel(name).0).is_some()
+            };
+            assert!(registered(&t.transport), "{}", t.transport);
+            if let Against::Transport(o)
+            | Against::BeatsAtEverySize(o)
+            | Against::RateOf(o)
+            | Against::NotBehindAtEverySize(o) = &t.against
             {
-                assert!(crate::registry::find(o).is_some(), "{o}");
+                assert!(registered(o), "{o}");
             }
         }
     }

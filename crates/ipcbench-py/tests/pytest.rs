@@ -150,6 +150,7 @@ fn python_suite() {
             .arg(crate_dir.join("tests/python"))
             .arg(crate_dir.join("../../baselines/python/test_mpqueue_bench.py"))
             .arg(crate_dir.join("../../baselines/python/test_handover.py"))
+            .arg(crate_dir.join("../../baselines/python/test_gather.py"))
             .current_dir(&crate_dir)
             .env("PATH", &path),
         started,

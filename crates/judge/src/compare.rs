@@ -54,7 +54,7 @@ impl CellKey {
     /// The key of a cell.
     pub fn of(c: &Cell) -> Self {
         Self {
-            transport: c.transport.clone(),
+            transport: results::index::label(c).into_owned(),
             codec: c.codec.clone(),
             workload: c.workload,
             placement: c.placement,

@@ -105,7 +105,7 @@ pub enum Outcome {
 /// codec (`raw`, or the Python baseline's `pickle`, for the seed workload).
 fn matches(c: &Cell, t: &Target, transport: &str) -> bool {
     c.status == Status::Ok
-        && c.transport == transport
+        && results::index::label(c) == transport
         && c.workload == t.workload
         && c.placement == t.placement
         && c.metric == t.metric
@@ -174,6 +174,26 @@ fn time_against(t: &Target, figure: f64, reference: Option<f64>, label: &str) ->
 
 /// Counts the sizes where `t.transport` beats `other` by a decisive verdict.
 fn beats_at_every_size(r: &Results, t: &Target, other: &str) -> Outcome {
+    at_every_size(r, t, other, |a, b| {
+        verdict::ratio(a, b).is_some_and(|ratio| ratio.decisive())
+    })
+}
+
+/// Counts the sizes where `other` does not beat `t.transport` by a decisive
+/// verdict (ahead or tied).
+fn not_behind_at_every_size(r: &Results, t: &Target, other: &str) -> Outcome {
+    at_every_size(r, t, other, |a, b| {
+        !verdict::ratio(b, a).is_some_and(|ratio| ratio.decisive())
+    })
+}
+
+/// Counts the sizes both transports ran where `good(target's cell, other's)`.
+fn at_every_size(
+    r: &Results,
+    t: &Target,
+    other: &str,
+    good: impl Fn(&Cell, &Cell) -> bool,
+) -> Outcome {
     let mut sizes: Vec<u64> = r
         .cells
         .iter()
@@ -188,9 +208,10 @@ fn beats_at_every_size(r: &Results, t: &Target, other: &str) -> Outcome {
             continue;
         };
         judged += 1;
-        match verdict::ratio(a, b) {
-            Some(ratio) if ratio.decisive() => won += 1,
-            _ => not_ahead_at.push(size),
+        if good(a, b) {
+            won += 1;
+        } else {
+            not_ahead_at.push(size);
         }
     }
     if judged == 0 {
@@ -213,9 +234,11 @@ pub fn check(rust: &Results, python: Option<&Results>, t: &Target) -> Outcome {
     let Some(r) = r else {
         return Outcome::NotMeasured(Missing::PythonBaseline);
     };
-    if let Against::BeatsAtEverySize(other) = &t.against {
+    match &t.against {
         // Judged over every size, not the target's one.
-        return beats_at_every_size(r, t, other);
+        Against::BeatsAtEverySize(other) => return beats_at_every_size(r, t, other),
+        Against::NotBehindAtEverySize(other) => return not_behind_at_every_size(r, t, other),
+        _ => {}
     }
     let Some(c) = cell(r, t, &t.transport, t.size_bytes) else {
         return Outcome::NotMeasured(Missing::Cell {
@@ -227,6 +250,28 @@ pub fn check(rust: &Results, python: Option<&Results>, t: &Target) -> Outcome {
     let floor = floors(rust, t.placement);
     match &t.against {
         Against::BeatsAtEverySize(other) => beats_at_every_size(r, t, other),
+        Against::NotBehindAtEverySize(other) => not_behind_at_every_size(r, t, other),
+        Against::OwnIn(workload) => {
+            let own = Target {
+                workload: *workload,
+                metric: workload.primary_metric(),
+                ..t.clone()
+            };
+            let name = results::index::unlabel(&t.transport).0;
+            time_against(
+                t,
+                figure,
+                cell(r, &own, name, t.size_bytes).map(Cell::median),
+                &format!("{name} {workload}"),
+            )
+        }
+        Against::PythonRateOf(other) => {
+            match python.and_then(|py| cell(py, t, other, t.size_bytes)) {
+                Some(o) => rate_against(t, figure, format!("py {other}"), o.median()),
+                None if python.is_none() => Outcome::NotMeasured(Missing::PythonBaseline),
+                None => Outcome::NotMeasured(Missing::Rival(format!("py {other}"))),
+            }
+        }
         Against::CachelineFloor => time_against(
             t,
             figure,

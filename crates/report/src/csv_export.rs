@@ -47,7 +47,8 @@ pub fn to_csv(results: &Results) -> String {
         push_row(
             &mut out,
             [
-                c.transport.clone(),
+                // A native broadcast or gather keeps its label's suffix.
+                results::index::label(c).into_owned(),
                 c.codec.clone(),
                 c.workload.to_string(),
                 c.placement.to_string(),

@@ -62,6 +62,8 @@ pub fn collect_answers(results: &Results, py: Option<&Python<'_>>) -> Answers {
             .collect(),
         questions: [
             Some(answers::fanout(&idx, py)),
+            answers::broadcast(&idx, py),
+            answers::gather(&idx, py),
             answers::python(py),
             Some(answers::latency(&idx, py)),
             Some(answers::throughput(&idx, py)),

@@ -37,6 +37,19 @@ fn describe(t: &Target) -> String {
             );
         }
         Against::ExcessOver(o) => format!("median at most {} over `{o}`'s", fmt_time(t.ratio)),
+        Against::OwnIn(w) => format!(
+            "median ≤ {times} `{}`'s {w} {} at {size}",
+            results::index::unlabel(&t.transport).0,
+            w.primary_metric()
+        ),
+        Against::PythonRateOf(o) => format!("≥ {times} the rate of `py {o}`"),
+        Against::NotBehindAtEverySize(o) => {
+            return format!(
+                "{name} {} {} ahead of or tied with `{py}{o}` at every size (never behind by a \
+                 ratio interval clear of 1) ({})",
+                t.workload, t.metric, t.placement
+            );
+        }
     };
     format!("{what} {rule} ({})", t.placement)
 }

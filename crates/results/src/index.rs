@@ -54,8 +54,34 @@ fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<String> {
     out
 }
 
-/// The identity of a cell, borrowed.
-pub type Key<'a> = (&'a str, &'a str, Workload, Placement, u64, Metric);
+/// Suffix of a broadcast or gather cell's transport label when its
+/// messages went through the transport's own one-to-many or many-to-one
+/// capability (`delivery` native): "shm-adaptive (native)" beside
+/// "shm-adaptive", which sent over one connection per worker. Every table,
+/// verdict and target names such a cell by its label.
+pub const NATIVE: &str = " (native)";
+
+/// A cell's transport as readers see it: its name, with [`NATIVE`] when
+/// its delivery was native.
+pub fn label(c: &Cell) -> std::borrow::Cow<'_, str> {
+    if c.delivery == Some(crate::vocab::Delivery::Native) {
+        std::borrow::Cow::Owned(format!("{}{NATIVE}", c.transport))
+    } else {
+        std::borrow::Cow::Borrowed(&c.transport)
+    }
+}
+
+/// A label's transport name and whether it names a native delivery.
+pub fn unlabel(label: &str) -> (&str, bool) {
+    match label.strip_suffix(NATIVE) {
+        Some(name) => (name, true),
+        None => (label, false),
+    }
+}
+
+/// The identity of a cell, borrowed: its transport, whether its delivery
+/// was native, codec, workload, placement, size and metric.
+pub type Key<'a> = (&'a str, bool, &'a str, Workload, Placement, u64, Metric);
 
 /// A run's cells, indexed.
 #[derive(Debug)]
@@ -84,6 +110,7 @@ impl<'a> Index<'a> {
             by_key
                 .entry((
                     c.transport.as_str(),
+                    c.delivery == Some(crate::vocab::Delivery::Native),
                     c.codec.as_str(),
                     c.workload,
                     c.placement,
@@ -95,7 +122,7 @@ impl<'a> Index<'a> {
         Self { results, by_key }
     }
 
-    /// One cell.
+    /// One cell, by its transport's label (see [`label`]).
     pub fn get(
         &self,
         transport: &str,
@@ -103,8 +130,9 @@ impl<'a> Index<'a> {
         size: u64,
         metric: Metric,
     ) -> Option<&'a Cell> {
+        let (name, native) = unlabel(transport);
         self.by_key
-            .get(&(transport, g.codec, g.workload, g.placement, size, metric))
+            .get(&(name, native, g.codec, g.workload, g.placement, size, metric))
             .copied()
     }
 
@@ -162,9 +190,11 @@ impl<'a> Index<'a> {
         sorted(self.in_group(g).map(|c| c.metric))
     }
 
-    /// Transports present in a group, in the order the run produced them.
+    /// Transports present in a group, in the order the run produced them,
+    /// by label (see [`label`]).
     pub fn transports(&self, g: Group<'_>) -> Vec<String> {
-        distinct(self.in_group(g).map(|c| c.transport.as_str()))
+        let labels: Vec<std::borrow::Cow<'_, str>> = self.in_group(g).map(label).collect();
+        distinct(labels.iter().map(|l| l.as_ref()))
     }
 
     /// Sizes present in a group, ascending.
@@ -207,6 +237,37 @@ mod tests {
             vec!["zz".into(), "msgpack".into(), "raw".into(), "aa".into()],
         );
         assert_eq!(v, ["raw", "msgpack", "aa", "zz"]);
+    }
+
+    #[test]
+    fn native_cells_are_their_own_transport_beside_point_to_point_ones() {
+        use crate::vocab::Delivery;
+        let cell = |delivery| Cell {
+            transport: "shm".into(),
+            codec: "raw".into(),
+            workload: Workload::Bcast(2),
+            size_bytes: 800,
+            metric: Metric::Rtt,
+            median_ns: if delivery == Some(Delivery::Native) { 1.0 } else { 2.0 },
+            delivery,
+            ..Cell::default()
+        };
+        let r = Results {
+            cells: vec![cell(Some(Delivery::Native)), cell(Some(Delivery::PointToPoint))],
+            ..Results::default()
+        };
+        let idx = Index::new(&r);
+        let g = Group {
+            workload: Workload::Bcast(2),
+            placement: Placement::Split,
+            codec: "raw",
+        };
+        assert_eq!(idx.transports(g), ["shm (native)", "shm"]);
+        let get = |t: &str| idx.get(t, g, 800, Metric::Rtt).map(|c| c.median_ns);
+        assert_eq!(get("shm (native)"), Some(1.0));
+        assert_eq!(get("shm"), Some(2.0));
+        assert_eq!(unlabel("shm (native)"), ("shm", true));
+        assert_eq!(label(&cell(None)), "shm");
     }
 
     #[test]

@@ -62,6 +62,8 @@ impl Results {
     /// The backend `transport` is a variant of: itself when the file does
     /// not say.
     pub fn backend_of<'a>(&'a self, transport: &'a str) -> &'a str {
+        // A native broadcast or gather is its transport's backend too.
+        let (transport, _) = crate::index::unlabel(transport);
         self.transports
             .iter()
             .find(|t| t.name == transport)
@@ -130,6 +132,16 @@ pub enum Against {
     /// The same cell of a (Rust) transport: the figure may exceed it by at
     /// most `ratio` nanoseconds (a binding's own cost).
     ExcessOver(String),
+    /// The target transport's own cell (its label's transport: a native
+    /// broadcast's own variant) in another workload, that workload's primary
+    /// metric at the same placement and size: time, figure ≤ ratio × it.
+    OwnIn(Workload),
+    /// Another transport, at every size both ran: ahead or tied, never
+    /// behind by a verdict whose ratio interval excludes 1.
+    NotBehindAtEverySize(String),
+    /// The Python baseline's same cell (workload, placement, size, metric)
+    /// of this queue, for a Rust target: the figure's rate ≥ ratio × its.
+    PythonRateOf(String),
 }
 
 /// The machine and the invocation.

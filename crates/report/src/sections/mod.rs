@@ -192,7 +192,10 @@ impl<'a> Python<'a> {
 
 /// Whether the Python baseline can have a counterpart for this workload.
 pub fn python_has(workload: Workload) -> bool {
-    matches!(workload, Workload::Seed | Workload::Fanout(_))
+    matches!(
+        workload,
+        Workload::Seed | Workload::Fanout(_) | Workload::Gather(_)
+    )
 }
 
 /// Each workload with the first codec it ran at placement `p` (workloads that

@@ -1,16 +1,18 @@
 //! The README's answers: one short section per question a user brings, each
 //! a small table with the winner, the verdict and "vs mp.Queue". Rows are
 //! collected as plain data first ([`Answer`]), then rendered. The questions
-//! are in [`questions`], the costs over the machine's floors in [`floors`],
+//! are in [`questions`] (the patterns' in [`patterns`]), the costs over the machine's floors in [`floors`],
 //! the tables in [`render`]; this module holds the rows and the contest
 //! every question runs (which cells contend and who wins is the judge's:
 //! `judge::contenders`).
 
 mod floors;
+mod patterns;
 mod questions;
 mod render;
 
 pub use floors::{FloorCost, floor_costs, primary_floors};
+pub use patterns::{broadcast, gather};
 pub use questions::{cpu, fanout, latency, per_size, python, throughput};
 pub use render::{render, render_at, render_floors};
 
