@@ -309,18 +309,37 @@ mod tests {
         assert_eq!(flag_values(&d, "--placement"), ["split"]);
         assert_eq!(
             flag_values(&d, "--workload"),
-            ["seed,pingpong,stream,fanout,fanoutq"]
+            ["seed,pingpong,stream,fanout,fanoutq,bcast,gather"]
         );
         assert_eq!(
             flag_values(&d, "--messages-for"),
-            ["pingpong=200", "stream=100", "fanout=200", "fanoutq=200"]
+            [
+                "pingpong=200",
+                "stream=100",
+                "fanout=200",
+                "fanoutq=200",
+                "bcast=100",
+                "gather=100"
+            ]
+        );
+        // The patterns: two sizes, a few transports each (issue 24).
+        assert_eq!(
+            flag_values(&d, "--transports-for"),
+            [
+                "bcast=shm-adaptive:iceoryx2:uds",
+                "gather=shm-queue:shm-adaptive:uds"
+            ]
         );
         let f = Preset::Full.args();
         assert_eq!(flag_values(&f, "--placement"), ["split,same,none"]);
         assert_eq!(
             flag_values(&f, "--workload"),
-            ["seed,pingpong,stream,fanout,fanoutq,paced"]
+            [
+                "seed,pingpong,stream,fanout,fanoutq,paced,\
+                 bcast1,bcast2,bcast4,bcast8,gather1,gather2,gather4,gather8"
+            ]
         );
+        assert!(flag_values(&f, "--transports-for").is_empty());
         assert_eq!(flag_values(&f, "--codec"), ["raw,bincode,msgpack"]);
         assert!(flag_values(&f, "--stream-min-ms").is_empty());
         let q = Preset::Quick.args();

@@ -120,3 +120,17 @@ fn a_fault_in_the_flood_fails_the_run_naming_the_cell() {
         assert!(took < Duration::from_secs(20), "{workload} {fault} took {took:?}");
     }
 }
+
+#[test]
+fn a_bad_transports_for_is_a_usage_error_naming_the_valid_ones() {
+    for (arg, needle) in [
+        ("bcast=shm-adaptive:nope", "unknown transport \"nope\"; valid transports:"),
+        ("broadcast=uds", "unknown workload family \"broadcast\""),
+        ("gather=", "no transport named"),
+    ] {
+        let o = run(&["run", "--workload", "bcast2", "--transports-for", arg]);
+        assert_eq!(o.status.code(), Some(2), "{arg}");
+        let e = stderr(&o);
+        assert!(e.contains(needle), "{arg}: {e}");
+    }
+}

@@ -330,6 +330,60 @@ mod tests {
     }
 
     #[test]
+    fn the_patterns_targets_judge_native_cells_by_their_label() {
+        let native = |transport: &str, size: u64, trials: &[f64]| {
+            let mut c = cell(transport, "bcast2", size, "rtt", trials);
+            c.delivery = Some(results::Delivery::Native);
+            c
+        };
+        let bcast = |against, size| Target {
+            workload: Workload::Bcast(2),
+            size_bytes: size,
+            ..target("shm (native)", against, 2.0)
+        };
+        let mut gather = target("q", Against::PythonRateOf("mp-queue".into()), 5.0);
+        gather.workload = Workload::Gather(4);
+        gather.metric = Metric::Throughput;
+        let fast = [100.0, 101.0, 99.0, 100.0];
+        let r = results(
+            vec![
+                native("shm", 800, &[1500.0; 3]),
+                cell("shm", "bcast2", 800, "rtt", &[2500.0; 3]),
+                cell("shm", "pingpong", 800, "rtt", &[1000.0; 3]),
+                native("shm", 8, &fast),
+                native("ice", 8, &fast),
+                native("ice", 800, &[3000.0; 3]),
+                cell("q", "gather4", 8, "throughput", &[1000.0; 3]),
+            ],
+            vec![
+                bcast(Against::OwnIn(Workload::Pingpong), 800),
+                Target {
+                    ratio: 1.0,
+                    ..bcast(Against::Transport("shm".into()), 800)
+                },
+                bcast(Against::NotBehindAtEverySize("ice (native)".into()), 0),
+                gather,
+            ],
+        );
+        let py = results(
+            vec![cell("mp-queue", "gather4", 8, "throughput", &[4000.0; 3])],
+            Vec::new(),
+        );
+        let md = section(&r, Some(&py));
+        // Its own pingpong at 800 B: 1.5 µs over 1 µs.
+        let own = row(&md, "`shm`'s pingpong rtt at 800 B");
+        assert!(own.contains("1.50x") && own.contains("| met"), "{own}");
+        assert!(row(&md, "no slower than `shm`").contains("| met"));
+        // Tied at 8 B, ahead at 800 B: never behind.
+        let ice = row(&md, "ahead of or tied with `ice (native)`");
+        assert!(ice.contains("2 of 2 sizes") && ice.contains("| met"), "{ice}");
+        // 4x mp.Queue's rate, 5x asked.
+        let g = row(&md, "the rate of `py mp-queue`");
+        assert!(g.contains("4.00x") && g.contains("**not met**"), "{g}");
+        assert!(row(&section(&r, None), "the rate of `py mp-queue`").contains("needs the Python baseline"));
+    }
+
+    #[test]
     fn a_run_without_targets_has_no_section() {
         assert_eq!(section(&results(Vec::new(), Vec::new()), None), "");
     }

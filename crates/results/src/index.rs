@@ -253,8 +253,13 @@ mod tests {
             ..Cell::default()
         };
         let r = Results {
+            schema_version: crate::schema::SCHEMA_VERSION,
+            environment: crate::Environment::default(),
+            config: crate::RunConfig::default(),
+            floors: Vec::new(),
             cells: vec![cell(Some(Delivery::Native)), cell(Some(Delivery::PointToPoint))],
-            ..Results::default()
+            targets: Vec::new(),
+            transports: Vec::new(),
         };
         let idx = Index::new(&r);
         let g = Group {
