@@ -285,7 +285,10 @@ mod tests {
         tx.send(b"across").expect("send");
         assert_eq!(rx.recv().expect("recv"), b"across");
         let v6 = Endpoint(format!("tcp:[::1]:4242#{}", "0".repeat(TOKEN_LEN)));
-        assert_eq!(parse(&v6).expect("IPv6").0, "[::1]:4242".parse().expect("v6"));
+        assert_eq!(
+            parse(&v6).expect("IPv6").0,
+            "[::1]:4242".parse().expect("v6")
+        );
     }
 
     #[test]
