@@ -59,21 +59,22 @@ pub fn run(cfg: &Config) -> Result<()> {
     })?;
     let addr = listener.local_addr().context("getsockname")?;
     let token = String::from_utf8_lossy(&cfg.token).into_owned();
+    let shown = if addr.ip().is_unspecified() {
+        "THIS_HOST".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    // One write, so a reader that takes the first lines and goes sees them all.
+    let banner = format!(
+        "ipcbench serve {VERSION}: listening on {addr}\ntoken: {token}\non the other host: \
+         ipcbench run --remote {shown}:{} --token {token} --transport tcp\n",
+        addr.port()
+    );
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "ipcbench serve {VERSION}: listening on {addr}")?;
-        writeln!(out, "token: {token}")?;
-        writeln!(
-            out,
-            "on the other host: ipcbench run --remote {}:{} --token {token} --transport tcp",
-            if addr.ip().is_unspecified() {
-                "THIS_HOST".to_owned()
-            } else {
-                addr.ip().to_string()
-            },
-            addr.port()
-        )?;
-        out.flush()?;
+        out.write_all(banner.as_bytes())
+            .and_then(|()| out.flush())
+            .context("printing the address and token")?;
     }
     for conn in listener.incoming() {
         let stream = match conn {
