@@ -64,6 +64,7 @@
 //! checks the numbered messages; `hygiene`, `intruder` and `shared` are the
 //! checks every backend gets besides the cases.
 
+mod bcast;
 mod cases;
 pub mod hygiene;
 mod intruder;

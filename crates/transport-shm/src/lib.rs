@@ -107,6 +107,8 @@ mod sync;
 pub mod ring;
 
 #[cfg(not(loom))]
+pub mod bcast;
+#[cfg(not(loom))]
 mod channel;
 #[cfg(not(loom))]
 pub mod line;
@@ -272,7 +274,12 @@ mod imp {
             // Both sides have mapped the segment: the descriptor has done its
             // job (a memfd has no name to unlink).
             drop::<OwnedFd>(fd);
-            Ok(channel::halves(Link { seg, peer, side: 0 }))
+            Ok(channel::halves(Link {
+                seg,
+                peer,
+                side: 0,
+                checks_tail: true,
+            }))
         }
     }
 
@@ -329,7 +336,22 @@ mod imp {
                 seg: opened.seg,
                 peer: opened.peer,
                 side: 1,
+                checks_tail: true,
             }))
+        }
+
+        fn listen_broadcast(
+            opts: &Options,
+            subscribers: usize,
+        ) -> Result<(impl transport::BroadcastListener + use<W>, Endpoint), OpenError> {
+            crate::bcast::listen::<W>(opts, subscribers)
+        }
+
+        fn subscribe(
+            endpoint: &Endpoint,
+            _opts: &Options,
+        ) -> Result<impl transport::Receiver + use<W>, OpenError> {
+            crate::bcast::subscribe::<W>(endpoint)
         }
 
         fn capabilities() -> Capabilities {
@@ -338,6 +360,9 @@ mod imp {
                 zero_copy_recv: true,
                 wait: W::MODE.strategy(),
                 max_loan: MAX_LOAN,
+                // One single-writer multi-reader ring (`bcast`); spinning
+                // (`shm-spin`) needs a core per subscriber.
+                broadcast_subscribers: crate::bcast::layout::MAX_SUBSCRIBERS,
                 ..Capabilities::default()
             }
         }
