@@ -94,3 +94,5 @@ mod tests;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, loom))]
+mod loom_readers;
