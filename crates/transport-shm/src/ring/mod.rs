@@ -93,6 +93,6 @@ mod readers_tests;
 mod tests;
 
 #[cfg(all(test, loom))]
-mod loom_tests;
-#[cfg(all(test, loom))]
 mod loom_readers;
+#[cfg(all(test, loom))]
+mod loom_tests;
