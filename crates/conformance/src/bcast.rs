@@ -93,6 +93,13 @@ impl PubCtx {
     }
 }
 
+/// In a subscriber process: returns once the publisher side of the case
+/// is done (the test process closes our stdin then).
+fn wait_for_the_end() {
+    let mut rest = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut rest);
+}
+
 /// What a subscriber process knows.
 pub(crate) struct SubCtx {
     /// The index it was started with, `0..group`.
@@ -108,6 +115,8 @@ fn subscriber_command(
     group: usize,
 ) -> std::process::Command {
     let mut cmd = process::self_command(module, test);
+    // Its stdin ends when the publisher side is done ([`wait_for_the_end`]).
+    cmd.stdin(std::process::Stdio::piped());
     cmd.env(ENV_CASE, test)
         .env(ENV_ENDPOINT, endpoint)
         .env(ENV_TAG, tag)
@@ -201,6 +210,9 @@ pub(crate) fn run<T: Transport>(case: Case, module: &str, test: &str) {
             );
         }
     }
+    for s in &mut subs {
+        drop(s.child.stdin.take());
+    }
     let killed = ctx
         .killed
         .lock()
@@ -272,6 +284,11 @@ fn subscriber_process<T: Transport>(sides: Sides) {
         .unwrap_or_else(|e| panic!("subscriber {index}: subscribe to {endpoint}: {e}"));
     hygiene::assert_close_on_exec(T::NAME, "subscribing", &before, &[]);
     (sides.subscriber)(&mut rx, &SubCtx { index });
+    // A subscriber that stops early has dropped nothing yet: dropping the
+    // receiver here, with the process alive until the case is over, is
+    // what the publisher must notice (not our exit).
+    drop(rx);
+    wait_for_the_end();
 }
 
 /// A subscriber that comes after `accept`: refused by `subscribe`, or its

@@ -8,6 +8,7 @@ mod bcast_every_message_in_order;
 mod bcast_killed_subscriber;
 mod bcast_late_subscriber;
 mod bcast_stalled_subscriber;
+mod bcast_subscriber_leaves;
 mod boundaries;
 mod empty_and_one_byte;
 mod fault;
@@ -108,6 +109,8 @@ macro_rules! case_table {
                 "Broadcast: a subscriber that stops reading is killed with SIGKILL while the publisher waits on it: within DEPARTURE_NOTICE the publisher goes on, `departed` names it, the others miss nothing.";
             BcastStalledSubscriber bcast_stalled_subscriber bcast_stalled_subscriber bcast true false bcast
                 "Broadcast: a live subscriber that never reads makes `publish` fail with Stalled naming it after the stall timeout; the stalled message reached nobody and publishing it again, once that subscriber is gone, delivers it once.";
+            BcastSubscriberLeaves bcast_subscriber_leaves bcast_subscriber_leaves bcast false false bcast
+                "Broadcast: a subscriber drops its receiver after a few messages, its process alive: the publisher drops it from the group (`departed` names it) and the others miss nothing.";
             BcastLateSubscriber bcast_late_subscriber bcast_late_subscriber bcast false false bcast
                 "Broadcast: a subscriber that comes after accept is refused (its subscribe errs, or its recv reads Disconnected before any message); the group and its messages are unaffected.";
         }
