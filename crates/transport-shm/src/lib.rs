@@ -96,7 +96,13 @@
 //!   `MIRIFLAGS=-Zmiri-disable-weak-memory-emulation cargo +nightly miri test -p transport-shm --lib ring`
 //! - Index and wake-up protocols under loom:
 //!   `RUSTFLAGS="--cfg loom" cargo test -p transport-shm --release --lib loom`
-//! - Across processes: `tests/conformance.rs`, `tests/robustness.rs`.
+//! - Across processes: `tests/conformance.rs`, `tests/robustness.rs`,
+//!   `tests/broadcast.rs` (the broadcast beyond the conformance cases).
+//!
+//! # Broadcast
+//!
+//! `shm-spin`, `shm-adaptive` and `shm-block` also broadcast natively: one
+//! single-writer multi-reader ring ([`bcast`], docs/shm.md "Broadcast").
 //!
 //! [`Options::expected_max_message`]: transport::Options::expected_max_message
 //! [`RecvError::Corrupt`]: transport::RecvError::Corrupt
