@@ -6,8 +6,8 @@ use crate::format::{fmt_multiple, fmt_time};
 use crate::sections::{group, headline, plural};
 use judge::thresholds::{CRITICAL_RATIO, SLOW_WAKE_RATIO, is_smoke};
 use results::index::{Index, primary_metric};
-use results::schema::{PlacementCpus, Results};
 use results::schema::{Placement, Workload};
+use results::schema::{PlacementCpus, Results};
 
 /// The machine in one line: `Intel Xeon, 2 logical CPUs, Linux 6.1, kvm`.
 pub fn machine_line(r: &Results) -> String {
@@ -219,8 +219,10 @@ mod tests {
             "{line}"
         );
         assert!(
-            line.ends_with("Placement `split`: producer on core 0, consumers on core 1; `same`: \
-                 every process on core 0; `none`: left to the scheduler."),
+            line.ends_with(
+                "Placement `split`: producer on core 0, consumers on core 1; `same`: \
+                 every process on core 0; `none`: left to the scheduler."
+            ),
             "{line}"
         );
         assert_eq!(smoke_line(&r), None);
@@ -246,8 +248,10 @@ mod tests {
         });
         let line = machine_line(&r);
         assert!(
-            line.ends_with("Placement `split = llc (CPUs 0/2)`: producer on CPU 0, consumers on \
-                 CPU 2; `same`: every process on CPU 0; `none`: left to the scheduler."),
+            line.ends_with(
+                "Placement `split = llc (CPUs 0/2)`: producer on CPU 0, consumers on \
+                 CPU 2; `same`: every process on CPU 0; `none`: left to the scheduler."
+            ),
             "{line}"
         );
         r.environment.placement_cpus = Some(PlacementCpus {
@@ -258,8 +262,10 @@ mod tests {
         });
         let line = machine_line(&r);
         assert!(
-            line.contains("`split = CPUs 0/1`: producer on CPU 0, consumers on CPU 1 (CPU \
-                 topology unknown: cannot read /sys/x);"),
+            line.contains(
+                "`split = CPUs 0/1`: producer on CPU 0, consumers on CPU 1 (CPU \
+                 topology unknown: cannot read /sys/x);"
+            ),
             "{line}"
         );
     }
