@@ -163,6 +163,38 @@ pub struct Environment {
     /// settings, ...), as free-form key/value pairs.
     #[serde(default)]
     pub extra: Vec<(String, String)>,
+    /// The CPUs `split` and `same` pinned to and how they are related
+    /// (absent in files written before the topology was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement_cpus: Option<PlacementCpus>,
+}
+
+/// The CPUs the placements stand for on the machine, from its topology.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PlacementCpus {
+    /// The producer's and the consumer's CPU under `split`.
+    pub split: [usize; 2],
+    /// How those two CPUs are related (`smt`, `llc`, `cross-llc`,
+    /// `cross-numa`), absent when the topology could not tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_relation: Option<String>,
+    /// The CPU every process of `same` runs on.
+    pub same: usize,
+    /// Why the topology was not used (then `split` is CPUs 0/1 and `same`
+    /// CPU 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+impl PlacementCpus {
+    /// `split = llc (CPUs 0/1)`, or `split = CPUs 0/1` without a relation.
+    pub fn describe_split(&self) -> String {
+        let [a, b] = self.split;
+        match &self.split_relation {
+            Some(r) => format!("split = {r} (CPUs {a}/{b})"),
+            None => format!("split = CPUs {a}/{b}"),
+        }
+    }
 }
 
 /// The run's settings.
