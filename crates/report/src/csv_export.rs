@@ -49,7 +49,7 @@ pub fn to_csv(results: &Results) -> String {
             [
                 // A native broadcast or gather keeps its label's suffix.
                 results::index::label(c).into_owned(),
-                c.codec.clone(),
+                c.codec.to_string(),
                 c.workload.to_string(),
                 c.placement.to_string(),
                 c.size_bytes.to_string(),

@@ -3,10 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::schema::{Cell, Metric, Placement, Results, Status, Workload};
-
-/// Codecs cheapest first; others follow alphabetically.
-const CODEC_ORDER: &[&str] = &["raw", "bincode", "msgpack", "pickle"];
+use crate::schema::{Cell, Codec, Metric, Placement, Results, Status, Workload};
 
 /// Whether a workload is a fanout of either mode: `fanoutN` (one channel per
 /// worker) or `fanoutqN` (N workers pulling from one shared queue). Both
@@ -24,16 +21,6 @@ pub fn primary_metric(workload: Workload) -> Option<Metric> {
 /// rate (throughput); the summary itself is always time, lower is better.
 pub fn is_throughput(metric: Metric) -> bool {
     metric.is_throughput()
-}
-
-fn order(known: &[&str], mut found: Vec<String>) -> Vec<String> {
-    found.sort_by(|a, b| {
-        let pa = known.iter().position(|k| k == a).unwrap_or(known.len());
-        let pb = known.iter().position(|k| k == b).unwrap_or(known.len());
-        pa.cmp(&pb).then_with(|| a.cmp(b))
-    });
-    found.dedup();
-    found
 }
 
 /// The distinct values, in reading order (the types' derived order).
@@ -81,7 +68,7 @@ pub fn unlabel(label: &str) -> (&str, bool) {
 
 /// The identity of a cell, borrowed: its transport, whether its delivery
 /// was native, codec, workload, placement, size and metric.
-pub type Key<'a> = (&'a str, bool, &'a str, Workload, Placement, u64, Metric);
+pub type Key<'a> = (&'a str, bool, Codec, Workload, Placement, u64, Metric);
 
 /// A run's cells, indexed.
 #[derive(Debug)]
@@ -93,13 +80,13 @@ pub struct Index<'a> {
 
 /// Cells selected for one table: a workload in one placement with one codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Group<'a> {
+pub struct Group {
     /// Workload.
     pub workload: Workload,
     /// Placement.
     pub placement: Placement,
     /// Codec.
-    pub codec: &'a str,
+    pub codec: Codec,
 }
 
 impl<'a> Index<'a> {
@@ -111,7 +98,7 @@ impl<'a> Index<'a> {
                 .entry((
                     c.transport.as_str(),
                     c.delivery == Some(crate::vocab::Delivery::Native),
-                    c.codec.as_str(),
+                    c.codec,
                     c.workload,
                     c.placement,
                     c.size_bytes,
@@ -123,13 +110,7 @@ impl<'a> Index<'a> {
     }
 
     /// One cell, by its transport's label (see [`label`]).
-    pub fn get(
-        &self,
-        transport: &str,
-        g: Group<'_>,
-        size: u64,
-        metric: Metric,
-    ) -> Option<&'a Cell> {
+    pub fn get(&self, transport: &str, g: Group, size: u64, metric: Metric) -> Option<&'a Cell> {
         let (name, native) = unlabel(transport);
         self.by_key
             .get(&(name, native, g.codec, g.workload, g.placement, size, metric))
@@ -137,7 +118,7 @@ impl<'a> Index<'a> {
     }
 
     /// One cell if it produced numbers.
-    pub fn ok(&self, transport: &str, g: Group<'_>, size: u64, metric: Metric) -> Option<&'a Cell> {
+    pub fn ok(&self, transport: &str, g: Group, size: u64, metric: Metric) -> Option<&'a Cell> {
         self.get(transport, g, size, metric)
             .filter(|c| c.status == Status::Ok)
     }
@@ -173,32 +154,29 @@ impl<'a> Index<'a> {
         self.placements(workload).into_iter().next()
     }
 
-    /// Codecs present for a workload and placement.
-    pub fn codecs(&self, workload: Workload, placement: Placement) -> Vec<String> {
-        order(
-            CODEC_ORDER,
-            distinct(
-                self.cells()
-                    .filter(|c| c.workload == workload && c.placement == placement)
-                    .map(|c| c.codec.as_str()),
-            ),
+    /// Codecs present for a workload and placement, cheapest first.
+    pub fn codecs(&self, workload: Workload, placement: Placement) -> Vec<Codec> {
+        sorted(
+            self.cells()
+                .filter(|c| c.workload == workload && c.placement == placement)
+                .map(|c| c.codec),
         )
     }
 
     /// Metrics present in a group.
-    pub fn metrics(&self, g: Group<'_>) -> Vec<Metric> {
+    pub fn metrics(&self, g: Group) -> Vec<Metric> {
         sorted(self.in_group(g).map(|c| c.metric))
     }
 
     /// Transports present in a group, in the order the run produced them,
     /// by label (see [`label`]).
-    pub fn transports(&self, g: Group<'_>) -> Vec<String> {
+    pub fn transports(&self, g: Group) -> Vec<String> {
         let labels: Vec<std::borrow::Cow<'_, str>> = self.in_group(g).map(label).collect();
         distinct(labels.iter().map(|l| l.as_ref()))
     }
 
     /// Sizes present in a group, ascending.
-    pub fn sizes(&self, g: Group<'_>) -> Vec<u64> {
+    pub fn sizes(&self, g: Group) -> Vec<u64> {
         let mut v: Vec<u64> = self.in_group(g).map(|c| c.size_bytes).collect();
         v.sort_unstable();
         v.dedup();
@@ -206,14 +184,14 @@ impl<'a> Index<'a> {
     }
 
     /// The group's cells.
-    pub fn in_group<'s>(&'s self, g: Group<'s>) -> impl Iterator<Item = &'a Cell> + 's {
+    pub fn in_group<'s>(&'s self, g: Group) -> impl Iterator<Item = &'a Cell> + 's {
         self.cells().filter(move |c| {
             c.workload == g.workload && c.placement == g.placement && c.codec == g.codec
         })
     }
 
     /// Every (workload, placement, codec) group, in reading order.
-    pub fn groups(&self) -> Vec<(Workload, Placement, String)> {
+    pub fn groups(&self) -> Vec<(Workload, Placement, Codec)> {
         let mut out = Vec::new();
         for w in self.workloads() {
             for p in self.placements(w) {
@@ -231,41 +209,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn known_names_come_first_in_their_order() {
-        let v = order(
-            CODEC_ORDER,
-            vec!["zz".into(), "msgpack".into(), "raw".into(), "aa".into()],
-        );
-        assert_eq!(v, ["raw", "msgpack", "aa", "zz"]);
-    }
-
-    #[test]
     fn native_cells_are_their_own_transport_beside_point_to_point_ones() {
         use crate::vocab::Delivery;
         let cell = |delivery| Cell {
             transport: "shm".into(),
-            codec: "raw".into(),
             workload: Workload::Bcast(2),
             size_bytes: 800,
             metric: Metric::Rtt,
-            median_ns: if delivery == Some(Delivery::Native) { 1.0 } else { 2.0 },
+            median_ns: if delivery == Some(Delivery::Native) {
+                1.0
+            } else {
+                2.0
+            },
             delivery,
             ..Cell::default()
         };
         let r = Results {
-            schema_version: crate::schema::SCHEMA_VERSION,
-            environment: crate::Environment::default(),
-            config: crate::RunConfig::default(),
-            floors: Vec::new(),
-            cells: vec![cell(Some(Delivery::Native)), cell(Some(Delivery::PointToPoint))],
-            targets: Vec::new(),
-            transports: Vec::new(),
+            cells: vec![
+                cell(Some(Delivery::Native)),
+                cell(Some(Delivery::PointToPoint)),
+            ],
+            ..Results::default()
         };
         let idx = Index::new(&r);
         let g = Group {
             workload: Workload::Bcast(2),
             placement: Placement::Split,
-            codec: "raw",
+            codec: Codec::default(),
         };
         assert_eq!(idx.transports(g), ["shm (native)", "shm"]);
         let get = |t: &str| idx.get(t, g, 800, Metric::Rtt).map(|c| c.median_ns);
@@ -273,6 +243,21 @@ mod tests {
         assert_eq!(get("shm"), Some(2.0));
         assert_eq!(unlabel("shm (native)"), ("shm", true));
         assert_eq!(label(&cell(None)), "shm");
+    }
+
+    #[test]
+    fn codecs_come_cheapest_first() {
+        let cell = |codec| Cell {
+            transport: "pipe".into(),
+            codec,
+            ..Cell::default()
+        };
+        let r = Results {
+            cells: vec![cell(Codec::Msgpack), cell(Codec::Raw), cell(Codec::Msgpack)],
+            ..Results::default()
+        };
+        let v = Index::new(&r).codecs(Workload::default(), Placement::default());
+        assert_eq!(v, [Codec::Raw, Codec::Msgpack]);
     }
 
     #[test]

@@ -45,6 +45,8 @@ fn spec(
         connect_timeout_ms: limits.connect.as_millis() as u64,
         stream_min_ms: crate::workload::stream::DEFAULT_MIN_MS,
         delivery: None,
+        bind: None,
+        remote: false,
     }
 }
 

@@ -241,6 +241,8 @@ mod tests {
             connect_timeout_ms: 1000,
             stream_min_ms: DEFAULT_MIN_MS,
             delivery: None,
+            bind: None,
+            remote: false,
         }
     }
 
