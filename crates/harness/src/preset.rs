@@ -82,7 +82,12 @@ const PATTERNS_DEFAULT: [&str; 12] = [
 
 /// The patterns in the full run: N = 1, 2, 4 and 8 at every size, on every
 /// transport.
-const PATTERNS_FULL: [&str; 4] = ["--messages-for", "bcast=100", "--messages-for", "gather=100"];
+const PATTERNS_FULL: [&str; 4] = [
+    "--messages-for",
+    "bcast=100",
+    "--messages-for",
+    "gather=100",
+];
 
 impl Preset {
     /// The name `--preset` takes.
@@ -334,10 +339,8 @@ mod tests {
         assert_eq!(flag_values(&f, "--placement"), ["split,same,none"]);
         assert_eq!(
             flag_values(&f, "--workload"),
-            [
-                "seed,pingpong,stream,fanout,fanoutq,paced,\
-                 bcast1,bcast2,bcast4,bcast8,gather1,gather2,gather4,gather8"
-            ]
+            ["seed,pingpong,stream,fanout,fanoutq,paced,\
+                 bcast1,bcast2,bcast4,bcast8,gather1,gather2,gather4,gather8"]
         );
         assert!(flag_values(&f, "--transports-for").is_empty());
         assert_eq!(flag_values(&f, "--codec"), ["raw,bincode,msgpack"]);

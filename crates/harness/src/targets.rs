@@ -81,7 +81,12 @@ fn patterns() -> Vec<Target> {
             24,
             "shm-queue",
             false,
-            (Workload::Gather(4), Placement::Split, 800, Metric::Throughput),
+            (
+                Workload::Gather(4),
+                Placement::Split,
+                800,
+                Metric::Throughput,
+            ),
             Against::PythonRateOf("mp-queue".to_owned()),
             5.0,
             "four producers into one shared-memory queue without pickling or a feeder thread, against mp.Queue's",
@@ -303,9 +308,8 @@ mod tests {
             if t.python {
                 continue;
             }
-            let registered = |name: &str| {
-                crate::registry::find(results::index::unlabel(name).0).is_some()
-            };
+            let registered =
+                |name: &str| crate::registry::find(results::index::unlabel(name).0).is_some();
             assert!(registered(&t.transport), "{}", t.transport);
             if let Against::Transport(o)
             | Against::BeatsAtEverySize(o)

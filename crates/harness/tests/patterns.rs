@@ -98,11 +98,27 @@ fn a_fault_in_the_flood_fails_the_run_naming_the_cell() {
     // flood message #5; a broadcast sends 30 lockstep messages on each
     // subscriber's connection, so send #45 is flood message #5.
     for (workload, fault, needle) in [
-        ("gather2", "drop:30", "producer 0's flood message #5 failed (order or content)"),
-        ("gather2", "duplicate:30", "producer 0's flood message #6 failed (order or content)"),
+        (
+            "gather2",
+            "drop:30",
+            "producer 0's flood message #5 failed (order or content)",
+        ),
+        (
+            "gather2",
+            "duplicate:30",
+            "producer 0's flood message #6 failed (order or content)",
+        ),
         ("gather2", "corrupt:30", "contents corrupted"),
-        ("bcast2", "drop:45", "verification of flood message #5 failed"),
-        ("bcast2", "duplicate:45", "verification of flood message #6 failed"),
+        (
+            "bcast2",
+            "drop:45",
+            "verification of flood message #5 failed",
+        ),
+        (
+            "bcast2",
+            "duplicate:45",
+            "verification of flood message #6 failed",
+        ),
         ("bcast2", "corrupt:45", "contents corrupted"),
         // In lockstep a lost message is never acknowledged: the stall
         // deadline ends it.
@@ -117,14 +133,20 @@ fn a_fault_in_the_flood_fails_the_run_naming_the_cell() {
                 || e.contains(&format!("pipe {workload} point-to-point raw")),
             "{workload} {fault}: {e}"
         );
-        assert!(took < Duration::from_secs(20), "{workload} {fault} took {took:?}");
+        assert!(
+            took < Duration::from_secs(20),
+            "{workload} {fault} took {took:?}"
+        );
     }
 }
 
 #[test]
 fn a_bad_transports_for_is_a_usage_error_naming_the_valid_ones() {
     for (arg, needle) in [
-        ("bcast=shm-adaptive:nope", "unknown transport \"nope\"; valid transports:"),
+        (
+            "bcast=shm-adaptive:nope",
+            "unknown transport \"nope\"; valid transports:",
+        ),
         ("broadcast=uds", "unknown workload family \"broadcast\""),
         ("gather=", "no transport named"),
     ] {

@@ -376,11 +376,17 @@ mod tests {
         assert!(row(&md, "no slower than `shm`").contains("| met"));
         // Tied at 8 B, ahead at 800 B: never behind.
         let ice = row(&md, "ahead of or tied with `ice (native)`");
-        assert!(ice.contains("2 of 2 sizes") && ice.contains("| met"), "{ice}");
+        assert!(
+            ice.contains("2 of 2 sizes") && ice.contains("| met"),
+            "{ice}"
+        );
         // 4x mp.Queue's rate, 5x asked.
         let g = row(&md, "the rate of `py mp-queue`");
         assert!(g.contains("4.00x") && g.contains("**not met**"), "{g}");
-        assert!(row(&section(&r, None), "the rate of `py mp-queue`").contains("needs the Python baseline"));
+        assert!(
+            row(&section(&r, None), "the rate of `py mp-queue`")
+                .contains("needs the Python baseline")
+        );
     }
 
     #[test]

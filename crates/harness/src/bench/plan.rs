@@ -131,10 +131,7 @@ pub(super) struct Job {
 
 impl Job {
     pub(super) fn label(&self) -> String {
-        let delivery = self
-            .delivery
-            .map(|d| format!(" {d}"))
-            .unwrap_or_default();
+        let delivery = self.delivery.map(|d| format!(" {d}")).unwrap_or_default();
         format!(
             "{} {}{delivery} {} {} trial {}",
             self.backend.name,
@@ -197,9 +194,11 @@ impl Plan {
                         vec![Codec::Raw]
                     };
                     for codec in codecs {
-                        for &backend in self.transports.iter().filter(|b| {
-                            runs(b, workload) && self.transport_runs(b, workload)
-                        }) {
+                        for &backend in self
+                            .transports
+                            .iter()
+                            .filter(|b| runs(b, workload) && self.transport_runs(b, workload))
+                        {
                             for delivery in deliveries(backend, workload) {
                                 let job = Job {
                                     trial,

@@ -482,7 +482,9 @@ fn split_family(item: &str) -> Result<(String, String)> {
 }
 
 /// `--transports-for`: FAMILY=T1:T2 pairs, every name registered.
-fn parse_transports_for(items: &[String]) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+fn parse_transports_for(
+    items: &[String],
+) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
     let mut out = std::collections::BTreeMap::new();
     for item in items {
         let (family, value) = split_family(item)?;

@@ -113,9 +113,7 @@ pub(super) fn subscribe<T: Transport, S: Sender, R: Receiver>(
 ) -> Result<impl Receiver + use<T, S, R>> {
     tx.send(&u64::from(std::process::id()).to_le_bytes())
         .context("sending this subscriber's pid to the publisher")?;
-    let msg = rx
-        .recv()
-        .context("waiting for the broadcast's endpoint")?;
+    let msg = rx.recv().context("waiting for the broadcast's endpoint")?;
     let ep = Endpoint(
         std::str::from_utf8(msg)
             .context("the broadcast's endpoint is not text")?
@@ -155,7 +153,10 @@ pub(super) fn publisher<S: Sender, R: Receiver, P: Publisher>(
             // Eight bytes, compared in place: nothing is formatted unless
             // it is wrong.
             let got = le_u64(ack, 0)?;
-            ensure!(got == seq, "subscriber {k} acknowledged #{got:#x} while #{seq:#x} was out");
+            ensure!(
+                got == seq,
+                "subscriber {k} acknowledged #{got:#x} while #{seq:#x} was out"
+            );
         }
         let t1 = now_ns();
         if let Some(r) = rec {

@@ -136,8 +136,8 @@ pub(super) fn open_shared<T: Transport, S: Sender, R: Receiver>(
         let msg = rx
             .recv()
             .with_context(|| format!("waiting for producer {k}'s pid"))?;
-        let pid = u32::try_from(le_u64(msg, 0)?)
-            .with_context(|| format!("producer {k} sent no pid"))?;
+        let pid =
+            u32::try_from(le_u64(msg, 0)?).with_context(|| format!("producer {k} sent no pid"))?;
         pids.push(pid);
     }
     let (mut listener, ep) = T::listen_shared(&shared_options(spec), n)
@@ -337,9 +337,7 @@ pub(super) fn producer<S: Sender, R: Receiver>(
         let buf = &mut bufs[(seq % variants) as usize];
         patch_header(buf, me | seq, now_ns());
         data.send(buf)?;
-        let ack = words
-            .recv()
-            .context("waiting for the acknowledgement")?;
+        let ack = words.recv().context("waiting for the acknowledgement")?;
         ensure!(
             le_u64(ack, 0)? == me | seq,
             "the consumer acknowledged another message than #{}",

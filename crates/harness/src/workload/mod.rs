@@ -153,7 +153,10 @@ pub fn run_side<S: Sender, R: Receiver>(
                 bail!("internal error: the shared-queue fanout runs through run_shared_*")
             }
             (Workload::Bcast(_) | Workload::Gather(_), _) => {
-                bail!("internal error: {} runs through run_hub and its workers' runs", spec.workload)
+                bail!(
+                    "internal error: {} runs through run_hub and its workers' runs",
+                    spec.workload
+                )
             }
             (Workload::Paced(_), Role::Producer) => {
                 paced::producer(tx, rx, elements, spec, rate()?)

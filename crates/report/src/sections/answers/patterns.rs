@@ -130,7 +130,7 @@ fn native_against_own(
     let Some(codec) = row_codec(idx, w, p) else {
         return Vec::new();
     };
-    let g = group(w, p, &codec);
+    let g = group(w, p, codec);
     idx.transports(g)
         .into_iter()
         .filter_map(|label| {
@@ -182,7 +182,11 @@ mod tests {
         assert_eq!(a.rows[0].winner, "shm (native)");
         // The backend's two deliveries tie as one backend only if close:
         // here native wins outright, over its own point-to-point run.
-        assert!(a.rows[0].verdict.contains("faster than shm"), "{:?}", a.rows[0]);
+        assert!(
+            a.rows[0].verdict.contains("faster than shm"),
+            "{:?}",
+            a.rows[0]
+        );
         assert_eq!(a.rows[0].vs_python, MISSING);
         assert!(
             a.lead.contains("shm 2.00x faster natively (bcast2, 800 B)"),
@@ -208,7 +212,11 @@ mod tests {
         let pyx = Python::new(&py);
         let a = gather(&Index::new(&r), Some(&pyx)).expect("an answer");
         assert_eq!(a.rows.len(), 1, "{:?}", a.rows);
-        assert!(a.rows[0].case.starts_with("4 producers ⚠"), "{:?}", a.rows[0]);
+        assert!(
+            a.rows[0].case.starts_with("4 producers ⚠"),
+            "{:?}",
+            a.rows[0]
+        );
         assert_eq!(a.rows[0].winner, "shm-queue");
         assert_eq!(a.rows[0].figure, "1.00 M msgs/s");
         assert_eq!(a.rows[0].vs_python, "20x (19.6–20.4) faster");
