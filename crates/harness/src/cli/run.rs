@@ -46,7 +46,9 @@ pub(super) struct RunArgs {
     codec: Vec<String>,
     /// Workloads, comma-separated: seed, pingpong, stream, fanout (= fanout1,fanout2,fanout4;
     /// fanoutN: N workers, a channel each), fanoutq (= fanoutq1,fanoutq2,fanoutq4; fanoutqN: N
-    /// workers sharing one queue, on transports that can share one), paced (= paced50,paced80; pacedP: P% of the stream rate, needs stream).
+    /// workers sharing one queue, on transports that can share one), bcast (= bcast2,bcast4; bcastN:
+    /// one publisher, N subscribers each receiving every message), gather (= gather2,gather4;
+    /// gatherN: N producers into one consumer), paced (= paced50,paced80; pacedP: P% of the stream rate, needs stream).
     #[arg(long, value_delimiter = ',', default_value = "seed,pingpong,stream")]
     workload: Vec<String>,
     /// Payload sizes: int64 element counts (100) or bytes with a unit (8B, 4KiB, 1MiB, 6.4KB).
@@ -83,7 +85,7 @@ pub(super) struct RunArgs {
     #[arg(long, default_value_t = 1000, allow_hyphen_values = true, value_parser = number_in(1u32, 10_000_000))]
     messages: u32,
     /// Messages for one workload family instead of --messages, as FAMILY=N (repeatable;
-    /// families: seed, pingpong, stream, fanout, fanoutq, paced). Example: --messages-for pingpong=300
+    /// families: seed, pingpong, stream, fanout, fanoutq, paced, bcast, gather). Example: --messages-for pingpong=300
     #[arg(long, value_name = "FAMILY=N")]
     messages_for: Vec<String>,
     /// Sizes for one workload family instead of --sizes, as FAMILY=SIZES (repeatable).
