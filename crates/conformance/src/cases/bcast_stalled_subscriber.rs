@@ -84,7 +84,11 @@ fn publisher_cut_off(p: &mut dyn Publisher, ctx: &PubCtx) {
     let gone = p.departed().to_vec();
     assert_eq!(gone.len(), 1, "{}: departed {gone:?}", ctx.label);
     if let Some(pid) = gone[0].pid {
-        assert_eq!(pid, ctx.pids[1], "{}: departed names {}", ctx.label, gone[0]);
+        assert_eq!(
+            pid, ctx.pids[1],
+            "{}: departed names {}",
+            ctx.label, gone[0]
+        );
     }
     assert_eq!(
         gone[0].after_messages, stalled_at,

@@ -97,7 +97,8 @@ pub(crate) struct Services {
 
 /// The names under `base`.
 fn names(base: &str) -> Result<[ServiceName; 3], OpenError> {
-    let n = |s: String| ServiceName::new(&s).map_err(|e| backend(&format!("service name {s:?}"), e));
+    let n =
+        |s: String| ServiceName::new(&s).map_err(|e| backend(&format!("service name {s:?}"), e));
     Ok([
         n(format!("{base}/bcast"))?,
         n(format!("{base}/join"))?,
@@ -159,10 +160,7 @@ pub(crate) fn services(
             join.open()
                 .map_err(|e| backend("opening join service", e))?,
             match events {
-                true => Some(
-                    ev.open()
-                        .map_err(|e| backend("opening event service", e))?,
-                ),
+                true => Some(ev.open().map_err(|e| backend("opening event service", e))?),
                 false => None,
             },
         ),
@@ -291,5 +289,24 @@ impl BroadcastListener for Iox2BroadcastListener {
         self.hellos(READY_MAGIC, &members, deadline)?;
         self.publisher.start(members);
         Ok(self.publisher)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hellos_round_trip_and_wrong_lengths_are_refused() {
+        let port = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
+        let h = hello(READY_MAGIC, port);
+        assert_eq!(
+            parse_hello(&h),
+            Some((READY_MAGIC, std::process::id(), port))
+        );
+        assert_eq!(parse_hello(&h[..HELLO_LEN - 1]), None);
+        let mut long = h.to_vec();
+        long.push(0);
+        assert_eq!(parse_hello(&long), None);
     }
 }

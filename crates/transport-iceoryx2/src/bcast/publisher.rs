@@ -12,14 +12,14 @@ use iceoryx2::port::publisher::Publisher as IoxPublisher;
 use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::port::{BackpressureAction, BackpressureInfo};
 use iceoryx2::prelude::*;
+use transport::OpenError;
 use transport::broadcast::{DEFAULT_STALL_TIMEOUT, Departed, PublishError, Publisher};
 use transport::process::PeerProcess;
-use transport::OpenError;
 
 use super::{DataService, LIVENESS_PERIOD, Services, WELCOME};
+use crate::MAX_MESSAGE;
 use crate::cleanup::Guard;
 use crate::service::{EventService, Service, Svc, backend};
-use crate::MAX_MESSAGE;
 
 /// One subscriber as the publisher knows it.
 #[derive(Debug)]
@@ -81,10 +81,7 @@ impl Shared {
     /// Called by iceoryx2 on every retry while a receiver's queue is full.
     fn on_full(&self, info: &BackpressureInfo) -> BackpressureAction {
         let mut members = self.members();
-        let Some(m) = members
-            .iter_mut()
-            .find(|m| m.port == info.receiver_port_id)
-        else {
+        let Some(m) = members.iter_mut().find(|m| m.port == info.receiver_port_id) else {
             // The welcome is sent into empty queues, so only a stranger
             // (a late subscriber in a slot one left) is unknown: it holds
             // nobody back.
