@@ -20,7 +20,7 @@ fn cell(transport: &str, workload: Workload, metric: Metric, size: u64, median: 
     let ci = results::bootstrap::median_interval(&trials);
     Cell {
         transport: transport.into(),
-        codec: "raw".into(),
+        codec: results::Codec::Raw,
         workload,
         placement: Placement::Split,
         size_bytes: size,
