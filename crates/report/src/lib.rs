@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod compare;
 mod csv_export;
+pub mod export;
 pub mod format;
 mod html;
 pub mod machines;
@@ -23,6 +24,7 @@ mod words;
 
 pub use compare::render_comparison;
 pub use csv_export::{CSV_COLUMNS, to_csv};
+pub use export::{Exporter, export_all};
 pub use html::render_html;
 pub use machines::render_machines;
 pub use readme::{Page, RenderOptions, render_markdown, render_pages};
