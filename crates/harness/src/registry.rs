@@ -92,7 +92,7 @@ pub fn describe(backends: &[&Backend]) -> Vec<results::TransportInfo> {
                 name: b.name.to_owned(),
                 backend: b.backend.to_owned(),
                 description: b.description.to_owned(),
-                wait: caps.wait.to_string(),
+                wait: wait_name(caps.wait),
                 max_message_size: u64::try_from(caps.max_message_size).unwrap_or(u64::MAX),
                 zero_copy_recv: caps.zero_copy_recv,
             }
@@ -108,6 +108,15 @@ pub fn default_run() -> Vec<&'static Backend> {
 /// All names, for error messages.
 pub fn names() -> Vec<&'static str> {
     BACKENDS.iter().map(|b| b.name).collect()
+}
+
+/// The results' name of a backend's wait strategy.
+fn wait_name(w: transport::WaitStrategy) -> results::WaitStrategy {
+    match w {
+        transport::WaitStrategy::Block => results::WaitStrategy::Block,
+        transport::WaitStrategy::Spin => results::WaitStrategy::Spin,
+        transport::WaitStrategy::Adaptive => results::WaitStrategy::Adaptive,
+    }
 }
 
 #[cfg(test)]
@@ -180,6 +189,6 @@ mod tests {
         assert_eq!(shm, ["shm-spin", "shm-adaptive", "shm-block", "shm-line"]);
         let info = describe(&[find("shm-spin").expect("shm-spin")]);
         assert_eq!(info[0].backend, "shm");
-        assert_eq!(info[0].wait, "spin");
+        assert_eq!(info[0].wait, results::WaitStrategy::Spin);
     }
 }

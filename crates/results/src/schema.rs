@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::vocab::{Delivery, Metric, Placement, Workload};
+pub use crate::vocab::{Codec, Delivery, Metric, Placement, WaitStrategy, Workload};
 
 /// Bumped whenever a field changes meaning or disappears; adding an optional
 /// field does not bump it. Version 2: the mean's interval is a bootstrap
@@ -16,7 +16,7 @@ pub const SCHEMA_VERSION: u32 = 2;
 pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=SCHEMA_VERSION;
 
 /// One run of the tool.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Results {
     /// [`SCHEMA_VERSION`] of the writer.
     pub schema_version: u32,
@@ -51,7 +51,7 @@ pub struct TransportInfo {
     /// One line on what it is.
     pub description: String,
     /// How a waiting receiver waits: `block`, `spin` or `adaptive`.
-    pub wait: String,
+    pub wait: WaitStrategy,
     /// The largest message it accepts, in bytes.
     pub max_message_size: u64,
     /// Whether a receive lends shared memory instead of a private copy.
@@ -173,6 +173,38 @@ pub struct Environment {
     /// settings, ...), as free-form key/value pairs.
     #[serde(default)]
     pub extra: Vec<(String, String)>,
+    /// The CPUs `split` and `same` pinned to and how they are related
+    /// (absent in files written before the topology was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement_cpus: Option<PlacementCpus>,
+}
+
+/// The CPUs the placements stand for on the machine, from its topology.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PlacementCpus {
+    /// The producer's and the consumer's CPU under `split`.
+    pub split: [usize; 2],
+    /// How those two CPUs are related (`smt`, `llc`, `cross-llc`,
+    /// `cross-numa`), absent when the topology could not tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_relation: Option<String>,
+    /// The CPU every process of `same` runs on.
+    pub same: usize,
+    /// Why the topology was not used (then `split` is CPUs 0/1 and `same`
+    /// CPU 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+impl PlacementCpus {
+    /// `split = llc (CPUs 0/1)`, or `split = CPUs 0/1` without a relation.
+    pub fn describe_split(&self) -> String {
+        let [a, b] = self.split;
+        match &self.split_relation {
+            Some(r) => format!("split = {r} (CPUs {a}/{b})"),
+            None => format!("split = CPUs {a}/{b}"),
+        }
+    }
 }
 
 /// The run's settings.
@@ -375,8 +407,8 @@ pub enum Status {
 pub struct Cell {
     /// Backend name.
     pub transport: String,
-    /// Codec name (`raw` where the workload does not use codecs).
-    pub codec: String,
+    /// The codec (`raw` where the workload does not use codecs).
+    pub codec: Codec,
     /// `seed`, `pingpong`, `stream`, `fanout4`, ...
     pub workload: Workload,
     /// `split`, `same` or `none`.
@@ -486,10 +518,10 @@ impl Cell {
     }
 
     /// The cell's identity, for matching cells between runs.
-    pub fn key(&self) -> (String, String, Workload, Placement, u64, Metric) {
+    pub fn key(&self) -> (String, Codec, Workload, Placement, u64, Metric) {
         (
             self.transport.clone(),
-            self.codec.clone(),
+            self.codec,
             self.workload,
             self.placement,
             self.size_bytes,

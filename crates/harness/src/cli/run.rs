@@ -498,7 +498,7 @@ fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<results::Cell> {
                 for &placement in &plan.placements {
                     out.push(results::Cell {
                         transport: b.name.to_owned(),
-                        codec: Codec::Raw.name().to_owned(),
+                        codec: results::Codec::Raw,
                         workload,
                         placement,
                         size_bytes: size,
