@@ -24,6 +24,9 @@ pub struct Backend {
     /// preset gives); false: only in runs that name it or take every
     /// transport (`--full`, `--quick`), which keeps the default run's time.
     pub in_default: bool,
+    /// Can link processes on two hosts (`Transport::CROSSES_HOSTS`): what
+    /// `run --remote` takes.
+    pub crosses_hosts: bool,
 }
 
 const fn entry<T: Transport>() -> Backend {
@@ -34,6 +37,7 @@ const fn entry<T: Transport>() -> Backend {
         capabilities: T::capabilities,
         run_role: role::run::<T>,
         in_default: true,
+        crosses_hosts: T::CROSSES_HOSTS,
     }
 }
 

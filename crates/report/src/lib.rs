@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod compare;
 mod csv_export;
+pub mod export;
 pub mod format;
 mod html;
 mod readme;
@@ -21,6 +22,7 @@ mod words;
 
 pub use compare::render_comparison;
 pub use csv_export::{CSV_COLUMNS, to_csv};
+pub use export::{Exporter, export_all};
 pub use html::render_html;
 pub use readme::{Page, RenderOptions, render_markdown, render_pages};
 pub use svg::{Plot, render_plots, render_svgs};
