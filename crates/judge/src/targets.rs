@@ -172,28 +172,9 @@ fn time_against(t: &Target, figure: f64, reference: Option<f64>, label: &str) ->
     }
 }
 
-/// Counts the sizes where `t.transport` beats `other` by a decisive verdict.
-fn beats_at_every_size(r: &Results, t: &Target, other: &str) -> Outcome {
-    at_every_size(r, t, other, |a, b| {
-        verdict::ratio(a, b).is_some_and(|ratio| ratio.decisive())
-    })
-}
-
-/// Counts the sizes where `other` does not beat `t.transport` by a decisive
-/// verdict (ahead or tied).
-fn not_behind_at_every_size(r: &Results, t: &Target, other: &str) -> Outcome {
-    at_every_size(r, t, other, |a, b| {
-        !verdict::ratio(b, a).is_some_and(|ratio| ratio.decisive())
-    })
-}
-
-/// Counts the sizes both transports ran where `good(target's cell, other's)`.
-fn at_every_size(
-    r: &Results,
-    t: &Target,
-    other: &str,
-    good: impl Fn(&Cell, &Cell) -> bool,
-) -> Outcome {
+/// Counts the sizes where `t.transport` beats `other` by a decisive verdict
+/// or, with `ties`, where `other` does not beat it by one.
+fn beats_at_every_size(r: &Results, t: &Target, other: &str, ties: bool) -> Outcome {
     let mut sizes: Vec<u64> = r
         .cells
         .iter()
@@ -208,7 +189,13 @@ fn at_every_size(
             continue;
         };
         judged += 1;
-        if good(a, b) {
+        // Without an interval (too few trials) neither a win nor a tie is shown.
+        let ok = if ties {
+            verdict::ratio(b, a).is_some_and(|behind| !behind.decisive())
+        } else {
+            verdict::ratio(a, b).is_some_and(|ahead| ahead.decisive())
+        };
+        if ok {
             won += 1;
         } else {
             not_ahead_at.push(size);
@@ -236,8 +223,8 @@ pub fn check(rust: &Results, python: Option<&Results>, t: &Target) -> Outcome {
     };
     match &t.against {
         // Judged over every size, not the target's one.
-        Against::BeatsAtEverySize(other) => return beats_at_every_size(r, t, other),
-        Against::NotBehindAtEverySize(other) => return not_behind_at_every_size(r, t, other),
+        Against::BeatsAtEverySize(other) => return beats_at_every_size(r, t, other, false),
+        Against::NotBehindAtEverySize(other) => return beats_at_every_size(r, t, other, true),
         _ => {}
     }
     let Some(c) = cell(r, t, &t.transport, t.size_bytes) else {
@@ -249,8 +236,26 @@ pub fn check(rust: &Results, python: Option<&Results>, t: &Target) -> Outcome {
     let figure = c.median();
     let floor = floors(rust, t.placement);
     match &t.against {
-        Against::BeatsAtEverySize(other) => beats_at_every_size(r, t, other),
-        Against::NotBehindAtEverySize(other) => not_behind_at_every_size(r, t, other),
+        Against::BeatsAtEverySize(other) => beats_at_every_size(r, t, other, false),
+        Against::NotBehindAtEverySize(other) => beats_at_every_size(r, t, other, true),
+        Against::SameTransportAt(size) => match cell(r, t, &t.transport, *size) {
+            Some(own) => time_against(
+                t,
+                figure,
+                Some(own.median()),
+                &format!("{} at {size} B", t.transport),
+            ),
+            None => Outcome::NotMeasured(Missing::Cell {
+                transport: t.transport.clone(),
+                size: *size,
+            }),
+        },
+        Against::FillVerifyFloor => {
+            match floor.and_then(|f| f.fill_verify.iter().find(|v| v.size_bytes == t.size_bytes)) {
+                Some(v) => rate_against(t, figure, "fill + verify".to_owned(), v.floor_ns()),
+                None => Outcome::NotMeasured(Missing::Reference("fill + verify floor".to_owned())),
+            }
+        }
         Against::OwnIn(workload) => {
             let own = Target {
                 workload: *workload,

@@ -132,13 +132,20 @@ pub enum Against {
     /// The same cell of a (Rust) transport: the figure may exceed it by at
     /// most `ratio` nanoseconds (a binding's own cost).
     ExcessOver(String),
+    /// The target transport's own cell at this other size (time: figure ≤
+    /// ratio × its): a hand-over that does not grow with the size.
+    SameTransportAt(u64),
+    /// The in-place workloads' fill + verify floor at the target's size
+    /// (`Floors::fill_verify`, the slower of the two): the figure's rate ≥
+    /// ratio × the floor's.
+    FillVerifyFloor,
+    /// Another transport, at every size both ran: no verdict decisively in
+    /// the other's favour (the target transport ahead or tied).
+    NotBehindAtEverySize(String),
     /// The target transport's own cell (its label's transport: a native
     /// broadcast's own variant) in another workload, that workload's primary
     /// metric at the same placement and size: time, figure ≤ ratio × it.
     OwnIn(Workload),
-    /// Another transport, at every size both ran: ahead or tied, never
-    /// behind by a verdict whose ratio interval excludes 1.
-    NotBehindAtEverySize(String),
     /// The Python baseline's same cell (workload, placement, size, metric)
     /// of this queue, for a Rust target: the figure's rate ≥ ratio × its.
     PythonRateOf(String),
@@ -520,14 +527,56 @@ impl Cell {
     }
 
     /// The cell's identity, for matching cells between runs.
-    pub fn key(&self) -> (String, Codec, Workload, Placement, u64, Metric) {
-        (
-            self.transport.clone(),
-            self.codec,
-            self.workload,
-            self.placement,
-            self.size_bytes,
-            self.metric,
-        )
+    pub fn key(&self) -> CellKey {
+        CellKey {
+            // A native broadcast or gather is its own cell beside the
+            // transport's point-to-point one: keyed by its label.
+            transport: crate::index::label(self).into_owned(),
+            codec: self.codec,
+            workload: self.workload,
+            placement: self.placement,
+            size_bytes: self.size_bytes,
+            metric: self.metric,
+        }
+    }
+}
+
+/// A cell's identity. Ordered by the names as files spell them (so a
+/// comparison lists cells as it always has, `fanout1` before `pingpong`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellKey {
+    /// Transport.
+    pub transport: String,
+    /// Codec.
+    pub codec: Codec,
+    /// Workload.
+    pub workload: Workload,
+    /// Placement.
+    pub placement: Placement,
+    /// Payload bytes.
+    pub size_bytes: u64,
+    /// Metric.
+    pub metric: Metric,
+}
+
+impl Ord for CellKey {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        let names = |k: &Self| {
+            (
+                k.transport.clone(),
+                k.codec.name(),
+                k.workload.to_string(),
+                k.placement.name(),
+                k.size_bytes,
+                k.metric.name(),
+            )
+        };
+        names(self).cmp(&names(o))
+    }
+}
+
+impl PartialOrd for CellKey {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
     }
 }

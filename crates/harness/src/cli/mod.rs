@@ -12,10 +12,11 @@
 //! Layout: this file holds the `ipcbench` command, its dispatch and the exit
 //! codes; each subcommand has a file with its arguments and handler (`list`,
 //! `run` (its `--remote` in `remote`), `floors`, `report`, `compare`, `serve`, `role`; `soak` lives in
-//! [`crate::soak`]); `parse` holds the parsers several of them share and `io`
-//! the results files and stdout.
+//! [`crate::soak`]); `extra` a preset's extra passes; `parse` holds the
+//! parsers several of them share and `io` the results files and stdout.
 
 mod compare;
+mod extra;
 mod floors;
 mod io;
 mod list;
@@ -65,9 +66,9 @@ enum Command {
         after_help = "Example:\n  ipcbench report results/results.json --python results/python.json --out report.md"
     )]
     Report(report::ReportArgs),
-    /// Compare two results files cell by cell, with a verdict from the confidence intervals.
+    /// Compare results files of several machines or runs: every answer row on each, and (two files) cell by cell.
     #[command(
-        after_help = "Example:\n  ipcbench compare old/results.json results/results.json --threshold 5"
+        after_help = "Examples:\n  ipcbench compare old/results.json results/results.json --threshold 5\n  ipcbench compare amd.json intel.json arm.json"
     )]
     Compare(compare::CompareArgs),
     /// Stream through every transport for a while, verifying, and check that memory stays flat.
