@@ -43,6 +43,19 @@
 //! a loan or a received message leaves its peer told (Disconnected) and
 //! never blocked, and (as after every case) nothing behind.
 //!
+//! # Broadcast
+//!
+//! The `bcast_*` cases check native broadcast (`Transport::listen_broadcast`,
+//! see the transport crate's docs, "Broadcast") on backends that declare
+//! `Capabilities::broadcast_subscribers > 0`, and pass, saying so, on the
+//! others. The test process publishes; each subscriber is a re-executed
+//! test binary (`bcast`): every message reaches every subscriber, whole and
+//! in order; a subscriber killed while the publisher waits on it departs
+//! within `DEPARTURE_NOTICE`, named, and one that drops its receiver
+//! departs too, the others missing nothing; a live one that never reads
+//! gets `Stalled` naming it and the refused message reaches nobody; one
+//! that comes after `accept` is refused; and nothing is left behind.
+//!
 //! # No opt-out
 //!
 //! Every backend runs every case: there is no skip list. A clause that seems
@@ -64,6 +77,7 @@
 //! checks the numbered messages; `hygiene`, `intruder` and `shared` are the
 //! checks every backend gets besides the cases.
 
+mod bcast;
 mod cases;
 pub mod hygiene;
 mod intruder;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use transport::{Endpoint, Listener, Options, Transport};
 
-use crate::cases::{Case, Ctx};
+use crate::cases::{Case, Ctx, Play};
 use crate::process::{self, ENDPOINT_LINE, PeerGuard};
 use crate::{WATCHDOG, hygiene, slots};
 
@@ -26,13 +26,16 @@ const ENV_LISTEN: &str = "IPCBENCH_CONFORMANCE_LISTEN";
 /// Runs one case: the test side in this process (on a thread, under the
 /// watchdog), the peer side in a re-executed copy of this test binary.
 pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
+    let Play::Pair(sides) = case.play::<T>() else {
+        return crate::bcast::run::<T>(case, module, test);
+    };
     if let Ok(which) = std::env::var(ENV_CASE) {
         assert_eq!(
             which,
             case.name(),
             "peer process started for the wrong case"
         );
-        peer_process::<T>(case);
+        peer_process::<T>(sides.peer);
         return;
     }
     if case.needs_loans() && T::capabilities().max_loan == 0 {
@@ -69,7 +72,7 @@ pub fn run<T: Transport>(case: Case, module: &str, test: &str) {
             peer,
             label: format!("{} {}", T::NAME, case.name()),
         };
-        (case.sides::<T>().test)(tx, rx, &ctx);
+        (sides.test)(tx, rx, &ctx);
         let _ = done_tx.send(endpoint);
     });
     let endpoint = await_test_side(case, &mut guard, body, &done_rx);
@@ -190,7 +193,7 @@ fn check_peer_ended(case: Case, guard: &mut PeerGuard) {
 
 /// The peer process's part of a case: listen or connect as the environment
 /// says, then play the peer side.
-fn peer_process<T: Transport>(case: Case) {
+fn peer_process<T: Transport>(peer: fn(T::Sender, T::Receiver)) {
     let mut opts = Options::unique("conf");
     opts.tag = std::env::var(ENV_TAG).expect("tag variable");
     crate::watchdog::arm_process_watchdog();
@@ -206,5 +209,5 @@ fn peer_process<T: Transport>(case: Case) {
         let endpoint = Endpoint(std::env::var(ENV_ENDPOINT).expect("endpoint variable"));
         T::connect(&endpoint, &opts).expect("peer: connect")
     };
-    (case.sides::<T>().peer)(tx, rx);
+    peer(tx, rx);
 }

@@ -25,6 +25,17 @@ pub fn collect(command_line: String, clock_overhead_ns: f64) -> Environment {
             .unwrap_or_else(|_| "not exposed (no cpufreq)".to_owned()),
         clock_overhead_ns,
         extra: placements(crate::topology::system()),
+        placement_cpus: Some(placement_cpus(crate::topology::system())),
+    }
+}
+
+/// The CPUs `split` and `same` stand for, as the results record them.
+pub fn placement_cpus(t: &crate::topology::Topology) -> results::PlacementCpus {
+    results::PlacementCpus {
+        split: [t.split.0, t.split.1],
+        split_relation: t.split_relation.map(|r| r.name().to_owned()),
+        same: t.same,
+        fallback: t.fallback.clone(),
     }
 }
 

@@ -18,7 +18,7 @@ pub mod vocab;
 
 pub use io::{ResultsError, write_atomic};
 pub use schema::{
-    Cell, CheapestProbes, Environment, Floors, MemcpyFloor, ProbeFloor, Results, RunConfig, Status,
-    Summary, TransportInfo, cheapest_probes,
+    Cell, CheapestProbes, Environment, FillVerifyFloor, Floors, MemcpyFloor, PlacementCpus,
+    ProbeFloor, Results, RunConfig, Status, Summary, TransportInfo, cheapest_probes,
 };
 pub use vocab::{Delivery, Metric, Placement, Workload};

@@ -183,6 +183,38 @@ pub struct Environment {
     /// settings, ...), as free-form key/value pairs.
     #[serde(default)]
     pub extra: Vec<(String, String)>,
+    /// The CPUs `split` and `same` pinned to and how they are related
+    /// (absent in files written before the topology was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement_cpus: Option<PlacementCpus>,
+}
+
+/// The CPUs the placements stand for on the machine, from its topology.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PlacementCpus {
+    /// The producer's and the consumer's CPU under `split`.
+    pub split: [usize; 2],
+    /// How those two CPUs are related (`smt`, `llc`, `cross-llc`,
+    /// `cross-numa`), absent when the topology could not tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_relation: Option<String>,
+    /// The CPU every process of `same` runs on.
+    pub same: usize,
+    /// Why the topology was not used (then `split` is CPUs 0/1 and `same`
+    /// CPU 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+impl PlacementCpus {
+    /// `split = llc (CPUs 0/1)`, or `split = CPUs 0/1` without a relation.
+    pub fn describe_split(&self) -> String {
+        let [a, b] = self.split;
+        match &self.split_relation {
+            Some(r) => format!("split = {r} (CPUs {a}/{b})"),
+            None => format!("split = CPUs {a}/{b}"),
+        }
+    }
 }
 
 /// The run's settings.
@@ -276,6 +308,11 @@ pub struct Floors {
     /// none). Not a floor: it is never a candidate for the cheapest probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plain_example: Option<ProbeFloor>,
+    /// The in-place workloads' floor per size: producing a message in place
+    /// and checking every byte of it, each timed alone in one process
+    /// (placement-independent, repeated for convenience, as `memcpy`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fill_verify: Vec<FillVerifyFloor>,
 }
 
 /// One cache-line round-trip probe: where ping and pong live, how the wait
@@ -331,6 +368,26 @@ pub fn cheapest_probes(probes: &[ProbeFloor]) -> CheapestProbes {
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(p, b)| (p.label(), b));
     CheapestProbes { per_rtt, batch }
+}
+
+/// The fill + verify floor at one size: what producing a message in place
+/// and reading every byte of it cost in one process, without a transport.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FillVerifyFloor {
+    /// Payload bytes (the array, as every cell's size).
+    pub size_bytes: u64,
+    /// Median time to produce one message in place.
+    pub fill_ns: f64,
+    /// Median time to check one message where it lies.
+    pub verify_ns: f64,
+}
+
+impl FillVerifyFloor {
+    /// The floor of a stream, where fill and verify run in parallel on two
+    /// cores: the slower of the two, nanoseconds per message.
+    pub fn floor_ns(&self) -> f64 {
+        self.fill_ns.max(self.verify_ns)
+    }
 }
 
 /// One memcpy measurement.
@@ -427,6 +484,13 @@ pub struct Cell {
     /// or over one connection per worker (`point-to-point`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<crate::vocab::Delivery>,
+    /// In-place workloads (`handover`, `inplace-stream`): whether the
+    /// producer wrote every measured message into a loan of the transport's
+    /// memory and published it without a copy (`true`), or into its own
+    /// buffer followed by `send` (`false`). Absent for other workloads and
+    /// in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loaned: Option<bool>,
     /// Paced workloads: the rate the producer was asked to send at, messages
     /// per second (mean over trials).
     #[serde(default, skip_serializing_if = "Option::is_none")]

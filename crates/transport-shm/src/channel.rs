@@ -24,6 +24,10 @@ pub(crate) struct Link {
     /// 0 for the listener, 1 for the connector: we send on ring `side` and
     /// receive on ring `1 - side`.
     pub side: usize,
+    /// Whether the receiver checks the producer's published `tail` against
+    /// its head while it waits: a broadcast's subscriber cannot, its
+    /// control block's `tail` is unused (the publisher's is elsewhere).
+    pub checks_tail: bool,
 }
 
 impl Link {
@@ -76,16 +80,26 @@ pub(crate) fn halves<W: Wait>(link: Link) -> (ShmSender<W>, ShmReceiver<W>) {
             loan: None,
             _wait: PhantomData,
         },
-        ShmReceiver {
-            cons: Consumer::new(rx_ring, MAX_MESSAGE),
-            link,
-            buf: Vec::new(),
-            poisoned: None,
-            failure: None,
-            waited: false,
-            _wait: PhantomData,
-        },
+        receiver_on(link, rx_ring),
     )
+}
+
+/// A receiver alone, reading `ring` (in `link`'s segment): a broadcast's
+/// subscriber.
+pub(crate) fn receiver<W: Wait>(link: Link, ring: MemRing) -> ShmReceiver<W> {
+    receiver_on(Arc::new(link), ring)
+}
+
+fn receiver_on<W: Wait>(link: Arc<Link>, ring: MemRing) -> ShmReceiver<W> {
+    ShmReceiver {
+        cons: Consumer::new(ring, MAX_MESSAGE),
+        link,
+        buf: Vec::new(),
+        poisoned: None,
+        failure: None,
+        waited: false,
+        _wait: PhantomData,
+    }
 }
 
 /// Sends messages into this side's outgoing ring.
@@ -362,7 +376,9 @@ impl<W: Wait> ShmReceiver<W> {
             if step != Step::Spin || backoff.polls().is_multiple_of(CLOSE_CHECK_EVERY) {
                 let mut dead = false;
                 if Link::check_due(&mut last_check) {
-                    if let Err(c) = self.cons.check_tail() {
+                    if self.link.checks_tail
+                        && let Err(c) = self.cons.check_tail()
+                    {
                         return Err(self.poison(c.0));
                     }
                     dead = !self.link.peer.alive();

@@ -96,7 +96,13 @@
 //!   `MIRIFLAGS=-Zmiri-disable-weak-memory-emulation cargo +nightly miri test -p transport-shm --lib ring`
 //! - Index and wake-up protocols under loom:
 //!   `RUSTFLAGS="--cfg loom" cargo test -p transport-shm --release --lib loom`
-//! - Across processes: `tests/conformance.rs`, `tests/robustness.rs`.
+//! - Across processes: `tests/conformance.rs`, `tests/robustness.rs`,
+//!   `tests/broadcast.rs` (the broadcast beyond the conformance cases).
+//!
+//! # Broadcast
+//!
+//! `shm-spin`, `shm-adaptive` and `shm-block` also broadcast natively: one
+//! single-writer multi-reader ring ([`bcast`], docs/shm.md "Broadcast").
 //!
 //! [`Options::expected_max_message`]: transport::Options::expected_max_message
 //! [`RecvError::Corrupt`]: transport::RecvError::Corrupt
@@ -106,6 +112,8 @@ mod sync;
 
 pub mod ring;
 
+#[cfg(not(loom))]
+pub mod bcast;
 #[cfg(not(loom))]
 mod channel;
 #[cfg(not(loom))]
@@ -272,7 +280,12 @@ mod imp {
             // Both sides have mapped the segment: the descriptor has done its
             // job (a memfd has no name to unlink).
             drop::<OwnedFd>(fd);
-            Ok(channel::halves(Link { seg, peer, side: 0 }))
+            Ok(channel::halves(Link {
+                seg,
+                peer,
+                side: 0,
+                checks_tail: true,
+            }))
         }
     }
 
@@ -329,7 +342,22 @@ mod imp {
                 seg: opened.seg,
                 peer: opened.peer,
                 side: 1,
+                checks_tail: true,
             }))
+        }
+
+        fn listen_broadcast(
+            opts: &Options,
+            subscribers: usize,
+        ) -> Result<(impl transport::BroadcastListener + use<W>, Endpoint), OpenError> {
+            crate::bcast::listen::<W>(opts, subscribers)
+        }
+
+        fn subscribe(
+            endpoint: &Endpoint,
+            _opts: &Options,
+        ) -> Result<impl transport::Receiver + use<W>, OpenError> {
+            crate::bcast::subscribe::<W>(endpoint)
         }
 
         fn capabilities() -> Capabilities {
@@ -338,6 +366,9 @@ mod imp {
                 zero_copy_recv: true,
                 wait: W::MODE.strategy(),
                 max_loan: MAX_LOAN,
+                // One single-writer multi-reader ring (`bcast`); spinning
+                // (`shm-spin`) needs a core per subscriber.
+                broadcast_subscribers: crate::bcast::layout::MAX_SUBSCRIBERS,
                 ..Capabilities::default()
             }
         }

@@ -1,6 +1,8 @@
 //! The shared-memory segment: a sealed memfd holding one header page and the
-//! two rings' data areas; how it is created, published, opened, validated and
+//! rings' data areas; how it is created, published, opened, validated and
 //! how leftovers of killed runs in /dev/shm are reclaimed.
+//!
+//! A connection ([`Shape::Pair`]):
 //!
 //! ```text
 //! 0        header page: Ident (128 B), cpu hints (2 x 128 B),
@@ -9,6 +11,11 @@
 //! 4096     ring 0 data area, N bytes
 //! 4096+N   ring 1 data area, N bytes
 //! ```
+//!
+//! A broadcast ([`Shape::Broadcast`], `crate::bcast`): the same header page
+//! (ring 0's control block is the publisher's), then the subscribers' table
+//! (`crate::bcast::layout::Table`, [`BCAST_TABLE`] bytes), then one data
+//! area that every subscriber reads.
 
 use std::fs::OpenOptions;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -39,9 +46,66 @@ pub const PREFAULT_MAX_RING: usize = 16 << 20;
 /// Prefix of every segment name (memfd names, and /dev/shm leftovers).
 pub const NAME_PREFIX: &str = "ipcbench-shm-";
 
-const MAGIC: u64 = u64::from_le_bytes(*b"ipcbSHM1");
 const VERSION: u32 = 1;
-const ENDPOINT_PREFIX: &str = "shm";
+
+/// Bytes between the header page and a broadcast's data area: the
+/// subscribers' table, whole pages.
+pub const BCAST_TABLE: usize = 5 * PAGE;
+
+/// What a segment holds: one connection's two rings, or one broadcast ring
+/// and its subscribers' table. Each has its own magic and endpoint prefix,
+/// so an endpoint of one is refused by the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Two rings, one per direction.
+    Pair,
+    /// One ring, read by every subscriber.
+    Broadcast,
+}
+
+impl Shape {
+    const fn magic(self) -> u64 {
+        match self {
+            Self::Pair => u64::from_le_bytes(*b"ipcbSHM1"),
+            Self::Broadcast => u64::from_le_bytes(*b"ipcbBCS1"),
+        }
+    }
+
+    const fn prefix(self) -> &'static str {
+        match self {
+            Self::Pair => "shm",
+            Self::Broadcast => "shmb",
+        }
+    }
+
+    /// Bytes before the first data area.
+    const fn data_start(self) -> usize {
+        match self {
+            Self::Pair => PAGE,
+            Self::Broadcast => PAGE + BCAST_TABLE,
+        }
+    }
+
+    const fn rings(self) -> usize {
+        match self {
+            Self::Pair => 2,
+            Self::Broadcast => 1,
+        }
+    }
+
+    fn total_len(self, ring_size: usize) -> usize {
+        self.data_start() + self.rings() * ring_size
+    }
+
+    /// The ring size of a segment of `len` bytes, if it has a valid layout.
+    fn ring_size_of(self, len: usize) -> Option<usize> {
+        let ring = len.checked_sub(self.data_start())? / self.rings();
+        (self.total_len(ring) == len
+            && ring.is_power_of_two()
+            && (MIN_RING..=MAX_RING).contains(&ring))
+        .then_some(ring)
+    }
+}
 
 /// `Ident::state`: nobody has connected yet.
 const LISTENING: u32 = 0;
@@ -91,6 +155,7 @@ pub struct Segment {
     base: NonNull<u8>,
     len: usize,
     ring_size: usize,
+    shape: Shape,
 }
 
 // SAFETY: the mapping is shared memory accessed only through atomics and the
@@ -108,13 +173,9 @@ impl Drop for Segment {
     }
 }
 
-fn total_len(ring_size: usize) -> usize {
-    PAGE + 2 * ring_size
-}
-
 impl Segment {
-    fn map(fd: &OwnedFd, ring_size: usize) -> Result<Self, OpenError> {
-        let len = total_len(ring_size);
+    fn map(fd: &OwnedFd, shape: Shape, ring_size: usize) -> Result<Self, OpenError> {
+        let len = shape.total_len(ring_size);
         let flags = if ring_size <= PREFAULT_MAX_RING {
             MapFlags::SHARED | MapFlags::POPULATE
         } else {
@@ -140,6 +201,7 @@ impl Segment {
             base,
             len,
             ring_size,
+            shape,
         })
     }
 
@@ -160,15 +222,43 @@ impl Segment {
     /// The descriptor holds raw pointers: keep the segment alive while it is
     /// used.
     pub fn ring(&self, dir: usize) -> MemRing {
-        let dir = dir & 1;
-        let ctrl = NonNull::from(&self.header().rings[dir]);
-        // SAFETY: `PAGE + dir * ring_size + ring_size <= len`.
-        let data = unsafe { self.base.add(PAGE + dir * self.ring_size) };
+        let dir = dir % self.shape.rings();
+        self.ring_with(&self.header().rings[dir], dir)
+    }
+
+    /// Data area `dir` with the control block `ctrl`: a broadcast's
+    /// subscribers each read the one data area with a control block of
+    /// their own (`crate::bcast`). `ctrl` must lie in this segment.
+    pub fn ring_with(&self, ctrl: &RingCtrl, dir: usize) -> MemRing {
+        let dir = dir % self.shape.rings();
+        let ctrl = NonNull::from(ctrl);
+        // SAFETY: `data_start + dir * ring_size + ring_size <= len`.
+        let data = unsafe {
+            self.base
+                .add(self.shape.data_start() + dir * self.ring_size)
+        };
         // SAFETY: both pointers are inside the mapping, the area is
         // page-aligned and `ring_size` was validated to be a power of two in
         // range; the caller keeps the segment alive (see above) and the
         // transport hands each ring end to exactly one side.
         unsafe { MemRing::new(ctrl, data, self.ring_size) }
+    }
+
+    /// A broadcast's subscribers' table, after the header page.
+    pub fn bcast_table(&self) -> Option<&crate::bcast::layout::Table> {
+        if self.shape != Shape::Broadcast {
+            return None;
+        }
+        // SAFETY: a broadcast segment has `BCAST_TABLE` bytes at `PAGE`,
+        // page-aligned, inside the mapping (the table fits them: asserted
+        // in `bcast::layout`); every field of the table is an atomic, valid
+        // for any bit pattern.
+        Some(unsafe {
+            self.base
+                .add(PAGE)
+                .cast::<crate::bcast::layout::Table>()
+                .as_ref()
+        })
     }
 
     /// The connector's pid as registered (after `wait_connected`).
@@ -211,8 +301,19 @@ fn sanitize(tag: &str) -> String {
     shm_names::sanitize(tag, 200)
 }
 
-/// Creates, sizes, seals, maps and initialises a segment for `tag`.
+/// Creates, sizes, seals, maps and initialises a connection's segment for
+/// `tag`.
 pub fn create(tag: &str, ring_size: usize, variant: u32) -> Result<Created, OpenError> {
+    create_shaped(Shape::Pair, tag, ring_size, variant)
+}
+
+/// [`create`] for a segment of either shape.
+pub fn create_shaped(
+    shape: Shape,
+    tag: &str,
+    ring_size: usize,
+    variant: u32,
+) -> Result<Created, OpenError> {
     if !ring_size.is_power_of_two() || !(MIN_RING..=MAX_RING).contains(&ring_size) {
         return Err(OpenError::Backend(format!(
             "ring size {ring_size} is not a power of two in {MIN_RING}..={MAX_RING}"
@@ -225,13 +326,13 @@ pub fn create(tag: &str, ring_size: usize, variant: u32) -> Result<Created, Open
         MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
     )
     .map_err(|e| OpenError::io("memfd_create", e.into()))?;
-    rustix::fs::ftruncate(&fd, total_len(ring_size) as u64)
+    rustix::fs::ftruncate(&fd, shape.total_len(ring_size) as u64)
         .map_err(|e| OpenError::io("ftruncate of the memfd", e.into()))?;
     // Sealed against shrinking, a peer cannot truncate the file under our
     // mapping and turn our next access into SIGBUS.
     rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL)
         .map_err(|e| OpenError::io("sealing the memfd", e.into()))?;
-    let seg = Segment::map(&fd, ring_size)?;
+    let seg = Segment::map(&fd, shape, ring_size)?;
     let id = &seg.header().ident.0;
     // Relaxed: nobody else can see the segment before the endpoint is handed
     // out, which happens after `create` returns.
@@ -244,8 +345,8 @@ pub fn create(tag: &str, ring_size: usize, variant: u32) -> Result<Created, Open
     }
     // Release: the magic is the last word written; a reader that checks it
     // with Acquire sees a complete header.
-    id.magic.store(MAGIC, Release);
-    let endpoint = format!("{ENDPOINT_PREFIX}:{pid}:{}:{name}", fd.as_raw_fd());
+    id.magic.store(shape.magic(), Release);
+    let endpoint = format!("{}:{pid}:{}:{name}", shape.prefix(), fd.as_raw_fd());
     Ok(Created { seg, fd, endpoint })
 }
 
@@ -261,9 +362,29 @@ pub struct Opened {
 /// Opens the segment an endpoint names, validates it and registers as its
 /// one connector.
 pub fn open(endpoint: &str, variant: u32) -> Result<Opened, OpenError> {
+    let opened = open_shaped(Shape::Pair, endpoint, variant)?;
+    let id = &opened.seg.header().ident.0;
+    // Relaxed on success and failure: the claim only excludes a second
+    // connector; the Release store of CONNECTED below publishes our pid.
+    if id
+        .state
+        .compare_exchange(LISTENING, CLAIMED, Relaxed, Relaxed)
+        .is_err()
+    {
+        return Err(OpenError::Backend("segment already has a connector".into()));
+    }
+    id.connector_pid.store(std::process::id(), Relaxed);
+    id.state.store(CONNECTED, Release);
+    crate::wait::futex_wake(&id.state);
+    Ok(opened)
+}
+
+/// Opens the segment of shape `shape` an endpoint names and validates it,
+/// registering nothing.
+pub fn open_shaped(shape: Shape, endpoint: &str, variant: u32) -> Result<Opened, OpenError> {
     let bad = || OpenError::BadEndpoint(endpoint.to_owned());
     let mut parts = endpoint.splitn(4, ':');
-    if parts.next() != Some(ENDPOINT_PREFIX) {
+    if parts.next() != Some(shape.prefix()) {
         return Err(bad());
     }
     let pid: u32 = parts
@@ -304,19 +425,15 @@ pub fn open(endpoint: &str, variant: u32) -> Result<Opened, OpenError> {
         .map_err(|e| OpenError::io("fstat of the memfd", e.into()))?
         .st_size;
     let size = usize::try_from(size).unwrap_or(0);
-    let ring_size = size.saturating_sub(PAGE) / 2;
-    if total_len(ring_size) != size
-        || !ring_size.is_power_of_two()
-        || !(MIN_RING..=MAX_RING).contains(&ring_size)
-    {
+    let Some(ring_size) = shape.ring_size_of(size) else {
         return Err(OpenError::Backend(format!(
             "segment of {size} bytes does not have a valid layout"
         )));
-    }
-    let seg = Segment::map(&fd, ring_size)?;
+    };
+    let seg = Segment::map(&fd, shape, ring_size)?;
     let id = &seg.header().ident.0;
     // Acquire: pairs with the Release store of the magic in `create`.
-    if id.magic.load(Acquire) != MAGIC {
+    if id.magic.load(Acquire) != shape.magic() {
         return Err(OpenError::Backend("segment has no valid header".into()));
     }
     // Relaxed: ordered by the magic's Acquire.
@@ -341,18 +458,6 @@ pub fn open(endpoint: &str, variant: u32) -> Result<Opened, OpenError> {
             "segment header disagrees with its size or creator".into(),
         ));
     }
-    // Relaxed on success and failure: the claim only excludes a second
-    // connector; the Release store of CONNECTED below publishes our pid.
-    if id
-        .state
-        .compare_exchange(LISTENING, CLAIMED, Relaxed, Relaxed)
-        .is_err()
-    {
-        return Err(OpenError::Backend("segment already has a connector".into()));
-    }
-    id.connector_pid.store(std::process::id(), Relaxed);
-    id.state.store(CONNECTED, Release);
-    crate::wait::futex_wake(&id.state);
     Ok(Opened { seg, peer })
 }
 

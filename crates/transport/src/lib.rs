@@ -210,9 +210,13 @@
 //! Its promises, which the conformance suite's `bcast_*` cases check:
 //!
 //! - **Every message to every subscriber, whole, in order, exactly once.**
-//!   Sizes as for a point-to-point connection (up to
-//!   [`Capabilities::max_message_size`]; larger: [`PublishError::TooLarge`]
-//!   before anything is published); `recv` lends as it does there.
+//!   Sizes up to [`Capabilities::max_message_size`], or less where a
+//!   message must go out whole for every subscriber at once: the shm ring
+//!   publishes one record per message, so its broadcast takes messages up
+//!   to half its ring, which is sized from [`Options::expected_max_message`]
+//!   to hold one of that size. A larger message gives
+//!   [`PublishError::TooLarge`] naming both sizes, before anything is
+//!   published. `recv` lends as it does on a connection.
 //! - **The group is fixed at accept.** [`BroadcastListener::accept`] returns
 //!   once all `subscribers` have joined, so a subscriber never misses a
 //!   message by joining "late" while the others are already reading: nothing
@@ -226,8 +230,10 @@
 //!   and never buffers without bound. A subscriber that is alive but reads
 //!   nothing for the stall timeout ([`broadcast::DEFAULT_STALL_TIMEOUT`],
 //!   [`Publisher::set_stall_timeout`]) makes `publish` fail with
-//!   [`PublishError::Stalled`] naming it; that message was published to
-//!   nobody, and the caller may retry or give up.
+//!   [`PublishError::Stalled`] naming it, at the latest
+//!   [`broadcast::DEPARTURE_NOTICE`] after the timeout; that message was
+//!   published to nobody, and the caller may retry or give up. A stalled
+//!   subscriber stays in the group.
 //! - **A subscriber that dies or drops its receiver** is dropped from the
 //!   group: a publisher waiting on it notices within
 //!   [`broadcast::DEPARTURE_NOTICE`] and goes on with the others (who miss

@@ -4,6 +4,11 @@
 //! only place a case is named: [`Case`], [`ALL_CASES`], [`Case::name`],
 //! [`Case::sides`] and the `suite!` tests all follow from it.
 
+mod bcast_every_message_in_order;
+mod bcast_killed_subscriber;
+mod bcast_late_subscriber;
+mod bcast_stalled_subscriber;
+mod bcast_subscriber_leaves;
 mod boundaries;
 mod empty_and_one_byte;
 mod fault;
@@ -38,11 +43,14 @@ use crate::message::echo_until_disconnect;
 ///
 /// Columns: the `Case` variant; the test's name (also [`Case::name`] and the
 /// name a `skip = [...]` list uses); the module in `cases/` that plays it;
-/// the peer side (`own`: the module's `peer`, `echo`: echo everything); whether
+/// the peer side (`own`: the module's `peer`, `echo`: echo everything,
+/// `bcast`: a broadcast case, whose module's `SIDES` the publisher and its
+/// subscriber processes play, [`crate::bcast`]); whether
 /// the test kills the peer; whether the peer is the listening side; what the
-/// backend must offer for the case to check anything (`any`, or `loans`:
-/// [`Capabilities::max_loan`](transport::Capabilities::max_loan) > 0; other
-/// backends pass it, saying so); the doc.
+/// backend must offer for the case to check anything (`any`; `loans`:
+/// [`Capabilities::max_loan`](transport::Capabilities::max_loan) > 0;
+/// `bcast`: [`Capabilities::broadcast_subscribers`](transport::Capabilities::broadcast_subscribers)
+/// > 0; other backends pass it, saying so); the doc.
 ///
 /// `$then` is the macro that receives the rows (a path, so `suite!` can pass
 /// `$crate::...` from a backend's crate).
@@ -95,6 +103,16 @@ macro_rules! case_table {
                 "The receiving peer (the connecting side) is killed holding a lent message: loans to it end in Disconnected, never block on the space it held.";
             KilledHoldingReceivedListener killed_holding_received_listener killed_holding_received own true true loans
                 "As [`Case::KilledHoldingReceived`], the killed peer being the listening side.";
+            BcastEveryMessageInOrder bcast_every_message_in_order bcast_every_message_in_order bcast false false bcast
+                "Broadcast: every subscriber receives every message, whole, in order, exactly once (sizes up to 1 MiB), then Disconnected once the publisher has gone.";
+            BcastKilledSubscriber bcast_killed_subscriber bcast_killed_subscriber bcast true false bcast
+                "Broadcast: a subscriber that stops reading is killed with SIGKILL while the publisher waits on it: within DEPARTURE_NOTICE the publisher goes on, `departed` names it, the others miss nothing.";
+            BcastStalledSubscriber bcast_stalled_subscriber bcast_stalled_subscriber bcast true false bcast
+                "Broadcast: a live subscriber that never reads makes `publish` fail with Stalled naming it after the stall timeout; the stalled message reached nobody and publishing it again, once that subscriber is gone, delivers it once.";
+            BcastSubscriberLeaves bcast_subscriber_leaves bcast_subscriber_leaves bcast false false bcast
+                "Broadcast: a subscriber drops its receiver after a few messages, its process alive: the publisher drops it from the group (`departed` names it) and the others miss nothing.";
+            BcastLateSubscriber bcast_late_subscriber bcast_late_subscriber bcast false false bcast
+                "Broadcast: a subscriber that comes after accept is refused (its subscribe errs, or its recv reads Disconnected before any message); the group and its messages are unaffected.";
         }
     };
 }
@@ -111,6 +129,13 @@ pub(crate) struct Ctx {
 pub(crate) struct Sides<T: Transport> {
     pub(crate) peer: fn(T::Sender, T::Receiver),
     pub(crate) test: fn(T::Sender, T::Receiver, &Ctx),
+}
+
+/// How a case is played: by two connected processes, or by a publisher
+/// and its subscriber processes.
+pub(crate) enum Play<T: Transport> {
+    Pair(Sides<T>),
+    Broadcast(crate::bcast::Sides),
 }
 
 /// The enum, the list and the per-case facts, from [`case_table!`]'s rows.
@@ -159,20 +184,23 @@ macro_rules! define_cases {
             /// The module that plays this case. A fault case and its
             /// `*_listener` twin play the same halves; only who listens
             /// differs.
-            pub(crate) fn sides<T: Transport>(self) -> Sides<T> {
+            pub(crate) fn play<T: Transport>(self) -> Play<T> {
                 match self {
-                    $(Self::$case => Sides {
-                        peer: define_cases!(@peer $peer $module),
-                        test: $module::test::<T>,
-                    },)*
+                    $(Self::$case => define_cases!(@play $peer $module),)*
                 }
             }
         }
     };
-    (@peer own $module:ident) => { $module::peer::<T> };
-    (@peer echo $module:ident) => { echo::<T> };
+    (@play own $module:ident) => {
+        Play::Pair(Sides { peer: $module::peer::<T>, test: $module::test::<T> })
+    };
+    (@play echo $module:ident) => {
+        Play::Pair(Sides { peer: echo::<T>, test: $module::test::<T> })
+    };
+    (@play bcast $module:ident) => { Play::Broadcast($module::SIDES) };
     (@loans any) => { false };
     (@loans loans) => { true };
+    (@loans bcast) => { false };
 }
 
 crate::case_table!(define_cases);

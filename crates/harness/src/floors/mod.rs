@@ -104,6 +104,7 @@ pub fn measure(placement: Placement, sizes: &[u64], counts: Counts) -> (Floors, 
         memcpy: memcpy(sizes),
         probes: recorded,
         plain_example: Some(plain::measure(placement, counts)),
+        fill_verify: Vec::new(),
     };
     (floors, probes)
 }

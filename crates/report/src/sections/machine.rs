@@ -6,8 +6,8 @@ use crate::format::{fmt_multiple, fmt_time};
 use crate::sections::{group, headline, plural};
 use judge::thresholds::{CRITICAL_RATIO, SLOW_WAKE_RATIO, is_smoke};
 use results::index::{Index, primary_metric};
-use results::schema::Results;
 use results::schema::{Placement, Workload};
+use results::schema::{PlacementCpus, Results};
 
 /// The machine in one line: `Intel Xeon, 2 logical CPUs, Linux 6.1, kvm`.
 pub fn machine_line(r: &Results) -> String {
@@ -20,9 +20,7 @@ pub fn machine_line(r: &Results) -> String {
         }
     };
     format!(
-        "**Machine:** {}, {} logical CPU{}, {}, virtualisation: {}; measured {} at commit {}. \
-         Placement `split`: producer on core 0, consumers on core 1; `same`: every process \
-         on core 0; `none`: left to the scheduler.",
+        "**Machine:** {}, {} logical CPU{}, {}, virtualisation: {}; measured {} at commit {}. {}",
         known(&e.cpu_model, "CPU"),
         e.cores,
         plural(e.cores),
@@ -34,6 +32,29 @@ pub fn machine_line(r: &Results) -> String {
         },
         known(&e.date, "date"),
         known(&e.git_commit, "commit"),
+        placements(e.placement_cpus.as_ref()),
+    )
+}
+
+/// What the placements pinned to: the CPUs and their relation where the run
+/// recorded them (files written before it did say cores 0 and 1, as then).
+fn placements(cpus: Option<&PlacementCpus>) -> String {
+    let Some(p) = cpus else {
+        return "Placement `split`: producer on core 0, consumers on core 1; `same`: every \
+                process on core 0; `none`: left to the scheduler."
+            .to_owned();
+    };
+    let [a, b] = p.split;
+    let fallback = p
+        .fallback
+        .as_ref()
+        .map(|why| format!(" (CPU topology unknown: {why})"))
+        .unwrap_or_default();
+    format!(
+        "Placement `{}`: producer on CPU {a}, consumers on CPU {b}{fallback}; `same`: every \
+         process on CPU {}; `none`: left to the scheduler.",
+        p.describe_split(),
+        p.same
     )
 }
 
@@ -197,6 +218,13 @@ mod tests {
             line.contains("Test CPU, 2 logical CPUs, Linux 6.1, virtualisation: kvm"),
             "{line}"
         );
+        assert!(
+            line.ends_with(
+                "Placement `split`: producer on core 0, consumers on core 1; `same`: \
+                 every process on core 0; `none`: left to the scheduler."
+            ),
+            "{line}"
+        );
         assert_eq!(smoke_line(&r), None);
         let mut quick = r.clone();
         quick.config.trials = 2;
@@ -207,6 +235,39 @@ mod tests {
             "0 min 41 s (--quick matrix, Python baseline included)".into(),
         ));
         assert!(smoke_line(&quick).is_some());
+    }
+
+    #[test]
+    fn the_machine_line_names_the_cpus_and_relation_of_split() {
+        let mut r = results(Vec::new());
+        r.environment.placement_cpus = Some(PlacementCpus {
+            split: [0, 2],
+            split_relation: Some("llc".into()),
+            same: 0,
+            fallback: None,
+        });
+        let line = machine_line(&r);
+        assert!(
+            line.ends_with(
+                "Placement `split = llc (CPUs 0/2)`: producer on CPU 0, consumers on \
+                 CPU 2; `same`: every process on CPU 0; `none`: left to the scheduler."
+            ),
+            "{line}"
+        );
+        r.environment.placement_cpus = Some(PlacementCpus {
+            split: [0, 1],
+            split_relation: None,
+            same: 0,
+            fallback: Some("cannot read /sys/x".into()),
+        });
+        let line = machine_line(&r);
+        assert!(
+            line.contains(
+                "`split = CPUs 0/1`: producer on CPU 0, consumers on CPU 1 (CPU \
+                 topology unknown: cannot read /sys/x);"
+            ),
+            "{line}"
+        );
     }
 
     #[test]

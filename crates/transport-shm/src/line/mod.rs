@@ -113,7 +113,12 @@ impl transport::Listener for ShmLineListener {
         let peer = Peer::open_or_pid(created.seg.connector_pid());
         let Created { seg, fd, .. } = created;
         drop::<OwnedFd>(fd);
-        Ok(halves(Link { seg, peer, side: 0 }))
+        Ok(halves(Link {
+            seg,
+            peer,
+            side: 0,
+            checks_tail: true,
+        }))
     }
 }
 
@@ -158,6 +163,7 @@ impl transport::Transport for ShmLine {
             seg: opened.seg,
             peer: opened.peer,
             side: 1,
+            checks_tail: true,
         }))
     }
 

@@ -64,7 +64,9 @@
 //!
 //! [`layout`] holds the record format and the shared control block,
 //! [`memory`] the memory a ring lives in (the [`RingMem`] trait and, outside
-//! loom, [`MemRing`]), [`producer`] and [`consumer`] the two ends.
+//! loom, [`MemRing`]), [`producer`] and [`consumer`] the two ends, and
+//! [`readers`] the producer's view of several consumers of one ring (a
+//! broadcast: each reader a `Consumer` with a control block of its own).
 
 mod consumer;
 mod layout;
@@ -72,6 +74,7 @@ mod layout;
 mod mem_ring;
 mod memory;
 mod producer;
+mod readers;
 
 pub use consumer::{Consumer, Record};
 pub use layout::{
@@ -82,9 +85,14 @@ pub use layout::{
 pub use mem_ring::MemRing;
 pub use memory::RingMem;
 pub use producer::{Producer, Push};
+pub use readers::{Readers, Slowest};
 
+#[cfg(all(test, not(loom)))]
+mod readers_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
+#[cfg(all(test, loom))]
+mod loom_readers;
 #[cfg(all(test, loom))]
 mod loom_tests;

@@ -63,6 +63,12 @@ impl<M: RingMem> Producer<M> {
         &self.mem
     }
 
+    /// End of what we have published.
+    #[inline]
+    pub fn tail(&self) -> u64 {
+        self.tail
+    }
+
     /// Largest body that goes in a single record (and is lent in place).
     #[inline]
     pub fn max_inline(&self) -> usize {
