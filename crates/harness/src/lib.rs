@@ -21,6 +21,7 @@ pub mod placement;
 pub mod preset;
 pub mod protocol;
 pub mod registry;
+pub mod remote;
 pub mod role;
 pub mod sizes;
 pub mod soak;

@@ -24,6 +24,9 @@ pub struct Backend {
     /// preset gives); false: only in runs that name it or take every
     /// transport (`--full`, `--quick`), which keeps the default run's time.
     pub in_default: bool,
+    /// Can link processes on two hosts (`Transport::CROSSES_HOSTS`): what
+    /// `run --remote` takes.
+    pub crosses_hosts: bool,
 }
 
 const fn entry<T: Transport>() -> Backend {
@@ -34,6 +37,7 @@ const fn entry<T: Transport>() -> Backend {
         capabilities: T::capabilities,
         run_role: role::run::<T>,
         in_default: true,
+        crosses_hosts: T::CROSSES_HOSTS,
     }
 }
 
@@ -92,7 +96,7 @@ pub fn describe(backends: &[&Backend]) -> Vec<results::TransportInfo> {
                 name: b.name.to_owned(),
                 backend: b.backend.to_owned(),
                 description: b.description.to_owned(),
-                wait: caps.wait.to_string(),
+                wait: wait_name(caps.wait),
                 max_message_size: u64::try_from(caps.max_message_size).unwrap_or(u64::MAX),
                 zero_copy_recv: caps.zero_copy_recv,
                 max_loan: Some(u64::try_from(caps.max_loan).unwrap_or(u64::MAX)),
@@ -109,6 +113,15 @@ pub fn default_run() -> Vec<&'static Backend> {
 /// All names, for error messages.
 pub fn names() -> Vec<&'static str> {
     BACKENDS.iter().map(|b| b.name).collect()
+}
+
+/// The results' name of a backend's wait strategy.
+fn wait_name(w: transport::WaitStrategy) -> results::WaitStrategy {
+    match w {
+        transport::WaitStrategy::Block => results::WaitStrategy::Block,
+        transport::WaitStrategy::Spin => results::WaitStrategy::Spin,
+        transport::WaitStrategy::Adaptive => results::WaitStrategy::Adaptive,
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +210,6 @@ mod tests {
         assert_eq!(shm, ["shm-spin", "shm-adaptive", "shm-block", "shm-line"]);
         let info = describe(&[find("shm-spin").expect("shm-spin")]);
         assert_eq!(info[0].backend, "shm");
-        assert_eq!(info[0].wait, "spin");
+        assert_eq!(info[0].wait, results::WaitStrategy::Spin);
     }
 }

@@ -68,6 +68,15 @@ pub struct RoleSpec {
     /// Stream workload: each size streams for at least this long.
     #[serde(default = "default_stream_min_ms")]
     pub stream_min_ms: u64,
+    /// A listening process: listen on this network address
+    /// (`Transport::listen_at`) instead of the transport's local default;
+    /// `ipcbench serve` sets it to the address its client reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<std::net::IpAddr>,
+    /// The pair spans two hosts (`run --remote`): time only on one clock
+    /// (the seed producer's total then runs through the acknowledgement).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remote: bool,
 }
 
 fn default_stream_min_ms() -> u64 {
@@ -266,6 +275,8 @@ fn accept<T: Transport>(
                 spec.workload.consumers()
             )
         })?
+    } else if let Some(bind) = spec.bind {
+        T::listen_at(opts, bind).with_context(|| format!("{}: listen on {bind}", T::NAME))?
     } else {
         T::listen(opts).with_context(|| format!("{}: listen", T::NAME))?
     };

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use results::index::Index;
-use results::schema::{Cell, Metric, Placement, Results, Status, Workload};
+use results::schema::{Cell, Codec, Metric, Placement, Results, Status, Workload};
 
 use crate::contenders::{Row, contenders, row_verdict};
 use crate::verdict::{Ratio, Verdict, ratio};
@@ -89,7 +89,7 @@ const ROW_METRICS: [(Workload, Metric); 3] = [
 ];
 
 fn is_headline(c: &Cell) -> bool {
-    c.placement == Placement::Split && c.codec == "raw" && c.metric != Metric::RttBatch
+    c.placement == Placement::Split && c.codec == Codec::Raw && c.metric != Metric::RttBatch
 }
 
 fn is_row_metric(c: &Cell) -> bool {
@@ -140,7 +140,7 @@ pub fn audit(results: &Results) -> Audit {
     judge_rows(results, &mut a);
     let widths: Vec<f64> = ok
         .iter()
-        .filter(|c| c.placement == Placement::Split && c.codec == "raw")
+        .filter(|c| c.placement == Placement::Split && c.codec == Codec::Raw)
         .filter(|c| {
             c.workload == Workload::Seed
                 || (c.workload == Workload::Pingpong && c.metric == Metric::Rtt)
@@ -265,7 +265,7 @@ pub(crate) mod tests {
     pub(crate) fn cell(transport: &str, trials: &[f64]) -> Cell {
         let mut c = Cell {
             transport: transport.into(),
-            codec: "raw".into(),
+            codec: Codec::Raw,
             workload: Workload::Pingpong,
             placement: Placement::Split,
             metric: Metric::Rtt,

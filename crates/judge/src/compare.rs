@@ -2,7 +2,7 @@
 //! 95% confidence intervals separate and its mean moved more than a noise
 //! threshold; otherwise it did not change.
 
-use results::schema::{Cell, Metric, Placement, Results, Status, Workload};
+use results::schema::{Cell, Codec, Metric, Placement, Results, Status, Workload};
 
 use crate::analysis::{ci, overlap};
 use crate::rows::{RowChanges, row_changes};
@@ -17,7 +17,7 @@ pub struct CellKey {
     /// Transport.
     pub transport: String,
     /// Codec.
-    pub codec: String,
+    pub codec: Codec,
     /// Workload.
     pub workload: Workload,
     /// Placement.
@@ -33,7 +33,7 @@ impl Ord for CellKey {
         let names = |k: &Self| {
             (
                 k.transport.clone(),
-                k.codec.clone(),
+                k.codec.name(),
                 k.workload.to_string(),
                 k.placement.name(),
                 k.size_bytes,
@@ -55,7 +55,7 @@ impl CellKey {
     pub fn of(c: &Cell) -> Self {
         Self {
             transport: c.transport.clone(),
-            codec: c.codec.clone(),
+            codec: c.codec,
             workload: c.workload,
             placement: c.placement,
             size_bytes: c.size_bytes,
@@ -272,7 +272,7 @@ mod tests {
     fn cell(mean: f64, ci: Option<(f64, f64)>) -> Cell {
         Cell {
             transport: "pipe".into(),
-            codec: "raw".into(),
+            codec: Codec::Raw,
             workload: Workload::Pingpong,
             placement: Placement::Split,
             size_bytes: 800,

@@ -3,7 +3,7 @@
 //! runs share, so a row counted by the audit is the row a reader sees.
 
 use results::index::{Group, Index};
-use results::schema::{Cell, Metric, Placement, Results, Workload};
+use results::schema::{Cell, Codec, Metric, Placement, Results, Workload};
 
 use crate::verdict::{Verdict, by_backend, verdict};
 
@@ -26,7 +26,7 @@ pub struct Row {
 
 /// The codec a workload's rows are judged in at a placement: the cheapest
 /// it ran there ([`Index::codecs`] order, so `raw` whenever it ran).
-pub fn row_codec(idx: &Index<'_>, workload: Workload, placement: Placement) -> Option<String> {
+pub fn row_codec(idx: &Index<'_>, workload: Workload, placement: Placement) -> Option<Codec> {
     idx.codecs(workload, placement).into_iter().next()
 }
 
@@ -45,7 +45,7 @@ pub fn contenders<'a>(idx: &Index<'a>, row: Row) -> Vec<(String, &'a Cell)> {
         let g = Group {
             workload,
             placement: row.placement,
-            codec: &codec,
+            codec,
         };
         for t in idx.transports(g) {
             if let Some(c) = idx.get(&t, g, row.size, row.metric) {
@@ -144,7 +144,7 @@ mod tests {
         ];
         // b also ran bincode: another codec is another row's contender.
         let mut encoded = cell("b", &[1.0, 2.0, 3.0]);
-        encoded.codec = "bincode".into();
+        encoded.codec = Codec::Bincode;
         cells.push(encoded);
         for c in &mut cells {
             c.workload = Workload::Fanout(4);
@@ -161,7 +161,7 @@ mod tests {
         };
         let v = contenders(&idx, row);
         assert_eq!(names(&v), ["a", "b", "q (one queue)"]);
-        assert!(v.iter().all(|(_, c)| c.codec == "raw"));
+        assert!(v.iter().all(|(_, c)| c.codec == Codec::Raw));
         // Another size or metric has none.
         assert!(contenders(&idx, Row { size: 800, ..row }).is_empty());
     }
@@ -228,7 +228,7 @@ mod tests {
     #[test]
     fn without_raw_a_row_is_judged_in_the_cheapest_codec_that_ran() {
         let mut c = cell("mp-queue", &[1.0, 2.0, 3.0]);
-        c.codec = "pickle".into();
+        c.codec = Codec::Pickle;
         let r = results(vec![c]);
         let row = Row {
             workload: Workload::Pingpong,

@@ -4,7 +4,7 @@
 //! run's `targets`, see `results::schema::Target`), judged by one function,
 //! [`check`], so adding one is one entry; `report` words the outcome.
 
-use results::schema::{Against, Cell, Floors, Placement, Results, Status, Target, Workload};
+use results::schema::{Against, Cell, Codec, Floors, Placement, Results, Status, Target, Workload};
 
 use crate::verdict;
 
@@ -109,7 +109,7 @@ fn matches(c: &Cell, t: &Target, transport: &str) -> bool {
         && c.workload == t.workload
         && c.placement == t.placement
         && c.metric == t.metric
-        && (c.codec == "raw" || c.codec == "pickle" || t.workload != Workload::Seed)
+        && (c.codec == Codec::Raw || c.codec == Codec::Pickle || t.workload != Workload::Seed)
 }
 
 fn cell<'a>(r: &'a Results, t: &Target, transport: &str, size: u64) -> Option<&'a Cell> {

@@ -96,7 +96,7 @@ fn summarize_keys(keys: &[CellKey]) -> Vec<String> {
     for k in keys {
         let id = (
             k.transport.as_str(),
-            k.codec.as_str(),
+            k.codec.name(),
             k.workload,
             k.placement,
         );
@@ -162,7 +162,7 @@ fn change_table(rows: &[&CellChange]) -> Table {
         };
         t.row([
             k.transport.clone(),
-            k.codec.clone(),
+            k.codec.to_string(),
             k.workload.to_string(),
             k.placement.to_string(),
             fmt_bytes(k.size_bytes),

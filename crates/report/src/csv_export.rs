@@ -48,7 +48,7 @@ pub fn to_csv(results: &Results) -> String {
             &mut out,
             [
                 c.transport.clone(),
-                c.codec.clone(),
+                c.codec.to_string(),
                 c.workload.to_string(),
                 c.placement.to_string(),
                 c.size_bytes.to_string(),

@@ -155,7 +155,7 @@ mod tests {
     fn cell(transport: &str, workload: &str, size: u64, metric: &str, trials: &[f64]) -> Cell {
         Cell {
             transport: transport.into(),
-            codec: "raw".into(),
+            codec: results::Codec::Raw,
             workload: workload.parse().expect("workload"),
             placement: Placement::Split,
             size_bytes: size,

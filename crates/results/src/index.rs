@@ -3,10 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::schema::{Cell, Metric, Placement, Results, Status, Workload};
-
-/// Codecs cheapest first; others follow alphabetically.
-const CODEC_ORDER: &[&str] = &["raw", "bincode", "msgpack", "pickle"];
+use crate::schema::{Cell, Codec, Metric, Placement, Results, Status, Workload};
 
 /// Whether a workload is a fanout of either mode: `fanoutN` (one channel per
 /// worker) or `fanoutqN` (N workers pulling from one shared queue). Both
@@ -24,16 +21,6 @@ pub fn primary_metric(workload: Workload) -> Option<Metric> {
 /// rate (throughput); the summary itself is always time, lower is better.
 pub fn is_throughput(metric: Metric) -> bool {
     metric.is_throughput()
-}
-
-fn order(known: &[&str], mut found: Vec<String>) -> Vec<String> {
-    found.sort_by(|a, b| {
-        let pa = known.iter().position(|k| k == a).unwrap_or(known.len());
-        let pb = known.iter().position(|k| k == b).unwrap_or(known.len());
-        pa.cmp(&pb).then_with(|| a.cmp(b))
-    });
-    found.dedup();
-    found
 }
 
 /// The distinct values, in reading order (the types' derived order).
@@ -55,7 +42,7 @@ fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// The identity of a cell, borrowed.
-pub type Key<'a> = (&'a str, &'a str, Workload, Placement, u64, Metric);
+pub type Key<'a> = (&'a str, Codec, Workload, Placement, u64, Metric);
 
 /// A run's cells, indexed.
 #[derive(Debug)]
@@ -67,13 +54,13 @@ pub struct Index<'a> {
 
 /// Cells selected for one table: a workload in one placement with one codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Group<'a> {
+pub struct Group {
     /// Workload.
     pub workload: Workload,
     /// Placement.
     pub placement: Placement,
     /// Codec.
-    pub codec: &'a str,
+    pub codec: Codec,
 }
 
 impl<'a> Index<'a> {
@@ -84,7 +71,7 @@ impl<'a> Index<'a> {
             by_key
                 .entry((
                     c.transport.as_str(),
-                    c.codec.as_str(),
+                    c.codec,
                     c.workload,
                     c.placement,
                     c.size_bytes,
@@ -96,20 +83,14 @@ impl<'a> Index<'a> {
     }
 
     /// One cell.
-    pub fn get(
-        &self,
-        transport: &str,
-        g: Group<'_>,
-        size: u64,
-        metric: Metric,
-    ) -> Option<&'a Cell> {
+    pub fn get(&self, transport: &str, g: Group, size: u64, metric: Metric) -> Option<&'a Cell> {
         self.by_key
             .get(&(transport, g.codec, g.workload, g.placement, size, metric))
             .copied()
     }
 
     /// One cell if it produced numbers.
-    pub fn ok(&self, transport: &str, g: Group<'_>, size: u64, metric: Metric) -> Option<&'a Cell> {
+    pub fn ok(&self, transport: &str, g: Group, size: u64, metric: Metric) -> Option<&'a Cell> {
         self.get(transport, g, size, metric)
             .filter(|c| c.status == Status::Ok)
     }
@@ -145,30 +126,27 @@ impl<'a> Index<'a> {
         self.placements(workload).into_iter().next()
     }
 
-    /// Codecs present for a workload and placement.
-    pub fn codecs(&self, workload: Workload, placement: Placement) -> Vec<String> {
-        order(
-            CODEC_ORDER,
-            distinct(
-                self.cells()
-                    .filter(|c| c.workload == workload && c.placement == placement)
-                    .map(|c| c.codec.as_str()),
-            ),
+    /// Codecs present for a workload and placement, cheapest first.
+    pub fn codecs(&self, workload: Workload, placement: Placement) -> Vec<Codec> {
+        sorted(
+            self.cells()
+                .filter(|c| c.workload == workload && c.placement == placement)
+                .map(|c| c.codec),
         )
     }
 
     /// Metrics present in a group.
-    pub fn metrics(&self, g: Group<'_>) -> Vec<Metric> {
+    pub fn metrics(&self, g: Group) -> Vec<Metric> {
         sorted(self.in_group(g).map(|c| c.metric))
     }
 
     /// Transports present in a group, in the order the run produced them.
-    pub fn transports(&self, g: Group<'_>) -> Vec<String> {
+    pub fn transports(&self, g: Group) -> Vec<String> {
         distinct(self.in_group(g).map(|c| c.transport.as_str()))
     }
 
     /// Sizes present in a group, ascending.
-    pub fn sizes(&self, g: Group<'_>) -> Vec<u64> {
+    pub fn sizes(&self, g: Group) -> Vec<u64> {
         let mut v: Vec<u64> = self.in_group(g).map(|c| c.size_bytes).collect();
         v.sort_unstable();
         v.dedup();
@@ -176,14 +154,14 @@ impl<'a> Index<'a> {
     }
 
     /// The group's cells.
-    pub fn in_group<'s>(&'s self, g: Group<'s>) -> impl Iterator<Item = &'a Cell> + 's {
+    pub fn in_group<'s>(&'s self, g: Group) -> impl Iterator<Item = &'a Cell> + 's {
         self.cells().filter(move |c| {
             c.workload == g.workload && c.placement == g.placement && c.codec == g.codec
         })
     }
 
     /// Every (workload, placement, codec) group, in reading order.
-    pub fn groups(&self) -> Vec<(Workload, Placement, String)> {
+    pub fn groups(&self) -> Vec<(Workload, Placement, Codec)> {
         let mut out = Vec::new();
         for w in self.workloads() {
             for p in self.placements(w) {
@@ -201,12 +179,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn known_names_come_first_in_their_order() {
-        let v = order(
-            CODEC_ORDER,
-            vec!["zz".into(), "msgpack".into(), "raw".into(), "aa".into()],
-        );
-        assert_eq!(v, ["raw", "msgpack", "aa", "zz"]);
+    fn codecs_come_cheapest_first() {
+        let cell = |codec| Cell {
+            transport: "pipe".into(),
+            codec,
+            ..Cell::default()
+        };
+        let r = Results {
+            cells: vec![cell(Codec::Msgpack), cell(Codec::Raw), cell(Codec::Msgpack)],
+            ..Results::default()
+        };
+        let v = Index::new(&r).codecs(Workload::default(), Placement::default());
+        assert_eq!(v, [Codec::Raw, Codec::Msgpack]);
     }
 
     #[test]

@@ -21,4 +21,4 @@ pub use schema::{
     Cell, CheapestProbes, Environment, FillVerifyFloor, Floors, MemcpyFloor, PlacementCpus,
     ProbeFloor, Results, RunConfig, Status, Summary, TransportInfo, cheapest_probes,
 };
-pub use vocab::{Delivery, Metric, Placement, Workload};
+pub use vocab::{Codec, Delivery, Metric, Placement, WaitStrategy, Workload};

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::vocab::{Delivery, Metric, Placement, Workload};
+pub use crate::vocab::{Codec, Delivery, Metric, Placement, WaitStrategy, Workload};
 
 /// Bumped whenever a field changes meaning or disappears; adding an optional
 /// field does not bump it. Version 2: the mean's interval is a bootstrap
@@ -16,7 +16,7 @@ pub const SCHEMA_VERSION: u32 = 2;
 pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=SCHEMA_VERSION;
 
 /// One run of the tool.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Results {
     /// [`SCHEMA_VERSION`] of the writer.
     pub schema_version: u32,
@@ -51,7 +51,7 @@ pub struct TransportInfo {
     /// One line on what it is.
     pub description: String,
     /// How a waiting receiver waits: `block`, `spin` or `adaptive`.
-    pub wait: String,
+    pub wait: WaitStrategy,
     /// The largest message it accepts, in bytes.
     pub max_message_size: u64,
     /// Whether a receive lends shared memory instead of a private copy.
@@ -417,8 +417,8 @@ pub enum Status {
 pub struct Cell {
     /// Backend name.
     pub transport: String,
-    /// Codec name (`raw` where the workload does not use codecs).
-    pub codec: String,
+    /// The codec (`raw` where the workload does not use codecs).
+    pub codec: Codec,
     /// `seed`, `pingpong`, `stream`, `fanout4`, ...
     pub workload: Workload,
     /// `split`, `same` or `none`.
@@ -528,10 +528,10 @@ impl Cell {
     }
 
     /// The cell's identity, for matching cells between runs.
-    pub fn key(&self) -> (String, String, Workload, Placement, u64, Metric) {
+    pub fn key(&self) -> (String, Codec, Workload, Placement, u64, Metric) {
         (
             self.transport.clone(),
-            self.codec.clone(),
+            self.codec,
             self.workload,
             self.placement,
             self.size_bytes,

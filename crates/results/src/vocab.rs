@@ -1,5 +1,6 @@
-//! The run's vocabulary: workloads, placements and metrics, typed once for
-//! the harness, the report and the results files. Each is written in files
+//! The run's vocabulary: workloads, placements, metrics, codecs and wait
+//! strategies, typed once for the harness, the report and the results
+//! files. Each is written in files
 //! (and typed on command lines) as the same strings as ever (`fanout4`,
 //! `split`, `rtt_batch`), through `Display` and `FromStr`; an unknown string
 //! is an error naming it and the valid forms. The derived order is the
@@ -439,6 +440,100 @@ impl FromStr for Metric {
     }
 }
 
+/// A cell's codec: how the payload was encoded on the wire (`raw` where
+/// the workload does not use codecs; `pickle` for the Python queues).
+/// Declared cheapest first, which is the order the report lists them in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Codec {
+    /// The int64 array's bytes behind a fixed header, no encoding step.
+    #[default]
+    Raw,
+    /// serde + bincode 2.
+    Bincode,
+    /// serde + MessagePack (rmp-serde).
+    Msgpack,
+    /// Python's pickle (the Python queues).
+    Pickle,
+}
+
+/// Every codec, cheapest first.
+pub const CODECS: [Codec; 4] = [Codec::Raw, Codec::Bincode, Codec::Msgpack, Codec::Pickle];
+
+impl Codec {
+    /// The name results carry and users type.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Raw => "raw",
+            Self::Bincode => "bincode",
+            Self::Msgpack => "msgpack",
+            Self::Pickle => "pickle",
+        }
+    }
+}
+
+impl fmt::Display for Codec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Codec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        CODECS.into_iter().find(|c| c.name() == s).ok_or_else(|| {
+            format!("unknown codec {s:?}; valid codecs: raw, bincode, msgpack, pickle")
+        })
+    }
+}
+
+/// How a transport's waiting receiver waits, as the registry declares it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WaitStrategy {
+    /// Sleeps in the kernel until a message arrives.
+    #[default]
+    Block,
+    /// Busy-waits on shared memory.
+    Spin,
+    /// Spins briefly, then sleeps.
+    Adaptive,
+}
+
+/// Every wait strategy.
+pub const WAIT_STRATEGIES: [WaitStrategy; 3] = [
+    WaitStrategy::Block,
+    WaitStrategy::Spin,
+    WaitStrategy::Adaptive,
+];
+
+impl WaitStrategy {
+    /// The name results carry.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Block => "block",
+            Self::Spin => "spin",
+            Self::Adaptive => "adaptive",
+        }
+    }
+}
+
+impl fmt::Display for WaitStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for WaitStrategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        WAIT_STRATEGIES
+            .into_iter()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| {
+                format!("unknown wait strategy {s:?}; valid wait strategies: block, spin, adaptive")
+            })
+    }
+}
+
 /// Serde through `Display` and `FromStr`: files carry the names.
 macro_rules! serde_as_name {
     ($($t:ty),*) => {$(
@@ -456,7 +551,7 @@ macro_rules! serde_as_name {
         }
     )*};
 }
-serde_as_name!(Workload, Placement, Metric, Delivery);
+serde_as_name!(Workload, Placement, Metric, Delivery, Codec, WaitStrategy);
 
 #[cfg(test)]
 mod tests {
@@ -506,6 +601,32 @@ mod tests {
         }
         assert_eq!(Metric::RttBatch.to_string(), "rtt_batch");
         assert_eq!(Metric::NotRun.to_string(), "");
+        for c in CODECS {
+            let json = serde_json::to_string(&c).expect("serialise");
+            assert_eq!(json, format!("\"{c}\""));
+            assert_eq!(serde_json::from_str::<Codec>(&json).expect("parse"), c);
+        }
+        for w in WAIT_STRATEGIES {
+            let json = serde_json::to_string(&w).expect("serialise");
+            assert_eq!(
+                serde_json::from_str::<WaitStrategy>(&json).expect("parse"),
+                w
+            );
+        }
+        let e = "json".parse::<Codec>().expect_err("json");
+        assert!(
+            e.contains("\"json\"") && e.contains("raw, bincode, msgpack, pickle"),
+            "{e}"
+        );
+        let e = "poll".parse::<WaitStrategy>().expect_err("poll");
+        assert!(
+            e.contains("\"poll\"") && e.contains("block, spin, adaptive"),
+            "{e}"
+        );
+        let mut c = CODECS.to_vec();
+        c.reverse();
+        c.sort();
+        assert_eq!(c, CODECS, "cheapest first");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! TCP backend: one loopback connection (127.0.0.1) carrying length-prefixed
 //! frames, the reference for what going through the full network stack costs
-//! next to the Unix-domain transports.
+//! next to the Unix-domain transports. `listen_at` binds another address
+//! instead (IPv4 or IPv6), which is how `ipcbench serve` lets a producer on
+//! another host connect; the local default stays loopback.
 //!
 //! The listener binds port 0, so the kernel picks a free ephemeral port and
 //! parallel runs never collide; the endpoint carries that port. Both ends set
@@ -26,7 +28,7 @@
 #![forbid(unsafe_code)]
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use transport::framing::{self, FramedReader, FramedWriter};
@@ -181,11 +183,11 @@ fn parse(endpoint: &Endpoint) -> Result<(SocketAddr, Option<&str>), OpenError> {
         None => (rest, None),
     };
     let addr = addr
-        .parse::<SocketAddrV4>()
+        .parse::<SocketAddr>()
         .ok()
-        .filter(|a| a.port() != 0)
+        .filter(|a| a.port() != 0 && !a.ip().is_unspecified())
         .ok_or_else(bad)?;
-    Ok((SocketAddr::V4(addr), token))
+    Ok((addr, token))
 }
 
 impl transport::Transport for Tcp {
@@ -196,9 +198,17 @@ impl transport::Transport for Tcp {
     type Receiver = FramedReader<TcpStream>;
     type Listener = TcpListenerHalf;
 
-    fn listen(_opts: &Options) -> Result<(TcpListenerHalf, Endpoint), OpenError> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .map_err(|e| OpenError::io("bind 127.0.0.1:0", e))?;
+    const CROSSES_HOSTS: bool = true;
+
+    fn listen(opts: &Options) -> Result<(TcpListenerHalf, Endpoint), OpenError> {
+        Self::listen_at(opts, IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    /// Binds `bind` (port 0: the kernel's choice). The endpoint names that
+    /// address, so it must be one the peer can reach, not `0.0.0.0`.
+    fn listen_at(_opts: &Options, bind: IpAddr) -> Result<(TcpListenerHalf, Endpoint), OpenError> {
+        let listener = TcpListener::bind((bind, 0))
+            .map_err(|e| OpenError::io(format!("bind {}", SocketAddr::new(bind, 0)), e))?;
         listener
             .set_nonblocking(true)
             .map_err(|e| OpenError::io("setting O_NONBLOCK on the listener", e))?;
@@ -255,9 +265,30 @@ mod tests {
             "tcp:",
             "",
             "tcp:127.0.0.1:1#short",
+            "tcp:0.0.0.0:4242",
         ] {
             assert!(parse(&Endpoint(bad.into())).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn listen_at_binds_and_names_the_address_given() {
+        use transport::{Listener, Transport};
+        let opts = Options::unique("tcp-at");
+        let bind: IpAddr = "127.0.0.2".parse().expect("address");
+        let (listener, ep) = Tcp::listen_at(&opts, bind).expect("listen_at");
+        assert!(ep.0.starts_with("tcp:127.0.0.2:"), "{ep}");
+        let (mut tx, _rx) = Tcp::connect(&ep, &opts).expect("connect");
+        let (_tx, mut rx) = listener
+            .accept(Instant::now() + Duration::from_secs(5))
+            .expect("accept");
+        tx.send(b"across").expect("send");
+        assert_eq!(rx.recv().expect("recv"), b"across");
+        let v6 = Endpoint(format!("tcp:[::1]:4242#{}", "0".repeat(TOKEN_LEN)));
+        assert_eq!(
+            parse(&v6).expect("IPv6").0,
+            "[::1]:4242".parse().expect("v6")
+        );
     }
 
     #[test]

@@ -659,6 +659,27 @@ pub trait Transport: 'static {
         Err::<broadcast::Unsupported, _>(broadcast::not_supported(Self::NAME))
     }
 
+    /// Whether this backend can link processes on two hosts
+    /// ([`listen_at`](Self::listen_at) listens on a network address). The
+    /// harness's `run --remote` takes only these.
+    const CROSSES_HOSTS: bool = false;
+
+    /// Like [`listen`](Self::listen), on the network address `bind` (port
+    /// chosen by the kernel) instead of the machine-local default, so a
+    /// process on another host can connect; the endpoint names that address.
+    /// `listen` keeps its local default. Backends that cannot leave the
+    /// machine refuse, naming themselves.
+    fn listen_at(
+        opts: &Options,
+        bind: std::net::IpAddr,
+    ) -> Result<(Self::Listener, Endpoint), OpenError> {
+        let _ = opts;
+        Err(OpenError::Backend(format!(
+            "{} cannot leave the machine: it has no network address to listen on (asked for {bind})",
+            Self::NAME
+        )))
+    }
+
     /// Static facts about this backend.
     fn capabilities() -> Capabilities {
         Capabilities::default()

@@ -165,9 +165,9 @@ pub(super) fn cells(
     let mut out = Outcome::default();
     let codec_name = |i: usize, w: Workload| {
         if w.uses_codec() {
-            plan.codecs[i].name()
+            cell_codec(plan.codecs[i])
         } else {
-            Codec::Raw.name()
+            results::Codec::Raw
         }
     };
     for (key, acc) in accs {
@@ -180,7 +180,7 @@ pub(super) fn cells(
         let size = plan.sizes_for(backend, workload)[key.size_index];
         let mut cell = Cell {
             transport: backend.name.to_owned(),
-            codec: codec_name(g.codec, workload).to_owned(),
+            codec: codec_name(g.codec, workload),
             workload,
             placement: plan.placements[g.placement],
             size_bytes: size,
@@ -227,7 +227,7 @@ pub(super) fn cells(
             for metric in metrics_of(workload) {
                 out.cells.push(Cell {
                     transport: backend.name.to_owned(),
-                    codec: codec.to_owned(),
+                    codec,
                     workload,
                     placement,
                     size_bytes: size,
@@ -302,5 +302,14 @@ fn throughput_summary(rates: &[f64], messages: u64) -> Summary {
         min_ns: ns[0],
         max_ns: ns[k - 1],
         outliers: 0,
+    }
+}
+
+/// The results' name of a codec the harness ran.
+pub(crate) fn cell_codec(c: Codec) -> results::Codec {
+    match c {
+        Codec::Raw => results::Codec::Raw,
+        Codec::Bincode => results::Codec::Bincode,
+        Codec::Msgpack => results::Codec::Msgpack,
     }
 }

@@ -84,6 +84,9 @@ pub struct Plan {
     pub keep_going: bool,
     /// No progress bar.
     pub quiet: bool,
+    /// Across hosts (`run --remote`): each trial's consumer runs on the
+    /// server of this session, the producer here.
+    pub remote: Option<crate::remote::client::Session>,
 }
 
 /// Settings of one workload family (`seed`, `pingpong`, `stream`, `fanout`,
@@ -283,6 +286,7 @@ mod tests {
             limits: Limits::default(),
             keep_going: false,
             quiet: true,
+            remote: None,
         }
     }
 

@@ -150,8 +150,14 @@ impl<'a> Runner<'a> {
             rates: rates.clone(),
             connect_timeout_ms: self.plan.limits.connect.as_millis() as u64,
             stream_min_ms: self.plan.stream_min_ms,
+            bind: None,
+            remote: false,
         };
-        match run_group(self.exe, &spec, self.plan.limits) {
+        let outcome = match &self.plan.remote {
+            Some(session) => session.run_group(self.exe, &spec, self.plan.limits),
+            None => run_group(self.exe, &spec, self.plan.limits),
+        };
+        match outcome {
             Ok((producer, consumers)) => {
                 if job.workload == Workload::Stream {
                     let r = consumers
@@ -161,15 +167,27 @@ impl<'a> Runner<'a> {
                     self.stream_rates
                         .insert((job.trial, group.transport, group.placement), r);
                 }
+                let note = match &self.plan.remote {
+                    Some(s) => Some(format!(
+                        "across hosts: consumer on {} (ipcbench serve), producer here; one-clock metrics only",
+                        s.host
+                    )),
+                    None => crowded.then(|| crowded_note(messages)),
+                };
                 let extra = Extra {
                     offered: &rates,
-                    note: crowded.then(|| crowded_note(messages)),
+                    note,
                 };
                 fold(&mut self.accs, group, &producer, &consumers, &extra);
             }
             Err(e) => {
                 let msg = format!("{}: {e:#}", job.label());
                 self.bar.suspend(|| eprintln!("FAILED {msg}"));
+                if crate::remote::exit_code(&e).is_some() {
+                    // The server is gone: no later job can run either.
+                    self.bar.finish_and_clear();
+                    return Err(e.context(job.label()));
+                }
                 if !self.plan.keep_going {
                     self.bar.finish_and_clear();
                     anyhow::bail!("{msg}");

@@ -3,12 +3,15 @@
 //!
 //! Exit codes: 0 success; 1 a run failed (a cell failed verification, a
 //! process died or hung, an I/O error); 2 bad command-line input, reported
-//! before any process is started; 128 + n interrupted by signal n (130
-//! Ctrl-C, 143 SIGTERM), see [`crate::interrupt`].
+//! before any process is started; 3–7 across hosts (`run --remote`,
+//! `serve`): 3 server unreachable, 4 token refused, 5 version mismatch, 6
+//! server lost mid-run, 7 address in use (see [`crate::remote::Kind`]);
+//! 128 + n interrupted by signal n (130 Ctrl-C, 143 SIGTERM), see
+//! [`crate::interrupt`].
 //!
 //! Layout: this file holds the `ipcbench` command, its dispatch and the exit
 //! codes; each subcommand has a file with its arguments and handler (`list`,
-//! `run`, `floors`, `report`, `compare`, `role`; `soak` lives in
+//! `run` (its `--remote` in `remote`), `floors`, `report`, `compare`, `serve`, `role`; `soak` lives in
 //! [`crate::soak`]); `parse` holds the parsers several of them share and `io`
 //! the results files and stdout.
 
@@ -17,9 +20,11 @@ mod floors;
 mod io;
 mod list;
 mod parse;
+mod remote;
 mod report;
 mod role;
 mod run;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -37,7 +42,7 @@ pub(crate) use parse::number_in;
     long_about = "Runs one identical producer-consumer benchmark across inter-process transports \
 (pipes, Unix sockets, shared memory, ...) in separate, pinned processes, verifies every message, \
 and writes the results as JSON for `ipcbench report` or `cargo xtask bench-all`.",
-    after_help = "Examples:\n  ipcbench list\n  ipcbench run --transport pipe,uds --workload pingpong --sizes 8B,4KiB,1MiB\n  ipcbench run --workload seed --codec raw,bincode --json out.json\n  ipcbench floors --placement split,same\n  ipcbench soak --minutes 10\n\nExit codes: 0 ok, 1 run failed, 2 bad input, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
+    after_help = "Examples:\n  ipcbench list\n  ipcbench run --transport pipe,uds --workload pingpong --sizes 8B,4KiB,1MiB\n  ipcbench run --workload seed --codec raw,bincode --json out.json\n  ipcbench floors --placement split,same\n  ipcbench soak --minutes 10\n\nExit codes: 0 ok, 1 run failed, 2 bad input, 3 remote unreachable, 4 token refused, 5 version mismatch, 6 server lost mid-run, 7 address in use, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -70,6 +75,11 @@ enum Command {
         after_help = "Examples:\n  ipcbench soak --minutes 10\n  ipcbench soak --minutes 1 --transport shm-block,uds --sizes 8B,64KiB"
     )]
     Soak(crate::soak::SoakArgs),
+    /// Serve the consumer side of `ipcbench run --remote` from another host.
+    #[command(
+        after_help = "Example:\n  ipcbench serve --bind 0.0.0.0:7878\n\nPrints the address and a token; on the other host:\n  ipcbench run --remote THIS_HOST:7878 --token TOKEN --transport tcp --workload pingpong\n\nExit codes: 7 the address is in use."
+    )]
+    Serve(serve::ServeArgs),
     /// Internal: one process of a producer-consumer pair.
     #[command(name = "__role", hide = true)]
     Role { spec: String },
@@ -95,11 +105,16 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Soak(args) => crate::soak::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Role { spec } => role::run(&spec),
     };
     crate::interrupt::hold_if_interrupted();
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if crate::remote::exit_code(&e).is_some() => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(crate::remote::exit_code(&e).unwrap_or(1))
+        }
         Err(e) if e.downcast_ref::<Usage>().is_some() => {
             eprintln!("error: {e}");
             ExitCode::from(2)

@@ -113,6 +113,8 @@ pub(super) struct RunArgs {
     /// No progress bar or summary on stderr.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    remote: super::remote::RemoteArgs,
 }
 
 /// The command as the results record it: the program as `ipcbench` and
@@ -304,7 +306,7 @@ impl Measured {
 /// One pass: the plan the arguments give, checked, run, and folded into
 /// results recording `command`.
 fn measure(args: &RunArgs, command: String) -> Result<Measured> {
-    let transports = parse_transports(&args.transport)?;
+    let mut transports = parse_transports(&args.transport)?;
     let workloads = workload::parse_list(&args.workload).map_err(Usage)?;
     let codecs = parse_names(&args.codec, |n| {
         Codec::from_name(n).ok_or_else(|| {
@@ -330,6 +332,12 @@ fn measure(args: &RunArgs, command: String) -> Result<Measured> {
         )));
     }
     let per_workload = parse_per_workload(&args.messages_for, &args.sizes_for)?;
+    let remote = super::remote::open(
+        &args.remote,
+        &mut transports,
+        !args.transport.is_empty(),
+        &workloads,
+    )?;
     let exe = std::env::current_exe().context("locating the ipcbench binary")?;
     let plan = Plan {
         transports,
@@ -354,6 +362,7 @@ fn measure(args: &RunArgs, command: String) -> Result<Measured> {
         },
         keep_going: args.keep_going,
         quiet: args.quiet,
+        remote,
     };
     let clock = crate::clock::overhead_ns();
     let floors = if args.no_floors {
@@ -366,7 +375,10 @@ fn measure(args: &RunArgs, command: String) -> Result<Measured> {
     };
     // Taken before the run: the commit and date describe the code that was
     // built and when it started, even if the tree changes meanwhile.
-    let environment = crate::env::collect(command, clock);
+    let mut environment = crate::env::collect(command, clock);
+    if let Some(s) = &plan.remote {
+        environment.extra.push(super::remote::environment_entry(s));
+    }
     let skipped = skipped_cells(&plan, args.quiet);
     let mut outcome = bench::execute(&plan, &exe)?;
     if !outcome
@@ -497,7 +509,7 @@ fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<results::Cell> {
                 for &placement in &plan.placements {
                     out.push(results::Cell {
                         transport: b.name.to_owned(),
-                        codec: Codec::Raw.name().to_owned(),
+                        codec: results::Codec::Raw,
                         workload,
                         placement,
                         size_bytes: size,

@@ -44,6 +44,8 @@ fn spec(
         rates: Vec::new(),
         connect_timeout_ms: limits.connect.as_millis() as u64,
         stream_min_ms: crate::workload::stream::DEFAULT_MIN_MS,
+        bind: None,
+        remote: false,
     }
 }
 

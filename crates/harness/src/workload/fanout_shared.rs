@@ -420,6 +420,8 @@ mod tests {
             rates: Vec::new(),
             connect_timeout_ms: 1000,
             stream_min_ms: 1,
+            bind: None,
+            remote: false,
         };
         check_sizes(&spec(vec![8, 800, 6400])).expect("distinct");
         let e = check_sizes(&spec(vec![8, 12])).expect_err("both one element");

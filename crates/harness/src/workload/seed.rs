@@ -6,7 +6,10 @@
 //! and when the payload was decoded. `get` runs from the producer's send
 //! return to the consumer holding the decoded payload (one clock, two
 //! processes); `decode` is the consumer's decode call; `total` = put + get.
-//! The acknowledgement itself is not timed.
+//! The acknowledgement itself is not timed, except across hosts
+//! (`RoleSpec::remote`), where `get` would mix two machines' clocks: there
+//! `total` runs from the send call to the acknowledgement's receipt, all on
+//! the producer's clock, and only `total` is reported (see `crate::remote`).
 
 use anyhow::{Context, Result, ensure};
 use codec::pattern::PatternSet;
@@ -38,12 +41,21 @@ pub(super) fn producer<S: Sender, R: Receiver>(
     let mut buf = Vec::with_capacity(elements * 8 + 64);
     let mut rec: [Recorder; 5] = Default::default();
     warm_up(spec, elements, |seq| {
-        round(tx, rx, codec, &pat, seq, &mut buf, None)
+        round(tx, rx, codec, &pat, seq, &mut buf, None, spec.remote)
     })?;
     let cpu0 = cpu_time_ns();
     for seq in 0..spec.messages as u64 {
-        round(tx, rx, codec, &pat, seq, &mut buf, Some(&mut rec))
-            .with_context(|| format!("message #{seq}"))?;
+        round(
+            tx,
+            rx,
+            codec,
+            &pat,
+            seq,
+            &mut buf,
+            Some(&mut rec),
+            spec.remote,
+        )
+        .with_context(|| format!("message #{seq}"))?;
     }
     let cpu = (cpu_time_ns() - cpu0) as f64 / spec.messages.max(1) as f64;
     Ok(SizeOutput {
@@ -67,6 +79,7 @@ fn round<S: Sender, R: Receiver>(
     seq: u64,
     buf: &mut Vec<u8>,
     rec: Option<&mut [Recorder; 5]>,
+    remote: bool,
 ) -> Result<()> {
     let data = pat.array(seq);
     let t0 = now_ns();
@@ -77,6 +90,10 @@ fn round<S: Sender, R: Receiver>(
     let ack = rx
         .recv()
         .context("waiting for the consumer's acknowledgement")?;
+    // Across hosts the consumer's clock is another machine's: total is then
+    // our send to our receipt of the acknowledgement, one clock. Read after
+    // the ack, so the local intervals above are untouched.
+    let t3 = if remote { now_ns() } else { 0 };
     let (ack_seq, t_recv, t_decoded) = (le_u64(ack, 0)?, le_u64(ack, 8)?, le_u64(ack, 16)?);
     ensure!(
         ack_seq == seq,
@@ -89,7 +106,7 @@ fn round<S: Sender, R: Receiver>(
         let get = t_decoded.saturating_sub(t2);
         rec[0].record(put);
         rec[1].record(get);
-        rec[2].record(put + get);
+        rec[2].record(if remote { t3 - t1 } else { put + get });
         rec[3].record(t1 - t0);
         rec[4].record(t_decoded.saturating_sub(t_recv));
     }

@@ -240,6 +240,8 @@ mod tests {
             rates: Vec::new(),
             connect_timeout_ms: 1000,
             stream_min_ms: DEFAULT_MIN_MS,
+            bind: None,
+            remote: false,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::sections::{Python, group, headline, headline_interval, python_has};
 use judge::thresholds::BACKLOG_INTERVALS;
 use results::index::{Index, is_throughput, primary_metric};
 use results::schema::{Cell, Status};
-use results::schema::{Metric, Placement, Workload};
+use results::schema::{Codec, Metric, Placement, Workload};
 
 use super::chart::{self, Figure, Panel, Point, Series, XKind, YKind};
 
@@ -90,7 +90,7 @@ pub fn sizes_figure(
     py: Option<&Python<'_>>,
     w: Workload,
     p: Placement,
-    codec: &str,
+    codec: Codec,
 ) -> Option<Figure> {
     let metric = primary_metric(w)?;
     let g = group(w, p, codec);
@@ -217,7 +217,7 @@ pub fn distribution_figure(
 ) -> Option<Figure> {
     let p = idx.primary_placement(w)?;
     let codec = idx.codecs(w, p).into_iter().next()?;
-    let g = group(w, p, &codec);
+    let g = group(w, p, codec);
     let size = *idx.sizes(g).first()?;
     let mut refs = Vec::new();
     if python_has(w)
@@ -331,7 +331,7 @@ pub fn figures(idx: &Index<'_>, py: Option<&Python<'_>>) -> Vec<Figure> {
         let Some(codec) = idx.codecs(w, p).into_iter().next() else {
             continue;
         };
-        out.extend(sizes_figure(idx, py, w, p, &codec));
+        out.extend(sizes_figure(idx, py, w, p, codec));
     }
     share_y(&mut out);
     out.extend(distributions(idx, py));
@@ -344,7 +344,7 @@ pub fn all_figures(idx: &Index<'_>, py: Option<&Python<'_>>) -> Vec<Figure> {
     let mut out: Vec<Figure> = idx
         .groups()
         .into_iter()
-        .filter_map(|(w, p, c)| sizes_figure(idx, py, w, p, &c))
+        .filter_map(|(w, p, c)| sizes_figure(idx, py, w, p, c))
         .collect();
     share_y(&mut out);
     out.extend(distributions(idx, py));

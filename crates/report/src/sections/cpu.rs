@@ -27,7 +27,7 @@ fn has_cpu(c: &Cell) -> bool {
 pub fn collect(idx: &Index<'_>) -> Vec<CpuTable> {
     let mut out = Vec::new();
     for (w, p, codec) in idx.groups() {
-        let g = group(w, p, &codec);
+        let g = group(w, p, codec);
         if !idx.in_group(g).any(has_cpu) {
             continue;
         }

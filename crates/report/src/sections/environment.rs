@@ -133,12 +133,12 @@ pub fn floors(d: &mut Doc, idx: &Index<'_>) {
     d.h(3, "Transports as multiples of their floor");
     for f in &r.floors {
         let p = f.placement;
-        let ping: Option<String> = idx
+        let ping: Option<results::Codec> = idx
             .placements(Workload::Pingpong)
             .contains(&f.placement)
             .then(|| idx.codecs(Workload::Pingpong, p).into_iter().next())
             .flatten();
-        if let (Some(codec), Some(cl)) = (&ping, &f.cacheline_rtt) {
+        if let (Some(codec), Some(cl)) = (ping, &f.cacheline_rtt) {
             let g = group(Workload::Pingpong, p, codec);
             d.para(&format!(
                 "Round trip (pingpong p50) as a multiple of the cache-line RTT p50 ({}), \
@@ -158,7 +158,7 @@ pub fn floors(d: &mut Doc, idx: &Index<'_>) {
         if let Some(codec) = &stream
             && !f.memcpy.is_empty()
         {
-            let g = group(Workload::Stream, p, codec);
+            let g = group(Workload::Stream, p, *codec);
             d.para(&format!(
                 "Stream throughput as a fraction of `memcpy` bandwidth at the same size, \
                  placement {p}:"
@@ -175,7 +175,7 @@ pub fn floors(d: &mut Doc, idx: &Index<'_>) {
 fn ratio_matrix(
     d: &mut Doc,
     idx: &Index<'_>,
-    g: Group<'_>,
+    g: Group,
     metric: Metric,
     text: impl Fn(&Cell) -> Option<String>,
 ) {

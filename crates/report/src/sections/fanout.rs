@@ -6,7 +6,7 @@ use crate::table::{Align, Table};
 use judge::contenders::ONE_QUEUE;
 use results::index::{Group, Index};
 use results::schema::Cell;
-use results::schema::{Metric, Placement, Workload};
+use results::schema::{Codec, Metric, Placement, Workload};
 
 /// One row: a transport (or Python), its throughput cell per N and its
 /// latency cell per N.
@@ -66,14 +66,14 @@ struct Modes {
 
 /// One mode's (workload, group) pairs at a placement, and a row per
 /// transport: its cells per N (None where that N did not run).
-struct Mode<'g> {
-    groups: Vec<(Workload, Group<'g>)>,
+struct Mode {
+    groups: Vec<(Workload, Group)>,
 }
 
-impl<'g> Mode<'g> {
-    fn new(keys: &'g [(Workload, String)], p: Placement) -> Self {
+impl Mode {
+    fn new(keys: &[(Workload, Codec)], p: Placement) -> Self {
         Self {
-            groups: keys.iter().map(|(w, c)| (*w, group(*w, p, c))).collect(),
+            groups: keys.iter().map(|(w, c)| (*w, group(*w, p, *c))).collect(),
         }
     }
 

@@ -12,7 +12,7 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
     let mut any = false;
     let mut body = Doc::default();
     for (w, p, codec) in idx.groups() {
-        let g = group(w, p, &codec);
+        let g = group(w, p, codec);
         let metrics = idx.metrics(g);
         let chosen: Vec<Metric> = match primary_metric(w) {
             Some(m) if metrics.contains(&m) => vec![m],

@@ -180,8 +180,8 @@ fn collapses(idx: &Index<'_>) -> (Vec<String>, f64) {
         };
         for codec in idx.codecs(w, Placement::Split) {
             let (gs, go) = (
-                group(w, Placement::Split, &codec),
-                group(w, Placement::Same, &codec),
+                group(w, Placement::Split, codec),
+                group(w, Placement::Same, codec),
             );
             for tr in idx.transports(gs) {
                 for s in idx.sizes(gs) {

@@ -21,7 +21,7 @@ pub mod workload;
 use crate::format::{CountUnit, MISSING, TimeUnit, fmt_bytes, fmt_multiple};
 use crate::table::Table;
 use results::index::{Group, Index};
-use results::schema::{Cell, Metric, Placement, Results, Status, Workload};
+use results::schema::{Cell, Codec, Metric, Placement, Results, Status, Workload};
 
 /// Accumulates one Markdown document.
 #[derive(Default)]
@@ -186,7 +186,7 @@ impl<'a> Python<'a> {
         let codecs = self.idx.codecs(workload, p);
         codecs.iter().find_map(|codec| {
             self.idx
-                .ok(transport, group(workload, p, codec), size, metric)
+                .ok(transport, group(workload, p, *codec), size, metric)
         })
     }
 }
@@ -205,14 +205,14 @@ pub fn first_codecs(
     idx: &Index<'_>,
     workloads: &[Workload],
     p: Placement,
-) -> Vec<(Workload, String)> {
+) -> Vec<(Workload, Codec)> {
     workloads
         .iter()
         .filter_map(|&w| Some((w, idx.codecs(w, p).into_iter().next()?)))
         .collect()
 }
 
-pub fn group(w: Workload, p: Placement, c: &str) -> Group<'_> {
+pub fn group(w: Workload, p: Placement, c: Codec) -> Group {
     Group {
         workload: w,
         placement: p,
@@ -315,7 +315,7 @@ pub mod testing {
     ) -> Cell {
         Cell {
             transport: transport.into(),
-            codec: "raw".into(),
+            codec: results::Codec::Raw,
             workload: workload.parse().expect("workload"),
             placement: placement.parse().expect("placement"),
             size_bytes: size,

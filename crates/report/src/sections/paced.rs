@@ -39,11 +39,11 @@ pub fn render(d: &mut Doc, idx: &Index<'_>) {
     }
     for &p in &placements {
         let keys = first_codecs(idx, &workloads, p);
-        let groups: Vec<(String, Group<'_>)> = keys
+        let groups: Vec<(String, Group)> = keys
             .iter()
             .map(|(w, c)| {
                 let load = w.parameter().map_or(w.to_string(), |l| format!("{l}%"));
-                (load, group(*w, p, c))
+                (load, group(*w, p, *c))
             })
             .collect();
         let mut sizes: Vec<u64> = groups.iter().flat_map(|(_, g)| idx.sizes(*g)).collect();
@@ -62,13 +62,7 @@ pub fn render(d: &mut Doc, idx: &Index<'_>) {
 
 /// One paced table: every transport at every load for one placement and
 /// size, in one time unit and one rate unit.
-fn size_table(
-    d: &mut Doc,
-    idx: &Index<'_>,
-    groups: &[(String, Group<'_>)],
-    p: Placement,
-    size: u64,
-) {
+fn size_table(d: &mut Doc, idx: &Index<'_>, groups: &[(String, Group)], p: Placement, size: u64) {
     let mut names: Vec<String> = Vec::new();
     for (_, g) in groups {
         for tr in idx.transports(*g) {

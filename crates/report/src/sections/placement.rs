@@ -83,7 +83,7 @@ pub fn collect<'a>(idx: &'a Index<'a>, py: Option<&'a Python<'a>>) -> Option<Swe
             let Some(codec) = ix.codecs(w, Placement::Split).into_iter().next() else {
                 continue;
             };
-            for tr in ix.transports(group(w, Placement::Split, &codec)) {
+            for tr in ix.transports(group(w, Placement::Split, codec)) {
                 let label = format!("{prefix}{tr}");
                 if !labels.iter().any(|(l, _, _)| *l == label) {
                     labels.push((label, tr, ix));
@@ -105,7 +105,7 @@ pub fn collect<'a>(idx: &'a Index<'a>, py: Option<&'a Python<'a>>) -> Option<Swe
                         .into_iter()
                         .next()
                         .unwrap_or_default();
-                    let (gs, go) = (group(w, Placement::Split, &codec), group(w, o, &codec));
+                    let (gs, go) = (group(w, Placement::Split, codec), group(w, o, codec));
                     let (a, b) = ix.sizes(gs).into_iter().find_map(|s| {
                         Some((ix.ok(tr, gs, s, metric)?, ix.ok(tr, go, s, metric)?))
                     })?;

@@ -29,7 +29,7 @@ pub fn render(d: &mut Doc, py: &Python<'_>) {
     ));
     for p in py.idx.placements(Workload::Seed) {
         for codec in py.idx.codecs(Workload::Seed, p) {
-            let g = group(Workload::Seed, p, &codec);
+            let g = group(Workload::Seed, p, codec);
             for tr in py.idx.transports(g) {
                 d.h(3, &format!("{tr} · codec {codec} · placement {p}"));
                 crate::sections::seed::table(d, &py.idx, g, &tr, None);

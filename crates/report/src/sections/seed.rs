@@ -38,7 +38,7 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
         // Each transport with its cheapest codec that has cells.
         let mut done: Vec<String> = Vec::new();
         for codec in idx.codecs(Workload::Seed, p) {
-            let g = group(Workload::Seed, p, &codec);
+            let g = group(Workload::Seed, p, codec);
             for tr in idx.transports(g) {
                 if done.contains(&tr) {
                     continue;
@@ -53,13 +53,7 @@ pub fn render(d: &mut Doc, idx: &Index<'_>, py: Option<&Python<'_>>) {
 }
 
 /// One seed-style table; `py` adds the baseline's put and get beside it.
-pub fn table(
-    d: &mut Doc,
-    idx: &Index<'_>,
-    g: Group<'_>,
-    tr: &str,
-    py: Option<(&Python<'_>, &str)>,
-) {
+pub fn table(d: &mut Doc, idx: &Index<'_>, g: Group, tr: &str, py: Option<(&Python<'_>, &str)>) {
     let sizes = idx.sizes(g);
     let cells = |metric: Metric| -> Vec<Option<&Cell>> {
         sizes.iter().map(|&s| idx.ok(tr, g, s, metric)).collect()

@@ -29,7 +29,7 @@ pub fn render(d: &mut Doc, r: &Results) {
         t.row([
             x.name.clone(),
             x.backend.clone(),
-            x.wait.clone(),
+            x.wait.to_string(),
             fmt_bytes(x.max_message_size),
             if x.zero_copy_recv { "yes" } else { "no" }.to_owned(),
             x.description.clone(),
@@ -54,7 +54,7 @@ mod tests {
             name: "shm-spin".into(),
             backend: "shm".into(),
             description: "ring".into(),
-            wait: "spin".into(),
+            wait: results::WaitStrategy::Spin,
             max_message_size: 4_000_000,
             zero_copy_recv: false,
             max_loan: None,

@@ -5,7 +5,7 @@
 use crate::sections::matrix::{self, Show};
 use crate::sections::{Doc, Python, Slot, group, python_has, rate_unit};
 use results::index::{Index, is_throughput};
-use results::schema::{Metric, Placement, Workload};
+use results::schema::{Codec, Metric, Placement, Workload};
 
 /// Workload families in the run, in reading order, each with its workloads.
 pub fn families(idx: &Index<'_>) -> Vec<(String, Vec<Workload>)> {
@@ -38,7 +38,7 @@ fn columns<'a>(
     py: Option<&Python<'a>>,
     w: Workload,
     p: Placement,
-    codec: &str,
+    codec: Codec,
     metric: Metric,
 ) -> (Vec<u64>, Vec<(String, Vec<Slot<'a>>)>) {
     let g = group(w, p, codec);
@@ -93,9 +93,9 @@ pub fn render(
         for p in idx.placements(w) {
             for codec in idx.codecs(w, p) {
                 d.h(2, &format!("{w} · placement {p} · codec {codec}"));
-                for metric in idx.metrics(group(w, p, &codec)) {
+                for metric in idx.metrics(group(w, p, codec)) {
                     d.h(3, &format!("{metric}: {}", describe_metric(w, metric)));
-                    let (sizes, cols) = columns(idx, py, w, p, &codec, metric);
+                    let (sizes, cols) = columns(idx, py, w, p, codec, metric);
                     matrix::render(&mut d, &sizes, &cols, show_for(w, metric));
                 }
             }

@@ -49,7 +49,7 @@ pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
     let mut names: Vec<String> = Vec::new();
     for (w, c) in [(Workload::Pingpong, &ping), (Workload::Stream, &stream)] {
         if let Some((codec, _)) = c {
-            for t in idx.transports(group(w, p, codec)) {
+            for t in idx.transports(group(w, p, *codec)) {
                 if !names.contains(&t) {
                     names.push(t);
                 }
@@ -61,14 +61,14 @@ pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
         .map(|t| {
             let rtt = ping.as_ref().and_then(|(codec, sizes)| {
                 let size = *sizes.first()?;
-                idx.ok(&t, group(Workload::Pingpong, p, codec), size, Metric::Rtt)
+                idx.ok(&t, group(Workload::Pingpong, p, *codec), size, Metric::Rtt)
                     .map(headline)
             });
             let rate = stream.as_ref().and_then(|(codec, sizes)| {
                 let size = *sizes.last()?;
                 let c = idx.ok(
                     &t,
-                    group(Workload::Stream, p, codec),
+                    group(Workload::Stream, p, *codec),
                     size,
                     Metric::Throughput,
                 )?;
@@ -79,7 +79,7 @@ pub fn floor_costs(idx: &Index<'_>) -> Vec<FloorCost> {
                 let size = *sizes.first()?;
                 idx.ok(
                     &t,
-                    group(Workload::Pingpong, p, codec),
+                    group(Workload::Pingpong, p, *codec),
                     size,
                     Metric::RttBatch,
                 )

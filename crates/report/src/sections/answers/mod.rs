@@ -188,6 +188,6 @@ pub(super) fn ends(sizes: &[u64]) -> Vec<u64> {
 
 pub(super) fn sizes_of(idx: &Index<'_>, w: Workload, p: Placement) -> Vec<u64> {
     row_codec(idx, w, p)
-        .map(|c| idx.sizes(group(w, p, &c)))
+        .map(|c| idx.sizes(group(w, p, c)))
         .unwrap_or_default()
 }

@@ -297,7 +297,7 @@ pub fn cpu(idx: &Index<'_>) -> Answer {
     let Some(codec) = row_codec(idx, Workload::Stream, p) else {
         return a;
     };
-    let g = group(Workload::Stream, p, &codec);
+    let g = group(Workload::Stream, p, codec);
     for size in ends(&idx.sizes(g)) {
         let mut v: Vec<(String, f64)> = idx
             .transports(g)
