@@ -89,7 +89,7 @@ pub fn handover_contenders<'a>(
         let g = Group {
             workload: Workload::Handover,
             placement,
-            codec: &codec,
+            codec,
         };
         for t in src.transports(g) {
             if let Some(c) = src.get(&t, g, size, Metric::Latency) {
@@ -187,7 +187,7 @@ mod tests {
             handover("ipcbench-loan", &[1.0, 1.1, 1.2]),
         ]);
         for c in &mut py.cells {
-            c.codec = "pickle".into();
+            c.codec = Codec::Pickle;
         }
         let (idx, pyx) = (Index::new(&r), Index::new(&py));
         let v = handover_contenders(&idx, Some(&pyx), Placement::Split, 64 << 20);

@@ -30,7 +30,7 @@ pub fn rows(py: &Python<'_>, p: Placement) -> Vec<HandoverRow> {
     let idx = &py.idx;
     let mut out = Vec::new();
     for codec in idx.codecs(Workload::Handover, p) {
-        let g = group(Workload::Handover, p, &codec);
+        let g = group(Workload::Handover, p, codec);
         for q in idx.transports(g) {
             for size in idx.sizes(g) {
                 let Some(lat) = idx.get(&q, g, size, Metric::Latency) else {

@@ -202,7 +202,7 @@ mod tests {
             .collect(),
         );
         for c in &mut py.cells {
-            c.codec = "pickle".into();
+            c.codec = results::schema::Codec::Pickle;
         }
         py.floors[0].memcpy = vec![MemcpyFloor {
             size_bytes: 4 * MIB,
