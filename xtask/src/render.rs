@@ -62,7 +62,8 @@ pub(crate) fn replace_generated(out_dir: &Path, staging: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Renders README.md, results.csv and the SVG plots next to results.json.
+/// Renders every format (`report::export_all`: the SVG plots, README.md and
+/// details, index.html, results.csv) next to results.json.
 pub(crate) fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: bool) -> Result<()> {
     let results = Results::read(&dir.join("results.json"))?;
     let python = dir.join("python.json");
@@ -71,20 +72,12 @@ pub(crate) fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: b
         .then(|| Results::read(&python))
         .transpose()?;
     let baseline = baseline.map(Results::read).transpose()?;
-    let plots = report::render_plots(&results, python.as_ref());
-    for p in &plots {
-        std::fs::write(dir.join(&p.file_name), &p.svg)?;
-    }
     let opts = RenderOptions {
         python: python.as_ref(),
         baseline: baseline.as_ref(),
-        plots: plots
-            .iter()
-            .map(|p| (p.title.clone(), p.file_name.clone()))
-            .collect(),
         ..RenderOptions::default()
     };
-    for page in report::render_pages(&results, &opts) {
+    for page in report::export_all(&results, &opts) {
         let path = dir.join(&page.path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -96,7 +89,6 @@ pub(crate) fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: b
         }
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-    std::fs::write(dir.join("results.csv"), report::to_csv(&results))?;
     Ok(())
 }
 

@@ -203,6 +203,22 @@ pub fn answer_rows(results: &Results) -> BTreeMap<RowKey, Verdict> {
         .collect()
 }
 
+/// Every answer row's verdict, as [`answer_rows`], with the median of the
+/// contender it puts first (the fastest), where there is one.
+pub fn answer_rows_with_medians(results: &Results) -> BTreeMap<RowKey, (Verdict, Option<f64>)> {
+    rows(&Index::new(results))
+        .iter()
+        .map(|(k, named)| {
+            let v = named_verdict(results, named);
+            let median = v
+                .fastest()
+                .and_then(|f| named.iter().find(|(n, _)| n == f))
+                .map(|(_, c)| c.median());
+            (*k, (v, median))
+        })
+        .collect()
+}
+
 fn judge_rows(results: &Results, a: &mut Audit) {
     for (key, named) in &rows(&Index::new(results)) {
         let v = named_verdict(results, named);

@@ -2,7 +2,7 @@
 //! 95% confidence intervals separate and its mean moved more than a noise
 //! threshold; otherwise it did not change.
 
-use results::schema::{Cell, Codec, Metric, Placement, Results, Status, Workload};
+use results::schema::{Cell, Results, Status};
 
 use crate::analysis::{ci, overlap};
 use crate::rows::{RowChanges, row_changes};
@@ -10,59 +10,7 @@ use crate::rows::{RowChanges, row_changes};
 /// The default noise threshold, as a fraction: 5%.
 pub const DEFAULT_THRESHOLD: f64 = 0.05;
 
-/// A cell's identity. Ordered by the names as files spell them (so a
-/// comparison lists cells as it always has, `fanout1` before `pingpong`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CellKey {
-    /// Transport.
-    pub transport: String,
-    /// Codec.
-    pub codec: Codec,
-    /// Workload.
-    pub workload: Workload,
-    /// Placement.
-    pub placement: Placement,
-    /// Payload bytes.
-    pub size_bytes: u64,
-    /// Metric.
-    pub metric: Metric,
-}
-
-impl Ord for CellKey {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        let names = |k: &Self| {
-            (
-                k.transport.clone(),
-                k.codec.name(),
-                k.workload.to_string(),
-                k.placement.name(),
-                k.size_bytes,
-                k.metric.name(),
-            )
-        };
-        names(self).cmp(&names(o))
-    }
-}
-
-impl PartialOrd for CellKey {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-
-impl CellKey {
-    /// The key of a cell.
-    pub fn of(c: &Cell) -> Self {
-        Self {
-            transport: c.transport.clone(),
-            codec: c.codec,
-            workload: c.workload,
-            placement: c.placement,
-            size_bytes: c.size_bytes,
-            metric: c.metric,
-        }
-    }
-}
+pub use results::schema::CellKey;
 
 /// What happened to one cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +116,7 @@ fn rel(old: f64, new: f64) -> f64 {
 /// threshold is a fraction (0.05 = 5%). Lower time is faster for every
 /// metric, throughput included (its summary is time per message).
 pub fn compare(old: &Results, new: &Results, threshold: f64) -> Comparison {
-    let key_of = |c: &Cell| CellKey::of(c);
+    let key_of = Cell::key;
     let mut old_cells: Vec<(CellKey, &Cell)> = old.cells.iter().map(|c| (key_of(c), c)).collect();
     old_cells.sort_by(|a, b| a.0.cmp(&b.0));
     old_cells.dedup_by(|a, b| a.0 == b.0);
@@ -267,7 +215,7 @@ fn judge(key: CellKey, o: &Cell, n: &Cell, threshold: f64) -> CellChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use results::schema::Summary;
+    use results::schema::{Codec, Metric, Placement, Summary, Workload};
 
     fn cell(mean: f64, ci: Option<(f64, f64)>) -> Cell {
         Cell {
@@ -290,7 +238,7 @@ mod tests {
     }
 
     fn k() -> CellKey {
-        CellKey::of(&cell(0.0, None))
+        cell(0.0, None).key()
     }
 
     #[test]

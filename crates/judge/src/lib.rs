@@ -1,7 +1,7 @@
 //! ipcbench's judgement of a run: which cells contend in an answer row and
 //! who wins it ([`contenders`], [`verdict`]), how much a run lets a reader
 //! conclude ([`audit`]), what changed between two runs ([`compare`],
-//! [`rows`]), fits and interval overlaps ([`analysis`]), whether the run
+//! [`rows`]), how several machines answer each row ([`machines`]), fits and interval overlaps ([`analysis`]), whether the run
 //! meets the project's performance targets ([`targets`]) and the thresholds
 //! all of them judge by ([`thresholds`]). Pure functions of
 //! [`results::Results`]: nothing here formats text for a reader; the
@@ -13,6 +13,7 @@ pub mod analysis;
 pub mod audit;
 pub mod compare;
 pub mod contenders;
+pub mod machines;
 pub mod rows;
 pub mod targets;
 pub mod thresholds;

@@ -21,27 +21,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => fixtures::python(),
     };
     let base = fixtures::baseline();
-    let plots = report::render_plots(&run, Some(&py));
-    for p in &plots {
-        std::fs::write(out.join(&p.file_name), &p.svg)?;
-    }
     let opts = report::RenderOptions {
         python: Some(&py),
         baseline: Some(&base),
-        plots: plots
-            .iter()
-            .map(|p| (p.title.clone(), p.file_name.clone()))
-            .collect(),
         ..Default::default()
     };
-    for page in report::render_pages(&run, &opts) {
+    for page in report::export_all(&run, &opts) {
         let path = out.join(&page.path);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::write(path, page.text)?;
     }
-    std::fs::write(out.join("results.csv"), report::to_csv(&run))?;
     run.write(&out.join("results.json"))?;
     py.write(&out.join("python.json"))?;
     println!("wrote {}", out.display());

@@ -230,10 +230,6 @@ pub fn render_pages(results: &Results, opts: &RenderOptions<'_>) -> Vec<Page> {
             d.raw(&crate::targets::section(results, opts.python));
         }),
     });
-    pages.push(Page {
-        path: "index.html".into(),
-        text: crate::html::render_html(results, opts),
-    });
     if let Some(base) = opts.baseline {
         let c = judge::compare(base, results, opts.threshold);
         pages.push(Page {

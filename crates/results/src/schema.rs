@@ -528,14 +528,54 @@ impl Cell {
     }
 
     /// The cell's identity, for matching cells between runs.
-    pub fn key(&self) -> (String, Codec, Workload, Placement, u64, Metric) {
-        (
-            self.transport.clone(),
-            self.codec,
-            self.workload,
-            self.placement,
-            self.size_bytes,
-            self.metric,
-        )
+    pub fn key(&self) -> CellKey {
+        CellKey {
+            transport: self.transport.clone(),
+            codec: self.codec,
+            workload: self.workload,
+            placement: self.placement,
+            size_bytes: self.size_bytes,
+            metric: self.metric,
+        }
+    }
+}
+
+/// A cell's identity. Ordered by the names as files spell them (so a
+/// comparison lists cells as it always has, `fanout1` before `pingpong`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellKey {
+    /// Transport.
+    pub transport: String,
+    /// Codec.
+    pub codec: Codec,
+    /// Workload.
+    pub workload: Workload,
+    /// Placement.
+    pub placement: Placement,
+    /// Payload bytes.
+    pub size_bytes: u64,
+    /// Metric.
+    pub metric: Metric,
+}
+
+impl Ord for CellKey {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        let names = |k: &Self| {
+            (
+                k.transport.clone(),
+                k.codec.name(),
+                k.workload.to_string(),
+                k.placement.name(),
+                k.size_bytes,
+                k.metric.name(),
+            )
+        };
+        names(self).cmp(&names(o))
+    }
+}
+
+impl PartialOrd for CellKey {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
     }
 }

@@ -65,9 +65,9 @@ enum Command {
         after_help = "Example:\n  ipcbench report results/results.json --python results/python.json --out report.md"
     )]
     Report(report::ReportArgs),
-    /// Compare two results files cell by cell, with a verdict from the confidence intervals.
+    /// Compare results files of several machines or runs: every answer row on each, and (two files) cell by cell.
     #[command(
-        after_help = "Example:\n  ipcbench compare old/results.json results/results.json --threshold 5"
+        after_help = "Examples:\n  ipcbench compare old/results.json results/results.json --threshold 5\n  ipcbench compare amd.json intel.json arm.json"
     )]
     Compare(compare::CompareArgs),
     /// Stream through every transport for a while, verifying, and check that memory stays flat.
