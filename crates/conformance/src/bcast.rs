@@ -49,6 +49,9 @@ pub(crate) struct PubCtx {
     pub(crate) pids: Vec<u32>,
     /// "backend case", for messages.
     pub(crate) label: String,
+    /// What the backend declares a stall does
+    /// (`Capabilities::broadcast_stall`).
+    pub(crate) stall: transport::BroadcastStall,
     /// Which subscribers the case killed (their processes end by SIGKILL).
     killed: Mutex<Vec<bool>>,
     /// Late subscribers started, checked after the case.
@@ -167,6 +170,7 @@ pub(crate) fn run<T: Transport>(case: Case, module: &str, test: &str) {
     let ctx = std::sync::Arc::new(PubCtx {
         pids: pids.clone(),
         label: format!("{} {}", T::NAME, case.name()),
+        stall: T::capabilities().broadcast_stall,
         killed: Mutex::new(vec![false; n]),
         late: Mutex::new(Vec::new()),
         spawn: (

@@ -1,7 +1,7 @@
 //! Deliberate faults for testing that verification and supervision work end to
 //! end: `IPCBENCH_FAULT=<kind>:<n>` makes the producer's sender corrupt, drop
-//! or duplicate its n-th send (counting from 0, warm-up included), or exit
-//! abruptly at it. Read once at start-up; the unfaulted path is untouched.
+//! or duplicate its n-th send or published loan (counting from 0, warm-up
+//! included), or exit abruptly at it. Read once at start-up; the unfaulted path is untouched.
 
 use transport::{SendError, Sender};
 
@@ -99,8 +99,10 @@ impl<S: Sender> Sender for Faulty<S> {
         }
     }
 
-    // Loans pass through unfaulted: the faults act on `send`, which every
-    // transport has.
+    // A published loan counts as a send, and the fault acts on it as on
+    // one: the byte flipped in the loan, the loan abandoned, or its bytes
+    // sent once more (copied out before publishing: after it, the region is
+    // the receiver's).
     fn max_loan(&self) -> usize {
         self.inner.max_loan()
     }
@@ -111,7 +113,30 @@ impl<S: Sender> Sender for Faulty<S> {
         self.inner.loan_bytes()
     }
     fn loan_publish(&mut self) -> Result<(), SendError> {
-        self.inner.loan_publish()
+        let n = self.sent;
+        self.sent += 1;
+        if n != self.fault.at {
+            return self.inner.loan_publish();
+        }
+        match self.fault.kind {
+            Kind::Corrupt => {
+                if let Some(last) = self.inner.loan_bytes().last_mut() {
+                    *last ^= 0x40;
+                }
+                self.inner.loan_publish()
+            }
+            Kind::Drop => {
+                self.inner.loan_abandon();
+                Ok(())
+            }
+            Kind::Duplicate => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(self.inner.loan_bytes());
+                self.inner.loan_publish()?;
+                self.inner.send(&self.scratch)
+            }
+            Kind::Exit => std::process::exit(3),
+        }
     }
     fn loan_abandon(&mut self) {
         self.inner.loan_abandon()

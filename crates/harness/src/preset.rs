@@ -129,28 +129,123 @@ impl Preset {
         }
     }
 
-    /// A second, smaller pass run after the first into the same results:
-    /// pingpong with both processes on one core, so the default report shows
-    /// the same-core criticality (and the same-core target) without a full
-    /// sweep.
-    pub fn extra_pass(self) -> Option<Vec<&'static str>> {
-        (self == Self::Default).then(|| {
-            vec![
-                "--sizes",
-                "8B,100,6400,51200",
-                "--workload",
-                "pingpong",
-                "--placement",
-                "same",
-                "--trials",
-                "3",
-                "--messages",
-                "200",
-                "--warmup-ms",
-                "10",
-            ]
-        })
+    /// Further, smaller passes run after the first into the same results.
+    ///
+    /// - `default`: pingpong with both processes on one core, so the default
+    ///   report shows the same-core criticality (and the same-core target)
+    ///   without a full sweep; then the in-place workloads ([`IN_PLACE`]).
+    /// - `full`: the in-place workloads on every transport, up to 256 MiB.
+    ///
+    /// The in-place workloads run in two passes, small sizes and large, so
+    /// the large sizes get process pairs of their own: a loaning transport
+    /// sizes its rings or segments for the largest message of a pair, and
+    /// the small sizes keep the rings and caches they have in the main pass.
+    pub fn extra_passes(self) -> Vec<Vec<&'static str>> {
+        match self {
+            Self::Default => vec![
+                vec![
+                    "--sizes",
+                    "8B,100,6400,51200",
+                    "--workload",
+                    "pingpong",
+                    "--placement",
+                    "same",
+                    "--trials",
+                    "3",
+                    "--messages",
+                    "200",
+                    "--warmup-ms",
+                    "10",
+                ],
+                in_place(
+                    IN_PLACE_SMALL,
+                    IN_PLACE.default_trials,
+                    Some(IN_PLACE_TRANSPORTS),
+                ),
+                in_place(
+                    IN_PLACE.default_large,
+                    IN_PLACE.default_trials,
+                    Some(IN_PLACE_TRANSPORTS),
+                ),
+            ],
+            Self::Full => vec![
+                in_place(IN_PLACE_SMALL, IN_PLACE.full_trials, None),
+                in_place(IN_PLACE.full_large, IN_PLACE.full_trials, None),
+            ],
+            Self::Quick => Vec::new(),
+        }
     }
+}
+
+/// The in-place workloads' small sizes: 8 B (the reference for "does not
+/// grow with size"), the seed's smallest and largest.
+pub const IN_PLACE_SMALL: &str = "8B,800B,409.6KB";
+
+/// The transports the default run's in-place passes use: one per backend
+/// that brings something of its own to large messages. The four that loan
+/// (the shm ring in its busy-polling variant, shm-queue, iceoryx2,
+/// ipc-channel's shared memory), and one of each kernel path a copying
+/// transport takes (a pipe with 1 MiB buffers, a Unix stream socket,
+/// loopback TCP). The other backends wrap one of these paths (interprocess
+/// and tokio over Unix sockets and pipes, ipc-channel's bytes and typed
+/// modes over SOCK_SEQPACKET, shm-crate's one slot per direction) and run in
+/// `--full`.
+pub const IN_PLACE_TRANSPORTS: &str =
+    "pipe-1m,uds,tcp,shm-spin,shm-queue,iceoryx2,ipc-channel-shmem";
+
+/// The in-place passes' settings.
+pub struct InPlace {
+    /// Large sizes of the default run.
+    pub default_large: &'static str,
+    /// Large sizes of `--full`.
+    pub full_large: &'static str,
+    /// Trials per cell in the default run.
+    pub default_trials: &'static str,
+    /// Trials per cell in `--full`.
+    pub full_trials: &'static str,
+}
+
+/// See [`InPlace`].
+pub const IN_PLACE: InPlace = InPlace {
+    default_large: "1MiB,4MiB,16MiB,64MiB",
+    full_large: "1MiB,4MiB,16MiB,64MiB,256MiB",
+    default_trials: "5",
+    full_trials: "5",
+};
+
+/// One in-place pass: both workloads at `sizes`, `trials` trials, on
+/// `transports` (`None`: the main run's). Hand-over sends 200 measured
+/// messages per size (fewer from 1 MiB up: `workload::by_size`), the
+/// in-place stream floods each size for at least 100 ms; 10 ms of warm-up.
+fn in_place(
+    sizes: &'static str,
+    trials: &'static str,
+    transports: Option<&'static str>,
+) -> Vec<&'static str> {
+    let mut a = vec![
+        "--sizes",
+        sizes,
+        "--workload",
+        "handover,inplace-stream",
+        "--placement",
+        "split",
+        "--trials",
+        trials,
+        "--messages",
+        "200",
+        "--stream-min-ms",
+        "100",
+        "--warmup-ms",
+        "10",
+        // The round-trip floors are the main pass's; this pass adds memcpy
+        // and fill + verify at its sizes.
+        "--floors",
+        "sizes",
+    ];
+    if let Some(t) = transports {
+        a.extend(["--transport", t]);
+    }
+    a
 }
 
 impl fmt::Display for Preset {
@@ -308,11 +403,66 @@ mod tests {
 
     #[test]
     fn only_the_default_preset_adds_the_same_core_pingpong() {
-        let extra = Preset::Default.extra_pass().expect("default has one");
-        assert_eq!(flag_values(&extra, "--placement"), ["same"]);
-        assert_eq!(flag_values(&extra, "--workload"), ["pingpong"]);
-        assert_eq!(Preset::Quick.extra_pass(), None);
-        assert_eq!(Preset::Full.extra_pass(), None);
+        let extra = &Preset::Default.extra_passes()[0];
+        assert_eq!(flag_values(extra, "--placement"), ["same"]);
+        assert_eq!(flag_values(extra, "--workload"), ["pingpong"]);
+        assert!(Preset::Quick.extra_passes().is_empty());
+        // --full runs every placement in its main pass.
+        assert!(
+            Preset::Full
+                .extra_passes()
+                .iter()
+                .all(|a| flag_values(a, "--placement") == ["split"])
+        );
+    }
+
+    #[test]
+    fn in_place_workloads_run_small_and_large_sizes_in_pairs_of_their_own() {
+        let max = crate::sizes::machine_max().max(256 << 20);
+        for p in [Preset::Default, Preset::Full] {
+            let passes: Vec<_> = p
+                .extra_passes()
+                .into_iter()
+                .filter(|a| flag_values(a, "--workload") == ["handover,inplace-stream"])
+                .collect();
+            assert_eq!(passes.len(), 2, "{p}");
+            let sizes: Vec<Vec<u64>> = passes
+                .iter()
+                .map(|a| {
+                    crate::sizes::parse_list(flag_values(a, "--sizes")[0], max).expect("sizes")
+                })
+                .collect();
+            assert_eq!(sizes[0], [8, 800, 409_600]);
+            // The large pass holds only sizes from which counts follow the
+            // size, so no small size shares a pair (and its rings) with them.
+            assert!(
+                sizes[1]
+                    .iter()
+                    .all(|&s| s >= crate::workload::by_size::LARGE_FROM),
+                "{p}: {:?}",
+                sizes[1]
+            );
+            assert_eq!(
+                sizes[1].last().copied(),
+                Some(if p == Preset::Full {
+                    256 << 20
+                } else {
+                    64 << 20
+                })
+            );
+            // The main pass leaves them out: its matrix is unchanged.
+            assert!(!flag_values(&p.args(), "--workload")[0].contains("handover"));
+        }
+        // The default run's in-place transports are registered, one per backend.
+        let names: Vec<&str> = IN_PLACE_TRANSPORTS.split(',').collect();
+        let backends: Vec<&str> = names
+            .iter()
+            .map(|n| crate::registry::find(n).expect("registered").backend)
+            .collect();
+        let mut unique = backends.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), backends.len(), "{names:?}");
     }
 
     #[test]

@@ -113,6 +113,11 @@ pub struct SizeOutput {
     /// (producer) or took (worker), for the supervisor's union check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks: Option<crate::workload::TaskDigest>,
+    /// In-place workloads' producer: whether every measured message went
+    /// out as a loan of the transport's memory (false: its own buffer and
+    /// `send`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loaned: Option<bool>,
 }
 
 /// Environment variable with the secret part of each endpoint (after its

@@ -33,8 +33,58 @@ fn target(
 /// first, then the Python binding's.
 pub fn declared() -> Vec<Target> {
     let mut all = rust_transports();
+    all.extend(in_place());
     all.extend(python_binding());
     all
+}
+
+/// The loaning transports of the in-place targets (issue 23): each lends
+/// 64 MiB in the default run (`Capabilities::max_loan`).
+pub const LOANING: [&str; 4] = ["shm-spin", "shm-queue", "iceoryx2", "ipc-channel-shmem"];
+
+/// Issue 23's targets for the in-place workloads: a loaning transport's
+/// hand-over does not grow with the size, its in-place stream reaches the
+/// fill + verify floor, and the shm ring keeps up with iceoryx2.
+fn in_place() -> Vec<Target> {
+    const MIB64: u64 = 64 << 20;
+    let mut out = Vec::new();
+    for t in LOANING {
+        out.push(target(
+            23,
+            t,
+            false,
+            (Workload::Handover, Placement::Split, MIB64, Metric::Latency),
+            Against::SameTransportAt(8),
+            2.0,
+            "publishing a loan hands the region over without touching its bytes, and the consumer's view points into memory it already maps (ipc-channel-shmem: a fresh descriptor per message, mapped on receipt)",
+        ));
+    }
+    for t in LOANING {
+        out.push(target(
+            23,
+            t,
+            false,
+            (Workload::InplaceStream, Placement::Split, MIB64, Metric::Throughput),
+            Against::FillVerifyFloor,
+            0.9,
+            "filling and checking every byte run in parallel on two cores; a loan adds no copy, so the transport may add only its hand-over and the cache misses of memory the other core wrote",
+        ));
+    }
+    for (workload, metric) in [
+        (Workload::Handover, Metric::Latency),
+        (Workload::InplaceStream, Metric::Throughput),
+    ] {
+        out.push(target(
+            23,
+            "shm-spin",
+            false,
+            (workload, Placement::Split, 0, metric),
+            Against::NotBehindAtEverySize("iceoryx2".to_owned()),
+            1.0,
+            "both publish a loan of shared memory and busy-poll; iceoryx2 adds per-sample bookkeeping",
+        ));
+    }
+    out
 }
 
 /// The targets of the Rust transports against the machine's floors and
@@ -238,10 +288,19 @@ mod tests {
     fn each_group_holds_only_its_own_targets() {
         assert!(rust_transports().iter().all(|t| !t.python));
         assert!(python_binding().iter().all(|t| t.python));
+        assert!(in_place().iter().all(|t| !t.python && t.issue == 23));
         assert_eq!(
             declared().len(),
-            rust_transports().len() + python_binding().len()
+            rust_transports().len() + in_place().len() + python_binding().len()
         );
+    }
+
+    #[test]
+    fn the_in_place_targets_name_transports_that_lend_64_mib() {
+        for t in LOANING {
+            let b = crate::registry::find(t).expect("registered");
+            assert!((b.capabilities)().max_loan >= 64 << 20, "{t}");
+        }
     }
 
     #[test]
@@ -255,8 +314,10 @@ mod tests {
                 "{}",
                 t.transport
             );
-            if let Against::Transport(o) | Against::BeatsAtEverySize(o) | Against::RateOf(o) =
-                &t.against
+            if let Against::Transport(o)
+            | Against::BeatsAtEverySize(o)
+            | Against::NotBehindAtEverySize(o)
+            | Against::RateOf(o) = &t.against
             {
                 assert!(crate::registry::find(o).is_some(), "{o}");
             }

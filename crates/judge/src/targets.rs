@@ -172,8 +172,9 @@ fn time_against(t: &Target, figure: f64, reference: Option<f64>, label: &str) ->
     }
 }
 
-/// Counts the sizes where `t.transport` beats `other` by a decisive verdict.
-fn beats_at_every_size(r: &Results, t: &Target, other: &str) -> Outcome {
+/// Counts the sizes where `t.transport` beats `other` by a decisive verdict
+/// or, with `ties`, where `other` does not beat it by one.
+fn beats_at_every_size(r: &Results, t: &Target, other: &str, ties: bool) -> Outcome {
     let mut sizes: Vec<u64> = r
         .cells
         .iter()
@@ -188,9 +189,16 @@ fn beats_at_every_size(r: &Results, t: &Target, other: &str) -> Outcome {
             continue;
         };
         judged += 1;
-        match verdict::ratio(a, b) {
-            Some(ratio) if ratio.decisive() => won += 1,
-            _ => not_ahead_at.push(size),
+        // Without an interval (too few trials) neither a win nor a tie is shown.
+        let ok = if ties {
+            verdict::ratio(b, a).is_some_and(|behind| !behind.decisive())
+        } else {
+            verdict::ratio(a, b).is_some_and(|ahead| ahead.decisive())
+        };
+        if ok {
+            won += 1;
+        } else {
+            not_ahead_at.push(size);
         }
     }
     if judged == 0 {
@@ -213,9 +221,11 @@ pub fn check(rust: &Results, python: Option<&Results>, t: &Target) -> Outcome {
     let Some(r) = r else {
         return Outcome::NotMeasured(Missing::PythonBaseline);
     };
-    if let Against::BeatsAtEverySize(other) = &t.against {
+    match &t.against {
         // Judged over every size, not the target's one.
-        return beats_at_every_size(r, t, other);
+        Against::BeatsAtEverySize(other) => return beats_at_every_size(r, t, other, false),
+        Against::NotBehindAtEverySize(other) => return beats_at_every_size(r, t, other, true),
+        _ => {}
     }
     let Some(c) = cell(r, t, &t.transport, t.size_bytes) else {
         return Outcome::NotMeasured(Missing::Cell {
@@ -226,7 +236,26 @@ pub fn check(rust: &Results, python: Option<&Results>, t: &Target) -> Outcome {
     let figure = c.median();
     let floor = floors(rust, t.placement);
     match &t.against {
-        Against::BeatsAtEverySize(other) => beats_at_every_size(r, t, other),
+        Against::BeatsAtEverySize(other) => beats_at_every_size(r, t, other, false),
+        Against::NotBehindAtEverySize(other) => beats_at_every_size(r, t, other, true),
+        Against::SameTransportAt(size) => match cell(r, t, &t.transport, *size) {
+            Some(own) => time_against(
+                t,
+                figure,
+                Some(own.median()),
+                &format!("{} at {size} B", t.transport),
+            ),
+            None => Outcome::NotMeasured(Missing::Cell {
+                transport: t.transport.clone(),
+                size: *size,
+            }),
+        },
+        Against::FillVerifyFloor => {
+            match floor.and_then(|f| f.fill_verify.iter().find(|v| v.size_bytes == t.size_bytes)) {
+                Some(v) => rate_against(t, figure, "fill + verify".to_owned(), v.floor_ns()),
+                None => Outcome::NotMeasured(Missing::Reference("fill + verify floor".to_owned())),
+            }
+        }
         Against::CachelineFloor => time_against(
             t,
             figure,

@@ -37,6 +37,16 @@ fn describe(t: &Target) -> String {
             );
         }
         Against::ExcessOver(o) => format!("median at most {} over `{o}`'s", fmt_time(t.ratio)),
+        Against::SameTransportAt(s) => format!("median ≤ {times} its own at {}", fmt_bytes(*s)),
+        Against::FillVerifyFloor => {
+            format!("≥ {times} the rate of the fill + verify floor at {size}")
+        }
+        Against::NotBehindAtEverySize(o) => {
+            return format!(
+                "{name} {} {} ahead of or tied with `{py}{o}` at every size (no ratio interval in `{o}`'s favour) ({})",
+                t.workload, t.metric, t.placement
+            );
+        }
     };
     format!("{what} {rule} ({})", t.placement)
 }
@@ -51,7 +61,7 @@ fn cells(t: &Target, outcome: Outcome) -> [String; 4] {
             met,
         } => [
             quantity(figure),
-            reference(against),
+            reference(t, against),
             match score {
                 Score::Multiple(x) => fmt_multiple(x),
                 Score::Excess(ns) if ns < 0.0 => format!("−{} (below it)", fmt_time(-ns)),
@@ -78,14 +88,19 @@ fn quantity(q: Quantity) -> String {
     }
 }
 
-fn reference(r: Reference) -> String {
+fn reference(t: &Target, r: Reference) -> String {
     match r {
         Reference::Named(label, q) => format!("{label} {}", quantity(q)),
         Reference::Limit(q) => quantity(q),
         Reference::Rival { name, not_ahead_at } if not_ahead_at.is_empty() => format!("`{name}`"),
         Reference::Rival { name, not_ahead_at } => {
             let sizes: Vec<String> = not_ahead_at.into_iter().map(fmt_bytes).collect();
-            format!("`{name}`; not ahead at {}", sizes.join(", "))
+            let how = if matches!(t.against, Against::NotBehindAtEverySize(_)) {
+                "behind or undecided"
+            } else {
+                "not ahead"
+            };
+            format!("`{name}`; {how} at {}", sizes.join(", "))
         }
     }
 }
@@ -150,7 +165,7 @@ pub fn section(results: &Results, python: Option<&Results>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use results::schema::{Cell, Floors, Metric, Placement, Summary, Workload};
+    use results::schema::{Cell, FillVerifyFloor, Floors, Metric, Placement, Summary, Workload};
 
     fn cell(transport: &str, workload: &str, size: u64, metric: &str, trials: &[f64]) -> Cell {
         Cell {
@@ -263,6 +278,73 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("**not met**"), "{line}");
+    }
+
+    #[test]
+    fn in_place_targets_judge_growth_with_size_the_fill_verify_floor_and_ties() {
+        const MIB64: u64 = 64 << 20;
+        let in_place = |against: Against, ratio: f64, workload: Workload, size: u64| {
+            let mut t = target("spin", against, ratio);
+            t.workload = workload;
+            t.metric = workload.primary_metric();
+            t.size_bytes = size;
+            t
+        };
+        let targets = vec![
+            in_place(Against::SameTransportAt(8), 2.0, Workload::Handover, MIB64),
+            in_place(
+                Against::FillVerifyFloor,
+                0.9,
+                Workload::InplaceStream,
+                MIB64,
+            ),
+            in_place(
+                Against::NotBehindAtEverySize("ice".into()),
+                1.0,
+                Workload::Handover,
+                0,
+            ),
+        ];
+        let cells = |ice_8: [f64; 3]| {
+            vec![
+                cell("spin", "handover", 8, "latency", &[300.0, 302.0, 298.0]),
+                cell("spin", "handover", MIB64, "latency", &[500.0, 505.0, 495.0]),
+                cell("ice", "handover", 8, "latency", &ice_8),
+                cell("ice", "handover", MIB64, "latency", &[900.0, 905.0, 895.0]),
+                cell("spin", "inplace-stream", MIB64, "throughput", &[20e6; 3]),
+            ]
+        };
+        let mut r = results(cells([301.0, 299.0, 303.0]), targets.clone());
+        r.floors[0].fill_verify = vec![FillVerifyFloor {
+            size_bytes: MIB64,
+            fill_ns: 19e6,
+            verify_ns: 15e6,
+        }];
+        let md = section(&r, None);
+        let grow = row(&md, "its own at 8 B");
+        assert!(grow.contains("1.67x") && grow.contains("| met"), "{grow}");
+        // The floor is the slower half, fill: 19 ms against 20 ms a message.
+        let floor = row(&md, "fill + verify floor");
+        assert!(floor.contains("0.95") && floor.contains("| met"), "{floor}");
+        // Tied at 8 B, ahead at 64 MiB.
+        let tie = row(&md, "ahead of or tied with `ice`");
+        assert!(
+            tie.contains("2 of 2 sizes") && tie.contains("| met"),
+            "{tie}"
+        );
+
+        // iceoryx2 decisively ahead at 8 B; no floor recorded.
+        let mut r = results(cells([100.0, 101.0, 99.0]), targets);
+        r.floors[0].fill_verify.clear();
+        let md = section(&r, None);
+        let tie = row(&md, "ahead of or tied with `ice`");
+        assert!(
+            tie.contains("1 of 2 sizes")
+                && tie.contains("behind or undecided at 8 B")
+                && tie.contains("**not met**"),
+            "{tie}"
+        );
+        assert!(row(&md, "fill + verify floor").contains("not measured in this run"));
     }
 
     #[test]

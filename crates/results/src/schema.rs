@@ -130,6 +130,16 @@ pub enum Against {
     /// The same cell of a (Rust) transport: the figure may exceed it by at
     /// most `ratio` nanoseconds (a binding's own cost).
     ExcessOver(String),
+    /// The target transport's own cell at this other size (time: figure ≤
+    /// ratio × its): a hand-over that does not grow with the size.
+    SameTransportAt(u64),
+    /// The in-place workloads' fill + verify floor at the target's size
+    /// (`Floors::fill_verify`, the slower of the two): the figure's rate ≥
+    /// ratio × the floor's.
+    FillVerifyFloor,
+    /// Another transport, at every size both ran: no verdict decisively in
+    /// the other's favour (the target transport ahead or tied).
+    NotBehindAtEverySize(String),
 }
 
 /// The machine and the invocation.

@@ -41,6 +41,7 @@
 //!
 //! # Files
 //!
+//! [`bcast`] (native broadcast: one service, one publisher, N subscribers),
 //! `service` (the services of a connection, their names and the endpoint),
 //! `handshake` (the hellos, the listener's `accept`), `halves` (sender,
 //! receiver and the peer watch), [`cleanup`] (domains and leftovers) and
@@ -118,6 +119,7 @@
 //! warn level. Stating the largest message in `expected_max_message` avoids
 //! it, as does waiting for any reply from the peer before dropping.
 
+pub mod bcast;
 pub mod cleanup;
 mod cloexec;
 mod halves;
@@ -130,7 +132,7 @@ use std::time::Duration;
 
 use cleanup::Domain;
 use iceoryx2::port::update_connections::UpdateConnections;
-use transport::{Capabilities, Endpoint, OpenError, Options, WaitStrategy};
+use transport::{BroadcastStall, Capabilities, Endpoint, OpenError, Options, WaitStrategy};
 
 pub use halves::{Iox2Receiver, Iox2Sender};
 use halves::{PeerWatch, make_receiver, make_sender};
@@ -168,6 +170,14 @@ pub const MAX_MESSAGE: usize = 16 << 20;
 /// up to it; smaller connections lend up to [`MAX_MESSAGE`]. 256 MiB is the
 /// largest size the harness moves.
 pub const MAX_LOAN: usize = 256 << 20;
+
+/// Runs [`cleanup::sweep_stale`] once per process, at the first listen.
+pub(crate) fn sweep_once() {
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(|| {
+        cleanup::sweep_stale();
+    });
+}
 
 /// What distinguishes the named variants: how a receiver waits.
 pub trait Flavour: Send + 'static {
@@ -222,10 +232,7 @@ impl<F: Flavour> transport::Transport for Iox2<F> {
 
     fn listen(opts: &Options) -> Result<(Iox2Listener, Endpoint), OpenError> {
         quiet_logs();
-        static SWEEP: std::sync::Once = std::sync::Once::new();
-        SWEEP.call_once(|| {
-            cleanup::sweep_stale();
-        });
+        sweep_once();
         let base = format!("{}{}", cleanup::BASE_PREFIX, opts.tag);
         let (l2c, c2l) = names(&base, F::EVENTS)?;
         let pid = std::process::id();
@@ -283,6 +290,20 @@ impl<F: Flavour> transport::Transport for Iox2<F> {
         Ok((tx, rx))
     }
 
+    fn listen_broadcast(
+        opts: &Options,
+        subscribers: usize,
+    ) -> Result<(impl transport::BroadcastListener + use<F>, Endpoint), OpenError> {
+        bcast::listen::<F>(opts, subscribers)
+    }
+
+    fn subscribe(
+        endpoint: &Endpoint,
+        _opts: &Options,
+    ) -> Result<impl transport::Receiver + use<F>, OpenError> {
+        bcast::subscribe::<F>(endpoint)
+    }
+
     fn capabilities() -> Capabilities {
         Capabilities {
             max_message_size: MAX_MESSAGE,
@@ -293,6 +314,8 @@ impl<F: Flavour> transport::Transport for Iox2<F> {
                 WaitStrategy::Spin
             },
             max_loan: MAX_LOAN,
+            broadcast_subscribers: bcast::MAX_SUBSCRIBERS,
+            broadcast_stall: BroadcastStall::CutOff,
             ..Capabilities::default()
         }
     }

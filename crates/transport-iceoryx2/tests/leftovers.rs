@@ -73,3 +73,50 @@ fn failed_accept_leaves_nothing() {
     let left = leftovers(&endpoint.0);
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn nothing_left_after_a_broadcast() {
+    broadcast_then_nothing_left::<Iceoryx2>();
+    broadcast_then_nothing_left::<Iceoryx2Block>();
+}
+
+/// A publisher and two subscribers (threads of this process) exchange a
+/// few messages and drop: nothing of the domain is left.
+fn broadcast_then_nothing_left<T: Transport>() {
+    use transport::{BroadcastListener, Publisher};
+    let mut opts = Options::unique("iox2-bcast-leftovers");
+    opts.expected_max_message = 4096;
+    let (listener, endpoint) = T::listen_broadcast(&opts, 2).expect("listen_broadcast");
+    assert!(
+        !leftovers(&endpoint.0).is_empty(),
+        "the domain should exist while listening"
+    );
+    let subs: Vec<_> = (0..2)
+        .map(|_| {
+            let (ep, o) = (endpoint.clone(), opts.clone());
+            std::thread::spawn(move || {
+                let mut rx = T::subscribe(&ep, &o).expect("subscribe");
+                let mut got = Vec::new();
+                while let Ok(m) = rx.recv() {
+                    got.push(m.to_vec());
+                }
+                got
+            })
+        })
+        .collect();
+    let mut publisher = listener
+        .accept(Instant::now() + Duration::from_secs(20))
+        .expect("accept");
+    let sent: Vec<Vec<u8>> = [0usize, 1, 100, 4096]
+        .iter()
+        .map(|&len| vec![len as u8; len])
+        .collect();
+    for m in &sent {
+        publisher.publish(m).expect("publish");
+    }
+    drop(publisher);
+    for s in subs {
+        assert_eq!(s.join().expect("subscriber thread"), sent);
+    }
+    assert_eq!(leftovers(&endpoint.0), Vec::<String>::new());
+}

@@ -31,6 +31,28 @@ pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// others. Backends poll liveness at least this often while waiting.
 pub const DEPARTURE_NOTICE: Duration = Duration::from_secs(1);
 
+/// What a backend's broadcast does when a live subscriber stalls (reads
+/// nothing for the stall timeout while the publisher needs its room);
+/// declared in [`Capabilities::broadcast_stall`](crate::Capabilities::broadcast_stall).
+/// See the crate docs, "Broadcast".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BroadcastStall {
+    /// `publish` fails with [`PublishError::Stalled`] naming it; that
+    /// message reached nobody and the stalled subscriber stays in the group
+    /// (the shm ring, which checks every subscriber's room before writing).
+    #[default]
+    Nobody,
+    /// The stalled subscriber is cut off: dropped from the group and
+    /// reported by [`Publisher::departed`], and `publish` succeeds, the
+    /// message having reached every other subscriber exactly once (there is
+    /// nothing to retry). The cut-off subscriber receives what was queued
+    /// for it, then its `recv` fails with an error saying it was cut off;
+    /// it never sees a later message after a gap. For backends that deliver
+    /// to one subscriber after another and cannot check room first
+    /// (iceoryx2).
+    CutOff,
+}
+
 /// A subscriber the publisher stopped serving: its process died or it
 /// dropped its receiver. Reported by [`Publisher::departed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +89,7 @@ pub enum PublishError {
     /// A subscriber, alive, held the room this message needs for longer
     /// than the stall timeout. Nothing of this message was published; the
     /// caller may publish it again (waiting another timeout) or give up.
+    /// Only backends declaring [`BroadcastStall::Nobody`] give it.
     #[error(
         "subscriber {subscriber}{} read nothing for {waited:?}: the publisher cannot publish without dropping a message for it",
         pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
@@ -94,7 +117,9 @@ pub trait Publisher: Send + 'static {
     /// the slowest one has not made room (back-pressure, never a drop):
     /// dead subscribers are dropped within [`DEPARTURE_NOTICE`] and
     /// reported by [`Self::departed`]; a live one that reads nothing
-    /// for the stall timeout gives [`PublishError::Stalled`] naming it.
+    /// for the stall timeout gives [`PublishError::Stalled`] naming it,
+    /// or, where the backend declares [`BroadcastStall::CutOff`], is cut
+    /// off and reported by [`Self::departed`].
     fn publish(&mut self, msg: &[u8]) -> Result<(), PublishError>;
 
     /// How many subscribers are still served.
@@ -229,6 +254,10 @@ mod tests {
         };
         assert!(e.to_string().contains("plain"), "{e}");
         assert_eq!(Capabilities::default().broadcast_subscribers, 0);
+        assert_eq!(
+            Capabilities::default().broadcast_stall,
+            BroadcastStall::Nobody
+        );
     }
 
     #[test]

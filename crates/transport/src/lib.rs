@@ -233,7 +233,18 @@
 //!   [`PublishError::Stalled`] naming it, at the latest
 //!   [`broadcast::DEPARTURE_NOTICE`] after the timeout; that message was
 //!   published to nobody, and the caller may retry or give up. A stalled
-//!   subscriber stays in the group.
+//!   subscriber stays in the group. That is
+//!   [`broadcast::BroadcastStall::Nobody`], the default. A backend that
+//!   delivers to one subscriber after another and cannot check every
+//!   subscriber's room first (iceoryx2) declares
+//!   [`Capabilities::broadcast_stall`] `CutOff` instead: the stalled
+//!   subscriber is cut off, dropped from the group and named by
+//!   [`Publisher::departed`] (at the latest `DEPARTURE_NOTICE` after the
+//!   timeout), and `publish` succeeds, the message having reached every
+//!   other subscriber exactly once, so nothing is retried and nothing
+//!   duplicated. The cut-off subscriber reads what was queued for it, then
+//!   its `recv` fails saying it was cut off, never a later message after a
+//!   gap.
 //! - **A subscriber that dies or drops its receiver** is dropped from the
 //!   group: a publisher waiting on it notices within
 //!   [`broadcast::DEPARTURE_NOTICE`] and goes on with the others (who miss
@@ -273,7 +284,7 @@ pub mod shm_names;
 mod wait;
 pub use wait::wait_readable;
 
-pub use broadcast::{BroadcastListener, Departed, PublishError, Publisher};
+pub use broadcast::{BroadcastListener, BroadcastStall, Departed, PublishError, Publisher};
 pub use loan::{Loan, Outgoing, fill_and_send, outgoing};
 
 use std::fmt;
@@ -331,6 +342,10 @@ pub struct Capabilities {
     /// 0: no native broadcast (callers send over one point-to-point
     /// connection per subscriber).
     pub broadcast_subscribers: usize,
+    /// What `publish` does when a live subscriber stalls (see the crate
+    /// docs, "Broadcast"): [`broadcast::BroadcastStall::Nobody`] unless the
+    /// backend declares otherwise.
+    pub broadcast_stall: broadcast::BroadcastStall,
 }
 
 impl Default for Capabilities {
@@ -343,6 +358,7 @@ impl Default for Capabilities {
             max_loan: 0,
             max_concurrent: 0,
             broadcast_subscribers: 0,
+            broadcast_stall: broadcast::BroadcastStall::Nobody,
         }
     }
 }

@@ -1,14 +1,21 @@
-//! Broadcast: subscriber 1 is alive but never reads. Once the ring is full
-//! the publisher waits, and after its stall timeout `publish` fails with
-//! `Stalled` naming that subscriber; the message it refused reached
-//! nobody: once the silent subscriber is killed, publishing it again
-//! delivers it to the reader exactly once, in order.
+//! Broadcast: subscriber 1 is alive but never reads. Once its room is used
+//! up the publisher waits, and after its stall timeout the backend does
+//! exactly what its `Capabilities::broadcast_stall` declares:
+//!
+//! - `Nobody`: `publish` fails with `Stalled` naming that subscriber, which
+//!   stays in the group; the message it refused reached nobody: once the
+//!   silent subscriber is killed, publishing it again delivers it to the
+//!   reader exactly once, in order.
+//! - `CutOff`: that `publish` succeeds, the silent subscriber is departed
+//!   (named, after exactly the messages before the stalled one) and the
+//!   reader receives every message exactly once, in order; killing the
+//!   cut-off subscriber later reports nothing more.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use transport::broadcast::DEPARTURE_NOTICE;
-use transport::{PublishError, Publisher, Receiver};
+use transport::{BroadcastStall, PublishError, Publisher, Receiver};
 
 use crate::WATCHDOG;
 use crate::bcast::{PubCtx, Sides, SubCtx, publish_end, read_all};
@@ -29,7 +36,84 @@ fn len(_seq: u64) -> usize {
     4096
 }
 
+/// The publisher side, for the behaviour the backend declares.
 fn publisher(p: &mut dyn Publisher, ctx: &PubCtx) {
+    match ctx.stall {
+        BroadcastStall::Nobody => publisher_nobody(p, ctx),
+        BroadcastStall::CutOff => publisher_cut_off(p, ctx),
+    }
+}
+
+/// `CutOff`: every publish succeeds; the one that waited out the stall
+/// timeout cut the silent subscriber off.
+fn publisher_cut_off(p: &mut dyn Publisher, ctx: &PubCtx) {
+    p.set_stall_timeout(STALL);
+    let mut seq = 0u64;
+    let took = loop {
+        let m = message(seq, len(seq));
+        let start = Instant::now();
+        p.publish(&m).unwrap_or_else(|e| {
+            panic!(
+                "{}: the backend declares BroadcastStall::CutOff, yet publish #{seq} failed: {e}",
+                ctx.label
+            )
+        });
+        let took = start.elapsed();
+        seq += 1;
+        if !p.departed().is_empty() {
+            break took;
+        }
+        assert!(
+            took < STALL,
+            "{}: publish #{} took {took:?}, past the stall timeout of {STALL:?}, and cut nobody off",
+            ctx.label,
+            seq - 1
+        );
+    };
+    let stalled_at = seq - 1;
+    assert!(
+        took >= STALL,
+        "{}: subscriber cut off after {took:?}, before the timeout of {STALL:?}",
+        ctx.label
+    );
+    assert!(
+        took <= STALL + DEPARTURE_NOTICE,
+        "{}: publish took {took:?} to cut off a subscriber stalled for {STALL:?}",
+        ctx.label
+    );
+    let gone = p.departed().to_vec();
+    assert_eq!(gone.len(), 1, "{}: departed {gone:?}", ctx.label);
+    if let Some(pid) = gone[0].pid {
+        assert_eq!(
+            pid, ctx.pids[1],
+            "{}: departed names {}",
+            ctx.label, gone[0]
+        );
+    }
+    assert_eq!(
+        gone[0].after_messages, stalled_at,
+        "{}: {} was cut off at message #{stalled_at}",
+        ctx.label, gone[0]
+    );
+    assert_eq!(p.subscribers(), 1, "{}: subscribers", ctx.label);
+    // The cut-off subscriber's death is no news.
+    ctx.kill(1);
+    p.set_stall_timeout(WATCHDOG);
+    for k in seq..seq + AFTER {
+        p.publish(&message(k, len(k)))
+            .unwrap_or_else(|e| panic!("{}: publish #{k} after the cut-off: {e}", ctx.label));
+    }
+    publish_end(p, seq + AFTER);
+    assert_eq!(
+        p.departed(),
+        &gone[..],
+        "{}: departed after the cut-off subscriber's death",
+        ctx.label
+    );
+}
+
+/// `Nobody`: the stalled publish fails and reached nobody.
+fn publisher_nobody(p: &mut dyn Publisher, ctx: &PubCtx) {
     p.set_stall_timeout(STALL);
     let mut seq = 0u64;
     let (err, took) = loop {

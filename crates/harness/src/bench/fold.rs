@@ -59,6 +59,8 @@ pub(super) struct Acc {
     offered: Vec<f64>,
     cpu_producer: Vec<f64>,
     cpu_consumer: Vec<f64>,
+    /// In-place workloads: whether each trial's producer loaned.
+    loaned: Vec<bool>,
     note: Option<String>,
 }
 
@@ -123,6 +125,7 @@ pub(super) fn fold(
             if extra.note.is_some() {
                 acc.note.clone_from(&extra.note);
             }
+            acc.loaned.extend(p.loaned);
             acc.cpu_producer.push(p.cpu_ns_per_msg);
             acc.cpu_consumer.push(cpu_consumer);
         }
@@ -191,6 +194,8 @@ pub(super) fn cells(
             cpu_consumer_ns: mean(&acc.cpu_consumer),
             workers: workload.is_fanout().then(|| workload.consumers()),
             offered_msgs_per_s: mean(&acc.offered),
+            // Loaned only if every trial did.
+            loaned: (!acc.loaned.is_empty()).then(|| acc.loaned.iter().all(|&l| l)),
             note: acc.note,
             ..Cell::default()
         };

@@ -19,6 +19,6 @@ mod run;
 pub use adaptive::{Adaptive, StopReason};
 pub use fold::Outcome;
 pub use plan::{
-    CROWDED_MESSAGES, PACED_FACTOR, PerWorkload, Plan, STREAM_FACTOR, crowded, fits, runs,
+    CROWDED_MESSAGES, PACED_FACTOR, PerWorkload, Plan, STREAM_FACTOR, crowded, fits, max_size, runs,
 };
 pub use run::execute;

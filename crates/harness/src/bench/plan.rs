@@ -202,7 +202,7 @@ impl Plan {
 
     /// The workload's sizes that fit the backend.
     pub(super) fn sizes_for(&self, backend: &Backend, workload: Workload) -> Vec<u64> {
-        let max = (backend.capabilities)().max_message_size as u64;
+        let max = max_size(backend, workload);
         self.sizes_of(workload)
             .iter()
             .copied()
@@ -254,6 +254,21 @@ impl Plan {
 /// failed): the workload does not exist for them.
 pub fn runs(backend: &Backend, workload: Workload) -> bool {
     crate::workload::runs_on(workload, &(backend.capabilities)())
+}
+
+/// The largest message the backend carries in this workload: its
+/// `max_message_size`; for the in-place workloads, whose producer loans
+/// where it can, the larger of that and its `max_loan` (a loan is one
+/// region with a limit of its own, above the chunked maximum).
+pub fn max_size(backend: &Backend, workload: Workload) -> u64 {
+    let caps = (backend.capabilities)();
+    let in_place = matches!(workload, Workload::Handover | Workload::InplaceStream);
+    let max = if in_place {
+        caps.max_message_size.max(caps.max_loan)
+    } else {
+        caps.max_message_size
+    };
+    u64::try_from(max).unwrap_or(u64::MAX)
 }
 
 /// Whether a payload of `size` bytes, with its header and framing, fits a

@@ -1,19 +1,23 @@
 //! `ipcbench floors`: the machine floors alone (cache-line and raw-pipe round
-//! trips, memcpy, clock read), printed and optionally written as JSON.
+//! trips, memcpy, clock read), printed and optionally written as JSON; and
+//! the floors `run` adds per size (the in-place workloads' fill + verify)
+//! and merges from its extra passes.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 use results::schema::SCHEMA_VERSION;
-use results::{Results, RunConfig};
+use results::{FillVerifyFloor, Results, RunConfig};
 
 use super::io::{emit, write_json};
 use super::parse::{parse_placements, parse_sizes};
 use super::run::command_line;
+use crate::bench::Plan;
 use crate::floors::Probe;
 use crate::placement::Placement;
 use crate::sizes;
+use crate::workload::Workload;
 
 #[derive(Debug, Args)]
 pub(super) struct FloorArgs {
@@ -201,4 +205,93 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
         write_json(path, &results)?;
     }
     Ok(())
+}
+
+/// The sizes of the plan's in-place workloads (`handover`,
+/// `inplace-stream`), in order: where their fill + verify floor is measured.
+fn in_place_sizes(plan: &Plan) -> Vec<u64> {
+    let mut out: Vec<u64> = Vec::new();
+    for &w in plan
+        .workloads
+        .iter()
+        .filter(|w| matches!(w, Workload::Handover | Workload::InplaceStream))
+    {
+        for &s in plan.sizes_of(w) {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// Adds the fill + verify floor at the plan's in-place sizes to every
+/// placement's floors (it is placement-independent, as memcpy is).
+pub(super) fn add_fill_verify(floors: &mut [results::Floors], plan: &Plan) -> Result<()> {
+    let sizes = in_place_sizes(plan);
+    if sizes.is_empty() {
+        return Ok(());
+    }
+    let measured: Vec<FillVerifyFloor> = crate::inplace_floor::measure(&sizes)?
+        .into_iter()
+        .map(|f| FillVerifyFloor {
+            size_bytes: f.size_bytes,
+            fill_ns: f.fill_ns,
+            verify_ns: f.verify_ns,
+        })
+        .collect();
+    for f in floors {
+        f.fill_verify.clone_from(&measured);
+    }
+    Ok(())
+}
+
+/// A pass's floors when it measures only those that depend on size
+/// (`--floors sizes`): memcpy and fill + verify at its sizes, for each
+/// placement; the round-trip floors are the main pass's.
+pub(super) fn size_floors(plan: &Plan) -> Result<Vec<results::Floors>> {
+    let mut sizes = plan.sizes.clone();
+    for s in in_place_sizes(plan) {
+        if !sizes.contains(&s) {
+            sizes.push(s);
+        }
+    }
+    let memcpy = crate::floors::memcpy(&sizes);
+    let mut floors: Vec<results::Floors> = plan
+        .placements
+        .iter()
+        .map(|&placement| results::Floors {
+            placement,
+            memcpy: memcpy.clone(),
+            ..results::Floors::default()
+        })
+        .collect();
+    add_fill_verify(&mut floors, plan)?;
+    Ok(floors)
+}
+
+/// Merges a further pass's floors into a run's: a placement already there
+/// gains the sizes its memcpy and fill + verify floors lacked; a new one is
+/// added whole.
+pub(super) fn merge_floors(into: &mut Vec<results::Floors>, more: Vec<results::Floors>) {
+    for f in more {
+        let Some(have) = into.iter_mut().find(|h| h.placement == f.placement) else {
+            into.push(f);
+            continue;
+        };
+        for m in f.memcpy {
+            if !have.memcpy.iter().any(|h| h.size_bytes == m.size_bytes) {
+                have.memcpy.push(m);
+            }
+        }
+        for m in f.fill_verify {
+            if !have
+                .fill_verify
+                .iter()
+                .any(|h| h.size_bytes == m.size_bytes)
+            {
+                have.fill_verify.push(m);
+            }
+        }
+    }
 }

@@ -12,10 +12,11 @@
 //! Layout: this file holds the `ipcbench` command, its dispatch and the exit
 //! codes; each subcommand has a file with its arguments and handler (`list`,
 //! `run` (its `--remote` in `remote`), `floors`, `report`, `compare`, `serve`, `role`; `soak` lives in
-//! [`crate::soak`]); `parse` holds the parsers several of them share and `io`
-//! the results files and stdout.
+//! [`crate::soak`]); `extra` a preset's extra passes; `parse` holds the
+//! parsers several of them share and `io` the results files and stdout.
 
 mod compare;
+mod extra;
 mod floors;
 mod io;
 mod list;

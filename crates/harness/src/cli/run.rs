@@ -12,7 +12,8 @@ use results::schema::SCHEMA_VERSION;
 use results::{Results, RunConfig};
 
 use super::Usage;
-use super::floors::measure_floors;
+use super::extra::{ExtraPass, pass_args as extra_pass_args};
+use super::floors::{add_fill_verify, measure_floors, merge_floors, size_floors};
 use super::io::{emit, write_json};
 use super::parse::{
     number_in, parse_names, parse_percent, parse_placements, parse_sizes, parse_transports,
@@ -40,13 +41,15 @@ pub(super) struct RunArgs {
     /// Transports, comma-separated (default: all; `default`: those of the default run, which
     /// leaves out the backends `ipcbench list` marks full-only; see `ipcbench list`).
     #[arg(long, value_delimiter = ',')]
-    transport: Vec<String>,
+    pub(super) transport: Vec<String>,
     /// Codecs for the seed workload, comma-separated (other workloads send raw bytes).
     #[arg(long, value_delimiter = ',', default_value = "raw")]
     codec: Vec<String>,
     /// Workloads, comma-separated: seed, pingpong, stream, fanout (= fanout1,fanout2,fanout4;
     /// fanoutN: N workers, a channel each), fanoutq (= fanoutq1,fanoutq2,fanoutq4; fanoutqN: N
-    /// workers sharing one queue, on transports that can share one), paced (= paced50,paced80; pacedP: P% of the stream rate, needs stream).
+    /// workers sharing one queue, on transports that can share one), paced (= paced50,paced80; pacedP: P% of the stream rate, needs stream),
+    /// handover and inplace-stream (the producer produces each message in place: in a loan of
+    /// the transport's memory where it lends, else its own buffer and send).
     #[arg(long, value_delimiter = ',', default_value = "seed,pingpong,stream")]
     workload: Vec<String>,
     /// Payload sizes: int64 element counts (100) or bytes with a unit (8B, 4KiB, 1MiB, 6.4KB).
@@ -99,20 +102,24 @@ pub(super) struct RunArgs {
     warmup_ms: u64,
     /// Kill a pair that finishes no size within this many seconds.
     #[arg(long, default_value_t = 60, allow_hyphen_values = true, value_parser = number_in(1u64, 86_400))]
-    stall_timeout: u64,
+    pub(super) stall_timeout: u64,
     /// Write results JSON here (atomically). The per-cell summary is then not printed: the file
     /// holds everything, and `ipcbench report FILE` renders it.
     #[arg(long)]
     json: Option<PathBuf>,
     /// Skip measuring the machine floors.
     #[arg(long)]
-    no_floors: bool,
+    pub(super) no_floors: bool,
+    /// Which floors to measure: `all`, or `sizes` (only memcpy and the in-place fill + verify
+    /// floor at this run's sizes: an extra pass whose round-trip floors are the main run's).
+    #[arg(long, hide = true, default_value = "all", value_parser = ["all", "sizes"])]
+    floors: String,
     /// Record a failed cell and go on (exit status is still 1).
     #[arg(long)]
-    keep_going: bool,
+    pub(super) keep_going: bool,
     /// No progress bar or summary on stderr.
     #[arg(long, short)]
-    quiet: bool,
+    pub(super) quiet: bool,
     #[command(flatten)]
     remote: super::remote::RemoteArgs,
 }
@@ -196,8 +203,16 @@ pub(super) fn run(args: RunArgs) -> Result<()> {
     }
     let command = args.record_as.clone().unwrap_or_else(command_line);
     let mut measured = measure(&args, command)?;
-    if let Some(extra) = args.preset.and_then(Preset::extra_pass) {
-        let extra = extra_pass_args(&args, &extra);
+    for pass in args.preset.map(Preset::extra_passes).unwrap_or_default() {
+        let Some(extra) = extra_pass_args(&args, &pass) else {
+            if !args.quiet {
+                eprintln!(
+                    "extra pass skipped (none of its transports is in this run): ipcbench run {}",
+                    pass.join(" ")
+                );
+            }
+            continue;
+        };
         if !args.quiet {
             eprintln!("extra pass: ipcbench run {}", extra.join(" "));
         }
@@ -235,33 +250,6 @@ pub(super) fn run(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// The preset's extra pass as `run` arguments, with the settings of the
-/// main run that are not the matrix's (transports, failures, output).
-fn extra_pass_args(args: &RunArgs, extra: &[&str]) -> Vec<String> {
-    let mut out: Vec<String> = extra.iter().map(|&a| a.to_owned()).collect();
-    if !args.transport.is_empty() {
-        out.extend(["--transport".to_owned(), args.transport.join(",")]);
-    }
-    out.extend(["--stall-timeout".to_owned(), args.stall_timeout.to_string()]);
-    for (set, flag) in [
-        (args.keep_going, "--keep-going"),
-        (args.no_floors, "--no-floors"),
-        (args.quiet, "--quiet"),
-    ] {
-        if set {
-            out.push(flag.to_owned());
-        }
-    }
-    out
-}
-
-/// Parses an extra pass's arguments as `run` does.
-#[derive(Debug, Parser)]
-struct ExtraPass {
-    #[command(flatten)]
-    args: RunArgs,
-}
-
 /// The environment entry bench-all's wall time is recorded as (the report
 /// reads it by key and by its `--quick matrix` wording).
 fn wall_time_entry(took_s: f64, preset: Preset) -> (String, String) {
@@ -289,7 +277,7 @@ impl Measured {
     fn merge(&mut self, more: Measured) {
         let (a, b) = (&mut self.results, more.results);
         a.cells.extend(b.cells);
-        a.floors.extend(b.floors);
+        merge_floors(&mut a.floors, b.floors);
         for p in b.config.placements {
             if !a.config.placements.contains(&p) {
                 a.config.placements.push(p);
@@ -367,11 +355,15 @@ fn measure(args: &RunArgs, command: String) -> Result<Measured> {
     let clock = crate::clock::overhead_ns();
     let floors = if args.no_floors {
         Vec::new()
+    } else if args.floors == "sizes" {
+        size_floors(&plan)?
     } else {
         if !args.quiet {
             eprintln!("measuring machine floors ...");
         }
-        measure_floors(&plan.placements, &plan.sizes).0
+        let mut floors = measure_floors(&plan.placements, &plan.sizes).0;
+        add_fill_verify(&mut floors, &plan)?;
+        floors
     };
     // Taken before the run: the commit and date describe the code that was
     // built and when it started, even if the tree changes meanwhile.
@@ -454,7 +446,16 @@ fn check_shareable(
 
 /// `--messages-for` and `--sizes-for`: FAMILY=VALUE pairs.
 fn parse_per_workload(messages: &[String], sizes: &[String]) -> Result<bench::PerWorkload> {
-    const FAMILIES: [&str; 6] = ["seed", "pingpong", "stream", "fanout", "fanoutq", "paced"];
+    const FAMILIES: [&str; 8] = [
+        "seed",
+        "pingpong",
+        "stream",
+        "fanout",
+        "fanoutq",
+        "paced",
+        "handover",
+        "inplace-stream",
+    ];
     let split = |item: &str| -> Result<(String, String)> {
         let (family, value) = item.split_once('=').ok_or_else(|| {
             Usage(format!(
@@ -490,9 +491,9 @@ fn parse_per_workload(messages: &[String], sizes: &[String]) -> Result<bench::Pe
 fn skipped_cells(plan: &Plan, quiet: bool) -> Vec<results::Cell> {
     let mut out = Vec::new();
     for b in &plan.transports {
-        let max = (b.capabilities)().max_message_size as u64;
         let mut named = std::collections::BTreeSet::new();
         for &workload in plan.workloads.iter().filter(|&&w| bench::runs(b, w)) {
+            let max = bench::max_size(b, workload);
             for &size in plan
                 .sizes_of(workload)
                 .iter()
@@ -610,18 +611,6 @@ mod tests {
             &["ipcbench", "floors", "--preset", "quick"],
         ] {
             assert_eq!(expand_preset(argv(v)), argv(v));
-        }
-    }
-
-    #[test]
-    fn every_preset_and_extra_pass_parses_as_run_arguments() {
-        for p in crate::preset::ALL {
-            let args = std::iter::once("run").chain(p.args());
-            ExtraPass::try_parse_from(args).unwrap_or_else(|e| panic!("{p}: {e}"));
-            if let Some(extra) = p.extra_pass() {
-                let args = std::iter::once("run").chain(extra);
-                ExtraPass::try_parse_from(args).unwrap_or_else(|e| panic!("{p} extra: {e}"));
-            }
         }
     }
 

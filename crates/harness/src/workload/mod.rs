@@ -10,6 +10,8 @@
 pub mod by_size;
 mod fanout;
 mod fanout_shared;
+mod handover;
+mod inplace_stream;
 mod paced;
 mod pingpong;
 mod seed;
@@ -53,10 +55,12 @@ pub const FANOUTQ_DEFAULT: [Workload; 3] = [
 pub const PACED_DEFAULT: [Workload; 2] = [Workload::Paced(50), Workload::Paced(80)];
 
 /// Every workload with its default parameters, in report order.
-pub const ALL: [Workload; 11] = [
+pub const ALL: [Workload; 13] = [
     Workload::Seed,
     Workload::Pingpong,
     Workload::Stream,
+    Workload::Handover,
+    Workload::InplaceStream,
     FANOUT_DEFAULT[0],
     FANOUT_DEFAULT[1],
     FANOUT_DEFAULT[2],
@@ -157,8 +161,13 @@ pub fn run_side<S: Sender, R: Receiver>(
             (Workload::Paced(_), Role::Consumer) => {
                 paced::consumer(tx, rx, elements, spec, rate()?)
             }
-            (Workload::Handover | Workload::InplaceStream, _) => {
-                bail!("the {} workload is named but not yet wired", spec.workload)
+            (Workload::Handover, Role::Producer) => handover::producer(tx, rx, elements, spec),
+            (Workload::Handover, Role::Consumer) => handover::consumer(tx, rx, elements, spec),
+            (Workload::InplaceStream, Role::Producer) => {
+                inplace_stream::producer(tx, rx, elements, spec)
+            }
+            (Workload::InplaceStream, Role::Consumer) => {
+                inplace_stream::consumer(tx, rx, elements, spec)
             }
         }
     })
