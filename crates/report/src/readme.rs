@@ -63,6 +63,7 @@ pub fn collect_answers(results: &Results, py: Option<&Python<'_>>) -> Answers {
         questions: [
             Some(answers::fanout(&idx, py)),
             answers::python(py),
+            answers::handover(&idx, py),
             Some(answers::latency(&idx, py)),
             Some(answers::throughput(&idx, py)),
             Some(answers::cpu(&idx)),

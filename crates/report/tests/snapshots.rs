@@ -48,6 +48,40 @@ fn markdown_with_python_baseline_and_plots() {
     assert!(readme.len() <= 64 * 1024);
 }
 
+/// Issue 23: the hand-over answer (Rust transports and Python queues, loans
+/// marked, one memcpy per size), its details page with Python's columns,
+/// and the Python page's hand-over section.
+#[test]
+fn markdown_with_the_handover() {
+    let mut run = fixtures::run();
+    let mut py = fixtures::python();
+    fixtures::add_handover(&mut run, &mut py);
+    let opts = RenderOptions {
+        python: Some(&py),
+        ..RenderOptions::default()
+    };
+    let readme = render_markdown(&run, &opts);
+    let start = readme
+        .find("## Hand over large arrays")
+        .expect("the hand-over answer");
+    let end = readme[start + 3..]
+        .find("\n## ")
+        .map_or(readme.len(), |e| start + 3 + e);
+    let python = page(&run, &opts, "details/python.md");
+    let hand = python
+        .find("## Hand-over")
+        .expect("the Python hand-over section");
+    insta::assert_snapshot!(
+        "markdown_handover",
+        format!(
+            "{}\n<!-- ===== details/handover.md ===== -->\n\n{}\n<!-- ===== details/python.md (hand-over) ===== -->\n\n{}",
+            &readme[start..end],
+            page(&run, &opts, "details/handover.md"),
+            &python[hand..]
+        )
+    );
+}
+
 #[test]
 fn markdown_without_extras() {
     insta::assert_snapshot!(

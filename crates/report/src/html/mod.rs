@@ -99,10 +99,16 @@ fn answers_html(a: &Answers) -> String {
         }
         // The Python column only where Python ran one of the cases.
         let with_py = q.rows.iter().any(|r| r.vs_python != MISSING);
-        let mut header: Vec<String> = ["Case", "Winner", &q.figure_header, "Verdict"]
+        // The floor column only where the question has floors (hand-over).
+        let with_floor = q.rows.iter().any(|r| r.floor.is_some());
+        let mut header: Vec<String> = ["Case", "Winner", &q.figure_header]
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
+        if with_floor {
+            header.push(crate::sections::answers::FLOOR_HEADER.to_owned());
+        }
+        header.push("Verdict".to_owned());
         if with_py {
             header.push("vs mp.Queue".to_owned());
         }
@@ -110,7 +116,11 @@ fn answers_html(a: &Answers) -> String {
             .rows
             .iter()
             .map(|r| {
-                let mut row = text_row(&[&r.case, &r.winner, &r.figure, &r.verdict]);
+                let mut row = text_row(&[&r.case, &r.winner, &r.figure]);
+                if with_floor {
+                    row.push((r.floor.clone().unwrap_or_else(|| MISSING.to_owned()), None));
+                }
+                row.push((r.verdict.clone(), None));
                 if with_py {
                     row.push((r.vs_python.clone(), None));
                 }

@@ -14,6 +14,7 @@ pub mod matrix;
 pub mod paced;
 pub mod placement;
 pub mod python;
+pub mod python_handover;
 pub mod seed;
 pub mod transports;
 pub mod workload;
@@ -193,7 +194,10 @@ impl<'a> Python<'a> {
 
 /// Whether the Python baseline can have a counterpart for this workload.
 pub fn python_has(workload: Workload) -> bool {
-    matches!(workload, Workload::Seed | Workload::Fanout(_))
+    matches!(
+        workload,
+        Workload::Seed | Workload::Fanout(_) | Workload::Handover
+    )
 }
 
 /// Each workload with the first codec it ran at placement `p` (workloads that
