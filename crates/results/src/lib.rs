@@ -10,12 +10,14 @@
 #![forbid(unsafe_code)]
 
 pub mod bootstrap;
+pub mod cpu_map;
 pub mod index;
 pub mod io;
 pub mod loans;
 pub mod schema;
 pub mod vocab;
 
+pub use cpu_map::{CpuMap, CpuPair};
 pub use io::{ResultsError, write_atomic};
 pub use schema::{
     Cell, CheapestProbes, Environment, FillVerifyFloor, Floors, MemcpyFloor, PlacementCpus,

@@ -318,6 +318,10 @@ pub struct Floors {
     /// none). Not a floor: it is never a candidate for the cheapest probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plain_example: Option<ProbeFloor>,
+    /// The core-to-core map (`split` floors only): the cheapest probe
+    /// shape between pairs of CPUs; absent where it was not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_map: Option<crate::cpu_map::CpuMap>,
     /// The in-place workloads' floor per size: producing a message in place
     /// and checking every byte of it, each timed alone in one process
     /// (placement-independent, repeated for convenience, as `memcpy`).

@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod figures;
+pub mod heatmap;
 
 use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_percent};
 use crate::readme::{Answers, RenderOptions, collect_answers, detail_pages};
@@ -293,6 +294,23 @@ pub fn render_html(results: &Results, opts: &RenderOptions<'_>) -> String {
                 figure_table(f)
             ));
         }
+    }
+    let map = results
+        .floors
+        .iter()
+        .filter_map(|f| f.cpu_map.as_ref())
+        .find_map(|m| heatmap::svg(m).map(|svg| (m, svg)));
+    if let Some((m, svg)) = map {
+        body.push_str(&format!(
+            "<h2>Core-to-core map</h2>\n<figure>{svg}<figcaption>The cheapest cache-line round \
+             trip ({}) between each pair of CPUs, per round trip p50: {} of {} pairs{}. The \
+             pairs are listed on the <a href=\"details/environment.md\">environment page</a>.\
+             </figcaption></figure>\n",
+            esc(&m.shape),
+            m.pairs.len(),
+            m.pairs_total,
+            if m.sampled() { " (a sample)" } else { "" }
+        ));
     }
     body.push_str("<h2>Details</h2>\n<ul>");
     for (file, title) in detail_pages(results, opts) {

@@ -5,6 +5,7 @@
 
 pub mod answers;
 pub mod cpu;
+pub mod cpu_map;
 pub mod environment;
 pub mod fanout;
 pub mod fits;
