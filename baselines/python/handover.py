@@ -4,9 +4,10 @@ own buffer, or, for ``ipcbench-loan`` and ``torch``, memory the queue lends
 it), and the clock runs from the start of ``put`` until the consumer's
 ``get()`` has returned the array. The consumer then reads every element off
 the clock (the verification), acks ``(sequence, its timestamp, verdict)`` on
-a pipe, and only then lets the array go. Metrics as seed: ``put`` (the put
-call), ``get`` (put's return to get's return) and ``total`` (put start to
-get's return: the hand-over).
+a pipe, and only then lets the array go. Metrics: ``latency`` (put start to
+get's return: the hand-over, the workload's figure as in ipcbench's Rust
+``handover`` cells), ``put`` (the put call) and ``get`` (put's return to
+get's return).
 
 Queues (each a transport name in the JSON, workload ``handover``):
 
@@ -25,7 +26,8 @@ Queues (each a transport name in the JSON, workload ``handover``):
   the clock), moved by handle; received as a tensor over the same memory.
 
 Messages per trial are chosen by size (``messages_for``): a 64 MiB hand-over
-through mp.Queue costs ~0.2 s, so large sizes run few messages.
+through mp.Queue costs ~0.35 s, so large sizes run few messages (3 at
+64 MiB, 16 at 4 MiB, after one warm-up).
 """
 
 from __future__ import annotations
@@ -36,15 +38,22 @@ from typing import Any
 import numpy as np
 
 NAME = "handover"
+#: The cells of each (mode, size): ``latency`` (put start to get's return:
+#: the hand-over), ``put`` (the put call), ``get`` (put's return to get's).
+METRICS = ("latency", "put", "get")
 MODES = ("mp-queue", "ipcbench", "ipcbench-loan", "py-sharedmemory", "shared-memory")
 #: Run only when named (``--handover-modes all,torch``): a large install.
 OPT_IN = ("torch",)
 #: Default sizes (int64 elements): 4 MiB and 64 MiB.
 DEFAULT_SIZES = [4 << 17, 64 << 17]
-#: Bytes a trial moves at most (beyond its minimum message count).
-TRIAL_BYTES = 128 << 20
-#: Fewest measured messages of a trial, however large.
-MIN_MESSAGES = 5
+#: Bytes a trial moves at most (beyond its minimum message count): with the
+#: minimum below, this keeps the Python large sizes and the hand-over within
+#: the default run's 60 s (docs/methodology.md has the count).
+TRIAL_BYTES = 64 << 20
+#: Fewest measured messages of a trial, however large: a 64 MiB hand-over
+#: through mp.Queue costs ~0.35 s, and seed, fanout 1/2/4 and handover each
+#: run it three trials.
+MIN_MESSAGES = 3
 
 
 def messages_for(elements: int, messages: int, warmup: int) -> tuple[int, int]:

@@ -45,6 +45,7 @@ import numpy as np
 import alternatives
 import gather
 import handover
+import handover_checks as checks
 import mpqueue_schema
 import mpqueue_workloads
 from mpqueue_common import base_name
@@ -110,10 +111,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="comma-separated int64 element counts that seed and fanout also run for "
                          "--large-modes, and that handover runs (default none; bench-all passes 4 "
                          f"and 64 MiB: {','.join(map(str, LARGE_SIZES))}); messages per trial are "
-                         "chosen by size: at most 128 MiB of payload, at least 5")
+                         "chosen by size: at most 64 MiB of payload, at least 3")
     ap.add_argument("--large-modes", default=",".join(DEFAULT_LARGE_MODES),
                     help="seed and fanout modes that also run at --large-sizes (default "
                          f"{','.join(DEFAULT_LARGE_MODES)}; 'all' for every one)")
+    ap.add_argument("--handover-sizes", default="large",
+                    help="handover workload: comma-separated int64 element counts, or 'large' for "
+                         "--large-sizes (the default); bench-all adds 100 (800 B) so that small "
+                         "messages can be read beside the large ones. The memcpy floor is "
+                         "measured at each (handover_checks.py)")
+    ap.add_argument("--sum-sizes", default="largest",
+                    help="handover workload: int64 element counts at which a worker sums every "
+                         "array ipcbench.Queue.get returns, against summing it in one process "
+                         "(handover_checks.py); 'largest' (default): the largest --handover-sizes "
+                         "if it is at least 1 MiB; 'none': not run")
     ap.add_argument("--handover-modes", default="all",
                     help=f"handover workload: comma-separated subset of "
                          f"{','.join(handover.MODES + handover.OPT_IN)}, or 'all' (every one but "
@@ -199,6 +210,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     unknown = [w for w in args.workloads if w not in WORKLOADS]
     if unknown or not args.workloads:
         ap.error(f"unknown workload(s) {unknown}: choose from {', '.join(WORKLOADS)}")
+    hs = args.handover_sizes.strip()
+    args.handover_sizes = args.large_sizes if hs == "large" else (
+        [] if hs in ("", "none") else parse_sizes(hs))
+    ss = args.sum_sizes.strip()
+    if ss == "largest":
+        big = max(args.handover_sizes, default=0)
+        args.sum_sizes = [big] if big * 8 >= 1 << 20 else []
+    else:
+        args.sum_sizes = [] if ss in ("", "none") else parse_sizes(ss)
+    if args.sum_sizes and "handover" in args.workloads and (why := checks.sum_missing()):
+        print(f"skipped (package missing): {why}", file=sys.stderr)
+        args.skipped = sorted(set(args.skipped) | {why})
+        args.sum_sizes = []
     try:
         args.workers = sorted({int(w) for w in args.workers.split(",") if w.strip()})
     except ValueError:
@@ -267,6 +291,20 @@ def main(argv: list[str]) -> int:
     cells: list[dict[str, Any]] = []
     errors: dict[tuple, str] = {}
     warm_ms: list[float] = []
+    # The hand-over's memcpy floor, once, pinned as the first placement's
+    # producer (placement-independent: repeated for each placement).
+    floors: list[dict[str, Any]] = []
+    args.handover_extra = []
+    if "handover" in args.workloads and args.handover_sizes:
+        try:
+            memcpy, args.handover_extra = checks.memcpy_floor(
+                mpqueue_workloads, ctx, args.handover_sizes, args.placements[0], args.timeout)
+            floors = [{"placement": p, "cacheline_rtt": None, "raw_pipe_rtt": None,
+                       "memcpy": memcpy} for p in args.placements]
+        except mpqueue_workloads.TrialError as e:
+            errors[("memcpy floor",)] = str(e)
+            print(f"memcpy floor: FAILED: {e}", file=sys.stderr)
+            args.handover_extra = [["memcpy floor (hand-over)", f"failed: {e}"]]
     # One placement after the other, into one file (as bench-all's
     # placement sweep runs them).
     for placement in args.placements:
@@ -281,7 +319,8 @@ def main(argv: list[str]) -> int:
             cells += c
             errors.update({(placement, gather.NAME, *k): v for k, v in e.items()})
 
-    results = results_document(args, method, start, os.path.abspath(__file__), cells, warm_ms)
+    results = results_document(args, method, start, os.path.abspath(__file__), cells, warm_ms,
+                               floors)
     write_results(results, args.json)
     return 1 if errors else 0
 

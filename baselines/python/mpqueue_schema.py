@@ -199,6 +199,12 @@ def environment(args, start_method: str, start: datetime.datetime, script: str) 
         ["large sizes (int64 elements)", ",".join(map(str, args.large_sizes)) or "none"],
         ["seed and fanout queues at the large sizes", ",".join(args.large_modes)],
         ["handover queues", ",".join(args.handover_modes) if "handover" in args.workloads else "not run"],
+        ["handover sizes (int64 elements)",
+         ",".join(map(str, args.handover_sizes)) if "handover" in args.workloads else "not run"],
+        ["sum check sizes (int64 elements)",
+         ",".join(map(str, args.sum_sizes)) if "handover" in args.workloads and args.sum_sizes
+         else "not run"],
+        *getattr(args, "handover_extra", []),
         ["skipped (package missing)", "; ".join(args.skipped) or "none"],
     ]
     if ray_alternative.NAME in args.modes + args.fanout_modes:
@@ -227,7 +233,7 @@ def environment(args, start_method: str, start: datetime.datetime, script: str) 
 
 def results_document(
     args, start_method: str, start: datetime.datetime, script: str,
-    cells: list[dict[str, Any]], warm_ms: list[float],
+    cells: list[dict[str, Any]], warm_ms: list[float], floors: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The results file's content: environment, configuration and cells."""
     return {
@@ -241,7 +247,8 @@ def results_document(
             "warmup_ms": int(math.ceil(float(np.median(warm_ms)))) if warm_ms else 0,
             "placements": args.placements,
         },
-        "floors": [],
+        # The hand-over's memcpy floor (handover_checks.py), where it ran.
+        "floors": floors or [],
         "cells": cells,
     }
 

@@ -11,6 +11,7 @@ import numpy as np
 
 import alternatives
 import handover
+import handover_checks as checks
 import mpqueue_workloads
 import ray_alternative
 from mpqueue_common import TrialError
@@ -40,6 +41,8 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
     fan: dict[tuple, dict[str, list]] = {}
     errors: dict[tuple, str] = {}
     warm_ms: list[float] = []
+    # Per size: the sum check's per-trial sum times, worker and in one process.
+    sums: dict[int, dict[str, list[np.ndarray]]] = {}
     fanouts = [f"fanout{n}" for n in args.workers] if "fanout" in args.workloads else []
     modes, fanout_modes = placement_modes(args)
     for trial in range(args.trials):
@@ -87,7 +90,7 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                       f"{rate / 1e3:8.2f} k tasks/s  latency {np.mean(lat) / 1e3:8.2f} µs  "
                       f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
         for hmode in args.handover_modes if handover.NAME in args.workloads else []:
-            for elements in args.large_sizes:
+            for elements in args.handover_sizes:
                 key = (handover.NAME, hmode, elements)
                 if key in errors:
                     continue
@@ -100,13 +103,31 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                     print(f"trial {trial + 1}/{args.trials} handover {hmode} {elements} elements: "
                           f"FAILED: {e}", file=sys.stderr)
                     continue
-                s = samples.setdefault(key, {"put": [], "get": [], "total": []})
+                s = samples.setdefault(key, {"put": [], "get": [], "latency": []})
                 s["put"].append(put_ns)
                 s["get"].append(get_ns)
-                s["total"].append(put_ns + get_ns)
+                s["latency"].append(put_ns + get_ns)
                 print(f"trial {trial + 1}/{args.trials} handover {hmode:>15} {elements:>7} elements: "
                       f"hand-over {np.median(put_ns + get_ns) / 1e3:10.2f} µs (median)  "
                       f"({time.monotonic() - t0:.2f} s)", file=sys.stderr)
+        for elements in args.sum_sizes if handover.NAME in args.workloads else []:
+            key = (handover.NAME, checks.SUM_WORKER, elements)
+            if key in errors:
+                continue
+            t0 = time.monotonic()
+            try:
+                worker, inproc = checks.sum_trial(mpqueue_workloads, ctx, elements, args)
+            except TrialError as e:
+                errors[key] = str(e)
+                print(f"trial {trial + 1}/{args.trials} sum check {elements} elements: FAILED: {e}",
+                      file=sys.stderr)
+                continue
+            s = sums.setdefault(elements, {checks.SUM_WORKER: [], checks.SUM_INPROC: []})
+            s[checks.SUM_WORKER].append(worker)
+            s[checks.SUM_INPROC].append(inproc)
+            print(f"trial {trial + 1}/{args.trials} sum check {elements:>7} elements: worker "
+                  f"{np.median(worker) / 1e3:9.1f} µs, in one process {np.median(inproc) / 1e3:9.1f} µs "
+                  f"per sum ({time.monotonic() - t0:.2f} s)", file=sys.stderr)
 
     cells = []
     for mode in modes if "seed" in args.workloads else []:
@@ -121,9 +142,9 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                 c.update(status="ok", trials=len(trials), **summarize(trials))
                 cells.append(c)
     for hmode in args.handover_modes if handover.NAME in args.workloads else []:
-        for elements in args.large_sizes:
+        for elements in args.handover_sizes:
             key = (handover.NAME, hmode, elements)
-            for metric in METRICS:
+            for metric in handover.METRICS:
                 if key in errors:
                     cells.append(failed_cell(hmode, args.placement, elements, metric, errors[key],
                                              handover.NAME))
@@ -132,6 +153,9 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                 c = cell(hmode, args.placement, elements, metric, handover.NAME)
                 c.update(status="ok", trials=len(trials), **summarize(trials))
                 cells.append(c)
+    for elements in args.sum_sizes if handover.NAME in args.workloads else []:
+        cells += sum_cells(args, elements, sums.get(elements),
+                           errors.get((handover.NAME, checks.SUM_WORKER, elements)))
     for fmode, w in [(fm, w) for fm in fanout_modes for w in fanouts]:
         for elements in sizes_of(args, fmode, args.fanout_sizes):
             key = (fmode, w, elements)
@@ -153,3 +177,24 @@ def measure_placement(ctx, args) -> tuple[list[dict[str, Any]], dict[tuple, str]
                 cells.append(c)
 
     return cells, errors, warm_ms
+
+
+def sum_cells(args, elements: int, trials: dict[str, list[np.ndarray]] | None,
+              error: str | None) -> list[dict[str, Any]]:
+    """The sum check's two throughput cells at one size (sums per second):
+    the worker summing what ``get`` returned, and one process summing the
+    same array in its own memory."""
+    out = []
+    for name in (checks.SUM_WORKER, checks.SUM_INPROC):
+        if error is not None or not trials:
+            c = failed_cell(name, args.placement, elements, "throughput",
+                            error or "no trial ran", handover.NAME)
+        else:
+            ns = trials[name]
+            c = cell(name, args.placement, elements, "throughput", handover.NAME)
+            c.update(status="ok", trials=len(ns),
+                     **throughput_summary(checks.rates(ns), sum(len(t) for t in ns)))
+            c["bytes_per_s"] = c["msgs_per_s"] * elements * 8
+        c.update(checks.note(name))
+        out.append(c)
+    return out

@@ -89,7 +89,7 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
             "split"
         },
         python_sizes: "100,200,400,800,1600,3200,6400,12800,25600,51200",
-        python_workloads: "seed,fanout,gather",
+        python_workloads: "seed,fanout,handover,gather",
         // Every alternative of issue 13 whose package installs, two
         // processes each, plus the notebook's own one-process loop for
         // mp.Queue and ipcbench.Queue; three trials each (Python cells are
@@ -137,6 +137,14 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
             },
             "--gather-messages",
             "400",
+            // Issue 23: the lockstep hand-over of every Python queue at 4
+            // and 64 MiB, and at 800 B so small messages can be read beside
+            // them; its memcpy floor and the sum check run with it. torch
+            // (installed for --full only) in --full.
+            "--handover-sizes",
+            "100,524288,8388608",
+            "--handover-modes",
+            if args.full { "all,torch" } else { "all" },
         ],
     }
 }
@@ -312,6 +320,22 @@ mod tests {
             let ray = |v: &[&str]| v.iter().any(|m| m.split(',').any(|m| m == "ray"));
             assert_eq!(ray(&modes), full, "--modes {modes:?}");
             assert_eq!(ray(&fanout), full, "--fanout-modes {fanout:?}");
+        }
+    }
+
+    #[test]
+    fn the_default_and_full_runs_hand_over_in_python_and_only_full_runs_torch() {
+        for (quick, full) in [(true, false), (false, false), (false, true)] {
+            let m = matrix(&mode_args(quick, full));
+            let handover = m.python_workloads.split(',').any(|w| w == "handover");
+            assert_eq!(handover, !quick, "{}", m.python_workloads);
+            let modes = flag_values(&m.python_args, "--handover-modes");
+            let torch = modes.iter().any(|m| m.split(',').any(|m| m == "torch"));
+            assert_eq!(torch, full, "--handover-modes {modes:?}");
+            if !quick {
+                let sizes = flag_values(&m.python_args, "--handover-sizes");
+                assert_eq!(sizes, ["100,524288,8388608"]);
+            }
         }
     }
 

@@ -2,7 +2,9 @@
 //! baseline's requirements installed (numpy is required; the alternatives
 //! measured beside mp.Queue are optional and skipped with a note when they
 //! cannot be installed), Ray for `--full` runs only (requirements-full.txt:
-//! large, and measured only there), and the `ipcbench` module built into it
+//! large, and measured only there), torch for `--full` too
+//! (requirements-torch.txt, CPU wheels, installed on its own so a failure
+//! keeps Ray), and the `ipcbench` module built into it
 //! from crates/ipcbench-py with maturin (skipped with a note on failure).
 
 use std::path::{Path, PathBuf};
@@ -70,6 +72,15 @@ pub fn prepare(
         let full_reqs = dir.join("requirements-full.txt");
         if !pip(&vpy, &["-r", &full_reqs.to_string_lossy()]) || !imports(&vpy, "ray") {
             eprintln!("xtask: note: ray could not be installed; the baseline skips Ray");
+        }
+    }
+    if full && !imports(&vpy, "torch") {
+        // Its own file and its own attempt: torch is large (the CPU-only
+        // wheels), and a failure must not keep Ray out.
+        say("installing baselines/python/requirements-torch.txt (torch, CPU) into the venv");
+        let torch_reqs = dir.join("requirements-torch.txt");
+        if !pip(&vpy, &["-r", &torch_reqs.to_string_lossy()]) || !imports(&vpy, "torch") {
+            eprintln!("xtask: note: torch could not be installed; the hand-over skips torch");
         }
     }
     build_ipcbench(root, &venv, &vpy, say);

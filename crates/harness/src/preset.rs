@@ -245,7 +245,7 @@ pub struct InPlace {
 pub const IN_PLACE: InPlace = InPlace {
     default_large: "1MiB,4MiB,16MiB,64MiB",
     full_large: "1MiB,4MiB,16MiB,64MiB,256MiB",
-    default_trials: "5",
+    default_trials: "3",
     full_trials: "5",
 };
 

@@ -99,6 +99,7 @@ pub fn describe(backends: &[&Backend]) -> Vec<results::TransportInfo> {
                 wait: wait_name(caps.wait),
                 max_message_size: u64::try_from(caps.max_message_size).unwrap_or(u64::MAX),
                 zero_copy_recv: caps.zero_copy_recv,
+                max_loan: Some(u64::try_from(caps.max_loan).unwrap_or(u64::MAX)),
             }
         })
         .collect()
@@ -126,6 +127,22 @@ fn wait_name(w: transport::WaitStrategy) -> results::WaitStrategy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The report marks loaning transports by what a run records, and by
+    /// `results::loans::LOANING` for files that predate the record: the
+    /// list must name exactly the registry's loaning transports.
+    #[test]
+    fn the_list_of_loaning_transports_is_the_registrys() {
+        let mut declared: Vec<&str> = BACKENDS
+            .iter()
+            .filter(|b| (b.capabilities)().max_loan > 0)
+            .map(|b| b.name)
+            .collect();
+        let mut listed = results::loans::LOANING.to_vec();
+        declared.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(declared, listed);
+    }
 
     #[test]
     fn names_are_unique_and_nonempty() {

@@ -335,6 +335,73 @@ fn python_binding() -> Vec<Target> {
             "the binding's own cost: the GIL, the header, building the ndarray",
         ),
     ]
+    .into_iter()
+    .chain(python_handover())
+    .collect()
+}
+
+/// Issue 23's targets of the Python hand-over (the baseline's `handover`
+/// workload, timed from `put` until the consumer's `get()` returns).
+fn python_handover() -> Vec<Target> {
+    let at = |size: u64| (Workload::Handover, Placement::Split, size, Metric::Latency);
+    let mut v: Vec<Target> = [4 << 20, 64 << 20]
+        .into_iter()
+        .map(|size| {
+            target(
+                23,
+                "ipcbench",
+                true,
+                at(size),
+                Against::Memcpy,
+                1.2,
+                "an ordinary put copies the array once into a pooled block of the queue's memory (4 KiB pages where /dev/shm has no huge pages); get hands a view of it, no copy",
+            )
+        })
+        .collect();
+    v.extend([
+        target(
+            23,
+            "ipcbench-loan",
+            true,
+            at(64 << 20),
+            Against::Nanoseconds(50_000.0),
+            1.0,
+            "a loaned array is put by reference: a record naming its block, a futex wake, and get building a view; no byte of the array moves",
+        ),
+        target(
+            23,
+            "ipcbench",
+            true,
+            at(64 << 20),
+            Against::Transport("py-sharedmemory".to_owned()),
+            1.0 / 3.0,
+            "py-sharedmemory copies the array into its block and copies it out again in get; ipcbench copies it in only",
+        ),
+        target(
+            23,
+            "ipcbench-sum",
+            true,
+            (
+                Workload::Handover,
+                Placement::Split,
+                64 << 20,
+                Metric::Throughput,
+            ),
+            Against::RateOf("sum-inproc".to_owned()),
+            0.8,
+            "the received array is a view of a block mapped with every page present (MAP_POPULATE); what is left is 4 KiB pages against the private array's huge pages",
+        ),
+        target(
+            23,
+            "ipcbench",
+            true,
+            (Workload::Seed, Placement::Split, 800, Metric::Total),
+            Against::Nanoseconds(1_700.0),
+            1.0,
+            "small messages no worse: an 800 B array still goes in line through a ring slot; only arrays larger than a slot take the block path",
+        ),
+    ]);
+    v
 }
 
 #[cfg(test)]

@@ -25,6 +25,11 @@ pub const SLOW_WAKE_RATIO: f64 = 3.0;
 /// The seed notebook's size range: int64 arrays of 100..51 200 elements.
 pub const SEED_SIZES: (u64, u64) = (800, 409_600);
 
+/// The large arrays of the hand-over answer: 1 MiB to 64 MiB, both ends
+/// included (issue 23: the batches and frames ML, image and simulation
+/// code moves).
+pub const LARGE_ARRAYS: (u64, u64) = (1 << 20, 64 << 20);
+
 /// Sizes at or below this are "small messages" in the answers.
 pub const SMALL_MESSAGE: u64 = 1_000;
 

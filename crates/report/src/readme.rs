@@ -65,6 +65,7 @@ pub fn collect_answers(results: &Results, py: Option<&Python<'_>>) -> Answers {
             answers::broadcast(&idx, py),
             answers::gather(&idx, py),
             answers::python(py),
+            answers::handover(&idx, py),
             Some(answers::latency(&idx, py)),
             Some(answers::throughput(&idx, py)),
             Some(answers::cpu(&idx)),

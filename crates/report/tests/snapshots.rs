@@ -48,6 +48,40 @@ fn markdown_with_python_baseline_and_plots() {
     assert!(readme.len() <= 64 * 1024);
 }
 
+/// Issue 23: the hand-over answer (Rust transports and Python queues, loans
+/// marked, one memcpy per size), its details page with Python's columns,
+/// and the Python page's hand-over section.
+#[test]
+fn markdown_with_the_handover() {
+    let mut run = fixtures::run();
+    let mut py = fixtures::python();
+    fixtures::add_handover(&mut run, &mut py);
+    let opts = RenderOptions {
+        python: Some(&py),
+        ..RenderOptions::default()
+    };
+    let readme = render_markdown(&run, &opts);
+    let start = readme
+        .find("## Hand over large arrays")
+        .expect("the hand-over answer");
+    let end = readme[start + 3..]
+        .find("\n## ")
+        .map_or(readme.len(), |e| start + 3 + e);
+    let python = page(&run, &opts, "details/python.md");
+    let hand = python
+        .find("## Hand-over")
+        .expect("the Python hand-over section");
+    insta::assert_snapshot!(
+        "markdown_handover",
+        format!(
+            "{}\n<!-- ===== details/handover.md ===== -->\n\n{}\n<!-- ===== details/python.md (hand-over) ===== -->\n\n{}",
+            &readme[start..end],
+            page(&run, &opts, "details/handover.md"),
+            &python[hand..]
+        )
+    );
+}
+
 #[test]
 fn markdown_without_extras() {
     insta::assert_snapshot!(
@@ -312,4 +346,54 @@ fn the_committed_results_render_a_readme_of_one_screen_then_a_map() {
             );
         }
     }
+}
+
+#[test]
+fn the_machine_line_names_split_and_the_map_is_drawn_and_listed() {
+    let mut r = fixtures::run();
+    r.environment.placement_cpus = Some(results::PlacementCpus {
+        split: [0, 1],
+        split_relation: Some("llc".into()),
+        same: 0,
+        fallback: None,
+    });
+    let pair = |a, b, rel: &str, ns| results::CpuPair {
+        cpus: [a, b],
+        relation: Some(rel.into()),
+        p50_ns: Some(ns),
+        batch_ns: Some(ns * 0.9),
+        not_measured: None,
+    };
+    let split = r
+        .floors
+        .iter_mut()
+        .find(|f| f.placement == Placement::Split)
+        .expect("split floors");
+    split.cpu_map = Some(results::CpuMap {
+        shape: "one-word, pause".into(),
+        cpus: vec![0, 1, 2, 3],
+        pairs_total: 6,
+        budget_s: 5.0,
+        pairs: vec![pair(0, 1, "smt", 40.0), pair(0, 2, "llc", 180.0)],
+        not_measured: None,
+    });
+    let md = render_markdown(&r, &RenderOptions::default());
+    let machine = md
+        .lines()
+        .find(|l| l.starts_with("**Machine:**"))
+        .expect("machine line");
+    insta::assert_snapshot!("machine_line_with_split_cpus", machine);
+    let html = report::render_html(&r, &RenderOptions::default());
+    assert_eq!(html.matches(r#"class="heatmap""#).count(), 1, "{html}");
+    assert!(html.contains("2 of 6 pairs (a sample)"), "{html}");
+    let env = page(&r, &RenderOptions::default(), "details/environment.md");
+    assert!(env.contains("### Core-to-core map"), "{env}");
+    assert!(env.contains("| 0/2  | llc      |"), "{env}");
+    // Without the map and the CPUs, as files written before them: neither.
+    let old = fixtures::run();
+    assert!(!report::render_html(&old, &RenderOptions::default()).contains("heatmap"));
+    assert!(
+        render_markdown(&old, &RenderOptions::default())
+            .contains("Placement `split`: producer on core 0, consumers on core 1;")
+    );
 }

@@ -1,7 +1,8 @@
 //! ipcbench results as data: the JSON schema ([`schema`]) and its
 //! vocabulary ([`vocab`]), the bootstrap that computes the intervals the
 //! schema stores ([`bootstrap`]), the one reader and writer of results
-//! files ([`io`]) and the lookup of a run's cells in reading order
+//! files ([`io`]), which transports lend their memory to a producer
+//! ([`loans`]) and the lookup of a run's cells in reading order
 //! ([`index`]). The harness writes these files, `judge` judges them and
 //! `report` renders them; every report can be re-rendered from the JSON
 //! alone.
@@ -9,11 +10,14 @@
 #![forbid(unsafe_code)]
 
 pub mod bootstrap;
+pub mod cpu_map;
 pub mod index;
 pub mod io;
+pub mod loans;
 pub mod schema;
 pub mod vocab;
 
+pub use cpu_map::{CpuMap, CpuPair};
 pub use io::{ResultsError, write_atomic};
 pub use schema::{
     Cell, CheapestProbes, Environment, FillVerifyFloor, Floors, MemcpyFloor, PlacementCpus,

@@ -56,6 +56,11 @@ pub struct TransportInfo {
     pub max_message_size: u64,
     /// Whether a receive lends shared memory instead of a private copy.
     pub zero_copy_recv: bool,
+    /// The largest loan a sender may take, in bytes (`Capabilities::max_loan`;
+    /// 0: it cannot loan). Files written before this field existed have none:
+    /// [`Results::loans`] then goes by [`crate::loans::LOANING`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_loan: Option<u64>,
 }
 
 impl Results {
@@ -68,6 +73,21 @@ impl Results {
             .iter()
             .find(|t| t.name == transport)
             .map_or(transport, |t| t.backend.as_str())
+    }
+
+    /// Whether `transport`'s producer can fill memory the transport lends
+    /// (a loan) instead of copying into it: as the file records it
+    /// ([`TransportInfo::max_loan`]), else as [`crate::loans::loans`] says.
+    pub fn loans(&self, transport: &str) -> bool {
+        match self
+            .transports
+            .iter()
+            .find(|t| t.name == transport)
+            .and_then(|t| t.max_loan)
+        {
+            Some(max) => max > 0,
+            None => crate::loans::loans(transport),
+        }
     }
 }
 
@@ -307,6 +327,10 @@ pub struct Floors {
     /// none). Not a floor: it is never a candidate for the cheapest probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plain_example: Option<ProbeFloor>,
+    /// The core-to-core map (`split` floors only): the cheapest probe
+    /// shape between pairs of CPUs; absent where it was not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_map: Option<crate::cpu_map::CpuMap>,
     /// The in-place workloads' floor per size: producing a message in place
     /// and checking every byte of it, each timed alone in one process
     /// (placement-independent, repeated for convenience, as `memcpy`).

@@ -30,17 +30,75 @@ pub(super) struct FloorArgs {
     /// Write results JSON (floors only) here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Time the core-to-core map with a 60 s budget (every pair of CPUs, or
+    /// a sample on large machines) instead of the default run's 5 s.
+    #[arg(long)]
+    map: bool,
 }
 
-/// Every floor of every placement, and each placement's cache-line probes.
+/// Every floor of every placement, and each placement's cache-line probes;
+/// the `split` floors carry the core-to-core map (default run's budget).
 pub(super) fn measure_floors(
     placements: &[Placement],
     sizes: &[u64],
 ) -> (Vec<results::Floors>, Vec<Vec<Probe>>) {
+    measure_floors_with_map(placements, sizes, crate::floors::map::DEFAULT_BUDGET_NS)
+}
+
+fn measure_floors_with_map(
+    placements: &[Placement],
+    sizes: &[u64],
+    map_budget_ns: u64,
+) -> (Vec<results::Floors>, Vec<Vec<Probe>>) {
     placements
         .iter()
-        .map(|&p| crate::floors::measure(p, sizes, crate::floors::Counts::DEFAULT))
+        .map(|&p| {
+            let (mut f, probes) = crate::floors::measure(p, sizes, crate::floors::Counts::DEFAULT);
+            if p == Placement::Split {
+                f.cpu_map = Some(crate::floors::map::measure(
+                    crate::topology::system(),
+                    &probes,
+                    map_budget_ns,
+                ));
+            }
+            (f, probes)
+        })
         .unzip()
+}
+
+/// The map as lines: how many pairs, then one per pair.
+fn describe_map(o: &mut String, m: &results::CpuMap) {
+    use std::fmt::Write;
+    if let Some(why) = &m.not_measured {
+        let _ = writeln!(o, "  core-to-core map: not measured: {why}");
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "  core-to-core map ({}): {} of {} pairs{} within a {:.0} s budget",
+        m.shape,
+        m.pairs.len(),
+        m.pairs_total,
+        if m.sampled() { ", sampled" } else { "" },
+        m.budget_s
+    );
+    for p in &m.pairs {
+        let relation = p.relation.as_deref().unwrap_or("relation unknown");
+        let _ = match (p.p50_ns, p.batch_ns) {
+            (Some(p50), Some(b)) => writeln!(
+                o,
+                "    CPUs {:>3}/{:<3} {relation:<10} per round trip p50 {p50:.0} ns; batch-timed {b:.1} ns",
+                p.cpus[0], p.cpus[1]
+            ),
+            _ => writeln!(
+                o,
+                "    CPUs {:>3}/{:<3} {relation:<10} not measured: {}",
+                p.cpus[0],
+                p.cpus[1],
+                p.not_measured.as_deref().unwrap_or("no reason recorded")
+            ),
+        };
+    }
 }
 
 /// One line per probe: shape, pause, both timings or why not measured.
@@ -69,7 +127,20 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
     let placements = parse_placements(&args.placement)?;
     let sizes = parse_sizes(args.sizes.as_deref())?;
     let clock = crate::clock::overhead_ns();
-    let (floors, probes) = measure_floors(&placements, &sizes);
+    if args.map && !placements.contains(&Placement::Split) {
+        return Err(super::Usage(format!(
+            "--map times the cheapest cache-line probe of the split placement, but --placement is \
+             {:?}; add split (valid: split, same, none)",
+            args.placement.join(",")
+        ))
+        .into());
+    }
+    let budget = if args.map {
+        crate::floors::map::FULL_BUDGET_NS
+    } else {
+        crate::floors::map::DEFAULT_BUDGET_NS
+    };
+    let (floors, probes) = measure_floors_with_map(&placements, &sizes, budget);
     let results = Results {
         schema_version: SCHEMA_VERSION,
         environment: crate::env::collect(command_line(), clock),
@@ -100,6 +171,9 @@ pub(super) fn run(args: FloorArgs) -> Result<()> {
             show(&f.raw_pipe_rtt)
         );
         describe_probes(&mut o, probes);
+        if let Some(m) = &f.cpu_map {
+            describe_map(&mut o, m);
+        }
         if let Some(p) = &f.plain_example {
             let _ = match (&p.per_rtt, p.batch_ns) {
                 (Some(s), Some(b)) => writeln!(

@@ -58,8 +58,10 @@ enum Command {
         after_help = "Examples:\n  ipcbench run --transport pipe --workload pingpong --sizes 8B --trials 3\n  ipcbench run --preset quick --json quick.json\n  ipcbench run --preset default --transport pipe,shm-block --json out.json\n  ipcbench run --transport pipe,uds --workload seed,stream --json results.json\n  ipcbench run --placement split,same,none --quiet --json all.json"
     )]
     Run(Box<run::RunArgs>),
-    /// Measure the machine floors only (cache-line and raw-pipe round trips, memcpy, clock).
-    #[command(after_help = "Example:\n  ipcbench floors --placement split --json floors.json")]
+    /// Measure the machine floors only (cache-line and raw-pipe round trips, memcpy, clock, the core-to-core map).
+    #[command(
+        after_help = "Examples:\n  ipcbench floors --placement split --json floors.json\n  ipcbench floors --map --json map.json"
+    )]
     Floors(floors::FloorArgs),
     /// Render results JSON as Markdown (what bench-all writes to results/README.md).
     #[command(

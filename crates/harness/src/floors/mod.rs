@@ -21,6 +21,7 @@
 //! finish within the time cap) is "not measured" with the reason; it never
 //! fails the run.
 
+pub mod map;
 pub mod plain;
 pub mod probes;
 
@@ -104,6 +105,7 @@ pub fn measure(placement: Placement, sizes: &[u64], counts: Counts) -> (Floors, 
         memcpy: memcpy(sizes),
         probes: recorded,
         plain_example: Some(plain::measure(placement, counts)),
+        cpu_map: None,
         fill_verify: Vec::new(),
     };
     (floors, probes)
@@ -131,6 +133,16 @@ fn fork_pair<T>(
     parent: impl FnOnce() -> Result<T>,
 ) -> Probed<T> {
     let cores = [Role::Producer, Role::Consumer].map(|r| crate::placement::core_for(placement, r));
+    fork_pair_on(cores, child, parent)
+}
+
+/// [`fork_pair`] on explicit cores: the parent on `cores[0]`, the child on
+/// `cores[1]` (`None`: not pinned).
+fn fork_pair_on<T>(
+    cores: [Option<usize>; 2],
+    child: impl FnOnce(),
+    parent: impl FnOnce() -> Result<T>,
+) -> Probed<T> {
     if let Some(why) = cores.iter().flatten().find_map(|&c| core_unavailable(c)) {
         return Err(why);
     }

@@ -16,8 +16,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Counts, Probed, Rounds, SharedPage, Timed, fork_pair};
-use crate::placement::Placement;
+use super::{Counts, Probed, Rounds, SharedPage, Timed, fork_pair_on};
+use crate::placement::{Placement, Role};
 use results::ProbeFloor;
 
 /// Longest a probe may take before it keeps what it has measured: the eight
@@ -133,12 +133,22 @@ pub fn measure_all(placement: Placement, counts: Counts) -> Vec<Probe> {
 /// One probe in its own forked pair; `PAUSE` is a constant so each wait
 /// loop is a load, a compare and (with it) one `pause`, nothing else.
 fn probe<const PAUSE: bool>(placement: Placement, shape: Shape, plan: Rounds) -> Probed<Timed> {
+    let cores = [Role::Producer, Role::Consumer].map(|r| crate::placement::core_for(placement, r));
+    probe_on::<PAUSE>(cores, shape, plan)
+}
+
+/// One probe between two given cores (the parent on the first).
+pub(super) fn probe_on<const PAUSE: bool>(
+    cores: [Option<usize>; 2],
+    shape: Shape,
+    plan: Rounds,
+) -> Probed<Timed> {
     let page = SharedPage::new().map_err(|e| format!("{e:#}"))?;
     let (a, b) = shape.offsets();
     let ping = page.atomic(a);
     let pong = page.atomic(b);
-    fork_pair(
-        placement,
+    fork_pair_on(
+        cores,
         || {
             let mut i: u64 = 0;
             loop {

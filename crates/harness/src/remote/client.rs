@@ -358,12 +358,18 @@ impl Session {
             if producer.failed() {
                 // Give the consumer's story a moment: the first failure
                 // usually causes the other.
-                let until = Instant::now() + Duration::from_millis(500);
+                // A server killed takes its consumer with it, and our
+                // producer may fail first: then the lost server is the cause.
+                let until = Instant::now() + Duration::from_millis(1000);
                 while w.consumer_exit.is_none() && Instant::now() < until {
-                    if let Ok(Event::Remote(ToClient::Exited { ok, how })) =
-                        conn.events.recv_timeout(Duration::from_millis(20))
-                    {
-                        w.consumer_exit = Some((ok, how));
+                    match conn.events.recv_timeout(Duration::from_millis(20)) {
+                        Ok(Event::Remote(ToClient::Exited { ok, how })) => {
+                            w.consumer_exit = Some((ok, how));
+                        }
+                        Ok(Event::Gone(why)) => {
+                            return Err(self.lost(&format!("{why}; then {}", producer.describe())));
+                        }
+                        _ => {}
                     }
                 }
                 match &w.consumer_exit {

@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod figures;
+pub mod heatmap;
 
 use crate::format::{MISSING, fmt_bytes, fmt_multiple, fmt_percent};
 use crate::readme::{Answers, RenderOptions, collect_answers, detail_pages};
@@ -98,10 +99,16 @@ fn answers_html(a: &Answers) -> String {
         }
         // The Python column only where Python ran one of the cases.
         let with_py = q.rows.iter().any(|r| r.vs_python != MISSING);
-        let mut header: Vec<String> = ["Case", "Winner", &q.figure_header, "Verdict"]
+        // The floor column only where the question has floors (hand-over).
+        let with_floor = q.rows.iter().any(|r| r.floor.is_some());
+        let mut header: Vec<String> = ["Case", "Winner", &q.figure_header]
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
+        if with_floor {
+            header.push(crate::sections::answers::FLOOR_HEADER.to_owned());
+        }
+        header.push("Verdict".to_owned());
         if with_py {
             header.push("vs mp.Queue".to_owned());
         }
@@ -109,7 +116,11 @@ fn answers_html(a: &Answers) -> String {
             .rows
             .iter()
             .map(|r| {
-                let mut row = text_row(&[&r.case, &r.winner, &r.figure, &r.verdict]);
+                let mut row = text_row(&[&r.case, &r.winner, &r.figure]);
+                if with_floor {
+                    row.push((r.floor.clone().unwrap_or_else(|| MISSING.to_owned()), None));
+                }
+                row.push((r.verdict.clone(), None));
                 if with_py {
                     row.push((r.vs_python.clone(), None));
                 }
@@ -283,6 +294,23 @@ pub fn render_html(results: &Results, opts: &RenderOptions<'_>) -> String {
                 figure_table(f)
             ));
         }
+    }
+    let map = results
+        .floors
+        .iter()
+        .filter_map(|f| f.cpu_map.as_ref())
+        .find_map(|m| heatmap::svg(m).map(|svg| (m, svg)));
+    if let Some((m, svg)) = map {
+        body.push_str(&format!(
+            "<h2>Core-to-core map</h2>\n<figure>{svg}<figcaption>The cheapest cache-line round \
+             trip ({}) between each pair of CPUs, per round trip p50: {} of {} pairs{}. The \
+             pairs are listed on the <a href=\"details/environment.md\">environment page</a>.\
+             </figcaption></figure>\n",
+            esc(&m.shape),
+            m.pairs.len(),
+            m.pairs_total,
+            if m.sampled() { " (a sample)" } else { "" }
+        ));
     }
     body.push_str("<h2>Details</h2>\n<ul>");
     for (file, title) in detail_pages(results, opts) {

@@ -112,6 +112,9 @@ pub fn floors(d: &mut Doc, idx: &Index<'_>) {
     for f in r.floors.iter().filter(|f| !f.probes.is_empty()) {
         probes(d, f);
     }
+    for m in r.floors.iter().filter_map(|f| f.cpu_map.as_ref()) {
+        super::cpu_map::cpu_map(d, m);
+    }
     if let Some(f) = r.floors.iter().find(|f| !f.memcpy.is_empty()) {
         let mut t = Table::new([
             ("Size", Align::Left),

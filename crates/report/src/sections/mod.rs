@@ -5,6 +5,7 @@
 
 pub mod answers;
 pub mod cpu;
+pub mod cpu_map;
 pub mod environment;
 pub mod fanout;
 pub mod fits;
@@ -13,6 +14,7 @@ pub mod matrix;
 pub mod paced;
 pub mod placement;
 pub mod python;
+pub mod python_handover;
 pub mod seed;
 pub mod transports;
 pub mod workload;
@@ -194,7 +196,7 @@ impl<'a> Python<'a> {
 pub fn python_has(workload: Workload) -> bool {
     matches!(
         workload,
-        Workload::Seed | Workload::Fanout(_) | Workload::Gather(_)
+        Workload::Seed | Workload::Fanout(_) | Workload::Handover | Workload::Gather(_)
     )
 }
 

@@ -36,6 +36,7 @@ pub fn render(d: &mut Doc, py: &Python<'_>) {
             }
         }
     }
+    crate::sections::python_handover::render(d, py);
 }
 
 #[cfg(test)]

@@ -57,6 +57,7 @@ mod tests {
             wait: results::WaitStrategy::Spin,
             max_message_size: 4_000_000,
             zero_copy_recv: false,
+            max_loan: None,
         }];
         render(&mut d, &r);
         let row = d

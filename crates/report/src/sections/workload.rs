@@ -142,6 +142,12 @@ pub fn describe_metric(workload: Workload, metric: Metric) -> String {
         (Workload::Fanout(_) | Workload::FanoutQ(_), Metric::Latency) => {
             "from the producer's send to the worker holding the task".to_owned()
         }
+        (Workload::Handover, Metric::Latency) => {
+            "the hand-over: from the send (a loan's publish) to the consumer holding a readable \
+             view, the message filled before and verified after the clock (py: put to get's \
+             return)"
+                .to_owned()
+        }
         (Workload::Paced(p), Metric::Latency) => format!(
             "open loop at {p}% of the stream rate: from the intended send time to the \
              consumer holding the message"

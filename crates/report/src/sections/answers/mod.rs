@@ -7,14 +7,16 @@
 //! `judge::contenders`).
 
 mod floors;
+mod handover;
 mod patterns;
 mod questions;
 mod render;
 
 pub use floors::{FloorCost, floor_costs, primary_floors};
+pub use handover::handover;
 pub use patterns::{broadcast, gather};
 pub use questions::{cpu, fanout, latency, per_size, python, throughput};
-pub use render::{render, render_at, render_floors};
+pub use render::{FLOOR_HEADER, render, render_at, render_floors};
 
 use crate::format::MISSING;
 use crate::sections::{Python, group, headline, versus};
@@ -37,6 +39,9 @@ pub struct Row {
     pub verdict: String,
     /// Against Python's `multiprocessing.Queue`, where it ran the case.
     pub vs_python: String,
+    /// The floors the row's figure is read against (the hand-over's one
+    /// memcpy of the size), where the question has them.
+    pub floor: Option<String>,
 }
 
 /// One question and its answer.
@@ -55,6 +60,15 @@ pub struct Answer {
 /// The verdict for one row: the fastest contender and a sentence on how
 /// sure the run is of it.
 pub fn judge(results: &Results, contenders: &[(&str, &Cell)]) -> (Option<String>, String) {
+    judge_by(contenders, &|ok| row_verdict(results, ok.iter().copied()))
+}
+
+/// A row's verdict rule: judges the contenders that measured.
+pub(super) type Rule<'r> = dyn Fn(&[(&str, &Cell)]) -> verdict::Verdict + 'r;
+
+/// [`judge`] with the row's verdict rule given: `rule` judges the cells
+/// that measured (failed ones are named in the sentence).
+pub(super) fn judge_by(contenders: &[(&str, &Cell)], rule: &Rule<'_>) -> (Option<String>, String) {
     let ok: Vec<(&str, &Cell)> = contenders
         .iter()
         .filter(|(_, c)| c.status == Status::Ok)
@@ -65,7 +79,7 @@ pub fn judge(results: &Results, contenders: &[(&str, &Cell)]) -> (Option<String>
         .filter(|(_, c)| c.status == Status::Failed)
         .map(|(n, _)| *n)
         .collect();
-    let v = row_verdict(results, ok.iter().copied());
+    let v = rule(&ok);
     let mut text = words::verdict(&v);
     // The nearest contender the fastest beats, with the ratio's interval:
     // how much the win is worth.
@@ -88,7 +102,14 @@ pub(super) fn judge_with_cell<'c>(
     results: &Results,
     cells: &[(&str, &'c Cell)],
 ) -> (Option<String>, Option<&'c Cell>, String) {
-    let (fastest, verdict) = judge(results, cells);
+    with_cell(cells, judge(results, cells))
+}
+
+/// The fastest contender's cell beside a judgement.
+pub(super) fn with_cell<'c>(
+    cells: &[(&str, &'c Cell)],
+    (fastest, verdict): (Option<String>, String),
+) -> (Option<String>, Option<&'c Cell>, String) {
     let best = fastest
         .as_deref()
         .and_then(|f| cells.iter().find(|(n, _)| *n == f))
@@ -137,6 +158,7 @@ pub(super) fn contest(
         figure: best.map_or(MISSING.to_owned(), figure),
         verdict,
         vs_python,
+        floor: None,
     })
 }
 

@@ -150,6 +150,7 @@ pub fn python(py: Option<&Python<'_>>) -> Option<Answer> {
                     (Some(b), Some(m)) if !std::ptr::eq(b, m) => versus_python(b, m),
                     _ => MISSING.to_owned(),
                 },
+                floor: None,
             });
         }
     }
@@ -321,6 +322,7 @@ pub fn cpu(idx: &Index<'_>) -> Answer {
             figure: fmt_time(*ns),
             verdict,
             vs_python: MISSING.to_owned(),
+            floor: None,
         });
     }
     a

@@ -6,6 +6,9 @@ use crate::sections::Doc;
 use crate::table::{Align, Table};
 use results::schema::Floors;
 
+/// Header of the floor column, where an answer's rows have floors.
+pub const FLOOR_HEADER: &str = "one memcpy";
+
 /// Renders one answer as a section headed at `level`.
 pub fn render_at(d: &mut Doc, a: &Answer, level: usize) {
     d.h(level, &a.question);
@@ -14,23 +17,26 @@ pub fn render_at(d: &mut Doc, a: &Answer, level: usize) {
         return;
     }
     let with_py = a.rows.iter().any(|r| r.vs_python != MISSING);
+    let with_floor = a.rows.iter().any(|r| r.floor.is_some());
     let mut cols = vec![
         ("Case".to_owned(), Align::Left),
         ("Winner".to_owned(), Align::Left),
         (a.figure_header.clone(), Align::Right),
-        ("Verdict".to_owned(), Align::Left),
     ];
+    if with_floor {
+        cols.push((FLOOR_HEADER.to_owned(), Align::Right));
+    }
+    cols.push(("Verdict".to_owned(), Align::Left));
     if with_py {
         cols.push(("vs mp.Queue".to_owned(), Align::Right));
     }
     let mut t = Table::new(cols);
     for r in &a.rows {
-        let mut row = vec![
-            r.case.clone(),
-            r.winner.clone(),
-            r.figure.clone(),
-            r.verdict.clone(),
-        ];
+        let mut row = vec![r.case.clone(), r.winner.clone(), r.figure.clone()];
+        if with_floor {
+            row.push(r.floor.clone().unwrap_or_else(|| MISSING.to_owned()));
+        }
+        row.push(r.verdict.clone());
         if with_py {
             row.push(r.vs_python.clone());
         }
