@@ -17,14 +17,56 @@ use crate::readme::update_readme_excerpt;
 use crate::render::{render_into, replace_generated};
 use crate::root;
 
+/// Which matrix a run measures: each mode is the `ipcbench run --preset` of
+/// the same name plus the Python baseline's matrix ([`matrix`]). The command
+/// line spells it as two exclusive flags; everything after parsing uses this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `--quick`: a low-precision smoke run.
+    Quick,
+    /// No flag: the main job.
+    Default,
+    /// `--full`: every placement, codec and paced workload, Ray and torch.
+    Full,
+}
+
+impl Mode {
+    /// The mode the command line's flags select (clap keeps them exclusive).
+    pub(crate) fn from_flags(quick: bool, full: bool) -> Self {
+        match (quick, full) {
+            (true, _) => Self::Quick,
+            (false, true) => Self::Full,
+            (false, false) => Self::Default,
+        }
+    }
+
+    /// The `ipcbench run --preset` of this mode.
+    pub(crate) fn preset(self) -> &'static str {
+        match self {
+            Self::Quick => "quick",
+            Self::Default => "default",
+            Self::Full => "full",
+        }
+    }
+
+    /// The flag that selects it, as the report's command line shows it.
+    fn flag(self) -> &'static str {
+        match self {
+            Self::Quick => " --quick",
+            Self::Default => "",
+            Self::Full => " --full",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {
     /// A low-precision smoke run: 4 sizes, 3 trials, 100 messages.
     #[arg(long, conflicts_with = "full")]
-    pub(crate) quick: bool,
+    quick: bool,
     /// Every placement (split, same, none), every codec and the paced workloads, and the Python baseline on every placement with Ray at split (about 63 min here).
     #[arg(long)]
-    pub(crate) full: bool,
+    full: bool,
     /// Write into DIR instead of results/.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
@@ -55,19 +97,16 @@ pub(crate) struct Matrix {
     pub(crate) python_args: Vec<&'static str>,
 }
 
-/// The `ipcbench run --preset` of a mode.
-pub(crate) fn preset(args: &BenchArgs) -> &'static str {
-    if args.quick {
-        "quick"
-    } else if args.full {
-        "full"
-    } else {
-        "default"
+impl BenchArgs {
+    /// The run's mode.
+    pub(crate) fn mode(&self) -> Mode {
+        Mode::from_flags(self.quick, self.full)
     }
 }
 
 pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
-    if args.quick {
+    let full = args.mode() == Mode::Full;
+    if args.mode() == Mode::Quick {
         return Matrix {
             messages: "100",
             placements: "split",
@@ -83,7 +122,7 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
     }
     Matrix {
         messages: "1000",
-        placements: if args.full {
+        placements: if full {
             "split,same,none"
         } else {
             "split"
@@ -100,13 +139,13 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
             "--trials",
             "3",
             "--modes",
-            if args.full {
+            if full {
                 concat!(python_modes!(), ",ray")
             } else {
                 python_modes!()
             },
             "--fanout-modes",
-            if args.full { "all,ray" } else { "all" },
+            if full { "all,ray" } else { "all" },
             "--fanout-sizes",
             "100,6400,51200",
             "--fanout-messages",
@@ -122,15 +161,15 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
             // of gather2 and gather4 (--full: every queue that can, at
             // every size, N = 1, 2, 4, 8 as the Rust side).
             "--gather-modes",
-            if args.full {
+            if full {
                 "all"
             } else {
                 "mp-queue,faster-fifo,ipcbench"
             },
             "--producers",
-            if args.full { "1,2,4,8" } else { "2,4" },
+            if full { "1,2,4,8" } else { "2,4" },
             "--gather-sizes",
-            if args.full {
+            if full {
                 "100,200,400,800,1600,3200,6400,12800,25600,51200"
             } else {
                 "100,51200"
@@ -144,16 +183,16 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
             "--handover-sizes",
             "100,524288,8388608",
             "--handover-modes",
-            if args.full { "all,torch" } else { "all" },
+            if full { "all,torch" } else { "all" },
         ],
     }
 }
 
 /// The arguments of a plain `bench-all`, `--quick` or `--full`.
-pub(crate) fn mode_args(quick: bool, full: bool) -> BenchArgs {
+pub(crate) fn mode_args(mode: Mode) -> BenchArgs {
     BenchArgs {
-        quick,
-        full,
+        quick: mode == Mode::Quick,
+        full: mode == Mode::Full,
         out: None,
         baseline: None,
         no_python: false,
@@ -220,7 +259,7 @@ pub(crate) fn bench_all(args: &BenchArgs) -> Result<()> {
         args,
         &format!(
             "running the benchmark matrix (ipcbench run --preset {})",
-            preset(args)
+            args.mode().preset()
         ),
     );
     // One invocation runs all workloads so transports interleave across
@@ -266,14 +305,8 @@ fn ipcbench_run(
     started_unix: f64,
     json: &Path,
 ) -> Command {
-    let mode = if args.quick {
-        " --quick"
-    } else if args.full {
-        " --full"
-    } else {
-        ""
-    };
-    let preset = preset(args);
+    let mode = args.mode().flag();
+    let preset = args.mode().preset();
     let mut cmd = Command::new(exe);
     cmd.current_dir(root)
         .args(["run", "--preset", preset, "--keep-going", "--json"])
@@ -313,8 +346,9 @@ mod tests {
 
     #[test]
     fn only_full_runs_measure_ray() {
-        for (quick, full) in [(true, false), (false, false), (false, true)] {
-            let a = matrix(&mode_args(quick, full)).python_args;
+        for mode in [Mode::Quick, Mode::Default, Mode::Full] {
+            let full = mode == Mode::Full;
+            let a = matrix(&mode_args(mode)).python_args;
             let modes = flag_values(&a, "--modes");
             let fanout = flag_values(&a, "--fanout-modes");
             let ray = |v: &[&str]| v.iter().any(|m| m.split(',').any(|m| m == "ray"));
@@ -325,8 +359,9 @@ mod tests {
 
     #[test]
     fn the_default_and_full_runs_hand_over_in_python_and_only_full_runs_torch() {
-        for (quick, full) in [(true, false), (false, false), (false, true)] {
-            let m = matrix(&mode_args(quick, full));
+        for mode in [Mode::Quick, Mode::Default, Mode::Full] {
+            let (quick, full) = (mode == Mode::Quick, mode == Mode::Full);
+            let m = matrix(&mode_args(mode));
             let handover = m.python_workloads.split(',').any(|w| w == "handover");
             assert_eq!(handover, !quick, "{}", m.python_workloads);
             let modes = flag_values(&m.python_args, "--handover-modes");
@@ -341,12 +376,12 @@ mod tests {
 
     #[test]
     fn each_mode_runs_its_preset_and_records_the_wall_time() {
-        for (quick, full, preset) in [
-            (false, false, "default"),
-            (true, false, "quick"),
-            (false, true, "full"),
+        for (mode, preset) in [
+            (Mode::Default, "default"),
+            (Mode::Quick, "quick"),
+            (Mode::Full, "full"),
         ] {
-            let args = mode_args(quick, full);
+            let args = mode_args(mode);
             let cmd = ipcbench_run(
                 Path::new("ipcbench"),
                 Path::new("."),

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use bench_all::{BenchArgs, mode_args};
+use bench_all::{BenchArgs, Mode, mode_args};
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "ipcbench project tasks")]
@@ -89,7 +89,7 @@ fn main() -> ExitCode {
             &dir,
             &BenchArgs {
                 quiet,
-                ..mode_args(quick, full)
+                ..mode_args(Mode::from_flags(quick, full))
             },
         ),
     };

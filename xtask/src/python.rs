@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use results::Results;
 
-use crate::bench_all::{BenchArgs, Matrix, matrix, step};
+use crate::bench_all::{BenchArgs, Matrix, Mode, matrix, step};
 use crate::interrupt::Staging;
 use crate::pyenv;
 use crate::render::render_dir;
@@ -34,7 +34,8 @@ pub(crate) fn python_baseline(
                 .is_ok_and(|o| o.status.success())
         })
         .context("python3 not found on PATH; the report will say the baseline is missing")?;
-    let vpy = pyenv::prepare(root, &dir, python, args.full, &|what| step(args, what))?;
+    let full = args.mode() == Mode::Full;
+    let vpy = pyenv::prepare(root, &dir, python, full, &|what| step(args, what))?;
     // Every placement of the matrix in one run and one file: the placement
     // sweep covers the baseline too.
     let out = staging.join("python.json");
