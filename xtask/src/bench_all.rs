@@ -63,10 +63,10 @@ impl Mode {
 pub(crate) struct BenchArgs {
     /// A low-precision smoke run: 4 sizes, 3 trials, 100 messages.
     #[arg(long, conflicts_with = "full")]
-    quick: bool,
+    pub(crate) quick: bool,
     /// Every placement (split, same, none), every codec and the paced workloads, and the Python baseline on every placement with Ray at split (about 63 min here).
     #[arg(long)]
-    full: bool,
+    pub(crate) full: bool,
     /// Write into DIR instead of results/.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
@@ -122,11 +122,7 @@ pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
     }
     Matrix {
         messages: "1000",
-        placements: if full {
-            "split,same,none"
-        } else {
-            "split"
-        },
+        placements: if full { "split,same,none" } else { "split" },
         python_sizes: "100,200,400,800,1600,3200,6400,12800,25600,51200",
         python_workloads: "seed,fanout,handover,gather",
         // Every alternative of issue 13 whose package installs, two
