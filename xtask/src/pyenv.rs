@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Result, bail};
+use results::PythonMatrix;
 
 /// Modules the requirements file provides beyond numpy.
 const OPTIONAL: &str = "faster_fifo, zmq, py_sharedmemory";
@@ -32,13 +33,13 @@ fn pip(vpy: &Path, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Makes `dir/.venv` ready and returns its python; `full`: also Ray; `say`
-/// reports a step.
+/// Makes `dir/.venv` ready for the matrix `m` and returns its python (Ray
+/// and torch installed only when `m` runs them); `say` reports a step.
 pub fn prepare(
     root: &Path,
     dir: &Path,
     python: &str,
-    full: bool,
+    m: &PythonMatrix,
     say: &dyn Fn(&str),
 ) -> Result<PathBuf> {
     let venv = dir.join(".venv");
@@ -67,14 +68,14 @@ pub fn prepare(
             );
         }
     }
-    if full && !imports(&vpy, "ray") {
+    if m.ray && !imports(&vpy, "ray") {
         say("installing baselines/python/requirements-full.txt (Ray) into the venv");
         let full_reqs = dir.join("requirements-full.txt");
         if !pip(&vpy, &["-r", &full_reqs.to_string_lossy()]) || !imports(&vpy, "ray") {
             eprintln!("xtask: note: ray could not be installed; the baseline skips Ray");
         }
     }
-    if full && !imports(&vpy, "torch") {
+    if m.torch && !imports(&vpy, "torch") {
         // Its own file and its own attempt: torch is large (the CPU-only
         // wheels), and a failure must not keep Ray out.
         say("installing baselines/python/requirements-torch.txt (torch, CPU) into the venv");
