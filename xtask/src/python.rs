@@ -31,7 +31,9 @@ pub(crate) fn python_baseline(root: &Path, staging: &Path, args: &BenchArgs) -> 
         })
         .context("python3 not found on PATH; the report will say the baseline is missing")?;
     let m = args.mode().preset().python();
-    let vpy = pyenv::prepare(root, &dir, python, &m, &|what| step(args, what))?;
+    let vpy = pyenv::prepare(root, &dir, python, pyenv::Extras::of(&m), &|what| {
+        step(args, what)
+    })?;
     // Every placement of the matrix in one run and one file: the placement
     // sweep covers the baseline too.
     let out = staging.join("python.json");
