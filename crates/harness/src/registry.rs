@@ -63,6 +63,7 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_interprocess::Interprocess>(),
     entry::<transport_tcp::Tcp>(),
     full_only::<transport_udp::Udp>(),
+    full_only::<transport_quic::Quic>(),
     full_only::<transport_mq::Mq>(),
     entry::<transport_shm::ShmSpin>(),
     entry::<transport_shm::ShmAdaptive>(),
