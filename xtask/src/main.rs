@@ -7,7 +7,8 @@
 //! --preset`, its Python one is here), `python` the Python baseline,
 //! `render` reading, rendering, auditing and replacing results directories,
 //! `readme` the project README's results excerpt, `interrupt` signals and
-//! staging directories, `pyenv` the baseline's virtual environment.
+//! staging directories, `pyenv` the baseline's virtual environment, `soak`
+//! the `ipcbench.Queue` memory soak.
 
 mod bench_all;
 mod interrupt;
@@ -15,6 +16,7 @@ mod pyenv;
 mod python;
 mod readme;
 mod render;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,6 +65,25 @@ enum Task {
         #[arg(long, default_value = "results")]
         dir: PathBuf,
     },
+    /// The ipcbench.Queue memory soak: producer and consumer RSS over many
+    /// hand-overs of a large array (loaned and copied), into DIR/soak/python-rss.json.
+    #[command(
+        after_help = "Examples:\n  cargo xtask soak-py                 # 10000 x 64 MiB per mode, about 3 min here\n  cargo xtask soak-py --messages 200 --size-mib 4 --dir /tmp/soak"
+    )]
+    SoakPy {
+        /// Directory whose soak/ subdirectory receives the results.
+        #[arg(long, default_value = "results")]
+        dir: PathBuf,
+        /// Hand-overs per mode.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(2..))]
+        messages: u32,
+        /// Array size in MiB.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+        size_mib: u32,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Re-render results/README.md, CSV and SVG from an existing results JSON.
     Render {
         /// Directory holding results.json (and python.json if any).
@@ -80,6 +101,20 @@ fn main() -> ExitCode {
         Task::BenchAll(args) => bench_all::bench_all(&args),
         Task::Render { dir } => render::render_dir(&dir),
         Task::Audit { dir } => render::audit_dir(&dir),
+        Task::SoakPy {
+            dir,
+            messages,
+            size_mib,
+            quiet,
+        } => soak::soak_py(
+            &root(),
+            &soak::SoakArgs {
+                dir: &dir,
+                messages,
+                size_mib,
+                quiet,
+            },
+        ),
         Task::PythonBaseline {
             dir,
             quick,

@@ -6,6 +6,8 @@
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 use std::time::{Duration, Instant};
 
+use numpy::npyffi::NPY_ARRAY_WRITEABLE;
+use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use shm_queue::Error;
@@ -83,9 +85,16 @@ pub fn put(
         len: len as u64,
     };
     let fill = |buf: &mut [u8]| record::write_ref(buf, kind, header, r);
-    let res = wait_loop(py, deadline, |until| {
-        q.put_until(rec_len, until, fill, &mut || Ok(()))
-    });
+    // One attempt with the GIL held first, as for a small record: a free
+    // slot is the common case, and releasing and retaking the GIL right
+    // after a large fill (every cache cold) costs more than the record.
+    let res = match q.try_put_with(rec_len, fill) {
+        Ok(true) => Ok(Ok(())),
+        Ok(false) => wait_loop(py, deadline, |until| {
+            q.put_until(rec_len, until, fill, &mut || Ok(()))
+        }),
+        Err(e) => Err(e),
+    };
     match res {
         Ok(Ok(())) => {
             pool.publish(idx, generation);
@@ -94,10 +103,15 @@ pub fn put(
                 // flight: make the common mistake an error. (The block stays
                 // pinned while the loan lives, so no other message is ever
                 // behind it.)
-                if let Ok(a) = parts.get_item(0) {
-                    let _ = a
-                        .getattr("flags")
-                        .and_then(|f| f.setattr("writeable", false));
+                // The flag is cleared in the array's struct, as numpy's
+                // PyArray_CLEARFLAGS does: no flags object, no setter call.
+                if let Ok(a) = parts.get_item(0)
+                    && let Ok(arr) = a.downcast::<PyUntypedArray>()
+                {
+                    // SAFETY: a live ndarray (the GIL is held); clearing
+                    // WRITEABLE is always allowed (numpy only refuses the
+                    // opposite).
+                    unsafe { (*arr.as_array_ptr()).flags &= !NPY_ARRAY_WRITEABLE };
                 }
             }
             Ok(())

@@ -7,13 +7,15 @@
 //! large record, happen with the GIL released. A record larger than a slot
 //! goes out of line: its payload into a block of the queue's pool (`pool`,
 //! `map`), received as an array viewing the block (`block`); `large` has
-//! those paths. The Python half (`ipcbench/__init__.py`) turns objects into
-//! records and back.
+//! those paths; `fast` has the raw-array paths that skip Python's header
+//! work (`put_array`, `get_any`). The Python half (`ipcbench/__init__.py`)
+//! turns objects into records and back.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod block;
+mod fast;
 mod large;
 mod map;
 mod parts;
@@ -21,8 +23,10 @@ mod pool;
 mod record;
 mod words;
 
+use numpy::{PyArrayDescr, PyUntypedArray};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 use shm_queue::wait::my_pid;
 use shm_queue::{Error, Queue};
 
@@ -106,6 +110,8 @@ struct NativeQueue {
     pool: Arc<Pool>,
     /// The creating process (which removes the pool's names on drop).
     creator: Option<u32>,
+    headers: fast::Headers,
+    specs: fast::Specs,
 }
 
 impl Drop for NativeQueue {
@@ -128,6 +134,8 @@ impl NativeQueue {
             q,
             pool,
             creator: Some(my_pid()),
+            headers: fast::Headers::new(),
+            specs: fast::Specs::new(),
         })
     }
 
@@ -142,6 +150,8 @@ impl NativeQueue {
             q,
             pool,
             creator: None,
+            headers: fast::Headers::new(),
+            specs: fast::Specs::new(),
         })
     }
 
@@ -256,6 +266,124 @@ impl NativeQueue {
             }
         };
         record::into_python(py, &self.pool, taken)
+    }
+
+    /// Puts the ndarray `arr` as a raw array record (the kind `_ARRAY`) if
+    /// its header is known: given as `header` (then remembered for arrays
+    /// like it), or remembered from before. Returns False, having put
+    /// nothing, when it is not known. A small record is copied with the GIL
+    /// held in one attempt; anything else takes `put`'s path.
+    #[pyo3(signature = (arr, timeout=None, header=None))]
+    fn put_array(
+        &self,
+        py: Python<'_>,
+        arr: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+        header: Option<&[u8]>,
+    ) -> PyResult<bool> {
+        deadline(timeout)?;
+        let Ok(a) = arr.downcast::<PyUntypedArray>() else {
+            return Ok(false);
+        };
+        let general = |hdr: &[u8]| -> PyResult<bool> {
+            let parts = PyTuple::new(py, [arr])?;
+            self.put(py, fast::RAW_ARRAY, hdr, parts.as_any(), timeout)?;
+            Ok(true)
+        };
+        let Some(l) = fast::layout(a) else {
+            return header.map_or(Ok(false), general);
+        };
+        let hdr = match header {
+            Some(h) => {
+                self.headers.remember(a, &l, h);
+                std::sync::Arc::<[u8]>::from(h)
+            }
+            None => match self.headers.get(a, &l) {
+                Some(h) => h,
+                None => return Ok(false),
+            },
+        };
+        let total = PREFIX.saturating_add(hdr.len()).saturating_add(l.nbytes);
+        if let Ok(hlen) = u32::try_from(hdr.len())
+            && total <= self.q.max_record()
+            && total <= GIL_COPY_MAX
+        {
+            let parts = [Part(l.data, l.nbytes)];
+            let fill = |buf: &mut [u8]| {
+                record::write(
+                    buf,
+                    fast::RAW_ARRAY,
+                    (Part(hdr.as_ptr(), hdr.len()), hlen),
+                    &parts,
+                );
+            };
+            match self.q.try_put_with(total, fill) {
+                Ok(true) => return Ok(true),
+                Ok(false) => {}
+                Err(e) => return Err(py_err(py, e, self.q.name())),
+            }
+        }
+        general(&hdr)
+    }
+
+    /// As `get`, but a raw array record whose header is known (see
+    /// `remember_spec`) comes back as the finished ndarray rather than a
+    /// `(kind, header, payload)` tuple.
+    #[pyo3(signature = (timeout=None))]
+    fn get_any<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        let deadline = deadline(timeout)?;
+        let name = self.q.name();
+        let pool = &*self.pool;
+        let got = self
+            .q
+            .try_get_with(|r| -> PyResult<Taken<Bound<'py, PyAny>>> {
+                let (kind, header, payload) = record::split(r).map_err(|e| py_err(py, e, name))?;
+                if kind == fast::RAW_ARRAY
+                    && let Some(a) = self.specs.build(py, header, payload)?
+                {
+                    return Ok(Taken::Here(a));
+                }
+                Ok(
+                    match record::to_python(py, pool, r).map_err(|e| py_err(py, e, name))? {
+                        Taken::Here(rec) => Taken::Here(rec.into_pyobject(py)?.into_any()),
+                        Taken::Block(k, h, l, n) => Taken::Block(k, h, l, n),
+                    },
+                )
+            })
+            .map_err(|e| py_err(py, e, name))?;
+        let taken = match got {
+            Some(Ok(Taken::Here(obj))) => return Ok(obj),
+            Some(Ok(Taken::Block(k, h, l, n))) => Taken::Block(k, h, l, n),
+            Some(Err(e)) => return Err(e),
+            None => {
+                let res = wait_loop(py, deadline, |until| {
+                    self.q
+                        .get_until(until, |r| record::copy_out(pool, r), &mut || Ok(()))
+                        .and_then(|r| r)
+                });
+                res.map_err(|e| py_err(py, e, name))??
+            }
+        };
+        if let Taken::Here((fast::RAW_ARRAY, header, payload)) = &taken
+            && let Some(a) = self.specs.build(py, header, payload)?
+        {
+            return Ok(a);
+        }
+        Ok(record::into_python(py, &self.pool, taken)?
+            .into_pyobject(py)?
+            .into_any())
+    }
+
+    /// Remembers what a raw array header means (parsed and checked by the
+    /// Python side): `get_any` builds such arrays itself from then on.
+    fn remember_spec(
+        &self,
+        header: &[u8],
+        dtype: Bound<'_, PyArrayDescr>,
+        shape: Vec<isize>,
+        fortran: bool,
+    ) {
+        self.specs.remember(header, dtype, shape, fortran);
     }
 
     /// A writable uint8 array of `nbytes` lent from a new block of the

@@ -151,6 +151,7 @@ fn python_suite() {
             .arg(crate_dir.join("../../baselines/python/test_mpqueue_bench.py"))
             .arg(crate_dir.join("../../baselines/python/test_handover.py"))
             .arg(crate_dir.join("../../baselines/python/test_gather.py"))
+            .arg(crate_dir.join("../../baselines/python/test_soak.py"))
             .current_dir(&crate_dir)
             .env("PATH", &path),
         started,

@@ -2,7 +2,10 @@
 object the native get hands over (bytes for in-band pickles, a writable
 uint8 ndarray otherwise, on the ready and on the waiting path, small and
 large), the header caches (bounded, and right across dtypes, shapes and
-orders that share a key's parts), and corrupt records (they raise naming the
+orders that share a key's parts), the native raw-array paths (put_array
+puts nothing for an unknown header; get_any builds known arrays itself, on
+the ready and on the waiting path, each queue handle learning on its own),
+and corrupt records (they raise naming the
 queue, and the queue goes on working)."""
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ from ipcbench._native import NativeQueue
 BIG = 200_000  # over the native side's 64 KiB copy-with-the-GIL limit
 
 
-def native_get_after(q, obj, wait=False):
-    """Puts ``obj`` through the Queue and returns what the native get hands
-    over; with ``wait``, the get is waiting before the put (its slow path)."""
+def native_get_after(q, obj, wait=False, get="get"):
+    """Puts ``obj`` through the Queue and returns what the native ``get``
+    (or ``get_any``) hands over; with ``wait``, the get is waiting before
+    the put (its slow path)."""
+    native = getattr(q._q, get)
     if not wait:
         q.put(obj)
-        return q._q.get(10)
+        return native(10)
     t = threading.Timer(0.2, q.put, args=(obj,))
     t.start()
     try:
-        return q._q.get(10)
+        return native(10)
     finally:
         t.join()
 
@@ -146,6 +151,55 @@ def test_caches_stay_bounded_and_evicted_entries_still_work():
         assert got.shape == shape and got.dtype == np.int16 and (got == a).all()
     assert 0 < len(ipcbench._HEADERS) <= limit
     assert 0 < len(ipcbench._SPECS) <= limit
+
+
+def test_put_array_puts_nothing_for_an_unknown_header():
+    q = ipcbench.Queue()
+    a = np.arange(7, dtype=np.int32)
+    assert q._q.put_array(a) is False
+    assert q.qsize() == 0
+    assert q._q.put_array(a[::2]) is False  # not contiguous, no header given
+    q.put(a)  # the Python side hands the header down once
+    assert q.get(timeout=10).tolist() == a.tolist()
+    assert q._q.put_array(a) is True and q.qsize() == 1
+
+
+@pytest.mark.parametrize("wait", [False, True], ids=["ready", "waiting"])
+def test_get_any_builds_known_arrays_itself_and_they_are_their_own(wait):
+    q = ipcbench.Queue()
+    cases = [
+        np.arange(100, dtype=np.int64),
+        np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4)),
+        np.array(2.5),
+        np.arange(5, dtype=">u2"),
+        np.array(["ab", "c"]),
+    ]
+    for a in cases:
+        q.put(a)  # first of its header: the Python path, which teaches the native side
+        check_same(q.get(timeout=10), a)
+    for a in cases:
+        got = native_get_after(q, a, wait, "get_any")
+        assert isinstance(got, np.ndarray), type(got)
+        check_same(got, a)
+        assert got.flags.writeable and got.flags.owndata
+    # The array received is the consumer's own: writing it changes no later message.
+    a = cases[0]
+    q.put(a)
+    q.put(a)
+    first = q.get(timeout=10)
+    first[:] = -1
+    assert (q.get(timeout=10) == a).all()
+
+
+def test_each_handle_learns_headers_on_its_own():
+    one, two = ipcbench.Queue(), ipcbench.Queue()
+    a = np.arange(9, dtype=np.int16).reshape(3, 3)
+    for q in (one, two, one, two):
+        q.put(a)
+        check_same(q.get(timeout=10), a)
+    for q in (one, two):
+        q.put(a)
+        assert isinstance(q._q.get_any(10), np.ndarray)
 
 
 def corrupt(q, kind, header, payload):
