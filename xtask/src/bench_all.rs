@@ -1,7 +1,7 @@
 //! `cargo xtask bench-all`: build, the Python baseline's matrix of each mode
-//! (default, `--quick`, `--full`), `ipcbench run --preset` (the Rust matrix
-//! of each mode lives in the harness, `harness::preset`), rendering in a
-//! staging directory, then replacing the results. Every results file is
+//! (default, `--quick`, `--full`), `ipcbench run --preset` (both matrices of
+//! each mode are its `results::Preset`'s), rendering in a staging directory,
+//! then replacing the results. Every results file is
 //! written whole by the tool that measured it; this file never edits one.
 
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use results::Preset;
 
 use crate::interrupt::Staging;
 use crate::python::python_baseline;
@@ -17,8 +18,9 @@ use crate::readme::update_readme_excerpt;
 use crate::render::{render_into, replace_generated};
 use crate::root;
 
-/// Which matrix a run measures: each mode is the `ipcbench run --preset` of
-/// the same name plus the Python baseline's matrix ([`matrix`]). The command
+/// Which matrix a run measures: each mode is one [`Preset`], which owns both
+/// the `ipcbench run --preset` of the same name and the Python baseline's
+/// matrix. The command
 /// line spells it as two exclusive flags; everything after parsing uses this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -40,12 +42,13 @@ impl Mode {
         }
     }
 
-    /// The `ipcbench run --preset` of this mode.
-    pub(crate) fn preset(self) -> &'static str {
+    /// The preset of this mode: the `ipcbench run --preset` of the same
+    /// name and the Python baseline's matrix.
+    pub(crate) fn preset(self) -> Preset {
         match self {
-            Self::Quick => "quick",
-            Self::Default => "default",
-            Self::Full => "full",
+            Self::Quick => Preset::Quick,
+            Self::Default => Preset::Default,
+            Self::Full => Preset::Full,
         }
     }
 
@@ -84,103 +87,10 @@ pub(crate) struct BenchArgs {
     pub(crate) quiet: bool,
 }
 
-/// The Python baseline's matrix of one mode (the Rust one is the harness's
-/// preset of the same name).
-pub(crate) struct Matrix {
-    /// Seed messages per trial and size (the notebook's 1000).
-    pub(crate) messages: &'static str,
-    /// The placements the baseline runs, as the Rust preset's.
-    pub(crate) placements: &'static str,
-    pub(crate) python_sizes: &'static str,
-    pub(crate) python_workloads: &'static str,
-    /// The Python baseline's trials, alternatives, and fanout settings.
-    pub(crate) python_args: Vec<&'static str>,
-}
-
 impl BenchArgs {
     /// The run's mode.
     pub(crate) fn mode(&self) -> Mode {
         Mode::from_flags(self.quick, self.full)
-    }
-}
-
-pub(crate) fn matrix(args: &BenchArgs) -> Matrix {
-    let full = args.mode() == Mode::Full;
-    if args.mode() == Mode::Quick {
-        return Matrix {
-            messages: "100",
-            placements: "split",
-            python_sizes: "100,3200,51200",
-            python_workloads: "seed",
-            python_args: vec!["--trials", "3", "--modes", "mp-queue,ipcbench"],
-        };
-    }
-    macro_rules! python_modes {
-        () => {
-            "mp-queue,mp-queue-inproc,simple-queue,pipe,faster-fifo,zmq,shared-memory,ipcbench,ipcbench-inproc"
-        };
-    }
-    Matrix {
-        messages: "1000",
-        placements: if full { "split,same,none" } else { "split" },
-        python_sizes: "100,200,400,800,1600,3200,6400,12800,25600,51200",
-        python_workloads: "seed,fanout,handover,gather",
-        // Every alternative of issue 13 whose package installs, two
-        // processes each, plus the notebook's own one-process loop for
-        // mp.Queue and ipcbench.Queue; three trials each (Python cells are
-        // not headline cells; three give an interval) to stay in budget.
-        // --full adds Ray (installed for --full only; ~8 s per trial to
-        // start and stop it).
-        python_args: vec![
-            "--trials",
-            "3",
-            "--modes",
-            if full {
-                concat!(python_modes!(), ",ray")
-            } else {
-                python_modes!()
-            },
-            "--fanout-modes",
-            if full { "all,ray" } else { "all" },
-            "--fanout-sizes",
-            "100,6400,51200",
-            "--fanout-messages",
-            "200",
-            // Issue 23: seed and fanout of mp.Queue and ipcbench.Queue also
-            // at 4 and 64 MiB (int64 elements), messages per trial chosen by
-            // size in the baseline.
-            "--large-sizes",
-            "524288,8388608",
-            "--large-modes",
-            "mp-queue,ipcbench",
-            // Issue 24: N processes putting into one queue, the counterpart
-            // of gather2 and gather4 (--full: every queue that can, at
-            // every size, N = 1, 2, 4, 8 as the Rust side).
-            "--gather-modes",
-            if full {
-                "all"
-            } else {
-                "mp-queue,faster-fifo,ipcbench"
-            },
-            "--producers",
-            if full { "1,2,4,8" } else { "2,4" },
-            "--gather-sizes",
-            if full {
-                "100,200,400,800,1600,3200,6400,12800,25600,51200"
-            } else {
-                "100,51200"
-            },
-            "--gather-messages",
-            "400",
-            // Issue 23: the lockstep hand-over of every Python queue at 4
-            // and 64 MiB, and at 800 B so small messages can be read beside
-            // them; its memcpy floor and the sum check run with it. torch
-            // (installed for --full only) in --full.
-            "--handover-sizes",
-            "100,524288,8388608",
-            "--handover-modes",
-            if full { "all,torch" } else { "all" },
-        ],
     }
 }
 
@@ -236,12 +146,11 @@ pub(crate) fn bench_all(args: &BenchArgs) -> Result<()> {
 
     // The Python baseline first, so that the wall time `ipcbench run`
     // records at its end covers build, Python and Rust alike.
-    let m = matrix(args);
     let python = if args.no_python {
         None
     } else {
         step(args, "running the Python multiprocessing.Queue baseline");
-        match python_baseline(&root, &staging, &m, args) {
+        match python_baseline(&root, &staging, args) {
             Ok(p) => Some(p),
             Err(e) => {
                 eprintln!("xtask: Python baseline skipped: {e:#}");
@@ -305,7 +214,7 @@ fn ipcbench_run(
     let preset = args.mode().preset();
     let mut cmd = Command::new(exe);
     cmd.current_dir(root)
-        .args(["run", "--preset", preset, "--keep-going", "--json"])
+        .args(["run", "--preset", preset.name(), "--keep-going", "--json"])
         .arg(json)
         .arg("--wall-time-since")
         .arg(format!("{started_unix:.3}"))
@@ -332,7 +241,7 @@ pub(crate) fn step(args: &BenchArgs, what: &str) {
 mod tests {
     use super::*;
 
-    /// The values given to `flag` in a matrix's arguments.
+    /// The values given to `flag` in a command's arguments.
     fn flag_values<'a>(args: &[&'a str], flag: &str) -> Vec<&'a str> {
         args.windows(2)
             .filter(|w| w[0] == flag)
@@ -341,32 +250,11 @@ mod tests {
     }
 
     #[test]
-    fn only_full_runs_measure_ray() {
+    fn only_full_runs_measure_ray_and_torch() {
         for mode in [Mode::Quick, Mode::Default, Mode::Full] {
-            let full = mode == Mode::Full;
-            let a = matrix(&mode_args(mode)).python_args;
-            let modes = flag_values(&a, "--modes");
-            let fanout = flag_values(&a, "--fanout-modes");
-            let ray = |v: &[&str]| v.iter().any(|m| m.split(',').any(|m| m == "ray"));
-            assert_eq!(ray(&modes), full, "--modes {modes:?}");
-            assert_eq!(ray(&fanout), full, "--fanout-modes {fanout:?}");
-        }
-    }
-
-    #[test]
-    fn the_default_and_full_runs_hand_over_in_python_and_only_full_runs_torch() {
-        for mode in [Mode::Quick, Mode::Default, Mode::Full] {
-            let (quick, full) = (mode == Mode::Quick, mode == Mode::Full);
-            let m = matrix(&mode_args(mode));
-            let handover = m.python_workloads.split(',').any(|w| w == "handover");
-            assert_eq!(handover, !quick, "{}", m.python_workloads);
-            let modes = flag_values(&m.python_args, "--handover-modes");
-            let torch = modes.iter().any(|m| m.split(',').any(|m| m == "torch"));
-            assert_eq!(torch, full, "--handover-modes {modes:?}");
-            if !quick {
-                let sizes = flag_values(&m.python_args, "--handover-sizes");
-                assert_eq!(sizes, ["100,524288,8388608"]);
-            }
+            let m = mode.preset().python();
+            assert_eq!(m.ray, mode == Mode::Full, "{mode:?}");
+            assert_eq!(m.torch, mode == Mode::Full, "{mode:?}");
         }
     }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Result, bail};
+use results::PythonMatrix;
 
 /// Modules the requirements file provides beyond numpy.
 const OPTIONAL: &str = "faster_fifo, zmq, py_sharedmemory";
@@ -32,13 +33,32 @@ fn pip(vpy: &Path, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Makes `dir/.venv` ready and returns its python; `full`: also Ray; `say`
-/// reports a step.
+/// The large optional packages a run needs beyond the requirements.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras {
+    /// Ray (requirements-full.txt).
+    pub ray: bool,
+    /// torch, CPU wheels (requirements-torch.txt).
+    pub torch: bool,
+}
+
+impl Extras {
+    /// Those the matrix `m` runs.
+    pub fn of(m: &PythonMatrix) -> Self {
+        Self {
+            ray: m.ray,
+            torch: m.torch,
+        }
+    }
+}
+
+/// Makes `dir/.venv` ready and returns its python, with `extras` installed
+/// too; `say` reports a step.
 pub fn prepare(
     root: &Path,
     dir: &Path,
     python: &str,
-    full: bool,
+    extras: Extras,
     say: &dyn Fn(&str),
 ) -> Result<PathBuf> {
     let venv = dir.join(".venv");
@@ -67,14 +87,14 @@ pub fn prepare(
             );
         }
     }
-    if full && !imports(&vpy, "ray") {
+    if extras.ray && !imports(&vpy, "ray") {
         say("installing baselines/python/requirements-full.txt (Ray) into the venv");
         let full_reqs = dir.join("requirements-full.txt");
         if !pip(&vpy, &["-r", &full_reqs.to_string_lossy()]) || !imports(&vpy, "ray") {
             eprintln!("xtask: note: ray could not be installed; the baseline skips Ray");
         }
     }
-    if full && !imports(&vpy, "torch") {
+    if extras.torch && !imports(&vpy, "torch") {
         // Its own file and its own attempt: torch is large (the CPU-only
         // wheels), and a failure must not keep Ray out.
         say("installing baselines/python/requirements-torch.txt (torch, CPU) into the venv");

@@ -8,18 +8,14 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use results::Results;
 
-use crate::bench_all::{BenchArgs, Matrix, Mode, matrix, step};
+use crate::bench_all::{BenchArgs, step};
 use crate::interrupt::Staging;
 use crate::pyenv;
 use crate::render::render_dir;
 use crate::root;
 
-pub(crate) fn python_baseline(
-    root: &Path,
-    staging: &Path,
-    m: &Matrix,
-    args: &BenchArgs,
-) -> Result<Results> {
+/// Runs the baseline's matrix of the run's preset into `staging`/python.json.
+pub(crate) fn python_baseline(root: &Path, staging: &Path, args: &BenchArgs) -> Result<Results> {
     let dir = root.join("baselines/python");
     let script = dir.join("mpqueue_bench.py");
     if !script.exists() {
@@ -34,8 +30,10 @@ pub(crate) fn python_baseline(
                 .is_ok_and(|o| o.status.success())
         })
         .context("python3 not found on PATH; the report will say the baseline is missing")?;
-    let full = args.mode() == Mode::Full;
-    let vpy = pyenv::prepare(root, &dir, python, full, &|what| step(args, what))?;
+    let m = args.mode().preset().python();
+    let vpy = pyenv::prepare(root, &dir, python, pyenv::Extras::of(&m), &|what| {
+        step(args, what)
+    })?;
     // Every placement of the matrix in one run and one file: the placement
     // sweep covers the baseline too.
     let out = staging.join("python.json");
@@ -45,17 +43,7 @@ pub(crate) fn python_baseline(
     );
     let ok = Command::new(&vpy)
         .arg(&script)
-        .args([
-            "--sizes",
-            m.python_sizes,
-            "--messages",
-            m.messages,
-            "--placement",
-            m.placements,
-            "--workloads",
-            m.python_workloads,
-        ])
-        .args(&m.python_args)
+        .args(m.args())
         .arg("--json")
         .arg(&out)
         .status()?
@@ -84,7 +72,7 @@ pub(crate) fn python_only(dir: &Path, args: &BenchArgs) -> Result<()> {
     let staging = dir.join(format!(".staging-py-{}", std::process::id()));
     std::fs::create_dir_all(&staging)?;
     let guard = Staging::new(staging.clone());
-    python_baseline(&root(), &staging, &matrix(args), args)?;
+    python_baseline(&root(), &staging, args)?;
     std::fs::rename(staging.join("python.json"), dir.join("python.json"))
         .with_context(|| format!("moving python.json into {}", dir.display()))?;
     drop(guard);

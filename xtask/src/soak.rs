@@ -41,7 +41,7 @@ pub(crate) fn soak_py(root: &Path, a: &SoakArgs<'_>) -> Result<()> {
                 .is_ok_and(|o| o.status.success())
         })
         .context("python3 not found on PATH; the soak needs it")?;
-    let vpy = pyenv::prepare(root, &dir, python, false, &say)?;
+    let vpy = pyenv::prepare(root, &dir, python, pyenv::Extras::default(), &say)?;
     let out = a.dir.join("soak");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let json = out.join("python-rss.json");

@@ -1,5 +1,5 @@
-//! The run's vocabulary: workloads, placements, metrics, codecs and wait
-//! strategies, typed once for the harness, the report and the results
+//! The run's vocabulary: workloads, placements, metrics, codecs, wait
+//! strategies and bench-all's presets, typed once for the harness, the report and the results
 //! files. Each is written in files
 //! (and typed on command lines) as the same strings as ever (`fanout4`,
 //! `split`, `rtt_batch`), through `Display` and `FromStr`; an unknown string
@@ -534,6 +534,61 @@ impl FromStr for WaitStrategy {
     }
 }
 
+/// One of bench-all's matrices (`ipcbench run --preset NAME`, `cargo xtask
+/// bench-all [--quick|--full]`). What each runs, the Rust passes and the
+/// Python baseline's arguments alike, is [`crate::preset`]'s.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Preset {
+    /// Ten trials of every headline cell (split, raw), every workload but
+    /// paced; plus pingpong with both processes on one core.
+    #[default]
+    Default,
+    /// A low-precision smoke run: 4 sizes, 3 trials, 100 messages.
+    Quick,
+    /// Every placement, codec and workload (paced included).
+    Full,
+}
+
+/// Every preset, in the order docs/methodology.md lists them.
+pub const PRESETS: [Preset; 3] = [Preset::Default, Preset::Quick, Preset::Full];
+
+impl Preset {
+    /// The name `--preset` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Quick => "quick",
+            Self::Full => "full",
+        }
+    }
+
+    /// How bench-all's flags name the matrix (`default`, `--quick`,
+    /// `--full`), as the recorded wall time says it.
+    pub fn bench_all_mode(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Quick => "--quick",
+            Self::Full => "--full",
+        }
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        PRESETS
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown preset {s:?}; valid presets: default, quick, full"))
+    }
+}
+
 /// Serde through `Display` and `FromStr`: files carry the names.
 macro_rules! serde_as_name {
     ($($t:ty),*) => {$(
@@ -551,7 +606,15 @@ macro_rules! serde_as_name {
         }
     )*};
 }
-serde_as_name!(Workload, Placement, Metric, Delivery, Codec, WaitStrategy);
+serde_as_name!(
+    Workload,
+    Placement,
+    Metric,
+    Delivery,
+    Codec,
+    WaitStrategy,
+    Preset
+);
 
 #[cfg(test)]
 mod tests {
@@ -613,6 +676,17 @@ mod tests {
                 w
             );
         }
+        for p in PRESETS {
+            assert_eq!(p.to_string().parse::<Preset>(), Ok(p));
+            let json = serde_json::to_string(&p).expect("serialise");
+            assert_eq!(json, format!("\"{p}\""));
+            assert_eq!(serde_json::from_str::<Preset>(&json).expect("parse"), p);
+        }
+        let e = "fast".parse::<Preset>().expect_err("fast");
+        assert!(
+            e.contains("\"fast\"") && e.contains("default, quick, full"),
+            "{e}"
+        );
         let e = "json".parse::<Codec>().expect_err("json");
         assert!(
             e.contains("\"json\"") && e.contains("raw, bincode, msgpack, pickle"),

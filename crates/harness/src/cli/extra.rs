@@ -6,6 +6,7 @@ use clap::Parser;
 
 use super::parse::parse_transports;
 use super::run::RunArgs;
+use crate::preset::Pass;
 
 /// Parses an extra pass's arguments as `run` does.
 #[derive(Debug, Parser)]
@@ -19,13 +20,8 @@ pub(super) struct ExtraPass {
 /// A pass that names its own transports (the in-place passes: one
 /// transport per backend) runs those of them the main run includes; none,
 /// and the pass is skipped. A pass that names none runs the main run's.
-pub(super) fn pass_args(main: &RunArgs, pass: &[&str]) -> Option<Vec<String>> {
-    let own = pass
-        .chunks(2)
-        .find(|p| p[0] == "--transport")
-        .and_then(|p| p.get(1));
-    let mut out: Vec<String> = pass.iter().map(|&a| a.to_owned()).collect();
-    match own {
+pub(super) fn pass_args(main: &RunArgs, pass: &Pass) -> Option<Vec<String>> {
+    let transports = match pass.transports {
         Some(own) => {
             // The main run's transports, as it resolved them: empty means
             // every backend.
@@ -37,13 +33,20 @@ pub(super) fn pass_args(main: &RunArgs, pass: &[&str]) -> Option<Vec<String>> {
             if keep.is_empty() {
                 return None;
             }
-            let at = out.iter().position(|a| a == "--transport")? + 1;
-            out[at] = keep.join(",");
+            Some(keep.join(","))
         }
-        None if !main.transport.is_empty() => {
-            out.extend(["--transport".to_owned(), main.transport.join(",")]);
-        }
-        None => {}
+        None if !main.transport.is_empty() => Some(main.transport.join(",")),
+        None => None,
+    };
+    // `--transport` is the last flag a pass spells: set here, it stands
+    // where the pass's own would.
+    let mut out = Pass {
+        transports: None,
+        ..pass.clone()
+    }
+    .args();
+    if let Some(t) = transports {
+        out.extend(["--transport".to_owned(), t]);
     }
     out.extend(["--stall-timeout".to_owned(), main.stall_timeout.to_string()]);
     for (set, flag) in [
@@ -61,7 +64,7 @@ pub(super) fn pass_args(main: &RunArgs, pass: &[&str]) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preset::{ALL, Preset};
+    use results::preset::{Family, PRESETS, Preset};
 
     fn main_args(v: &[&str]) -> RunArgs {
         ExtraPass::try_parse_from(std::iter::once("run").chain(v.iter().copied()))
@@ -69,10 +72,29 @@ mod tests {
             .args
     }
 
+    /// A small pass of one workload, on the main run's transports.
+    fn one_pass(workload: &'static str) -> Pass {
+        Pass {
+            sizes: "8B",
+            workloads: workload,
+            placements: "split",
+            trials: 1,
+            secondary_trials: None,
+            messages: 10,
+            families: Vec::<Family>::new(),
+            stream_min_ms: None,
+            warmup_ms: 1,
+            codecs: None,
+            size_floors_only: false,
+            transports: None,
+        }
+    }
+
     #[test]
     fn every_preset_and_extra_pass_parses_as_run_arguments() {
-        for p in ALL {
-            let main = main_args(&p.args());
+        for p in PRESETS {
+            let args = p.main_pass().args();
+            let main = main_args(&args.iter().map(String::as_str).collect::<Vec<_>>());
             for pass in p.extra_passes() {
                 let args = pass_args(&main, &pass).expect("the preset's own transports run it");
                 ExtraPass::try_parse_from(std::iter::once("run".to_owned()).chain(args))
@@ -83,7 +105,10 @@ mod tests {
 
     #[test]
     fn a_pass_with_its_own_transports_runs_those_the_main_run_has() {
-        let pass = ["--workload", "handover", "--transport", "shm-spin,uds,tcp"];
+        let pass = Pass {
+            transports: Some("shm-spin,uds,tcp"),
+            ..one_pass("handover")
+        };
         let main = main_args(&["--transport", "uds,pipe,shm-spin"]);
         let got = pass_args(&main, &pass).expect("two in common");
         let at = got.iter().position(|a| a == "--transport").expect("kept");
@@ -97,7 +122,7 @@ mod tests {
             assert!(got.contains(&"shm-spin,uds,tcp".to_owned()), "{got:?}");
         }
         // A pass without transports takes the main run's.
-        let got = pass_args(&main, &["--workload", "pingpong"]).expect("runs");
+        let got = pass_args(&main, &one_pass("pingpong")).expect("runs");
         assert!(got.contains(&"uds,pipe,shm-spin".to_owned()), "{got:?}");
         assert_eq!(Preset::Quick.extra_passes().len(), 0);
     }

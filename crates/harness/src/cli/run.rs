@@ -171,7 +171,7 @@ pub(super) fn expand_preset(argv: Vec<OsString>) -> Vec<OsString> {
     let given = &text[2..];
     let mut out: Vec<OsString> = argv[..2].to_vec();
     out.extend(
-        preset::without_overridden(&preset.args(), given)
+        preset::without_overridden(&preset.main_pass(), given)
             .into_iter()
             .map(OsString::from),
     );
@@ -215,7 +215,7 @@ pub(super) fn run(args: RunArgs) -> Result<()> {
             if !args.quiet {
                 eprintln!(
                     "extra pass skipped (none of its transports is in this run): ipcbench run {}",
-                    pass.join(" ")
+                    pass.args().join(" ")
                 );
             }
             continue;
@@ -634,6 +634,7 @@ mod tests {
         let mut want = argv(&["ipcbench", "run"]);
         want.extend(
             Preset::Quick
+                .main_pass()
                 .args()
                 .chunks(2)
                 .filter(|p| p[0] != "--trials")
