@@ -171,7 +171,8 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn missing(&self, field: &'static str) -> OpenError {
+    /// `field` is missing (for fields the backend splits off itself).
+    pub fn missing(&self, field: &'static str) -> OpenError {
         self.error(field, None)
     }
 
