@@ -52,8 +52,9 @@ const fn full_only<T: Transport>() -> Backend {
 /// The name `--transport` takes for every backend of the default run.
 pub const DEFAULT_GROUP: &str = "default";
 
-/// Every backend, in report order: by family (kernel byte streams, sockets,
-/// kernel message queues, shared memory, libraries, async runtimes).
+/// Every backend, in report order: by family (kernel byte streams, sockets
+/// and the network protocols over them, kernel message queues, shared
+/// memory, libraries, async runtimes).
 pub const BACKENDS: &[Backend] = &[
     entry::<transport_pipe::PipeDefault>(),
     entry::<transport_pipe::Pipe1M>(),
@@ -63,6 +64,7 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_interprocess::Interprocess>(),
     entry::<transport_tcp::Tcp>(),
     full_only::<transport_udp::Udp>(),
+    full_only::<transport_quic::Quic>(),
     full_only::<transport_mq::Mq>(),
     entry::<transport_shm::ShmSpin>(),
     entry::<transport_shm::ShmAdaptive>(),
@@ -164,7 +166,7 @@ mod tests {
     fn the_default_run_leaves_out_only_the_full_only_backends() {
         let default: Vec<&str> = default_run().iter().map(|b| b.name).collect();
         assert!(default.contains(&"pipe") && default.contains(&"shm-spin"));
-        for full in ["mq", "unix-dgram", "udp"] {
+        for full in ["mq", "unix-dgram", "udp", "quic"] {
             assert!(!default.contains(&full), "{full} is in the default run");
         }
         assert!(find("mq").is_some_and(|b| !b.in_default));
@@ -179,7 +181,7 @@ mod tests {
         // The report lists backends in this order: each family in one run.
         let family = |name: &str| match name {
             n if n.starts_with("pipe") => 0,
-            "uds" | "uds-seqpacket" | "unix-dgram" | "interprocess" | "tcp" | "udp" => 1,
+            "uds" | "uds-seqpacket" | "unix-dgram" | "interprocess" | "tcp" | "udp" | "quic" => 1,
             "mq" => 2,
             n if n.starts_with("shm") => 3,
             n if n.starts_with("iceoryx2") || n.starts_with("ipc-channel") => 4,

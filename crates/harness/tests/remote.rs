@@ -1,5 +1,5 @@
-//! `ipcbench serve` and `run --remote` over loopback: a verified run with
-//! one-clock metrics only, a stranger refused and named while a run goes on,
+//! `ipcbench serve` and `run --remote` over loopback: a verified run over
+//! tcp and quic with one-clock metrics only, a stranger refused and named while a run goes on,
 //! and every bad input with its exit code within a deadline (wrong or
 //! missing token, unreachable server, version mismatch, server killed
 //! mid-run, client killed mid-run, port in use). The two-namespace test with
@@ -147,17 +147,26 @@ fn a_remote_run_verifies_and_keeps_only_one_clock_metrics() {
     assert!(o.status.success(), "{}", stderr(&o));
     let r: Results =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("results")).expect("parse");
-    let metrics = |w: Workload| -> Vec<Metric> {
-        r.cells
-            .iter()
-            .filter(|c| c.workload == w && c.status == Status::Ok)
-            .map(|c| c.metric)
-            .collect()
-    };
-    assert_eq!(metrics(Workload::Seed), [Metric::Total]);
-    assert_eq!(metrics(Workload::Pingpong), [Metric::Rtt, Metric::RttBatch]);
-    assert_eq!(metrics(Workload::Stream), [Metric::Throughput]);
-    assert!(r.cells.iter().all(|c| c.transport == "tcp"));
+    // Without --transport: every transport that crosses hosts.
+    let mut transports: Vec<&str> = r.cells.iter().map(|c| c.transport.as_str()).collect();
+    transports.dedup();
+    assert_eq!(transports, ["tcp", "quic"]);
+    for t in transports {
+        let metrics = |w: Workload| -> Vec<Metric> {
+            r.cells
+                .iter()
+                .filter(|c| c.transport == t && c.workload == w && c.status == Status::Ok)
+                .map(|c| c.metric)
+                .collect()
+        };
+        assert_eq!(metrics(Workload::Seed), [Metric::Total], "{t}");
+        assert_eq!(
+            metrics(Workload::Pingpong),
+            [Metric::Rtt, Metric::RttBatch],
+            "{t}"
+        );
+        assert_eq!(metrics(Workload::Stream), [Metric::Throughput], "{t}");
+    }
     assert!(r.cells.iter().all(|c| {
         c.note
             .as_deref()
@@ -215,7 +224,7 @@ fn bad_tokens_and_unreachable_servers_have_their_exit_codes() {
 
     let o = serve.remote(&["--transport", "uds"]).output().expect("run");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("valid") || stderr(&o).contains("tcp"));
+    assert!(stderr(&o).contains("tcp, quic"), "{}", stderr(&o));
 
     // Nothing listens on a port just freed.
     let free = TcpListener::bind("127.0.0.1:0").expect("bind");

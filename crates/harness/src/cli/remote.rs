@@ -14,7 +14,7 @@ use crate::workload::Workload;
 #[derive(Debug, Clone, Default, Args)]
 pub(super) struct RemoteArgs {
     /// Run each trial's consumer on another host, where `ipcbench serve` listens at
-    /// HOST:PORT; the producer runs here. Takes the transports that cross hosts (today tcp)
+    /// HOST:PORT; the producer runs here. Takes the transports that cross hosts (tcp, quic)
     /// and the workloads seed, pingpong and stream; only metrics timed on one clock are
     /// reported (docs/methodology.md, "Across hosts").
     #[arg(long, value_name = "HOST:PORT")]

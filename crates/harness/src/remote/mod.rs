@@ -1,7 +1,7 @@
 //! Across hosts: `ipcbench serve` runs the consumer side of each trial on one
 //! host, `ipcbench run --remote HOST:PORT --token T` runs the producer on
 //! another, over the transports that can leave the machine
-//! (`Transport::CROSSES_HOSTS`: today tcp).
+//! (`Transport::CROSSES_HOSTS`: tcp and quic).
 //!
 //! A control connection (TCP, one JSON message a line, [`wire`]) carries the
 //! token `serve` printed, compared in constant time, and the two sides'
