@@ -117,7 +117,7 @@ pub(super) fn main_pass(preset: Preset) -> Pass {
             transports: None,
         },
         Preset::Default => Pass {
-            stream_min_ms: Some(80),
+            stream_min_ms: Some(60),
             // Backends registered full-only are left to --full.
             transports: Some("default"),
             ..common(
