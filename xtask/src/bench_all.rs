@@ -178,6 +178,7 @@ pub(crate) fn bench_all(args: &BenchArgs) -> Result<()> {
     }
     render_into(
         &staging,
+        &out_dir.join("remote"),
         args.baseline.as_deref(),
         python.is_none() && !args.no_python,
     )?;
