@@ -116,11 +116,12 @@ pub fn render(d: &mut Doc, local: &Results, remote: &[Results]) {
     };
     d.para(&format!(
         "The same verified workloads with the consumer on another host (`ipcbench run \
-         --remote`), across {link}, beside this run's best local transport and TCP over \
+         --remote`; \"link\": {link}), beside this run's best local transport and TCP over \
          loopback. Only figures timed on one clock: the round trip on the producer's, the \
-         stream rate on the consumer's. The local columns are this run's medians at placement \
-         `split`; the remote ones the remote run's ({} trials). How to make a remote run: \
-         README, \"Across two hosts\".",
+         stream rate on the consumer's. The local columns are this run's medians; the remote \
+         ones the remote run's ({} trials), and \"+ delay\" the same with a fixed delay added \
+         on each end of the link (netem). How to make a remote run: `cargo xtask \
+         bench-remote`, or two hosts (the project README, \"Across two hosts\").",
         first.config.trials
     ));
     let idx = Index::new(local);
