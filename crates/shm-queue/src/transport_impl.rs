@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
+use transport::endpoint::Fields;
 use transport::{
     Capabilities, Endpoint, Listener, OpenError, Options, Receiver, RecvError, SendError, Sender,
     Transport, WaitStrategy,
@@ -199,11 +200,14 @@ impl Transport for ShmQueue {
         endpoint: &Endpoint,
         _opts: &Options,
     ) -> Result<(Self::Sender, Self::Receiver), OpenError> {
-        let bad = || OpenError::BadEndpoint(endpoint.0.clone());
-        let rest = endpoint.0.strip_prefix(ENDPOINT_PREFIX).ok_or_else(bad)?;
-        let (n0, n1) = rest.split_once(':').ok_or_else(bad)?;
-        crate::segment::check_name(n0).map_err(|_| bad())?;
-        crate::segment::check_name(n1).map_err(|_| bad())?;
+        let mut fields = Fields::read(endpoint, "shm-queue:<queue>:<queue>");
+        fields.scheme("shm-queue")?;
+        let n0 = fields.next("queue")?;
+        let n1 = fields.next("queue")?;
+        fields.end()?;
+        for n in [n0, n1] {
+            fields.check("queue", n, crate::segment::check_name(n).is_ok())?;
+        }
         let q0 = Queue::open(n0).map_err(open_err)?;
         let q1 = Queue::open(n1).map_err(open_err)?;
         let aux = q0.aux();

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rustix::fs::{CWD, Mode, OFlags, fcntl_setfl, mkfifoat};
+use transport::endpoint::Fields;
 use transport::framing::{FramedReader, FramedWriter};
 use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, wait_readable};
 
@@ -149,11 +150,9 @@ impl transport::Transport for Fifo {
     }
 
     fn connect(endpoint: &Endpoint, _opts: &Options) -> Result<Halves, OpenError> {
-        let dir = endpoint
-            .0
-            .strip_prefix("fifo:")
-            .map(Path::new)
-            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let mut fields = Fields::read(endpoint, "fifo:<directory>");
+        fields.scheme("fifo")?;
+        let dir = Path::new(fields.rest("directory")?);
         let mut up = open(dir, "up", Access::Write, OFlags::empty())?;
         let down = open(dir, "down", Access::Read, OFlags::empty())?;
         up.write_all(&[1])

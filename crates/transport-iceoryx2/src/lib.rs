@@ -262,8 +262,7 @@ impl<F: Flavour> transport::Transport for Iox2<F> {
         opts: &Options,
     ) -> Result<(Iox2Sender, Iox2Receiver), OpenError> {
         quiet_logs();
-        let (listener_pid, domain, base) = parse_endpoint(endpoint, F::NAME)
-            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let (listener_pid, domain, base) = parse_endpoint(endpoint, F::NAME)?;
         let (l2c, c2l) = names(base, F::EVENTS)?;
         let peer = Arc::new(PeerWatch::default());
         peer.watch(listener_pid)?;

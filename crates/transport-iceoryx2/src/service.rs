@@ -5,6 +5,7 @@
 use iceoryx2::prelude::*;
 use iceoryx2::service::port_factory::event::PortFactory as EventFactory;
 use iceoryx2::service::port_factory::publish_subscribe::PortFactory as PubSubFactory;
+use transport::endpoint::Fields;
 use transport::{Endpoint, OpenError, Options};
 
 use crate::cleanup::{self, Domain};
@@ -130,14 +131,16 @@ pub(crate) fn names(base: &str, events: bool) -> Result<(Names, Names), OpenErro
 pub(crate) fn parse_endpoint<'a>(
     endpoint: &'a Endpoint,
     scheme: &str,
-) -> Option<(u32, Domain, &'a str)> {
-    let mut parts = endpoint.0.splitn(4, ':');
-    if parts.next()? != scheme {
-        return None;
-    }
-    let pid = parts.next()?.parse::<u32>().ok().filter(|&p| p > 0)?;
-    let domain = Domain::parse(parts.next()?)?;
-    let base = parts.next()?;
-    base.starts_with(cleanup::BASE_PREFIX)
-        .then_some((pid, domain, base))
+) -> Result<(u32, Domain, &'a str), OpenError> {
+    let mut fields = Fields::read(
+        endpoint,
+        "<iceoryx2 variant>:<pid>:<domain>:ipcbench/<base>",
+    );
+    fields.scheme(scheme)?;
+    let pid = fields.pid()?;
+    let domain = fields.next("domain")?;
+    let domain = Domain::parse(domain).ok_or_else(|| fields.bad("domain", domain))?;
+    let base = fields.rest("base")?;
+    fields.check("base", base, base.starts_with(cleanup::BASE_PREFIX))?;
+    Ok((pid, domain, base))
 }

@@ -35,6 +35,7 @@ use interprocess::local_socket::prelude::*;
 use interprocess::local_socket::{
     GenericNamespaced, ListenerNonblockingMode, ListenerOptions, Stream,
 };
+use transport::endpoint::Fields;
 use transport::framing::{FramedReader, FramedWriter};
 use transport::peer::{Gate, PeerCred};
 use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options};
@@ -171,11 +172,10 @@ impl transport::Transport for Interprocess {
     }
 
     fn connect(endpoint: &Endpoint, _opts: &Options) -> Result<Halves, OpenError> {
-        let name = endpoint
-            .0
-            .strip_prefix(PREFIX)
-            .filter(|n| !n.is_empty() && !n.contains('\0'))
-            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let mut fields = Fields::read(endpoint, "interprocess:<socket name>");
+        fields.scheme("interprocess")?;
+        let name = fields.rest("socket name")?;
+        let name = fields.check("socket name", name, !name.contains('\0'))?;
         let ns_name = name
             .to_ns_name::<GenericNamespaced>()
             .map_err(|e| OpenError::io(format!("local socket name {name:?}"), e))?;

@@ -122,6 +122,7 @@ use ipc_channel::IpcError;
 use ipc_channel::ipc::{IpcOneShotServer, IpcSender};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use transport::endpoint::Fields;
 use transport::{Endpoint, OpenError, Options, RecvError, SendError};
 
 pub use bytes::{IpcChannelBytes, IpcChannelBytesReceiver, IpcChannelBytesSender};
@@ -302,14 +303,12 @@ pub(crate) fn connect<V: Variant>(
 ) -> Result<(V::Sender, V::Receiver), OpenError> {
     // ipc-channel panics on an interior NUL and silently truncates long paths,
     // so anything that cannot be one of its server names is refused here.
-    let (peer, name) = endpoint
-        .0
-        .strip_prefix(V::NAME)
-        .and_then(|rest| rest.strip_prefix(':'))
-        .and_then(|rest| rest.split_once(':'))
-        .and_then(|(pid, name)| Some((pid.parse::<u32>().ok()?, name)))
-        .filter(|(_, n)| n.starts_with('/') && n.len() <= MAX_SOCKET_PATH && !n.contains('\0'))
-        .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+    let mut fields = Fields::read(endpoint, "<variant>:<pid>:/<server socket path>");
+    fields.scheme(V::NAME)?;
+    let peer = fields.pid()?;
+    let name = fields.rest("server socket path")?;
+    let ok = name.starts_with('/') && name.len() <= MAX_SOCKET_PATH && !name.contains('\0');
+    let name = fields.check("server socket path", name, ok)?;
     let (handshake, tx, rx) = V::connecting_side(peer)?;
     let server = IpcSender::<Hello<V>>::connect(name.to_owned())
         .map_err(|e| OpenError::io(format!("connect to ipc-channel server {name}"), e))?;

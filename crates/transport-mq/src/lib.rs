@@ -37,6 +37,7 @@ mod queue;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use transport::endpoint::Fields;
 use transport::peer::{Gate, PeerCred, TOKEN_LEN, random_token, same_token};
 use transport::process::{PeerProcess, running};
 use transport::{Capabilities, Endpoint, OpenError, Options, mqueue_names, shm_names};
@@ -207,23 +208,19 @@ impl transport::Listener for MqListener {
 /// The listener's pid, its door and the token (absent from a public
 /// endpoint).
 fn parse(endpoint: &Endpoint) -> Result<(u32, &str, Option<&str>), OpenError> {
-    let bad = || OpenError::BadEndpoint(endpoint.0.clone());
-    let rest = endpoint.0.strip_prefix("mq:").ok_or_else(bad)?;
-    let (public, token) = match rest.split_once('#') {
-        Some((p, t)) if t.len() == TOKEN_LEN => (p, Some(t)),
-        Some(_) => return Err(bad()),
-        None => (rest, None),
-    };
-    let (pid, door) = public.split_once(':').ok_or_else(bad)?;
-    let pid = pid.parse().ok().filter(|&p| p > 0).ok_or_else(bad)?;
-    let name_ok = door.strip_prefix('/').is_some_and(|n| {
+    let mut fields = Fields::read_with_token(endpoint, FORM, TOKEN_LEN)?;
+    fields.scheme("mq")?;
+    let pid = fields.pid()?;
+    let door = fields.rest("door")?;
+    let ok = door.strip_prefix('/').is_some_and(|n| {
         n.starts_with(PREFIX) && n.len() < 250 && n.chars().all(shm_names::is_safe)
     });
-    if !name_ok {
-        return Err(bad());
-    }
-    Ok((pid, door, token))
+    fields.check("door", door, ok)?;
+    Ok((pid, door, fields.token()))
 }
+
+/// The form of an endpoint, for errors.
+const FORM: &str = "mq:<pid>:/ipcbench-mq-<name>[#<token>]";
 
 /// Posts `rec` on the door, waiting for room while the listener lives.
 fn knock(door: &str, rec: &[u8], listener: &PeerProcess) -> Result<(), OpenError> {

@@ -8,6 +8,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use transport::OpenError;
+use transport::endpoint::Malformed;
 
 /// The kernel's limits on queues, as this machine has them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,14 @@ pub struct Queue {
 }
 
 fn c_name(name: &str) -> Result<CString, OpenError> {
-    CString::new(name).map_err(|_| OpenError::BadEndpoint(name.to_owned()))
+    CString::new(name).map_err(|_| {
+        OpenError::BadEndpoint(Malformed {
+            endpoint: name.to_owned(),
+            field: "queue name",
+            value: Some(name.to_owned()),
+            form: "/<name> without NUL bytes",
+        })
+    })
 }
 
 impl Queue {

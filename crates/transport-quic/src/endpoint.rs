@@ -4,10 +4,14 @@
 
 use std::net::SocketAddr;
 
+use transport::endpoint::Fields;
 use transport::peer::TOKEN_LEN;
 use transport::{Endpoint, OpenError};
 
 pub(crate) const PREFIX: &str = "quic:";
+
+/// The valid form, for errors.
+const FORM: &str = "quic:<ip>:<port>/<certificate, hex>[#<token>]";
 
 /// The endpoint of a listener at `addr` with certificate `cert` and `token`.
 pub(crate) fn format(addr: SocketAddr, cert: &[u8], token: &[u8; TOKEN_LEN]) -> Endpoint {
@@ -20,21 +24,21 @@ pub(crate) fn format(addr: SocketAddr, cert: &[u8], token: &[u8; TOKEN_LEN]) -> 
 
 /// The address, the certificate and, if the endpoint has one, the token.
 pub(crate) fn parse(endpoint: &Endpoint) -> Result<(SocketAddr, Vec<u8>, Option<&str>), OpenError> {
-    let bad = || OpenError::BadEndpoint(endpoint.0.clone());
-    let rest = endpoint.0.strip_prefix(PREFIX).ok_or_else(bad)?;
-    let (public, token) = match rest.split_once('#') {
-        Some((p, t)) if t.len() == TOKEN_LEN => (p, Some(t)),
-        Some(_) => return Err(bad()),
-        None => (rest, None),
-    };
-    let (addr, cert) = public.split_once('/').ok_or_else(bad)?;
-    let addr = addr
+    let mut fields = Fields::read_with_token(endpoint, FORM, TOKEN_LEN)?;
+    fields.scheme("quic")?;
+    let public = fields.rest("address")?;
+    let (addr_text, cert_text) = public
+        .split_once('/')
+        .ok_or_else(|| fields.missing("certificate"))?;
+    let addr = addr_text
         .parse::<SocketAddr>()
         .ok()
         .filter(|a| a.port() != 0 && !a.ip().is_unspecified())
-        .ok_or_else(bad)?;
-    let cert = unhex(cert).filter(|c| !c.is_empty()).ok_or_else(bad)?;
-    Ok((addr, cert, token))
+        .ok_or_else(|| fields.bad("address", addr_text))?;
+    let cert = unhex(cert_text)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| fields.bad("certificate", cert_text))?;
+    Ok((addr, cert, fields.token()))
 }
 
 fn hex(bytes: &[u8]) -> String {

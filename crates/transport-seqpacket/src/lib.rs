@@ -53,6 +53,7 @@ use rustix::net::{
     AddressFamily, RecvFlags, SendAncillaryBuffer, SendFlags, SocketAddrUnix, SocketFlags,
     SocketType, sockopt,
 };
+use transport::endpoint::Fields;
 use transport::peer::Gate;
 use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options, RecvError, SendError};
 
@@ -352,13 +353,17 @@ impl transport::Transport for SeqPacket {
         endpoint: &Endpoint,
         _opts: &Options,
     ) -> Result<(SeqPacketSender, SeqPacketReceiver), OpenError> {
-        let (name, shared) = match endpoint.0.strip_prefix(shared::PREFIX) {
-            Some(name) => (name, true),
-            None => (endpoint.0.strip_prefix(PREFIX).unwrap_or_default(), false),
+        let mut fields = Fields::read(
+            endpoint,
+            "uds-seqpacket:@<abstract name> or uds-seqpacket-shared:@<abstract name>",
+        );
+        let shared = match fields.next("scheme")? {
+            "uds-seqpacket" => false,
+            "uds-seqpacket-shared" => true,
+            other => return Err(fields.bad("scheme", other)),
         };
-        if name.is_empty() || name.contains('\0') {
-            return Err(OpenError::BadEndpoint(endpoint.0.clone()));
-        }
+        let name = fields.rest_after("abstract name", '@')?;
+        let name = fields.check("abstract name", name, !name.contains('\0'))?;
         let sock = socket(false)?;
         rustix::net::connect(&sock, &address(name)?)
             .map_err(|e| OpenError::io(format!("connect @{name}"), e.into()))?;

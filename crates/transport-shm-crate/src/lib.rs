@@ -79,6 +79,7 @@ pub mod wait;
 
 use std::time::{Duration, Instant};
 
+use transport::endpoint::Fields;
 use transport::process::PeerProcess;
 use transport::{Capabilities, Endpoint, OpenError, Options, WaitStrategy};
 
@@ -156,10 +157,16 @@ impl Drop for ShmCrateListener {
 }
 
 /// The segment name and its creator's pid in an endpoint.
-fn parse_endpoint(endpoint: &str) -> Option<(&str, u32)> {
-    let name = endpoint.strip_prefix(ENDPOINT_PREFIX)?;
-    let pid = segment::creator_of(name).filter(|&p| p > 0 && p <= i32::MAX as u32)?;
-    (segment::sanitize(name) == name && name.len() <= 255).then_some((name, pid))
+fn parse_endpoint(endpoint: &Endpoint) -> Result<(&str, u32), OpenError> {
+    let mut fields = Fields::read(endpoint, "shm-crate:/ipcbench-shmcrate-<pid>-<name>");
+    fields.scheme("shm-crate")?;
+    let name = fields.rest_after("segment", '/')?;
+    let ok = name.starts_with(NAME_PREFIX) && segment::sanitize(name) == name && name.len() <= 255;
+    fields.check("segment", name, ok)?;
+    let pid = segment::creator_of(name)
+        .filter(|&p| p > 0 && p <= i32::MAX as u32)
+        .ok_or_else(|| fields.bad("segment", name))?;
+    Ok((name, pid))
 }
 
 impl transport::Transport for ShmCrate {
@@ -180,9 +187,7 @@ impl transport::Transport for ShmCrate {
         endpoint: &Endpoint,
         _opts: &Options,
     ) -> Result<(ShmCrateSender, ShmCrateReceiver), OpenError> {
-        let (name, pid) = parse_endpoint(&endpoint.0)
-            .filter(|(name, _)| name.starts_with(NAME_PREFIX))
-            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let (name, pid) = parse_endpoint(endpoint)?;
         // Before the segment, so the pidfd pins the process that made it.
         let peer = PeerProcess::open_or_pid(pid);
         let seg = segment::open(name, pid)?;
@@ -214,9 +219,11 @@ mod tests {
 
     #[test]
     fn endpoints_are_parsed_strictly() {
+        let ep = |s: &str| Endpoint(s.to_owned());
+        let good = ep("shm-crate:/ipcbench-shmcrate-12-conf-1");
         assert_eq!(
-            parse_endpoint("shm-crate:/ipcbench-shmcrate-12-conf-1"),
-            Some(("ipcbench-shmcrate-12-conf-1", 12))
+            parse_endpoint(&good).expect("valid"),
+            ("ipcbench-shmcrate-12-conf-1", 12)
         );
         for bad in [
             "",
@@ -226,7 +233,8 @@ mod tests {
             "shm-crate:/ipcbench-shmcrate-12-../x",
             "shm-crate:/ipcbench-shm-12-x",
         ] {
-            assert_eq!(parse_endpoint(bad), None, "{bad:?}");
+            let e = parse_endpoint(&ep(bad)).expect_err(bad).to_string();
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
         }
     }
 }

@@ -337,7 +337,7 @@ mod imp {
             endpoint: &Endpoint,
             _opts: &Options,
         ) -> Result<(ShmSender<W>, ShmReceiver<W>), OpenError> {
-            let opened = segment::open(&endpoint.0, W::MODE.id())?;
+            let opened = segment::open(endpoint, W::MODE.id())?;
             Ok(channel::halves(Link {
                 seg: opened.seg,
                 peer: opened.peer,

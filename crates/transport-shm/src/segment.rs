@@ -25,7 +25,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use rustix::fs::{MemfdFlags, SealFlags};
 use rustix::mm::{MapFlags, ProtFlags};
-use transport::{OpenError, process, shm_names};
+use transport::endpoint::Fields;
+use transport::{Endpoint, OpenError, process, shm_names};
 
 use crate::wait::Peer;
 
@@ -75,6 +76,14 @@ impl Shape {
         match self {
             Self::Pair => "shm",
             Self::Broadcast => "shmb",
+        }
+    }
+
+    /// The valid form of its endpoints, for errors.
+    const fn form(self) -> &'static str {
+        match self {
+            Self::Pair => "shm:<pid>:<fd>:ipcbench-shm-<name>",
+            Self::Broadcast => "shmb:<pid>:<fd>:ipcbench-shm-<name>",
         }
     }
 
@@ -361,7 +370,7 @@ pub struct Opened {
 
 /// Opens the segment an endpoint names, validates it and registers as its
 /// one connector.
-pub fn open(endpoint: &str, variant: u32) -> Result<Opened, OpenError> {
+pub fn open(endpoint: &Endpoint, variant: u32) -> Result<Opened, OpenError> {
     let opened = open_shaped(Shape::Pair, endpoint, variant)?;
     let id = &opened.seg.header().ident.0;
     // Relaxed on success and failure: the claim only excludes a second
@@ -381,22 +390,14 @@ pub fn open(endpoint: &str, variant: u32) -> Result<Opened, OpenError> {
 
 /// Opens the segment of shape `shape` an endpoint names and validates it,
 /// registering nothing.
-pub fn open_shaped(shape: Shape, endpoint: &str, variant: u32) -> Result<Opened, OpenError> {
-    let bad = || OpenError::BadEndpoint(endpoint.to_owned());
-    let mut parts = endpoint.splitn(4, ':');
-    if parts.next() != Some(shape.prefix()) {
-        return Err(bad());
-    }
-    let pid: u32 = parts
-        .next()
-        .and_then(|p| p.parse().ok())
-        .filter(|&p| p > 0 && p <= i32::MAX as u32)
-        .ok_or_else(bad)?;
-    let fd: u32 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-    let name = parts.next().ok_or_else(bad)?;
-    if !name.starts_with(NAME_PREFIX) || sanitize(name) != name {
-        return Err(bad());
-    }
+pub fn open_shaped(shape: Shape, endpoint: &Endpoint, variant: u32) -> Result<Opened, OpenError> {
+    let mut fields = Fields::read(endpoint, shape.form());
+    fields.scheme(shape.prefix())?;
+    let pid = fields.pid()?;
+    let fd: u32 = fields.number("fd")?;
+    let name = fields.rest("segment")?;
+    let ok = name.starts_with(NAME_PREFIX) && sanitize(name) == name;
+    fields.check("segment", name, ok)?;
     let peer = Peer::open_or_pid(pid);
     let path = format!("/proc/{pid}/fd/{fd}");
     // The fd number could have been reused for something else: make sure it

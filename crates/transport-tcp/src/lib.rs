@@ -31,6 +31,7 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+use transport::endpoint::Fields;
 use transport::framing::{self, FramedReader, FramedWriter};
 use transport::peer::{Gate, PeerCred};
 use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options};
@@ -175,19 +176,15 @@ fn describe(from: SocketAddr) -> String {
 
 /// The address and, if the endpoint has one, the token.
 fn parse(endpoint: &Endpoint) -> Result<(SocketAddr, Option<&str>), OpenError> {
-    let bad = || OpenError::BadEndpoint(endpoint.0.clone());
-    let rest = endpoint.0.strip_prefix(PREFIX).ok_or_else(bad)?;
-    let (addr, token) = match rest.split_once('#') {
-        Some((addr, token)) if token.len() == TOKEN_LEN => (addr, Some(token)),
-        Some(_) => return Err(bad()),
-        None => (rest, None),
-    };
-    let addr = addr
+    let mut fields = Fields::read_with_token(endpoint, "tcp:<ip>:<port>[#<token>]", TOKEN_LEN)?;
+    fields.scheme("tcp")?;
+    let text = fields.rest("address")?;
+    let addr = text
         .parse::<SocketAddr>()
         .ok()
         .filter(|a| a.port() != 0 && !a.ip().is_unspecified())
-        .ok_or_else(bad)?;
-    Ok((addr, token))
+        .ok_or_else(|| fields.bad("address", text))?;
+    Ok((addr, fields.token()))
 }
 
 impl transport::Transport for Tcp {

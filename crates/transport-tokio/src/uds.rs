@@ -15,6 +15,7 @@ use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::time::Instant;
 
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use transport::endpoint::Fields;
 use transport::peer::Gate;
 use transport::{Endpoint, OpenError, Options};
 
@@ -97,11 +98,9 @@ impl<F: Flavour> transport::Transport for TokioUdsTransport<F> {
     }
 
     fn connect(endpoint: &Endpoint, _opts: &Options) -> Result<Halves, OpenError> {
-        let name = endpoint
-            .0
-            .strip_prefix(PREFIX)
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let mut fields = Fields::read(endpoint, "tokio-uds:@<abstract name>");
+        fields.scheme("tokio-uds")?;
+        let name = fields.rest_after("abstract name", '@')?;
         let stream = UnixStream::connect_addr(&address(name)?)
             .map_err(|e| OpenError::io(format!("connect @{name}"), e))?;
         into_tokio::<F>(stream)

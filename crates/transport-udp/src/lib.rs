@@ -31,6 +31,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::time::Instant;
 
 use rustix::net::sockopt;
+use transport::endpoint::Fields;
 use transport::peer::{Gate, PeerCred, TOKEN_LEN, random_token, same_token};
 use transport::process::PeerProcess;
 use transport::{Capabilities, Endpoint, OpenError, Options};
@@ -230,18 +231,25 @@ fn halves(
 /// The listener's pid, the door's port and the token (absent from a
 /// public endpoint).
 fn parse(endpoint: &Endpoint) -> Result<(u32, u16, Option<[u8; TOKEN_LEN]>), OpenError> {
-    let bad = || OpenError::BadEndpoint(endpoint.0.clone());
-    let rest = endpoint.0.strip_prefix(PREFIX).ok_or_else(bad)?;
-    let (public, token) = match rest.split_once('#') {
-        Some((p, t)) => (p, Some(t.as_bytes().try_into().map_err(|_| bad())?)),
-        None => (rest, None),
+    let mut fields =
+        Fields::read_with_token(endpoint, "udp:<pid>:127.0.0.1:<port>[#<token>]", TOKEN_LEN)?;
+    fields.scheme("udp")?;
+    let pid = fields.pid()?;
+    let text = fields.rest("address")?;
+    let addr = text
+        .parse::<SocketAddrV4>()
+        .ok()
+        .filter(|a| *a.ip() == Ipv4Addr::LOCALHOST && a.port() != 0)
+        .ok_or_else(|| fields.bad("address", text))?;
+    // The token's length was checked as it was read.
+    let token = match fields.token() {
+        Some(t) => Some(
+            t.as_bytes()
+                .try_into()
+                .map_err(|_| fields.bad("token", "of the wrong length"))?,
+        ),
+        None => None,
     };
-    let (pid, addr) = public.split_once(':').ok_or_else(bad)?;
-    let pid = pid.parse().ok().filter(|&p| p > 0).ok_or_else(bad)?;
-    let addr: SocketAddrV4 = addr.parse().map_err(|_| bad())?;
-    if *addr.ip() != Ipv4Addr::LOCALHOST || addr.port() == 0 {
-        return Err(bad());
-    }
     Ok((pid, addr.port(), token))
 }
 

@@ -14,6 +14,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::time::Instant;
 
+use transport::endpoint::Fields;
 use transport::framing::{self, FramedReader, FramedWriter};
 use transport::peer::Gate;
 use transport::{DEFAULT_MAX_MESSAGE_SIZE, Endpoint, OpenError, Options};
@@ -77,10 +78,9 @@ impl transport::Transport for Uds {
     }
 
     fn connect(endpoint: &Endpoint, _opts: &Options) -> Result<Halves, OpenError> {
-        let name = endpoint
-            .0
-            .strip_prefix("uds:@")
-            .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let mut fields = Fields::read(endpoint, "uds:@<abstract name>");
+        fields.scheme("uds")?;
+        let name = fields.rest_after("abstract name", '@')?;
         let stream = UnixStream::connect_addr(&address(name)?)
             .map_err(|e| OpenError::io(format!("connect @{name}"), e))?;
         halves(stream)

@@ -35,6 +35,7 @@ use rustix::net::{
     RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags, SendAncillaryBuffer,
     SendFlags, recvmsg, sendmsg, sockopt,
 };
+use transport::endpoint::Fields;
 use transport::peer::{Gate, PeerCred};
 use transport::process::PeerProcess;
 use transport::{Capabilities, Endpoint, OpenError, Options, RecvError, SendError, shm_names};
@@ -338,12 +339,12 @@ fn halves(
 
 /// The listener's pid and the door's name.
 fn parse(endpoint: &Endpoint) -> Result<(u32, &str), OpenError> {
-    let bad = || OpenError::BadEndpoint(endpoint.0.clone());
-    let rest = endpoint.0.strip_prefix(PREFIX).ok_or_else(bad)?;
-    let (pid, name) = rest.split_once(":@").ok_or_else(bad)?;
-    let pid = pid.parse().ok().filter(|&p| p > 0).ok_or_else(bad)?;
+    let mut fields = Fields::read(endpoint, "unix-dgram:<pid>:@ipcbench-dgram-<name>");
+    fields.scheme("unix-dgram")?;
+    let pid = fields.pid()?;
+    let name = fields.rest_after("door", '@')?;
     let ok = name.starts_with("ipcbench-dgram-") && name.chars().all(shm_names::is_safe);
-    ok.then_some((pid, name)).ok_or_else(bad)
+    Ok((pid, fields.check("door", name, ok)?))
 }
 
 impl transport::Transport for UnixDgram {

@@ -273,6 +273,7 @@
 #![forbid(unsafe_code)]
 
 pub mod broadcast;
+pub mod endpoint;
 pub mod framing;
 pub mod loan;
 pub mod mqueue_names;
@@ -429,9 +430,10 @@ pub enum OpenError {
         #[source]
         source: io::Error,
     },
-    /// The endpoint string is not one this backend produced.
-    #[error("malformed endpoint {0:?}")]
-    BadEndpoint(String),
+    /// The endpoint string is not one this backend produced: which field
+    /// is wrong, its value and the valid form ([`endpoint::Fields`]).
+    #[error("{0}")]
+    BadEndpoint(endpoint::Malformed),
     /// The peer did not show up before the deadline.
     #[error("peer did not connect before the deadline")]
     Timeout,

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use rustix::pipe::{PipeFlags, fcntl_setpipe_size, pipe_with};
 
+use crate::endpoint::Fields;
 use crate::{Endpoint, OpenError, wait_readable};
 
 const HELLO: u8 = 0x5A;
@@ -81,8 +82,7 @@ impl PipeRendezvous {
     /// Opens the pipes an endpoint with `prefix` names and says hello;
     /// returns (to the listener, from the listener).
     pub fn connect(prefix: &str, endpoint: &Endpoint) -> Result<(File, File), OpenError> {
-        let (pid, w, r) =
-            parse(prefix, endpoint).ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+        let (pid, w, r) = parse(prefix, endpoint)?;
         let open = |fd: u32, write: bool| {
             let path = format!("/proc/{pid}/fd/{fd}");
             OpenOptions::new()
@@ -99,15 +99,16 @@ impl PipeRendezvous {
     }
 }
 
+/// The form of a pipe endpoint.
+const FORM: &str = "<backend>:<pid>:<write fd>:<read fd>";
+
 /// `<prefix>:<pid>:<write fd>:<read fd>` to its numbers.
-fn parse(prefix: &str, endpoint: &Endpoint) -> Option<(u32, u32, u32)> {
-    let mut parts = endpoint.0.split(':');
-    if parts.next() != Some(prefix) {
-        return None;
-    }
-    let mut num = || parts.next().and_then(|p| p.parse::<u32>().ok());
-    let parsed = (num()?, num()?, num()?);
-    parts.next().is_none().then_some(parsed)
+fn parse(prefix: &str, endpoint: &Endpoint) -> Result<(u32, u32, u32), OpenError> {
+    let mut f = Fields::read(endpoint, FORM);
+    f.scheme(prefix)?;
+    let parsed = (f.pid()?, f.number("write fd")?, f.number("read fd")?);
+    f.end()?;
+    Ok(parsed)
 }
 
 #[cfg(test)]
@@ -119,18 +120,22 @@ mod tests {
     fn endpoint_parsing() {
         let ep = |s: &str| Endpoint(s.into());
         assert_eq!(
-            parse("tokio-pipe", &ep("tokio-pipe:12:3:4")),
-            Some((12, 3, 4))
+            parse("tokio-pipe", &ep("tokio-pipe:12:3:4")).expect("valid"),
+            (12, 3, 4)
         );
         for bad in [
             "pipe:1:2:3",
             "tokio-pipe:1:2",
             "tokio-pipe:1:2:3:4",
             "tokio-pipe:a:2:3",
+            "tokio-pipe:0:2:3",
             "",
         ] {
-            assert_eq!(parse("tokio-pipe", &ep(bad)), None, "{bad}");
+            let e = parse("tokio-pipe", &ep(bad)).expect_err(bad).to_string();
+            assert!(e.contains(&format!("{bad:?}")) && e.contains(FORM), "{e}");
         }
+        let e = parse("tokio-pipe", &ep("tokio-pipe:1:x:3")).expect_err("fd");
+        assert!(e.to_string().contains("bad write fd \"x\""), "{e}");
     }
 
     #[test]

@@ -61,8 +61,7 @@ fn recv_failed(e: iceoryx2::port::ReceiveError) -> RecvError {
 /// `Transport::subscribe` of `Iox2<F>`.
 pub(crate) fn subscribe<F: Flavour>(endpoint: &Endpoint) -> Result<Iox2Subscriber, OpenError> {
     crate::service::quiet_logs();
-    let (publisher_pid, domain, base) = parse_endpoint(endpoint, F::NAME)
-        .ok_or_else(|| OpenError::BadEndpoint(endpoint.0.clone()))?;
+    let (publisher_pid, domain, base) = parse_endpoint(endpoint, F::NAME)?;
     let publisher = PeerProcess::open_or_pid(publisher_pid);
     let cfg = domain.config().map_err(OpenError::Backend)?;
     let guard = Guard::new(domain.clone());

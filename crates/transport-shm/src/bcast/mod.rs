@@ -185,7 +185,7 @@ impl<W> Drop for ShmBroadcastListener<W> {
 
 /// `Transport::subscribe` of `Shm<W>`: joins as the next subscriber.
 pub(crate) fn subscribe<W: Wait>(endpoint: &Endpoint) -> Result<ShmReceiver<W>, OpenError> {
-    let opened = segment::open_shaped(Shape::Broadcast, &endpoint.0, W::MODE.id())?;
+    let opened = segment::open_shaped(Shape::Broadcast, endpoint, W::MODE.id())?;
     let t = table(&opened.seg)?;
     let group = &t.group.0;
     // Relaxed: written before the endpoint was handed out.

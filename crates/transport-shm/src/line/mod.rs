@@ -158,7 +158,7 @@ impl transport::Transport for ShmLine {
         endpoint: &Endpoint,
         _opts: &Options,
     ) -> Result<(ShmLineSender, ShmLineReceiver), OpenError> {
-        let opened = segment::open(&endpoint.0, VARIANT)?;
+        let opened = segment::open(endpoint, VARIANT)?;
         Ok(halves(Link {
             seg: opened.seg,
             peer: opened.peer,
