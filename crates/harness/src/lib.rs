@@ -3,8 +3,8 @@
 //! message, and folds the measurements into a versioned results file.
 //!
 //! Map: [`registry`] names the backends; [`supervisor`] runs a pair of
-//! [`role`] processes, which talk [`protocol`] lines and are known by
-//! [`children`]; [`workload`] holds what the pair does and times; [`stats`]
+//! [`role`] processes (each a [`role_process::RoleProcess`]), which talk
+//! [`protocol`] lines and are known by [`children`]; [`workload`] holds what the pair does and times; [`stats`]
 //! summarises; [`floors`] measures the machine's bounds; [`mod@bench`] runs a
 //! whole matrix, [`preset`] names bench-all's; [`cli`] is the command line.
 
@@ -23,6 +23,7 @@ pub mod protocol;
 pub mod registry;
 pub mod remote;
 pub mod role;
+pub mod role_process;
 pub mod sizes;
 pub mod soak;
 pub mod stats;

@@ -30,16 +30,7 @@ pub fn without_overridden(pass: &Pass, given: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use results::preset::{IN_PLACE_TRANSPORTS, PRESETS};
-
-    /// The values given to `flag` in a pass's arguments (repeatable flags
-    /// give several).
-    fn flag_values<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
-        args.chunks(2)
-            .filter(|w| w[0] == flag)
-            .map(|w| w[1].as_str())
-            .collect()
-    }
+    use results::preset::{IN_PLACE_TRANSPORTS, PRESETS, flag_values};
 
     /// The table of what each preset runs, as docs/methodology.md quotes it
     /// (a test keeps the two equal, so the document states what runs).

@@ -13,12 +13,8 @@
 //! (TCP's token, see `Endpoint::public`) reaches the connecting side in the
 //! [`ENDPOINT_SECRETS`] variable, not on its world-readable command line.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -26,7 +22,8 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::placement::Role;
 use crate::protocol::Line;
-use crate::role::{ENDPOINT_SECRETS, RoleOutput, RoleSpec};
+use crate::role::{RoleOutput, RoleSpec};
+use crate::role_process::{RoleProcess, Start};
 
 /// Deadlines for one pair.
 #[derive(Debug, Clone, Copy)]
@@ -47,9 +44,6 @@ impl Default for Limits {
     }
 }
 
-/// How many bytes of a child's stderr to keep for the error message.
-const STDERR_TAIL: usize = 4096;
-
 /// Events from the processes' stdout readers, by index in the group
 /// (0 = producer, 1.. = consumers).
 enum Event {
@@ -57,16 +51,11 @@ enum Event {
     Eof(usize),
 }
 
+/// A member of the group: its process and what it has said.
 struct Proc {
-    /// "producer", "consumer" or "worker 2", for messages.
-    label: String,
     /// Position in the group: 0 the producer, 1.. the consumers.
     index: usize,
-    child: Child,
-    /// A listening process's stdin, until it has been told its peers' pids.
-    stdin: Option<ChildStdin>,
-    stderr: Arc<Mutex<String>>,
-    status: Option<ExitStatus>,
+    process: RoleProcess,
     eof: bool,
     result: Option<RoleOutput>,
     progress: usize,
@@ -81,152 +70,36 @@ impl Proc {
         events: mpsc::Sender<Event>,
         secrets: Option<&str>,
     ) -> Result<Self> {
-        let json = serde_json::to_string(spec)?;
-        let mut cmd = Command::new(exe);
-        if let Some(secrets) = secrets {
-            cmd.env(ENDPOINT_SECRETS, secrets);
-        }
-        let stdin = if crate::role::listens(spec) {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        };
-        cmd.arg("__role")
-            .arg(json)
-            .stdin(stdin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // SAFETY: the closure only calls prctl, which is async-signal-safe.
-        // If the supervisor dies, however it dies, the kernel kills the child.
-        unsafe {
-            cmd.pre_exec(|| {
-                rustix::process::set_parent_process_death_signal(Some(
-                    rustix::process::Signal::KILL,
-                ))
-                .map_err(std::io::Error::from)
-            });
-        }
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("starting the {label} process ({})", exe.display()))?;
-        crate::children::register(child.id(), spec.role, &spec.tag);
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().context("child stdout")?;
-        let stderr_pipe = child.stderr.take().context("child stderr")?;
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if events.send(Event::Line(index, line)).is_err() {
-                    return;
-                }
-            }
-            let _ = events.send(Event::Eof(index));
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        thread::spawn(move || {
-            let mut r = BufReader::new(stderr_pipe);
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = r.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = sink.lock() {
-                    s.push_str(&String::from_utf8_lossy(&chunk[..n]));
-                    if s.len() > 2 * STDERR_TAIL {
-                        let cut = s.len() - STDERR_TAIL;
-                        let cut = (cut..s.len())
-                            .find(|&i| s.is_char_boundary(i))
-                            .unwrap_or(s.len());
-                        s.drain(..cut);
-                    }
-                }
-            }
-        });
-        Ok(Self {
+        let start = Start {
+            exe,
+            spec,
             label,
+            secrets,
+            reads_peers: crate::role::listens(spec),
+        };
+        let process = RoleProcess::spawn(start, events, move |line| match line {
+            Some(line) => Event::Line(index, line),
+            None => Event::Eof(index),
+        })?;
+        Ok(Self {
             index,
-            child,
-            stdin,
-            stderr,
-            status: None,
+            process,
             eof: false,
             result: None,
             progress: 0,
         })
     }
 
-    /// Tells a listening process which processes to admit, and closes its
-    /// stdin.
-    fn tell_peers(&mut self, pids: &[u32]) -> Result<()> {
-        if let Some(mut stdin) = self.stdin.take() {
-            for &pid in pids {
-                writeln!(stdin, "{}", Line::Peer(pid))
-                    .with_context(|| format!("telling the {} its peers", self.label))?;
-            }
-        }
-        Ok(())
-    }
-
-    fn poll_exit(&mut self) -> Result<()> {
-        if self.status.is_none() {
-            self.status = self
-                .child
-                .try_wait()
-                .with_context(|| format!("waiting for the {}", self.label))?;
-            if self.status.is_some() {
-                crate::children::unregister(self.child.id());
-            }
-        }
-        Ok(())
-    }
-
     fn failed(&self) -> bool {
-        self.status.is_some_and(|s| !s.success())
+        self.process.failed()
     }
 
     fn done(&self) -> bool {
-        self.status.is_some_and(|s| s.success()) && self.eof
+        self.process.succeeded() && self.eof
     }
 
-    fn kill(&mut self) {
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            self.status = self.child.wait().ok();
-            crate::children::unregister(self.child.id());
-        }
-    }
-
-    /// "consumer (pid 12) was killed by signal 9 (SIGKILL): <stderr>".
     fn describe(&self) -> String {
-        let pid = self.child.id();
-        let how = match self.status {
-            Some(s) => match (s.code(), s.signal()) {
-                (Some(c), _) => format!("exited with status {c}"),
-                (_, Some(sig)) => format!(
-                    "was killed by signal {sig} ({})",
-                    processes::signal_name(sig)
-                ),
-                _ => "ended".to_owned(),
-            },
-            None => "was still running".to_owned(),
-        };
-        let err = self
-            .stderr
-            .lock()
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_default();
-        if err.is_empty() {
-            format!("{} (pid {pid}) {how}", self.label)
-        } else {
-            format!("{} (pid {pid}) {how}: {err}", self.label)
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.describe()
     }
 }
 
@@ -285,12 +158,12 @@ pub fn run_group(
             events_tx.clone(),
             Some(&secrets.join(",")),
         )?;
-        pids.push(p.child.id());
+        pids.push(p.process.pid());
         procs.push(p);
     }
     drop(events_tx);
     for p in &mut procs[..listeners] {
-        p.tell_peers(&pids)?;
+        p.process.tell_peers(&pids)?;
     }
     // From here on, an event's index is a position: producer, then workers.
     procs.sort_by_key(|p| p.index);
@@ -367,7 +240,7 @@ fn await_endpoints(
             Ok(Event::Eof(i)) => {
                 if let Some(k) = at(procs, i) {
                     let p = &mut procs[k];
-                    p.status = p.child.wait().ok();
+                    p.process.reap();
                     bail!("{} before publishing an endpoint", p.describe());
                 }
             }
@@ -375,8 +248,7 @@ fn await_endpoints(
             Err(RecvTimeoutError::Disconnected) => bail!("lost contact with the processes"),
         }
         for p in procs.iter_mut() {
-            p.poll_exit()?;
-            if p.status.is_some() {
+            if p.process.exited() {
                 bail!("{} before publishing an endpoint", p.describe());
             }
         }
@@ -385,7 +257,7 @@ fn await_endpoints(
                 .iter()
                 .zip(&endpoints)
                 .filter(|(_, e)| e.is_none())
-                .map(|(p, _)| p.label.as_str())
+                .map(|(p, _)| p.process.label())
                 .collect();
             bail!(
                 "no endpoint within {:?} from: {}",
@@ -416,10 +288,9 @@ fn supervise(
                         last_progress = Instant::now();
                     }
                     Ok(Line::Result(json)) => {
-                        p.result = Some(
-                            serde_json::from_str(&json)
-                                .with_context(|| format!("{} sent malformed results", p.label))?,
-                        );
+                        p.result = Some(serde_json::from_str(&json).with_context(|| {
+                            format!("{} sent malformed results", p.process.label())
+                        })?);
                     }
                     // Anything else a role prints is not the protocol's.
                     _ => {}
@@ -435,7 +306,7 @@ fn supervise(
             Err(RecvTimeoutError::Disconnected) => thread::sleep(Duration::from_millis(2)),
         }
         for p in procs.iter_mut() {
-            p.poll_exit()?;
+            p.process.poll_exit()?;
         }
         if procs.iter().any(Proc::failed) {
             return Err(failure(procs));
@@ -468,15 +339,7 @@ fn failure(procs: &mut [Proc]) -> anyhow::Error {
 
 /// Gives the processes `grace` to exit on their own, then kills the rest.
 fn end_all(procs: &mut [Proc], grace: Duration) {
-    processes::poll_until(grace, || {
-        for p in procs.iter_mut() {
-            let _ = p.poll_exit();
-        }
-        procs.iter().all(|p| p.status.is_some())
-    });
-    for p in procs.iter_mut() {
-        p.kill();
-    }
+    RoleProcess::stop_with_grace(procs.iter_mut().map(|p| &mut p.process), grace);
 }
 
 /// No progress for the stall limit: kill everything and say how far each got.
@@ -485,11 +348,11 @@ fn stalled(procs: &mut [Proc], sizes: usize, limits: Limits) -> anyhow::Error {
     // peer die and exit on their own, removing what their transport created
     // (iceoryx2's files), instead of leaving it to the next run's sweep.
     // Whatever is still there after the grace is killed.
-    procs[0].kill();
+    procs[0].process.kill();
     end_all(procs, CONSUMER_GRACE);
     let counts: Vec<String> = procs
         .iter()
-        .map(|p| format!("{} {}/{sizes}", p.label, p.progress))
+        .map(|p| format!("{} {}/{sizes}", p.process.label(), p.progress))
         .collect();
     anyhow!(
         "no progress for {:?}: killed every process (sizes finished: {}); the transport is stalled or deadlocked",

@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::child::RoleChild;
 use super::wire::{self, MAX_LINE, PROTOCOL, ToClient, ToServer, VERSION};
 use super::{Failure, Kind, one_clock};
 use crate::placement::Role;
 use crate::protocol::Line;
 use crate::role::{RoleOutput, RoleSpec};
+use crate::role_process::{RoleProcess, Start};
 use crate::supervisor::Limits;
 
 /// How long connecting, and then the server's answer to the hello, may take.
@@ -315,14 +315,16 @@ impl Session {
         producer_spec.remote = true;
         producer_spec.endpoint = Some(public.to_owned());
         producer_spec.connect_timeout_ms = limits.connect.as_millis() as u64;
-        let mut producer = RoleChild::spawn(
+        let start = Start {
             exe,
-            &producer_spec,
-            "producer",
-            Some(secret),
-            conn.events_tx.clone(),
-            move |line| Event::Local(trial, line),
-        )?;
+            spec: &producer_spec,
+            label: "producer".to_owned(),
+            secrets: Some(secret),
+            reads_peers: false,
+        };
+        let mut producer = RoleProcess::spawn(start, conn.events_tx.clone(), move |line| {
+            Event::Local(trial, line)
+        })?;
         let mut w = Watch::default();
         let mut last = Instant::now();
         loop {

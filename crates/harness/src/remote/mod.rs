@@ -19,7 +19,6 @@
 //!
 //! Failures have their own exit codes ([`Failure`], [`exit_code`]).
 
-mod child;
 pub mod client;
 pub mod serve;
 pub mod wire;

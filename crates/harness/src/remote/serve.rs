@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::child::RoleChild;
 use super::wire::{self, MAX_HELLO, MAX_LINE, PROTOCOL, ToClient, ToServer, VERSION};
 use super::{Failure, Kind, WORKLOADS};
 use crate::placement::Role;
 use crate::protocol::Line;
+use crate::role_process::{RoleProcess, Start};
 
 /// How long a new connection may take to send its hello.
 const HELLO_WAIT: Duration = Duration::from_secs(5);
@@ -310,14 +310,18 @@ impl Trial<'_> {
         spec.bind = Some(self.here);
         spec.remote = true;
         spec.connect_timeout_ms = self.limits.0.as_millis() as u64;
-        let mut child = match RoleChild::spawn(
-            self.exe,
-            &spec,
-            "consumer",
-            None,
-            events_tx.clone(),
-            move |line| Event::Role(trial, line),
-        ) {
+        // An empty stdin: no `PEER` lines (the transport's token admits the
+        // producer, which runs on another host).
+        let start = Start {
+            exe: self.exe,
+            spec: &spec,
+            label: "consumer".to_owned(),
+            secrets: None,
+            reads_peers: false,
+        };
+        let mut child = match RoleProcess::spawn(start, events_tx.clone(), move |line| {
+            Event::Role(trial, line)
+        }) {
             Ok(c) => c,
             Err(e) => {
                 let message = format!("{e:#}");

@@ -16,6 +16,16 @@ pub use pass::{Family, Pass};
 pub use python::{PyFanout, PyGather, PyHandover, PyLarge, PythonMatrix};
 pub use rust::{IN_PLACE, IN_PLACE_SMALL, IN_PLACE_TRANSPORTS, InPlace};
 
+/// The values given to `flag` in arguments as [`Pass::args`] or
+/// [`PythonMatrix::args`] spell them (every flag followed by one value; a
+/// repeated flag gives several).
+pub fn flag_values<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
+    args.chunks(2)
+        .filter(|w| w[0] == flag)
+        .map(|w| w[1].as_str())
+        .collect()
+}
+
 impl Preset {
     /// The main `ipcbench run` pass.
     pub fn main_pass(self) -> Pass {

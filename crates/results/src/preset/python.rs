@@ -213,15 +213,8 @@ pub(super) fn matrix(preset: Preset) -> PythonMatrix {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::preset::flag_values;
     use crate::vocab::PRESETS;
-
-    /// The values given to `flag` in a matrix's arguments.
-    fn flag_values<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
-        args.chunks(2)
-            .filter(|w| w[0] == flag)
-            .map(|w| w[1].as_str())
-            .collect()
-    }
 
     #[test]
     fn only_full_runs_measure_ray_and_torch() {
