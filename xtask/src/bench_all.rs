@@ -124,18 +124,7 @@ pub(crate) fn bench_all(args: &BenchArgs) -> Result<()> {
         args,
         "building the release binary (cargo build --release -p harness)",
     );
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-p", "harness"])
-        .current_dir(&root)
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build --release -p harness failed");
-    }
-    // Cargo puts the binary under CARGO_TARGET_DIR when that is set.
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let exe = target.join("release/ipcbench");
+    let exe = build_release(&root)?;
 
     // Everything is written into a staging directory next to the output and
     // moved into place only at the end: an interrupted run leaves the last
@@ -178,6 +167,7 @@ pub(crate) fn bench_all(args: &BenchArgs) -> Result<()> {
     }
     render_into(
         &staging,
+        &out_dir.join("remote"),
         args.baseline.as_deref(),
         python.is_none() && !args.no_python,
     )?;
@@ -229,6 +219,22 @@ fn ipcbench_run(
         cmd.arg("--quiet");
     }
     cmd
+}
+
+/// Builds the release `ipcbench` and returns its path.
+pub(crate) fn build_release(root: &Path) -> Result<PathBuf> {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "-p", "harness"])
+        .current_dir(root)
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release -p harness failed");
+    }
+    // Cargo puts the binary under CARGO_TARGET_DIR when that is set.
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    Ok(target.join("release/ipcbench"))
 }
 
 pub(crate) fn step(args: &BenchArgs, what: &str) {

@@ -1,17 +1,21 @@
 //! Project automation (the cargo-xtask convention): `cargo xtask bench-all`
 //! builds the release binary, runs the benchmark matrix and the Python
-//! baseline, and replaces results/ only once everything was written.
+//! baseline, and replaces results/ only once everything was written;
+//! `cargo xtask bench-remote` adds the run across two network namespaces.
 //!
 //! Layout: this file holds the clap command and its dispatch; `bench_all`
 //! the run of each mode (its Rust matrix is the harness's `ipcbench run
 //! --preset`, its Python one is here), `python` the Python baseline,
 //! `render` reading, rendering, auditing and replacing results directories,
+//! `bench_remote` and `netns` the remote run across a veth pair,
 //! `readme` the project README's results excerpt, `interrupt` signals and
 //! staging directories, `pyenv` the baseline's virtual environment, `soak`
 //! the `ipcbench.Queue` memory soak.
 
 mod bench_all;
+mod bench_remote;
 mod interrupt;
+mod netns;
 mod pyenv;
 mod python;
 mod readme;
@@ -39,6 +43,13 @@ enum Task {
         after_help = "Examples:\n  cargo xtask bench-all            # default matrix: 10 trials per headline cell, about 11 min here\n  cargo xtask bench-all --quick    # low-precision smoke run, about 30 s here once built\n  cargo xtask bench-all --full --out results/full  # every placement, codec, paced, and Ray: about 63 min here\n  cargo xtask bench-all --quick --out /tmp/ipcbench-smoke\n  cargo xtask bench-all --baseline results/results.json --out /tmp/new"
     )]
     BenchAll(BenchArgs),
+    /// Measure what leaving the machine costs: ipcbench serve and run --remote (tcp, quic) in
+    /// two network namespaces joined by a veth pair (root), with a netem delay where the
+    /// kernel has netem, into DIR/remote/; then re-render DIR. Skips, saying why, elsewhere.
+    #[command(
+        after_help = "Examples:\n  sudo cargo xtask bench-remote     # after bench-all: about 1 min here\n  sudo cargo xtask bench-remote --out /tmp/ipcbench-smoke --trials 3 --messages 20 --sizes 800B"
+    )]
+    BenchRemote(bench_remote::RemoteArgs),
     /// Re-run only the Python multiprocessing.Queue baseline (every placement
     /// of the chosen matrix) into DIR/python.json, and re-render DIR.
     #[command(
@@ -99,6 +110,7 @@ fn main() -> ExitCode {
     }
     let r = match cli.command {
         Task::BenchAll(args) => bench_all::bench_all(&args),
+        Task::BenchRemote(args) => bench_remote::bench_remote(&args),
         Task::Render { dir } => render::render_dir(&dir),
         Task::Audit { dir } => render::audit_dir(&dir),
         Task::SoakPy {

@@ -62,10 +62,39 @@ pub(crate) fn replace_generated(out_dir: &Path, staging: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The remote runs (`cargo xtask bench-remote`, or `ipcbench run --remote
+/// --json`) kept in `remote_dir` (a results directory's `remote/`): every
+/// `*.json` there, by name; none if it does not exist.
+pub(crate) fn read_remote(remote_dir: &Path) -> Result<Vec<Results>> {
+    if !remote_dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<_> = std::fs::read_dir(remote_dir)
+        .with_context(|| format!("listing {}", remote_dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            Results::read(f).with_context(|| format!("reading the remote run {}", f.display()))
+        })
+        .collect()
+}
+
 /// Renders every format (`report::export_all`: the SVG plots, README.md and
-/// details, index.html, results.csv) next to results.json.
-pub(crate) fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: bool) -> Result<()> {
+/// details, index.html, results.csv) next to results.json, with the remote
+/// runs of `remote_dir` beside it.
+pub(crate) fn render_into(
+    dir: &Path,
+    remote_dir: &Path,
+    baseline: Option<&Path>,
+    python_missing: bool,
+) -> Result<()> {
     let results = Results::read(&dir.join("results.json"))?;
+    let remote = read_remote(remote_dir)?;
     let python = dir.join("python.json");
     let python = python
         .exists()
@@ -75,6 +104,7 @@ pub(crate) fn render_into(dir: &Path, baseline: Option<&Path>, python_missing: b
     let opts = RenderOptions {
         python: python.as_ref(),
         baseline: baseline.as_ref(),
+        remote: &remote,
         ..RenderOptions::default()
     };
     for page in report::export_all(&results, &opts) {
@@ -101,7 +131,7 @@ pub(crate) fn render_dir(dir: &Path) -> Result<()> {
     if dir.join("python.json").exists() {
         std::fs::copy(dir.join("python.json"), staging.join("python.json"))?;
     }
-    render_into(&staging, None, false)?;
+    render_into(&staging, &dir.join("remote"), None, false)?;
     replace_generated(dir, &staging)?;
     drop(guard);
     if dir.canonicalize().ok() == root().join("results").canonicalize().ok() {

@@ -139,6 +139,10 @@ fn a_remote_run_verifies_and_keeps_only_one_clock_metrics() {
         .remote(&[
             "--stream-min-ms",
             "20",
+            "--link",
+            "loopback",
+            "--delay-not-measured",
+            "not asked for",
             "--json",
             json.to_str().expect("utf-8 path"),
         ])
@@ -172,7 +176,15 @@ fn a_remote_run_verifies_and_keeps_only_one_clock_metrics() {
             .as_deref()
             .is_some_and(|n| n.contains("across hosts"))
     }));
-    assert!(r.environment.extra.iter().any(|(k, _)| k == "remote"));
+    assert!(results::remote::is_remote(&r));
+    // What the flags said of the link, for the report's "What leaving the
+    // machine costs".
+    assert_eq!(results::remote::entry(&r, "link"), Some("loopback"));
+    assert_eq!(
+        results::remote::entry(&r, "delay_not_measured"),
+        Some("not asked for")
+    );
+    assert_eq!(results::remote::added_delay_us(&r), 0.0);
     serve.await_log("consumer pid");
 }
 

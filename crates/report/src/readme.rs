@@ -19,6 +19,9 @@ pub struct RenderOptions<'a> {
     pub threshold: f64,
     /// Plots to link: (title, path of the SVG relative to the README).
     pub plots: Vec<(String, String)>,
+    /// Remote runs (`ipcbench run --remote`) beside this one: they add the
+    /// answer "What leaving the machine costs".
+    pub remote: &'a [Results],
 }
 
 impl Default for RenderOptions<'_> {
@@ -28,6 +31,7 @@ impl Default for RenderOptions<'_> {
             baseline: None,
             threshold: DEFAULT_THRESHOLD,
             plots: Vec::new(),
+            remote: &[],
         }
     }
 }
@@ -148,6 +152,7 @@ pub fn render_markdown(results: &Results, opts: &RenderOptions<'_>) -> String {
     for q in &a.questions {
         answers::render(&mut d, q);
     }
+    sections::leaving::render(&mut d, results, opts.remote);
     answers::render_floors(&mut d, &a.floors, a.floor.as_ref());
     d.h(2, "Details");
     let mut toc: Vec<String> = detail_pages(results, opts)

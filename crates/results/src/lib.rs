@@ -15,6 +15,7 @@ pub mod index;
 pub mod io;
 pub mod loans;
 pub mod preset;
+pub mod remote;
 pub mod schema;
 pub mod vocab;
 

@@ -22,6 +22,18 @@ pub(super) struct RemoteArgs {
     /// The token `ipcbench serve` printed (with --remote).
     #[arg(long, value_name = "TOKEN", requires = "remote")]
     token: Option<String>,
+    /// How the two hosts are joined, in words, recorded in the results (with --remote).
+    /// Example: --link "veth pair between two network namespaces"
+    #[arg(long, value_name = "TEXT", requires = "remote")]
+    link: Option<String>,
+    /// The delay added on each end of the link (netem), in microseconds, recorded in the
+    /// results: the report shows such a run beside the undelayed one (with --remote).
+    #[arg(long, value_name = "MICROSECONDS", requires = "remote", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    added_delay_us: Option<u32>,
+    /// Why no run with an added delay accompanies this one, recorded in the results and
+    /// shown in the report's delayed columns (with --remote).
+    #[arg(long, value_name = "REASON", requires = "remote")]
+    delay_not_measured: Option<String>,
 }
 
 /// The session, when `--remote` is given: the run's transports and
@@ -72,10 +84,32 @@ pub(super) fn open(
     Session::open(server, token).map(Some)
 }
 
-/// The environment entry a remote run's results carry.
-pub(super) fn environment_entry(s: &Session) -> (String, String) {
+/// The environment entries a remote run's results carry: where the
+/// consumers ran, and what the flags said of the link
+/// (`results::remote`'s keys).
+pub(super) fn environment_entries(args: &RemoteArgs, s: &Session) -> Vec<(String, String)> {
+    let mut v = vec![remote_entry(s)];
+    let link = [
+        (results::remote::LINK, args.link.clone()),
+        (
+            results::remote::ADDED_DELAY_US,
+            args.added_delay_us.map(|d| d.to_string()),
+        ),
+        (
+            results::remote::DELAY_NOT_MEASURED,
+            args.delay_not_measured.clone(),
+        ),
+    ];
+    v.extend(
+        link.into_iter()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?))),
+    );
+    v
+}
+
+fn remote_entry(s: &Session) -> (String, String) {
     (
-        "remote".to_owned(),
+        results::remote::REMOTE.to_owned(),
         format!(
             "consumers on {} (ipcbench serve {} at {}); producers on this host; only metrics \
              timed on one clock: pingpong rtt, stream throughput, seed total through the \

@@ -377,7 +377,9 @@ fn measure(args: &RunArgs, command: String) -> Result<Measured> {
     // built and when it started, even if the tree changes meanwhile.
     let mut environment = crate::env::collect(command, clock);
     if let Some(s) = &plan.remote {
-        environment.extra.push(super::remote::environment_entry(s));
+        environment
+            .extra
+            .extend(super::remote::environment_entries(&args.remote, s));
     }
     let skipped = skipped_cells(&plan, args.quiet);
     let mut outcome = bench::execute(&plan, &exe)?;

@@ -9,6 +9,7 @@ pub mod cpu_map;
 pub mod environment;
 pub mod fanout;
 pub mod fits;
+pub mod leaving;
 pub mod machine;
 pub mod matrix;
 pub mod paced;
