@@ -4,6 +4,7 @@ the error a failed trial raises."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
@@ -21,16 +22,57 @@ class TrialError(Exception):
     """A trial that did not deliver every message intact."""
 
 
-def cpus_for(placement: str, role: str) -> set[int] | None:
-    """The CPUs a role runs on: ``split`` puts the producer on CPU 0 and the
-    consumer on CPU 1, ``same`` both on CPU 0, ``none`` leaves the scheduler
-    free. The in-process mode gets both split CPUs, so the queue's feeder
-    thread can run beside the main thread as it could in the notebook."""
+#: The environment variable through which ``cargo xtask`` hands over the CPUs
+#: ipcbench's topology chose for ``split`` and ``same`` (the JSON of the
+#: results' ``placement_cpus``), so the baseline runs on the same CPUs as the
+#: Rust roles. Spawned workers inherit it.
+CPUS_ENV = "IPCBENCH_PLACEMENT_CPUS"
+
+
+class BadCpus(ValueError):
+    """``IPCBENCH_PLACEMENT_CPUS`` does not name CPUs this process may use."""
+
+
+def placement_cpus(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The CPUs ``split`` and ``same`` stand for: from ``CPUS_ENV`` when set
+    (checked against the CPUs this process may run on), else CPUs 0/1 and 0
+    with the reason in ``fallback``, as the Rust results record it."""
+    raw = (os.environ if environ is None else environ).get(CPUS_ENV)
+    if not raw:
+        return {"split": [0, 1], "same": 0,
+                "fallback": f"{CPUS_ENV} not set: CPUs 0/1 as in the notebook"}
+    try:
+        got = json.loads(raw)
+        split = [int(c) for c in got["split"]]
+        same = int(got["same"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise BadCpus(f"{CPUS_ENV}={raw!r} is not the placement CPUs' JSON "
+                      f'(expected e.g. {{"split": [0, 1], "same": 0}}): {e}') from None
+    allowed = os.sched_getaffinity(0)
+    bad = [c for c in [*split, same] if c not in allowed]
+    if len(split) != 2 or split[0] == split[1] or bad:
+        raise BadCpus(f"{CPUS_ENV}={raw!r}: split needs two distinct CPUs and every CPU must be "
+                      f"one this process may use ({', '.join(map(str, sorted(allowed)))}); "
+                      f"bad: {bad or split}")
+    out = {"split": split, "same": same}
+    if got.get("split_relation"):
+        out["split_relation"] = str(got["split_relation"])
+    return out
+
+
+def cpus_for(placement: str, role: str, environ: dict[str, str] | None = None) -> set[int] | None:
+    """The CPUs a role runs on: ``split`` puts the producer and the consumer
+    on the two CPUs of :func:`placement_cpus` (0 and 1 unless ipcbench chose
+    others), ``same`` both on its one CPU, ``none`` leaves the scheduler free.
+    The in-process mode gets both split CPUs, so the queue's feeder thread can
+    run beside the main thread as it could in the notebook."""
     if placement == "none":
         return None
+    cpus = placement_cpus(environ)
     if placement == "same":
-        return {0}
-    return {"producer": {0}, "consumer": {1}, "inproc": {0, 1}}[role]
+        return {cpus["same"]}
+    a, b = cpus["split"]
+    return {"producer": {a}, "consumer": {b}, "inproc": {a, b}}[role]
 
 
 def pin(placement: str, role: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import ray_alternative
-from mpqueue_common import MONO, clock
+from mpqueue_common import MONO, clock, placement_cpus
 
 SCHEMA_VERSION = 2
 METRICS = ("total", "put", "get")
@@ -224,6 +224,7 @@ def environment(args, start_method: str, start: datetime.datetime, script: str) 
         "governor": read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
         "clock_overhead_ns": clock_overhead_ns(),
         "extra": extra,
+        "placement_cpus": placement_cpus(),
     }
 
 

@@ -96,11 +96,34 @@ class Verification(unittest.TestCase):
 
 
 class Placement(unittest.TestCase):
-    def test_cpus(self):
-        self.assertEqual(common.cpus_for("split", "producer"), {0})
-        self.assertEqual(common.cpus_for("split", "consumer"), {1})
-        self.assertEqual(common.cpus_for("same", "consumer"), {0})
-        self.assertIsNone(common.cpus_for("none", "producer"))
+    def test_cpus_without_ipcbench_are_the_notebooks(self):
+        env = {}
+        self.assertEqual(common.cpus_for("split", "producer", env), {0})
+        self.assertEqual(common.cpus_for("split", "consumer", env), {1})
+        self.assertEqual(common.cpus_for("same", "consumer", env), {0})
+        self.assertIsNone(common.cpus_for("none", "producer", env))
+        self.assertIn("not set", common.placement_cpus(env)["fallback"])
+
+    def test_cpus_chosen_by_ipcbench_are_used_and_recorded(self):
+        allowed = sorted(os.sched_getaffinity(0))
+        if len(allowed) < 2:
+            self.skipTest("needs two CPUs")
+        a, b = allowed[-1], allowed[0]
+        env = {common.CPUS_ENV: json.dumps({"split": [a, b], "split_relation": "llc", "same": b})}
+        self.assertEqual(common.cpus_for("split", "producer", env), {a})
+        self.assertEqual(common.cpus_for("split", "consumer", env), {b})
+        self.assertEqual(common.cpus_for("split", "inproc", env), {a, b})
+        self.assertEqual(common.cpus_for("same", "producer", env), {b})
+        self.assertEqual(common.placement_cpus(env),
+                         {"split": [a, b], "same": b, "split_relation": "llc"})
+
+    def test_bad_cpus_are_refused_by_name(self):
+        for raw in ["not json", '{"split": [0]}', '{"split": [0, 0], "same": 0}',
+                    '{"split": [0, 100000], "same": 0}', '{"same": 0}']:
+            with self.assertRaises(common.BadCpus) as e:
+                common.cpus_for("split", "producer", {common.CPUS_ENV: raw})
+            self.assertIn(common.CPUS_ENV, str(e.exception))
+            self.assertIn(raw, str(e.exception))
 
 
 class EndToEnd(unittest.TestCase):

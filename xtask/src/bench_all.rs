@@ -139,7 +139,7 @@ pub(crate) fn bench_all(args: &BenchArgs) -> Result<()> {
         None
     } else {
         step(args, "running the Python multiprocessing.Queue baseline");
-        match python_baseline(&root, &staging, args) {
+        match python_baseline(&root, &exe, &staging, args) {
             Ok(p) => Some(p),
             Err(e) => {
                 eprintln!("xtask: Python baseline skipped: {e:#}");

@@ -14,8 +14,38 @@ use crate::pyenv;
 use crate::render::render_dir;
 use crate::root;
 
-/// Runs the baseline's matrix of the run's preset into `staging`/python.json.
-pub(crate) fn python_baseline(root: &Path, staging: &Path, args: &BenchArgs) -> Result<Results> {
+/// The environment variable the baseline reads its CPUs from
+/// (`mpqueue_common.CPUS_ENV`).
+const CPUS_ENV: &str = "IPCBENCH_PLACEMENT_CPUS";
+
+/// The CPUs `split` and `same` stand for, as `exe list --placement-cpus`
+/// prints them, so the baseline pins where the Rust roles pin.
+fn placement_cpus(exe: &Path) -> Result<String> {
+    let out = Command::new(exe)
+        .args(["list", "--placement-cpus"])
+        .output()
+        .with_context(|| format!("running {} list --placement-cpus", exe.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} list --placement-cpus failed: {}",
+            exe.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8(out.stdout)
+        .context("the placement CPUs are not UTF-8")?
+        .trim()
+        .to_owned())
+}
+
+/// Runs the baseline's matrix of the run's preset into `staging`/python.json,
+/// on the CPUs the release binary `exe` picks for each placement.
+pub(crate) fn python_baseline(
+    root: &Path,
+    exe: &Path,
+    staging: &Path,
+    args: &BenchArgs,
+) -> Result<Results> {
     let dir = root.join("baselines/python");
     let script = dir.join("mpqueue_bench.py");
     if !script.exists() {
@@ -41,7 +71,15 @@ pub(crate) fn python_baseline(root: &Path, staging: &Path, args: &BenchArgs) -> 
         args,
         &format!("Python baseline, placements {}", m.placements),
     );
-    let ok = Command::new(&vpy)
+    let mut cmd = Command::new(&vpy);
+    match placement_cpus(exe) {
+        Ok(cpus) => {
+            cmd.env(CPUS_ENV, cpus);
+        }
+        // The baseline then pins CPUs 0/1 and records why.
+        Err(e) => eprintln!("xtask: the Python baseline pins CPUs 0/1: {e:#}"),
+    }
+    let ok = cmd
         .arg(&script)
         .args(m.args())
         .arg("--json")
@@ -72,7 +110,9 @@ pub(crate) fn python_only(dir: &Path, args: &BenchArgs) -> Result<()> {
     let staging = dir.join(format!(".staging-py-{}", std::process::id()));
     std::fs::create_dir_all(&staging)?;
     let guard = Staging::new(staging.clone());
-    python_baseline(&root(), &staging, args)?;
+    let root = root();
+    let exe = crate::bench_all::build_release(&root)?;
+    python_baseline(&root, &exe, &staging, args)?;
     std::fs::rename(staging.join("python.json"), dir.join("python.json"))
         .with_context(|| format!("moving python.json into {}", dir.display()))?;
     drop(guard);

@@ -108,3 +108,21 @@ fn this_machine_is_detected_or_says_why() {
     assert_ne!(t.split.0, t.split.1);
     assert!(t.fallback.is_some() || t.split_relation.is_some());
 }
+
+/// `ipcbench list --placement-cpus` prints what the results record (scripts
+/// such as xtask's hand-off to the Python baseline read it): this machine's
+/// `split` pair, two distinct CPUs, and the `same` CPU.
+#[test]
+fn list_prints_the_placement_cpus_as_the_results_record_them() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipcbench"))
+        .args(["list", "--placement-cpus"])
+        .output()
+        .expect("run ipcbench list");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let cpus: results::PlacementCpus = serde_json::from_str(text.trim()).expect(&text);
+    let system = harness::topology::system();
+    assert_eq!(cpus.split, [system.split.0, system.split.1], "{text}");
+    assert_ne!(cpus.split[0], cpus.split[1], "{text}");
+    assert_eq!(cpus.same, system.same, "{text}");
+}

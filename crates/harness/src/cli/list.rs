@@ -1,13 +1,29 @@
 //! `ipcbench list`: the transports (with their capabilities), codecs,
 //! workloads and placements a run can choose from.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use clap::Args;
 
 use super::emit;
 use crate::{registry, sizes, workload};
 
-pub(super) fn run() -> Result<()> {
+/// What `ipcbench list` prints.
+#[derive(Debug, Args)]
+pub(super) struct ListArgs {
+    /// Print only the CPUs `split` and `same` stand for on this machine, as
+    /// the JSON the results record under `placement_cpus` (scripts read it:
+    /// `cargo xtask` hands it to the Python baseline so both pin alike)
+    #[arg(long)]
+    placement_cpus: bool,
+}
+
+pub(super) fn run(args: &ListArgs) -> Result<()> {
     use std::fmt::Write;
+    if args.placement_cpus {
+        let cpus = crate::env::placement_cpus(crate::topology::system());
+        let json = serde_json::to_string(&cpus).context("writing the placement CPUs as JSON")?;
+        return emit(&format!("{json}\n"));
+    }
     let mut o = String::new();
     let _ = writeln!(o, "Transports:");
     for b in registry::BACKENDS {

@@ -52,7 +52,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List transports, codecs, workloads and placements.
-    List,
+    #[command(after_help = "Examples:\n  ipcbench list\n  ipcbench list --placement-cpus")]
+    List(list::ListArgs),
     /// Run a selection of the benchmark matrix and write results JSON.
     #[command(
         after_help = "Examples:\n  ipcbench run --transport pipe --workload pingpong --sizes 8B --trials 3\n  ipcbench run --preset quick --json quick.json\n  ipcbench run --preset default --transport pipe,shm-block --json out.json\n  ipcbench run --transport pipe,uds --workload seed,stream --json results.json\n  ipcbench run --placement split,same,none --quiet --json all.json"
@@ -102,7 +103,7 @@ pub fn main() -> ExitCode {
         eprintln!("warning: cannot handle Ctrl-C ({e}); an interrupted run may leave files behind");
     }
     let result = match cli.command {
-        Command::List => list::run(),
+        Command::List(args) => list::run(&args),
         Command::Run(args) => run::run(*args),
         Command::Floors(args) => floors::run(args),
         Command::Report(args) => report::run(args),

@@ -1,7 +1,8 @@
 //! The answer "What leaving the machine costs": for each size, the best
-//! local transport, TCP over loopback (both from the local run), and TCP and
-//! QUIC across the link of the remote runs (`ipcbench run --remote`), with
-//! and without the delay a run added on the link. Rendered only when a
+//! local transport, the transports that crossed over loopback (both from
+//! the local run), and the same across the link of the remote runs
+//! (`ipcbench run --remote`), with and without the delay a run added on the
+//! link. Rendered only when a
 //! remote run is given; the delayed columns say why they are empty.
 
 use judge::contenders::{Row as Contest, contenders};
@@ -12,9 +13,6 @@ use results::schema::{Cell, Metric, Placement, Results, Status, Workload};
 use super::{Doc, bytes_per_s, headline};
 use crate::format::{MISSING, fmt_bytes, fmt_rate, fmt_time};
 use crate::table::{Align, Table};
-
-/// The transports compared across the link, in column order.
-const ACROSS: [&str; 2] = ["tcp", "quic"];
 
 /// The remote runs sorted by their link: the first without an added delay,
 /// the first with one.
@@ -37,6 +35,21 @@ impl<'a> Runs<'a> {
                 .find(|r| remote::added_delay_us(r) > 0.0),
         }
     }
+}
+
+/// The transports the remote runs carried across the link, in the order
+/// their cells first appear (the order `--transport` gave them): the
+/// registry, not this section, says which backends cross hosts.
+fn across<'a>(runs: &Runs<'a>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for r in [runs.plain, runs.delayed].into_iter().flatten() {
+        for c in &r.cells {
+            if !out.contains(&c.transport.as_str()) {
+                out.push(&c.transport);
+            }
+        }
+    }
+    out
 }
 
 /// One table's question: a workload's headline metric and how to word it.
@@ -116,8 +129,8 @@ pub fn render(d: &mut Doc, local: &Results, remote: &[Results]) {
     };
     d.para(&format!(
         "The same verified workloads with the consumer on another host (`ipcbench run \
-         --remote`; \"link\": {link}), beside this run's best local transport and TCP over \
-         loopback. Only figures timed on one clock: the round trip on the producer's, the \
+         --remote`; \"link\": {link}), beside this run's best local transport and the same \
+         transports over loopback. Only figures timed on one clock: the round trip on the producer's, the \
          stream rate on the consumer's. The local columns are this run's medians; the remote \
          ones the remote run's ({} trials), and \"+ delay\" the same with a fixed delay added \
          on each end of the link (netem). How to make a remote run: `cargo xtask \
@@ -125,6 +138,7 @@ pub fn render(d: &mut Doc, local: &Results, remote: &[Results]) {
         first.config.trials
     ));
     let idx = Index::new(local);
+    let across = across(&runs);
     let delayed_header = |t: &str| match delay {
         Some(us) => format!("{t}, + {us} µs each way"),
         None => format!("{t}, + delay"),
@@ -141,15 +155,29 @@ pub fn render(d: &mut Doc, local: &Results, remote: &[Results]) {
         if sizes.is_empty() {
             continue;
         }
+        // The transports that crossed the link and also ran here, over
+        // loopback.
+        let loopback: Vec<&str> = across
+            .iter()
+            .copied()
+            .filter(|t| {
+                local
+                    .cells
+                    .iter()
+                    .any(|c| c.transport == *t && c.workload == m.workload)
+            })
+            .collect();
         let mut cols = vec![
             ("Size".to_owned(), Align::Left),
             ("best local".to_owned(), Align::Left),
-            ("tcp, loopback".to_owned(), Align::Right),
         ];
-        for t in ACROSS {
+        for t in &loopback {
+            cols.push((format!("{t}, loopback"), Align::Right));
+        }
+        for t in &across {
             cols.push((format!("{t}, link"), Align::Right));
         }
-        for t in ACROSS {
+        for t in &across {
             cols.push((delayed_header(t), Align::Right));
         }
         let mut table = Table::new(cols);
@@ -161,17 +189,16 @@ pub fn render(d: &mut Doc, local: &Results, remote: &[Results]) {
                 .map_or(MISSING.to_owned(), |(name, c)| {
                     format!("{name} {}", (m.figure)(c))
                 });
-            let mut row = vec![
-                fmt_bytes(size),
-                best,
-                fig(cell(local, "tcp", m.workload, size, m.metric)),
-            ];
-            for t in ACROSS {
+            let mut row = vec![fmt_bytes(size), best];
+            for t in &loopback {
+                row.push(fig(cell(local, t, m.workload, size, m.metric)));
+            }
+            for t in &across {
                 row.push(fig(runs
                     .plain
                     .and_then(|r| cell(r, t, m.workload, size, m.metric))));
             }
-            for t in ACROSS {
+            for t in &across {
                 row.push(match runs.delayed {
                     Some(r) => fig(cell(r, t, m.workload, size, m.metric)),
                     None => not_measured.clone(),
