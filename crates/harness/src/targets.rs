@@ -211,7 +211,7 @@ fn rust_transports() -> Vec<Target> {
             (Workload::Pingpong, Placement::Split, 8, Metric::RttBatch),
             Against::CachelineBatchFloor,
             1.5,
-            "shm-line carries a small message and its signal in one line per direction, but still two lines per round trip, plus the ring's record header",
+            "shm-line moves one shared line per hop, the one-line shape, but each hop stores a control word and up to three body words where the probe stores one, its wait loop also polls the ring, and the round trip varies with where the line lands in the last-level cache (docs/shm.md)",
         ),
         target(
             22,
