@@ -10,11 +10,35 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use results::PythonMatrix;
 
 /// Modules the requirements file provides beyond numpy.
 const OPTIONAL: &str = "faster_fifo, zmq, py_sharedmemory";
+
+/// A script of the Python baseline (`baselines/python/NAME`) and the system
+/// Python that makes its venv; `why` says what is missing without Python.
+pub fn baseline_script(
+    root: &Path,
+    name: &str,
+    why: &str,
+) -> Result<(PathBuf, PathBuf, &'static str)> {
+    let dir = root.join("baselines/python");
+    let script = dir.join(name);
+    if !script.exists() {
+        bail!("{} is missing", script.display());
+    }
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .with_context(|| format!("python3 not found on PATH; {why}"))?;
+    Ok((dir, script, python))
+}
 
 fn imports(vpy: &Path, modules: &str) -> bool {
     Command::new(vpy)

@@ -46,20 +46,11 @@ pub(crate) fn python_baseline(
     staging: &Path,
     args: &BenchArgs,
 ) -> Result<Results> {
-    let dir = root.join("baselines/python");
-    let script = dir.join("mpqueue_bench.py");
-    if !script.exists() {
-        bail!("{} is missing", script.display());
-    }
-    let python = ["python3", "python"]
-        .into_iter()
-        .find(|p| {
-            Command::new(p)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .context("python3 not found on PATH; the report will say the baseline is missing")?;
+    let (dir, script, python) = pyenv::baseline_script(
+        root,
+        "mpqueue_bench.py",
+        "the report will say the baseline is missing",
+    )?;
     let m = args.mode().preset().python();
     let vpy = pyenv::prepare(root, &dir, python, pyenv::Extras::of(&m), &|what| {
         step(args, what)

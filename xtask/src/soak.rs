@@ -27,20 +27,7 @@ pub(crate) fn soak_py(root: &Path, a: &SoakArgs<'_>) -> Result<()> {
             eprintln!("xtask: {what}");
         }
     };
-    let dir = root.join("baselines/python");
-    let script = dir.join("soak.py");
-    if !script.exists() {
-        bail!("{} is missing", script.display());
-    }
-    let python = ["python3", "python"]
-        .into_iter()
-        .find(|p| {
-            Command::new(p)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .context("python3 not found on PATH; the soak needs it")?;
+    let (dir, script, python) = pyenv::baseline_script(root, "soak.py", "the soak needs it")?;
     let vpy = pyenv::prepare(root, &dir, python, pyenv::Extras::default(), &say)?;
     let out = a.dir.join("soak");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
