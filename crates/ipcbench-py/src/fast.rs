@@ -2,8 +2,9 @@
 //! whose header (dtype, shape, order) this process has seen before straight
 //! into a slot, and `get_any` returns a raw array record whose header it has
 //! seen before as a finished ndarray, so the common case of `Queue.put` and
-//! `Queue.get` makes no header, key or view in Python (each of those costs
-//! 0.1–0.3 µs there, several times the copy of an 800 B array).
+//! `Queue.get` makes no header, key or view in Python: each of those costs
+//! more there than copying a small array (docs/zero-copy.md has the figures,
+//! with the host and date).
 //!
 //! Two small caches per handle, filled by the Python side on a miss (it
 //! parses or formats the header once and hands it down): [`Headers`] maps
