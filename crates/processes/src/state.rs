@@ -108,18 +108,23 @@ mod tests {
 
     #[test]
     fn a_child_is_listed_then_a_zombie_then_gone() {
+        // A child that outlives every check until it is killed: a short sleep
+        // could exit (and lose its command line) on a loaded machine before
+        // the checks ran.
         let mut child = std::process::Command::new("sleep")
-            .arg("0.2")
+            .arg("30")
             .spawn()
             .expect("spawn");
         let pid = child.id();
         assert!(children_of(std::process::id()).contains(&pid));
-        assert!(cmdline(pid).starts_with("sleep"), "{}", cmdline(pid));
+        assert_eq!(cmdline(pid), "sleep 30");
+        assert!(!ended(pid));
+        child.kill().expect("kill");
         let until = Instant::now() + Duration::from_secs(10);
         while !ended(pid) && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(10));
         }
-        // Exited, not reaped: a zombie, still listed as our child.
+        // Killed, not reaped: a zombie, still listed as our child.
         let s = stat(pid).expect("read").expect("zombie still listed");
         assert_eq!(s.state, 'Z');
         assert!(s.has_ended());
