@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(
             flag_values(&d, "--transports-for"),
             [
-                "bcast=shm-adaptive:iceoryx2:uds",
+                "bcast=shm-adaptive:iceoryx2-block:uds",
                 "gather=shm-queue:shm-adaptive:uds"
             ]
         );

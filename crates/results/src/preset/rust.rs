@@ -61,16 +61,17 @@ fn common(placements: &'static str, workloads: &'static str, patterns: [Family; 
 /// messages (and 400 flooded) per size, on the transports that answer their
 /// questions within the patterns' share of the run: the shm ring's adaptive
 /// variant (its native broadcast, and one ring per subscriber), iceoryx2's
-/// native broadcast and uds as a socket baseline; shm-queue (one shared
+/// blocking variant (native broadcast, subscribers woken by its events) and
+/// uds as a socket baseline; shm-queue (one shared
 /// queue, and one queue per producer), the adaptive ring and uds for gather.
-/// Spin-only variants (shm-spin, shm-line) are left out: N processes
-/// sharing core 1 hand over once per scheduler timeslice.
+/// Spin-only variants (shm-spin, shm-line, iceoryx2) are left out: N
+/// processes sharing core 1 hand over once per scheduler timeslice.
 fn patterns_default() -> [Family; 2] {
     [
         Family {
             messages: Some(100),
             sizes: Some("100,51200"),
-            transports: Some("shm-adaptive:iceoryx2:uds"),
+            transports: Some("shm-adaptive:iceoryx2-block:uds"),
             ..Family::named("bcast")
         },
         Family {
