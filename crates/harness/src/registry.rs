@@ -78,9 +78,9 @@ pub const BACKENDS: &[Backend] = &[
     entry::<transport_ipc_channel::IpcChannelTyped>(),
     entry::<transport_ipc_channel::IpcChannelShmem>(),
     entry::<transport_tokio::TokioUds>(),
-    entry::<transport_tokio::TokioUdsMt>(),
+    full_only::<transport_tokio::TokioUdsMt>(),
     entry::<transport_tokio::TokioPipe>(),
-    entry::<transport_tokio::TokioPipeMt>(),
+    full_only::<transport_tokio::TokioPipeMt>(),
 ];
 
 /// Looks a backend up by name.
@@ -166,7 +166,15 @@ mod tests {
     fn the_default_run_leaves_out_only_the_full_only_backends() {
         let default: Vec<&str> = default_run().iter().map(|b| b.name).collect();
         assert!(default.contains(&"pipe") && default.contains(&"shm-spin"));
-        for full in ["mq", "unix-dgram", "udp", "quic"] {
+        assert!(default.contains(&"tokio-uds") && default.contains(&"tokio-pipe"));
+        for full in [
+            "mq",
+            "unix-dgram",
+            "udp",
+            "quic",
+            "tokio-uds-mt",
+            "tokio-pipe-mt",
+        ] {
             assert!(!default.contains(&full), "{full} is in the default run");
         }
         assert!(find("mq").is_some_and(|b| !b.in_default));

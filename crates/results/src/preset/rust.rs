@@ -118,7 +118,7 @@ pub(super) fn main_pass(preset: Preset) -> Pass {
             transports: None,
         },
         Preset::Default => Pass {
-            stream_min_ms: Some(60),
+            stream_min_ms: Some(40),
             // Backends registered full-only are left to --full.
             transports: Some("default"),
             ..common(
