@@ -20,7 +20,7 @@ use crate::cleanup;
 use crate::service::{
     EventService, Names, Role, Service, Svc, backend, half_node, make_events, make_service,
 };
-use crate::{CHECK_EVERY, EVENT_CHECK_PERIOD, MAX_LOAN, MAX_MESSAGE};
+use crate::{MAX_LOAN, MAX_MESSAGE};
 
 /// Liveness of the peer process, shared with the publisher's back-pressure
 /// handler, which is installed before the peer's pid is known. The process
@@ -310,47 +310,14 @@ impl transport::Sender for Iox2Sender {
     }
 }
 
-fn recv_failed(e: iceoryx2::port::ReceiveError) -> RecvError {
-    RecvError::Backend(format!("iceoryx2: receive: {e:?}"))
-}
-
 impl transport::Receiver for Iox2Receiver {
     fn recv(&mut self) -> Result<&[u8], RecvError> {
         // Hand the previous chunk back before asking for the next: the
         // subscriber may borrow only one sample at a time.
         self.sample = None;
-        let mut until_check = CHECK_EVERY;
-        let sample = loop {
-            if let Some(s) = self.subscriber.receive().map_err(recv_failed)? {
-                break s;
-            }
-            let check = match &self.listener {
-                None => {
-                    until_check -= 1;
-                    std::hint::spin_loop();
-                    until_check == 0
-                }
-                // Wakes on any notification (possibly for a sample already
-                // taken: the loop just polls again); a quiet period is the
-                // time to look at the peer.
-                Some(l) => {
-                    l.timed_wait(|_| {}, EVENT_CHECK_PERIOD)
-                        .map_err(|e| RecvError::Backend(format!("iceoryx2: wait: {e:?}")))?
-                        == 0
-                }
-            };
-            if check {
-                until_check = CHECK_EVERY;
-                if !self.peer_publishing() {
-                    // The peer is gone, so everything it sent is queued already.
-                    break self
-                        .subscriber
-                        .receive()
-                        .map_err(recv_failed)?
-                        .ok_or(RecvError::Disconnected)?;
-                }
-            }
-        };
+        let sample = crate::wait::next_sample(&self.subscriber, self.listener.as_ref(), || {
+            self.peer_publishing()
+        })?;
         Ok(self.sample.insert(sample).payload())
     }
 }

@@ -44,7 +44,8 @@
 //! [`bcast`] (native broadcast: one service, one publisher, N subscribers),
 //! `service` (the services of a connection, their names and the endpoint),
 //! `handshake` (the hellos, the listener's `accept`), `halves` (sender,
-//! receiver and the peer watch), [`cleanup`] (domains and leftovers) and
+//! receiver and the peer watch), `wait` (waiting for the next sample, for
+//! a receiver and a subscriber alike), [`cleanup`] (domains and leftovers) and
 //! `cloexec`; this file holds the flavours and `listen`/`connect`.
 //!
 //! # Handshake
@@ -125,6 +126,7 @@ mod cloexec;
 mod halves;
 mod handshake;
 mod service;
+mod wait;
 
 use std::marker::PhantomData;
 use std::sync::Arc;

@@ -16,9 +16,9 @@ use transport::{Endpoint, OpenError, RecvError};
 use super::{
     DataService, HELLO_MAGIC, JOIN_TIMEOUT, READY_MAGIC, Services, WELCOME, hello, services,
 };
+use crate::Flavour;
 use crate::cleanup::Guard;
 use crate::service::{EventService, Service, Svc, backend, parse_endpoint};
-use crate::{CHECK_EVERY, EVENT_CHECK_PERIOD, Flavour};
 
 /// One subscriber of a broadcast: receives every message in place.
 pub struct Iox2Subscriber {
@@ -52,10 +52,6 @@ impl std::fmt::Debug for Iox2Subscriber {
             .field("next", &self.next)
             .finish_non_exhaustive()
     }
-}
-
-fn recv_failed(e: iceoryx2::port::ReceiveError) -> RecvError {
-    RecvError::Backend(format!("iceoryx2: receive: {e:?}"))
 }
 
 /// `Transport::subscribe` of `Iox2<F>`.
@@ -200,35 +196,9 @@ impl transport::Receiver for Iox2Subscriber {
         // Hand the previous chunk back before asking for the next: the
         // subscriber may borrow only one sample at a time.
         self.sample = None;
-        let mut until_check = CHECK_EVERY;
-        let sample = loop {
-            if let Some(s) = self.subscriber.receive().map_err(recv_failed)? {
-                break s;
-            }
-            let check = match &self.listener {
-                None => {
-                    until_check -= 1;
-                    std::hint::spin_loop();
-                    until_check == 0
-                }
-                Some(l) => {
-                    l.timed_wait(|_| {}, EVENT_CHECK_PERIOD)
-                        .map_err(|e| RecvError::Backend(format!("iceoryx2: wait: {e:?}")))?
-                        == 0
-                }
-            };
-            if check {
-                until_check = CHECK_EVERY;
-                if !self.publisher_there() {
-                    // Gone, so everything it published is queued already.
-                    break self
-                        .subscriber
-                        .receive()
-                        .map_err(recv_failed)?
-                        .ok_or(RecvError::Disconnected)?;
-                }
-            }
-        };
+        let sample = crate::wait::next_sample(&self.subscriber, self.listener.as_ref(), || {
+            self.publisher_there()
+        })?;
         self.in_order(sample)?;
         Ok(self.sample.as_ref().map_or(&[], |s| s.payload()))
     }
