@@ -4,13 +4,14 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use results::{Metric, Placement, Results, Status, Workload};
-use support::{BARE, QUICK, finish_within, ipcbench, run, signal, stderr};
+use results::{Metric, Placement, Status, Workload};
+use support::{
+    BARE, QUICK, assert_fault_named, finish_within, ipcbench, read_results, run, signal, stderr,
+};
 
 /// Measured messages per trial and size of these tests' runs.
 const MESSAGES: &[&str] = &["--messages", "30"];
@@ -89,10 +90,6 @@ fn bad_sizes_fail_before_anything_runs() {
     }
     let o = run(&["run", "--trials", "0"]);
     assert_eq!(o.status.code(), Some(2));
-}
-
-fn read_results(path: &Path) -> Results {
-    Results::read(path).expect("results file")
 }
 
 #[test]
@@ -432,17 +429,15 @@ fn corruption_loss_and_duplication_fail_the_run_naming_the_cell() {
         ("drop:15", "fanout2", "no progress"),
     ] {
         let (o, took) = faulty_run(fault, workload);
-        assert_eq!(o.status.code(), Some(1), "{fault} {workload}");
-        let e = stderr(&o);
-        assert!(e.contains(needle), "{fault} {workload}: {e}");
-        assert!(
-            e.contains(&format!("pipe/{workload}/raw size 800 B"))
-                || e.contains(&format!("pipe {workload} raw")),
-            "{fault} {workload}: {e}"
-        );
-        assert!(
-            took < Duration::from_secs(20),
-            "{fault} {workload} took {took:?}"
+        assert_fault_named(
+            &o,
+            took,
+            &format!("{fault} {workload}"),
+            needle,
+            &[
+                format!("pipe/{workload}/raw size 800 B"),
+                format!("pipe {workload} raw"),
+            ],
         );
     }
 }
@@ -502,16 +497,17 @@ fn wait_for_child(parent: u32, needle: &str) -> u32 {
     }
 }
 
-#[test]
-fn a_killed_consumer_is_reported_within_seconds() {
-    let child = long_run();
-    let consumer = wait_for_child(child.id(), "\"role\":\"consumer\"");
-    signal(consumer as i32, "KILL");
-    let parent = child.id();
-    let (code, err, took) = finish_within(child, Duration::from_secs(10));
+/// Kills the role process of `run` whose command line holds `needle`; the
+/// run must fail within 5 s naming it as `who` killed by SIGKILL, and leave
+/// no role process behind.
+fn assert_killed_role_reported(run: Child, needle: &str, who: &str) {
+    let victim = wait_for_child(run.id(), needle);
+    signal(victim as i32, "KILL");
+    let parent = run.id();
+    let (code, err, took) = finish_within(run, Duration::from_secs(10));
     assert_eq!(code, Some(1), "{err}");
     assert!(
-        err.contains("consumer (pid") && err.contains("SIGKILL"),
+        err.contains(&format!("{who} (pid")) && err.contains("SIGKILL"),
         "{err}"
     );
     assert!(took < Duration::from_secs(5), "took {took:?}");
@@ -519,6 +515,11 @@ fn a_killed_consumer_is_reported_within_seconds() {
         children_matching(parent, "__role").is_empty(),
         "orphans left"
     );
+}
+
+#[test]
+fn a_killed_consumer_is_reported_within_seconds() {
+    assert_killed_role_reported(long_run(), "\"role\":\"consumer\"", "consumer");
 }
 
 #[test]
@@ -555,18 +556,5 @@ fn a_killed_fanout_worker_is_reported_within_seconds() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start");
-    let worker = wait_for_child(child.id(), "\"worker\":2");
-    signal(worker as i32, "KILL");
-    let parent = child.id();
-    let (code, err, took) = finish_within(child, Duration::from_secs(10));
-    assert_eq!(code, Some(1), "{err}");
-    assert!(
-        err.contains("worker 2 (pid") && err.contains("SIGKILL"),
-        "{err}"
-    );
-    assert!(took < Duration::from_secs(5), "took {took:?}");
-    assert!(
-        children_matching(parent, "__role").is_empty(),
-        "orphans left"
-    );
+    assert_killed_role_reported(child, "\"worker\":2", "worker 2");
 }

@@ -8,8 +8,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use results::{Metric, Results, Status, Workload};
-use support::{QUICK, ipcbench, run, stderr};
+use results::{Metric, Status, Workload};
+use support::{QUICK, ipcbench, read_results, run, stderr};
 
 /// The run's flags besides transports, workloads and sizes: few messages,
 /// a short flood, the size floors only (no round-trip probes).
@@ -46,7 +46,7 @@ fn both_workloads_measure_a_loaning_and_a_copying_transport() {
     args.extend(SMALL);
     let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
-    let r = Results::read(&json).expect("results");
+    let r = read_results(&json);
     // 2 transports x 2 sizes x (handover: latency, put; inplace-stream: throughput).
     assert_eq!(r.cells.len(), 2 * 2 * 3, "{:#?}", r.cells);
     for c in &r.cells {
@@ -148,7 +148,7 @@ fn a_loaning_transport_runs_sizes_above_its_copied_maximum() {
     args.extend(QUICK);
     let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
-    let r = Results::read(&json).expect("results");
+    let r = read_results(&json);
     let queue: Vec<_> = r
         .cells
         .iter()

@@ -6,18 +6,13 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use results::{Delivery, Metric, Results, Status, Workload};
-use support::{QUICK, ipcbench, run, stderr};
+use results::{Delivery, Metric, Status, Workload};
+use support::{QUICK, assert_fault_named, ipcbench, read_results, run, stderr};
 
 /// Measured messages per trial and size (the flood sends four times as many).
 const MESSAGES: &str = "30";
-
-fn read_results(path: &Path) -> Results {
-    Results::read(path).expect("results")
-}
 
 #[test]
 fn broadcast_and_gather_fill_their_cells_point_to_point() {
@@ -125,17 +120,15 @@ fn a_fault_in_the_flood_fails_the_run_naming_the_cell() {
         ("gather2", "drop:12", "no progress"),
     ] {
         let (o, took) = faulty(workload, fault);
-        assert_eq!(o.status.code(), Some(1), "{workload} {fault}");
-        let e = stderr(&o);
-        assert!(e.contains(needle), "{workload} {fault}: {e}");
-        assert!(
-            e.contains(&format!("pipe/{workload}/raw size 800 B"))
-                || e.contains(&format!("pipe {workload} point-to-point raw")),
-            "{workload} {fault}: {e}"
-        );
-        assert!(
-            took < Duration::from_secs(20),
-            "{workload} {fault} took {took:?}"
+        assert_fault_named(
+            &o,
+            took,
+            &format!("{workload} {fault}"),
+            needle,
+            &[
+                format!("pipe/{workload}/raw size 800 B"),
+                format!("pipe {workload} point-to-point raw"),
+            ],
         );
     }
 }

@@ -4,8 +4,8 @@
 
 mod support;
 
-use results::{Metric, Placement, Results, Workload};
-use support::{run, stderr};
+use results::{Metric, Placement, Workload};
+use support::{read_results, run, stderr};
 
 #[test]
 fn the_default_preset_writes_its_same_core_pass_into_the_same_file() {
@@ -47,7 +47,7 @@ fn the_default_preset_writes_its_same_core_pass_into_the_same_file() {
         json.to_str().expect("utf-8 path"),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let r = Results::read(&json).expect("results");
+    let r = read_results(&json);
     assert_eq!(r.config.placements, [Placement::Split, Placement::Same]);
     let rtt = |placement: Placement| -> Vec<u64> {
         r.cells

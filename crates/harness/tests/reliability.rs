@@ -11,7 +11,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use results::{Results, Status};
+use results::Status;
 use support::*;
 
 /// A run that would take hours: stream 8-byte messages.
@@ -163,7 +163,7 @@ fn two_runs_at_once_over_every_transport_both_succeed_and_clean_up() {
     for ((child, watcher), (out, tmp)) in runs.into_iter().zip(&dirs) {
         let (code, err, _) = finish_within(child, Duration::from_secs(600));
         assert_eq!(code, Some(0), "{err}");
-        let r = Results::read(&out.path().join("r.json")).expect("results");
+        let r = read_results(&out.path().join("r.json"));
         let transports: std::collections::BTreeSet<_> =
             r.cells.iter().map(|c| c.transport.clone()).collect();
         assert_eq!(transports.len(), n, "{transports:?}");

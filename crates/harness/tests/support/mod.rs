@@ -25,6 +25,28 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The results file a run wrote.
+pub fn read_results(path: &Path) -> results::Results {
+    results::Results::read(path).expect("results file")
+}
+
+/// A run with an injected fault (`what`: workload and fault, for messages)
+/// failed as it must: exit 1 within 20 s, its error saying `needle` and
+/// naming the cell by one of `cell_names`.
+pub fn assert_fault_named(
+    o: &Output,
+    took: Duration,
+    what: &str,
+    needle: &str,
+    cell_names: &[String],
+) {
+    assert_eq!(o.status.code(), Some(1), "{what}");
+    let e = stderr(o);
+    assert!(e.contains(needle), "{what}: {e}");
+    assert!(cell_names.iter().any(|n| e.contains(n)), "{what}: {e}");
+    assert!(took < Duration::from_secs(20), "{what} took {took:?}");
+}
+
 /// Flags for a short run with nothing but the pairs: one trial, no warm-up,
 /// floors, intervals or progress bar.
 pub const QUICK: &[&str] = &[
