@@ -192,10 +192,7 @@ pub(super) fn worker<S: Sender, R: Receiver>(
         if seqs.advance(seq) && seqs.measured == 1 {
             cpu0 = cpu_time_ns();
         }
-        let mut ack = [0u8; 16];
-        ack[..8].copy_from_slice(&seq.to_le_bytes());
-        ack[8..].copy_from_slice(&t_recv.to_le_bytes());
-        tx.send(&ack).context("acknowledging the task")?;
+        super::send_ack(tx, &[seq, t_recv], "acknowledging the task")?;
     }
     Ok(SizeOutput {
         cpu_ns_per_msg: (cpu_time_ns() - cpu0) as f64 / mine as f64,

@@ -299,10 +299,7 @@ pub(super) fn worker<S: Sender, R: Receiver>(
                 d.add(seq);
             }
         }
-        let mut ack = [0u8; 16];
-        ack[..8].copy_from_slice(&seq.to_le_bytes());
-        ack[8..].copy_from_slice(&t_recv.to_le_bytes());
-        tx.send(&ack).context("acknowledging the task")?;
+        super::send_ack(tx, &[seq, t_recv], "acknowledging the task")?;
     }
     if let Some(j) = cur {
         finish(&mut sizes[j], cpu0);

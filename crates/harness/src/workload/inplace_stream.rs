@@ -22,7 +22,7 @@ use transport::{Receiver, Sender, outgoing};
 use super::by_size::warm_up_messages;
 use super::handover::scratch_for;
 use super::stream::END;
-use super::{SeqTracker, WARMUP, await_done, send_done};
+use super::{SeqTracker, WARMUP, await_done};
 use crate::clock::now_ns;
 use crate::role::{RoleSpec, SizeOutput};
 use crate::stats::cpu_time_ns;
@@ -123,15 +123,7 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
         }
     }
     let n = seqs.measured;
-    ensure!(
-        n >= spec.messages as u64,
-        "the producer ended the size after {n} measured messages, fewer than the {} asked for",
-        spec.messages
-    );
-    let cpu = (cpu_time_ns() - cpu0) as f64 / n.max(1) as f64;
-    send_done(tx)?;
-    // n messages arrive in n-1 inter-arrival gaps after the first.
-    let rate = (n > 1 && last > first).then(|| (n - 1) as f64 * 1e9 / (last - first) as f64);
+    let (cpu, rate) = super::end_flood(tx, spec, n, cpu0, (first, last))?;
     Ok(SizeOutput {
         cpu_ns_per_msg: cpu,
         messages: n,

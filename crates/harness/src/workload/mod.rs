@@ -343,6 +343,41 @@ fn await_done<R: Receiver>(rx: &mut R) -> Result<()> {
     Ok(())
 }
 
+/// Sends an acknowledgement of up to three little-endian words (a sequence
+/// number and the stamps or checksum the other side checks); `what` names
+/// it in an error. No allocation: the words go through a stack buffer.
+#[inline(always)]
+fn send_ack<S: Sender>(tx: &mut S, words: &[u64], what: &'static str) -> Result<()> {
+    let mut buf = [0u8; 24];
+    for (slot, w) in buf.chunks_exact_mut(8).zip(words) {
+        slot.copy_from_slice(&w.to_le_bytes());
+    }
+    tx.send(&buf[..8 * words.len().min(3)]).context(what)
+}
+
+/// The end of a flooded size at the consumer, off the clock: `n` measured
+/// messages must have come (at least the `spec.messages` asked for), the
+/// size is acknowledged, and it returns the CPU time per message since
+/// `cpu0` and the arrival rate (n messages in n-1 gaps from `first` to
+/// `last`, `None` without two distinct arrivals).
+fn end_flood<S: Sender>(
+    tx: &mut S,
+    spec: &RoleSpec,
+    n: u64,
+    cpu0: u64,
+    (first, last): (u64, u64),
+) -> Result<(f64, Option<f64>)> {
+    anyhow::ensure!(
+        n >= spec.messages as u64,
+        "the producer ended the size after {n} measured messages, fewer than the {} asked for",
+        spec.messages
+    );
+    let cpu = (crate::stats::cpu_time_ns() - cpu0) as f64 / n.max(1) as f64;
+    send_done(tx)?;
+    let rate = (n > 1 && last > first).then(|| (n - 1) as f64 * 1e9 / (last - first) as f64);
+    Ok((cpu, rate))
+}
+
 /// Writes the header into a raw buffer.
 #[inline(always)]
 fn patch_header(buf: &mut [u8], seq: u64, send_ns: u64) {

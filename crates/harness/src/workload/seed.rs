@@ -134,11 +134,7 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
         if seqs.advance(seq) && seqs.measured == 1 {
             cpu0 = cpu_time_ns();
         }
-        let mut ack = [0u8; 24];
-        ack[..8].copy_from_slice(&seq.to_le_bytes());
-        ack[8..16].copy_from_slice(&t_recv.to_le_bytes());
-        ack[16..].copy_from_slice(&t_decoded.to_le_bytes());
-        tx.send(&ack).context("sending the acknowledgement")?;
+        super::send_ack(tx, &[seq, t_recv, t_decoded], "sending the acknowledgement")?;
     }
     Ok(SizeOutput {
         cpu_ns_per_msg: (cpu_time_ns() - cpu0) as f64 / spec.messages.max(1) as f64,

@@ -24,7 +24,7 @@ use results::Metric;
 use transport::{Receiver, Sender};
 
 use super::by_size::warm_up_messages;
-use super::{SeqTracker, WARMUP, await_done, patch_header, raw_buffers, send_done};
+use super::{SeqTracker, WARMUP, await_done, patch_header, raw_buffers};
 use crate::clock::now_ns;
 use crate::role::{RoleSpec, SizeOutput};
 use crate::stats::{Recorder, cpu_time_ns};
@@ -125,15 +125,7 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
         }
     }
     let n = seqs.measured;
-    ensure!(
-        n >= spec.messages as u64,
-        "the producer ended the size after {n} measured messages, fewer than the {} asked for",
-        spec.messages
-    );
-    let cpu = (cpu_time_ns() - cpu0) as f64 / n.max(1) as f64;
-    send_done(tx)?;
-    // n messages arrive in n-1 inter-arrival gaps after the first.
-    let rate = (n > 1 && last > first).then(|| (n - 1) as f64 * 1e9 / (last - first) as f64);
+    let (cpu, rate) = super::end_flood(tx, spec, n, cpu0, (first, last))?;
     // End to end, from the first measured send: a buffer that swallowed the
     // whole burst before we started reading cannot inflate this one.
     let sustained = (last > first_sent).then(|| n as f64 * 1e9 / (last - first_sent) as f64);
