@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from mpqueue_common import TrialError, payload, pin, report_error, stamp
+from mpqueue_common import TrialError, payload, pin, placement_cpus, report_error, stamp
 from mpqueue_schema import cpu_model, git_commit, recorded_command, virtualization, write_results
 from mpqueue_workloads import supervise
 
@@ -209,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.messages < 2 or args.size_mib < 1:
         ap.error(f"--messages must be >= 2 and --size-mib >= 1 (got {args.messages}, {args.size_mib})")
     if (os.cpu_count() or 1) < 2:
-        ap.error("the soak pins its two processes to CPUs 0 and 1; this machine has one")
+        ap.error("the soak pins its two processes to two CPUs (those of ipcbench's split "
+                 "placement); this machine has one")
     elements = (args.size_mib << 20) // 8
     start = datetime.datetime.now(datetime.timezone.utc)
     ctx = mp.get_context("spawn")
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(), "numpy": np.__version__,
             "date": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "command_line": recorded_command(os.path.abspath(__file__)),
+            "placement_cpus": placement_cpus(),
         },
         "messages": args.messages, "size_bytes": elements * 8, "warmup_messages": WARMUP,
         "rule": f"last VmRSS <= {GROWTH_FACTOR} x after warm-up + {GROWTH_SLACK >> 20} MiB; "

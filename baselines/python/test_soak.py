@@ -59,6 +59,8 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(doc["schema"], soak.SCHEMA)
         self.assertEqual((doc["messages"], doc["size_bytes"]), (40, MiB))
         self.assertEqual([m["mode"] for m in doc["modes"]], list(soak.MODES))
+        # Where it pinned: the env ipcbench gives, or CPUs 0/1 and why.
+        self.assertIn("split", doc["environment"]["placement_cpus"])
         for m in doc["modes"]:
             self.assertTrue(m["flat"], m)
             self.assertEqual(m["samples"][-1]["message"], 40)

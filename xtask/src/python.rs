@@ -38,6 +38,19 @@ fn placement_cpus(exe: &Path) -> Result<String> {
         .to_owned())
 }
 
+/// Gives a Python script the CPUs the release binary `exe` picks for each
+/// placement ([`CPUS_ENV`]), so it pins its processes where the Rust run
+/// pins its pairs. If `exe` cannot say, the script pins CPUs 0/1 and
+/// records why.
+pub(crate) fn pin_like_the_run(cmd: &mut Command, exe: &Path) {
+    match placement_cpus(exe) {
+        Ok(cpus) => {
+            cmd.env(CPUS_ENV, cpus);
+        }
+        Err(e) => eprintln!("xtask: the Python script pins CPUs 0/1: {e:#}"),
+    }
+}
+
 /// Runs the baseline's matrix of the run's preset into `staging`/python.json,
 /// on the CPUs the release binary `exe` picks for each placement.
 pub(crate) fn python_baseline(
@@ -63,13 +76,7 @@ pub(crate) fn python_baseline(
         &format!("Python baseline, placements {}", m.placements),
     );
     let mut cmd = Command::new(&vpy);
-    match placement_cpus(exe) {
-        Ok(cpus) => {
-            cmd.env(CPUS_ENV, cpus);
-        }
-        // The baseline then pins CPUs 0/1 and records why.
-        Err(e) => eprintln!("xtask: the Python baseline pins CPUs 0/1: {e:#}"),
-    }
+    pin_like_the_run(&mut cmd, exe);
     let ok = cmd
         .arg(&script)
         .args(m.args())

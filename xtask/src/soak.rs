@@ -38,7 +38,11 @@ pub(crate) fn soak_py(root: &Path, a: &SoakArgs<'_>) -> Result<()> {
         a.size_mib,
         json.display()
     ));
-    let ok = Command::new(&vpy)
+    // The soak pins producer and consumer as the baseline's split does.
+    let exe = crate::bench_all::build_release(root)?;
+    let mut cmd = Command::new(&vpy);
+    crate::python::pin_like_the_run(&mut cmd, &exe);
+    let ok = cmd
         .arg(&script)
         .args(["--messages", &a.messages.to_string()])
         .args(["--size-mib", &a.size_mib.to_string()])
