@@ -28,11 +28,17 @@ pub(crate) struct Link {
     /// its head while it waits: a broadcast's subscriber cannot, its
     /// control block's `tail` is unused (the publisher's is elsewhere).
     pub checks_tail: bool,
+    /// A broadcast's subscriber: its slot in the table, whose fellow
+    /// subscribers' CPU hints it reads too (`None` on a connection).
+    pub subscriber: Option<usize>,
 }
 
 impl Link {
-    /// Records the CPU we wait on and tells whether the peer last waited on
-    /// the same one (adaptive mode only; a hint, may be stale).
+    /// Records the CPU we wait on and tells whether the peer (or, for a
+    /// broadcast's subscriber, a fellow subscriber) last waited on the same
+    /// one (adaptive mode only; a hint, may be stale). Whoever shares our
+    /// CPU is kept off it while we spin: the publisher's next message waits
+    /// for the fellow's acknowledgement, so we yield at once instead.
     fn same_core(&self, mode: Mode) -> bool {
         if mode != Mode::Adaptive {
             return false;
@@ -46,6 +52,9 @@ impl Link {
             mine.store(me, Relaxed);
         }
         hints[(self.side & 1) ^ 1].0.load(Relaxed) == me
+            || self
+                .subscriber
+                .is_some_and(|i| self.seg.bcast_table().is_some_and(|t| t.fellow_on(i, me)))
     }
 
     /// Whether a liveness check of the peer is due, at most every

@@ -285,6 +285,7 @@ mod imp {
                 peer,
                 side: 0,
                 checks_tail: true,
+                subscriber: None,
             }))
         }
     }
@@ -343,6 +344,7 @@ mod imp {
                 peer: opened.peer,
                 side: 1,
                 checks_tail: true,
+                subscriber: None,
             }))
         }
 

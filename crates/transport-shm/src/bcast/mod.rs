@@ -85,10 +85,14 @@ pub(crate) fn listen<W: Wait>(
         crate::ring_size_for(opts.expected_max_message),
         W::MODE.id(),
     )?;
-    let group = &table(&created.seg)?.group.0;
+    let t = table(&created.seg)?;
+    let group = &t.group.0;
     // Relaxed: nobody can see the segment before the endpoint is handed
     // out, after we return.
     group.subscribers.store(subscribers as u32, Relaxed);
+    for s in &t.slots {
+        s.who.0.cpu.store(crate::segment::NO_CPU, Relaxed);
+    }
     let endpoint = Endpoint(created.endpoint.clone());
     Ok((
         ShmBroadcastListener {
@@ -218,6 +222,7 @@ pub(crate) fn subscribe<W: Wait>(endpoint: &Endpoint) -> Result<ShmReceiver<W>, 
             peer: opened.peer,
             side: 1,
             checks_tail: false,
+            subscriber: Some(slot),
         },
         ring,
     ))

@@ -118,6 +118,7 @@ impl transport::Listener for ShmLineListener {
             peer,
             side: 0,
             checks_tail: true,
+            subscriber: None,
         }))
     }
 }
@@ -164,6 +165,7 @@ impl transport::Transport for ShmLine {
             peer: opened.peer,
             side: 1,
             checks_tail: true,
+            subscriber: None,
         }))
     }
 
