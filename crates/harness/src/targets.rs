@@ -64,7 +64,7 @@ fn patterns() -> Vec<Target> {
             bcast2,
             Against::OwnIn(Workload::Pingpong),
             2.0,
-            "one publish and two subscribers' acknowledgements back: a round trip to the slower of two readers of one ring",
+            "one publish and two subscribers' acknowledgements back: a round trip to the slower of two readers of one ring, which share CPU 1 under split, so one of them runs only after the other yields (a context switch per message that a pingpong never makes)",
         ),
         target(
             24,
