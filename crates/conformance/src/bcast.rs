@@ -327,6 +327,52 @@ pub(crate) fn publish(p: &mut dyn Publisher, seq: u64, len: usize) {
         .unwrap_or_else(|e| panic!("publish #{seq} ({len} bytes): {e}"));
 }
 
+/// Checks that subscriber `index` is the one departure so far (named by its
+/// pid where the backend knows it), that it left after a number of
+/// messages in `after`, and that the group counts one subscriber fewer.
+/// Returns the departures, for checks that nothing changes later.
+pub(crate) fn assert_one_departed(
+    p: &dyn Publisher,
+    ctx: &PubCtx,
+    index: usize,
+    after: std::ops::RangeInclusive<u64>,
+) -> Vec<transport::Departed> {
+    let gone = p.departed().to_vec();
+    assert_eq!(gone.len(), 1, "{}: departed {gone:?}", ctx.label);
+    if let Some(pid) = gone[0].pid {
+        assert_eq!(
+            pid, ctx.pids[index],
+            "{}: departed names {}, not subscriber {index}",
+            ctx.label, gone[0]
+        );
+    }
+    assert!(
+        after.contains(&gone[0].after_messages),
+        "{}: {} left after {} messages, not within {after:?}",
+        ctx.label,
+        gone[0],
+        gone[0].after_messages
+    );
+    assert_eq!(
+        p.subscribers(),
+        ctx.pids.len() - 1,
+        "{}: subscribers",
+        ctx.label
+    );
+    gone
+}
+
+/// A subscriber that reads the first `count` messages (of length
+/// `len(seq)`), checking each, and then stops reading.
+pub(crate) fn read_first(rx: &mut dyn Receiver, who: &SubCtx, count: u64, len: fn(u64) -> usize) {
+    for seq in 0..count {
+        let m = rx
+            .recv()
+            .unwrap_or_else(|e| panic!("subscriber {}: recv #{seq}: {e}", who.index));
+        crate::message::check(seq, m, len(seq));
+    }
+}
+
 /// Publishes the end: the count of messages before it.
 pub(crate) fn publish_end(p: &mut dyn Publisher, count: u64) {
     p.publish(&count.to_le_bytes())

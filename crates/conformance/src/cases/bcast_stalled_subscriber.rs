@@ -18,7 +18,7 @@ use transport::broadcast::DEPARTURE_NOTICE;
 use transport::{BroadcastStall, PublishError, Publisher, Receiver};
 
 use crate::WATCHDOG;
-use crate::bcast::{PubCtx, Sides, SubCtx, publish_end, read_all};
+use crate::bcast::{PubCtx, Sides, SubCtx, assert_one_departed, publish_end, read_all};
 use crate::message::message;
 
 pub(super) const SIDES: Sides = Sides {
@@ -81,21 +81,8 @@ fn publisher_cut_off(p: &mut dyn Publisher, ctx: &PubCtx) {
         "{}: publish took {took:?} to cut off a subscriber stalled for {STALL:?}",
         ctx.label
     );
-    let gone = p.departed().to_vec();
-    assert_eq!(gone.len(), 1, "{}: departed {gone:?}", ctx.label);
-    if let Some(pid) = gone[0].pid {
-        assert_eq!(
-            pid, ctx.pids[1],
-            "{}: departed names {}",
-            ctx.label, gone[0]
-        );
-    }
-    assert_eq!(
-        gone[0].after_messages, stalled_at,
-        "{}: {} was cut off at message #{stalled_at}",
-        ctx.label, gone[0]
-    );
-    assert_eq!(p.subscribers(), 1, "{}: subscribers", ctx.label);
+    // Cut off at the stalled message: after exactly the ones before it.
+    let gone = assert_one_departed(p, ctx, 1, stalled_at..=stalled_at);
     // The cut-off subscriber's death is no news.
     ctx.kill(1);
     p.set_stall_timeout(WATCHDOG);
