@@ -229,11 +229,7 @@ fn finish(out: &Path, remote_dir: &Path, staging: &Path, guard: Staging) -> Resu
                 .with_context(|| format!("removing the old {}", p.display()))?;
         }
     }
-    for entry in std::fs::read_dir(staging)? {
-        let entry = entry?;
-        let dest = remote_dir.join(entry.file_name());
-        std::fs::rename(entry.path(), &dest)
-            .with_context(|| format!("moving {} into place", dest.display()))?;
+    for dest in crate::render::move_staged(staging, remote_dir)? {
         println!("bench-remote: wrote {}", dest.display());
     }
     drop(guard);

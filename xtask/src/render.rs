@@ -53,13 +53,22 @@ pub(crate) fn replace_generated(out_dir: &Path, staging: &Path) -> Result<()> {
             .with_context(|| format!("removing the old {}", path.display()))?;
         }
     }
+    move_staged(staging, out_dir)?;
+    Ok(())
+}
+
+/// Moves every file of `staging` into `dir` (same file system: a rename
+/// each) and returns where each went.
+pub(crate) fn move_staged(staging: &Path, dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut moved = Vec::new();
     for entry in std::fs::read_dir(staging)? {
         let entry = entry?;
-        let dest = out_dir.join(entry.file_name());
+        let dest = dir.join(entry.file_name());
         std::fs::rename(entry.path(), &dest)
             .with_context(|| format!("moving {} into place", dest.display()))?;
+        moved.push(dest);
     }
-    Ok(())
+    Ok(moved)
 }
 
 /// The remote runs (`cargo xtask bench-remote`, or `ipcbench run --remote

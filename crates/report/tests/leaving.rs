@@ -12,32 +12,37 @@ use results::{Metric, Results, Workload};
 
 const HEADING: &str = "## What leaving the machine costs";
 
+/// Adds `t`'s pingpong round trip (`rtt` ns) and stream time per message
+/// (`ns`) at size `s` to `r`.
+fn push_pair(r: &mut Results, t: &str, s: u64, rtt: f64, ns: f64) {
+    r.cells.push(cell(
+        t,
+        "raw",
+        "pingpong",
+        "split",
+        s,
+        "rtt",
+        rtt,
+        rtt * 0.03,
+    ));
+    r.cells.push(cell(
+        t,
+        "raw",
+        "stream",
+        "split",
+        s,
+        "throughput",
+        ns,
+        ns * 0.02,
+    ));
+}
+
 /// The fixture run with TCP over loopback beside its three transports.
 fn local() -> Results {
     let mut r = fixtures::run();
     for &s in &SIZES {
-        let rtt = 30_000.0 + 0.2 * s as f64;
-        r.cells.push(cell(
-            "tcp",
-            "raw",
-            "pingpong",
-            "split",
-            s,
-            "rtt",
-            rtt,
-            rtt * 0.03,
-        ));
-        let ns = 2_000.0 + 0.05 * s as f64;
-        r.cells.push(cell(
-            "tcp",
-            "raw",
-            "stream",
-            "split",
-            s,
-            "throughput",
-            ns,
-            ns * 0.02,
-        ));
+        let (rtt, ns) = (30_000.0 + 0.2 * s as f64, 2_000.0 + 0.05 * s as f64);
+        push_pair(&mut r, "tcp", s, rtt, ns);
     }
     r
 }
@@ -50,27 +55,7 @@ fn remote(delay_us: f64, extra: &[(&str, &str)]) -> Results {
     for &s in &SIZES {
         for (t, fixed) in [("tcp", 60_000.0), ("quic", 150_000.0)] {
             let rtt = fixed + 2.0 * delay_us * 1000.0 + 0.3 * s as f64;
-            r.cells.push(cell(
-                t,
-                "raw",
-                "pingpong",
-                "split",
-                s,
-                "rtt",
-                rtt,
-                rtt * 0.03,
-            ));
-            let ns = fixed / 10.0 + 0.1 * s as f64;
-            r.cells.push(cell(
-                t,
-                "raw",
-                "stream",
-                "split",
-                s,
-                "throughput",
-                ns,
-                ns * 0.02,
-            ));
+            push_pair(&mut r, t, s, rtt, fixed / 10.0 + 0.1 * s as f64);
         }
     }
     r.environment.extra = vec![(REMOTE.into(), "consumers on 10.77.0.1".into())];

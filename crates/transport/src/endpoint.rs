@@ -201,6 +201,13 @@ mod tests {
     }
 
     /// The refusal `r` carries, as text.
+    /// `e` read as a `demo` endpoint, its scheme taken.
+    fn demo(e: &Endpoint) -> Fields<'_> {
+        let mut f = Fields::read(e, FORM);
+        f.scheme("demo").expect("scheme");
+        f
+    }
+
     fn refusal<T: fmt::Debug>(r: Result<T, OpenError>) -> String {
         match r {
             Err(e @ OpenError::BadEndpoint(_)) => e.to_string(),
@@ -220,8 +227,7 @@ mod tests {
         assert_eq!(f.token(), Some("tok"));
         f.end().expect("nothing left");
         let e = endpoint("demo:1:2");
-        let mut f = Fields::read(&e, FORM);
-        f.scheme("demo").expect("scheme");
+        let mut f = demo(&e);
         f.pid().expect("pid");
         assert_eq!(f.token(), None);
         assert_eq!(f.next("fd").expect("fd"), "2");
@@ -237,24 +243,20 @@ mod tests {
             "{msg}"
         );
         let e = endpoint("demo:0:x");
-        let mut f = Fields::read(&e, FORM);
-        f.scheme("demo").expect("scheme");
+        let mut f = demo(&e);
         let msg = refusal(f.pid());
         assert!(msg.contains("bad pid \"0\""), "{msg}");
         assert!(msg.contains("\"demo:0:x\""), "{msg}");
         let e = endpoint("demo:4294967295");
-        let mut f = Fields::read(&e, FORM);
-        f.scheme("demo").expect("scheme");
+        let mut f = demo(&e);
         assert!(refusal(f.pid()).contains("bad pid \"4294967295\""));
         let e = endpoint("demo:5");
-        let mut f = Fields::read(&e, FORM);
-        f.scheme("demo").expect("scheme");
+        let mut f = demo(&e);
         f.pid().expect("pid");
         let msg = refusal(f.number::<u32>("fd"));
         assert!(msg.contains("no fd;"), "{msg}");
         let e = endpoint("demo:5:x:n:extra");
-        let mut f = Fields::read(&e, FORM);
-        f.scheme("demo").expect("scheme");
+        let mut f = demo(&e);
         f.pid().expect("pid");
         assert!(refusal(f.number::<u32>("fd")).contains("bad fd \"x\""));
         f.next("name").expect("name");
@@ -269,12 +271,10 @@ mod tests {
         );
         // An empty field is a missing one.
         let e = endpoint("demo::x");
-        let mut f = Fields::read(&e, FORM);
-        f.scheme("demo").expect("scheme");
+        let mut f = demo(&e);
         assert!(refusal(f.pid()).contains("no pid;"));
         let e = endpoint("demo:");
-        let mut f = Fields::read(&e, FORM);
-        f.scheme("demo").expect("scheme");
+        let mut f = demo(&e);
         assert!(refusal(f.rest("name")).contains("no name;"));
         for (e, want) in [
             ("demo:@x", Ok("x")),
