@@ -375,7 +375,7 @@ fn python_handover() -> Vec<Target> {
             at(64 << 20),
             Against::Nanoseconds(50_000.0),
             1.0,
-            "a loaned array is put by reference: a record naming its block, a futex wake, and get building a view; no byte of the array moves",
+            "a loaned array is put by reference: a record naming its block, and get building a view; the loan announced it, so a sleeping consumer woke during the fill and polls (docs/zero-copy.md, \"Announced records\"); no byte of the array moves",
         ),
         target(
             23,

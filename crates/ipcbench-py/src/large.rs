@@ -65,6 +65,8 @@ pub fn put(
         None => {
             let lease = py.allow_threads(|| -> Result<Lease, Error> {
                 let lease = pool.alloc(len)?;
+                // A sleeping consumer wakes during the copy, not after it.
+                q.announce(len);
                 let mut at = 0;
                 for p in ptrs {
                     // SAFETY: `p` points to `p.1` readable bytes pinned by
@@ -140,6 +142,9 @@ pub fn loan<'py>(nq: &NativeQueue, py: Python<'py>, nbytes: usize) -> PyResult<B
     let lease = py
         .allow_threads(|| pool.alloc(nbytes))
         .map_err(|e| py_err(py, e, nq.q.name()))?;
+    // The loan is about to be filled and put: a sleeping consumer wakes
+    // during the fill and polls, so the put finds it awake.
+    nq.q.announce(nbytes);
     crate::block::loaned(py, pool, lease, nbytes)
 }
 

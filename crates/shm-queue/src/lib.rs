@@ -36,6 +36,9 @@
 //!   so the other side makes the wake-up system call only when someone
 //!   sleeps. Sleeps last at most 50 ms, after which the sleeper reclaims dead
 //!   owners' slots; an idle queue costs its waiters 20 wake-ups a second.
+//!   A producer about to write a large record announces it first
+//!   ([`Queue::announce`], [`soon`]): a sleeping consumer wakes during the
+//!   fill and polls until the record lands, so the publish finds it awake.
 //! - **Untrusted memory.** Every word read from the segment is validated: a
 //!   header whose geometry disagrees with the segment's size is refused at
 //!   open, a record length beyond its slot gives [`Error::Corrupt`] naming
@@ -77,6 +80,8 @@ mod queue;
 pub mod ring;
 #[cfg(not(loom))]
 pub mod segment;
+#[cfg(not(loom))]
+pub mod soon;
 pub mod state;
 mod sync;
 #[cfg(not(loom))]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::Error;
 use crate::ring::{Attempt, Claim, Ring};
 use crate::segment::{self, Mapping};
+use crate::soon;
 use crate::wait::{alive, futex_wait, my_pid};
 
 /// How long a waiting side polls before it sleeps: catches a record from a
@@ -215,9 +216,36 @@ impl Queue {
         check: &mut dyn FnMut() -> Result<(), Error>,
     ) -> Result<Claim, Error> {
         let me = my_pid();
-        self.wait(Side::Put, deadline, check, &mut || {
+        let claim = self.wait(Side::Put, deadline, check, &mut || {
             self.ring.try_claim(len, me, &at_work)
-        })
+        })?;
+        self.announce(len);
+        Ok(claim)
+    }
+
+    /// Consumers asleep on the queue, or about to be (approximate, as
+    /// [`Queue::len`] is): one that polls is not counted.
+    pub fn sleeping_consumers(&self) -> u32 {
+        self.ring.header().wake.0.consumers_waiting.load(Relaxed)
+    }
+
+    /// Until when a record is announced, in monotonic nanoseconds as
+    /// [`soon::now_ns`] reads them (0: never); see [`Queue::announce`].
+    pub fn announced_until(&self) -> u64 {
+        self.ring.announced_until()
+    }
+
+    /// Tells the consumers that a record of `len` bytes is about to be
+    /// written, if it is large enough to be worth it (see [`soon`]): one
+    /// asleep wakes up and polls until the record lands or the announcement
+    /// passes, so the publish finds it awake. [`Queue::claim_until`] does
+    /// this itself; a layer that fills memory of its own before its put
+    /// (a loan out of its own pool) calls it when it starts.
+    pub fn announce(&self, len: usize) {
+        if let Some(hint) = soon::hint_for(len) {
+            let ns = u64::try_from(hint.as_nanos()).unwrap_or(u64::MAX);
+            self.ring.announce(soon::now_ns().saturating_add(ns));
+        }
     }
 
     /// The payload of a slot this handle claimed, to write in place.
@@ -324,17 +352,8 @@ impl Queue {
         if deadline.is_some_and(|d| d <= now) {
             return self.last_try(&mut try_once).ok_or_else(busy)?;
         }
-        let spin_until = now + SPIN;
-        let mut polls = 0u32;
-        while !polls.is_multiple_of(32) || Instant::now() < spin_until {
-            std::hint::spin_loop();
-            polls = polls.wrapping_add(1);
-            if polls.is_multiple_of(YIELD_EVERY) {
-                std::thread::yield_now();
-            }
-            if let Attempt::Done(v) = try_once()? {
-                return Ok(v);
-            }
+        if let Spun::Got(v) = spin(now + SPIN, false, &mut try_once)? {
+            return Ok(v);
         }
         for _ in 0..YIELDS {
             std::thread::yield_now();
@@ -347,8 +366,23 @@ impl Queue {
             Side::Put => (&w.space, &w.producers_waiting),
             Side::Get => (&w.items, &w.consumers_waiting),
         };
+        // Whether another task wanted our core while we polled for an
+        // announced record: then we sleep, as without an announcement.
+        let mut gave_way = false;
         loop {
             check()?;
+            if side == Side::Get
+                && !gave_way
+                && let Some(until) = soon::poll_until(self.ring.announced_until(), deadline)
+            {
+                // A record is announced: poll for it rather than sleep.
+                match spin(until, true, &mut try_once)? {
+                    Spun::Got(v) => return Ok(v),
+                    Spun::Contended => gave_way = true,
+                    Spun::Passed => {}
+                }
+                continue;
+            }
             let seen = word.load(Acquire);
             waiting.fetch_add(1, Relaxed);
             // SeqCst fence: pairs with the one in `Ring::notify`, so either
@@ -371,6 +405,58 @@ impl Queue {
                 return self.last_try(&mut try_once).ok_or_else(busy)?;
             }
             self.reclaim_dead();
+        }
+    }
+}
+
+/// How long a poller for an announced record may go without running (a
+/// yield that let another task in, or a preemption) before it counts its
+/// core as wanted and goes to sleep instead: on a busy core, a task that
+/// yields waits behind the others when the record comes, while one woken
+/// from a futex is run soon. Another runnable task on the core takes it
+/// for a scheduler slice (milliseconds) at each yield; an idle guest's own
+/// interruptions rarely last this long (docs/zero-copy.md, "Announced
+/// records").
+const CONTENDED: Duration = Duration::from_micros(500);
+
+/// How a [`spin`] ended.
+enum Spun<T> {
+    /// An attempt succeeded.
+    Got(T),
+    /// `until` passed.
+    Passed,
+    /// Another task wanted the core (only when asked to give way).
+    Contended,
+}
+
+/// Polls `try_once` until `until`, yielding every [`YIELD_EVERY`] polls;
+/// with `give_way`, stops as soon as the clock shows that the poller did
+/// not run for [`CONTENDED`].
+fn spin<T>(
+    until: Instant,
+    give_way: bool,
+    try_once: &mut dyn FnMut() -> Result<Attempt<T>, Error>,
+) -> Result<Spun<T>, Error> {
+    let mut polls = 0u32;
+    let mut last = Instant::now();
+    loop {
+        if polls.is_multiple_of(32) {
+            let now = Instant::now();
+            if now >= until {
+                return Ok(Spun::Passed);
+            }
+            if give_way && now.duration_since(last) > CONTENDED {
+                return Ok(Spun::Contended);
+            }
+            last = now;
+        }
+        std::hint::spin_loop();
+        polls = polls.wrapping_add(1);
+        if polls.is_multiple_of(YIELD_EVERY) {
+            std::thread::yield_now();
+        }
+        if let Attempt::Done(v) = try_once()? {
+            return Ok(Spun::Got(v));
         }
     }
 }
@@ -432,5 +518,51 @@ impl Queue {
             word.fetch_add(1, Release);
             crate::wait::futex_wake(word, u32::MAX);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An attempt that fails `n` times, then succeeds with how many it took;
+    /// `stall` is run before the first.
+    fn attempts(n: u32, stall: Duration) -> impl FnMut() -> Result<Attempt<u32>, Error> {
+        let mut k = 0;
+        move || {
+            if k == 0 {
+                std::thread::sleep(stall);
+            }
+            k += 1;
+            Ok(if k > n {
+                Attempt::Done(k)
+            } else {
+                Attempt::Busy
+            })
+        }
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
+    #[test]
+    fn a_spin_ends_at_the_first_success_or_when_its_time_passes() {
+        let got = spin(far(), false, &mut attempts(1000, Duration::ZERO)).expect("spin");
+        assert!(matches!(got, Spun::Got(1001)));
+        let until = Instant::now() + Duration::from_millis(2);
+        let got = spin(until, false, &mut attempts(u32::MAX, Duration::ZERO)).expect("spin");
+        assert!(matches!(got, Spun::Passed));
+        assert!(Instant::now() >= until);
+    }
+
+    #[test]
+    fn a_poller_that_did_not_run_gives_way_only_when_asked_to() {
+        // The first attempt stalls as a preempted poller would.
+        let stall = CONTENDED * 4;
+        let got = spin(far(), true, &mut attempts(1000, stall)).expect("spin");
+        assert!(matches!(got, Spun::Contended), "gives way");
+        let got = spin(far(), false, &mut attempts(1000, stall)).expect("spin");
+        assert!(matches!(got, Spun::Got(1001)), "polls on");
     }
 }

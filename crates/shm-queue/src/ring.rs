@@ -28,7 +28,7 @@ pub const MAX_SLOTS: u64 = 1 << 20;
 pub const MAX_SLOT_SIZE: u64 = 1 << 32;
 
 const MAGIC: u64 = u64::from_le_bytes(*b"ipcbMPQ1");
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// One 128-byte block, so the positions producers and consumers hammer do
 /// not share a cache line (nor an adjacent-line prefetch pair).
@@ -48,6 +48,9 @@ pub struct Wake {
     pub space: AtomicU32,
     /// Producers asleep (or about to be) on `space`.
     pub producers_waiting: AtomicU32,
+    /// Until when a large record is announced (monotonic nanoseconds; see
+    /// `soon`): consumers poll rather than sleep before then.
+    pub soon_until: AtomicU64,
 }
 
 /// The header page.
@@ -557,6 +560,21 @@ impl Ring {
             self.reclaim_word(slot, word, seq, kind, pid, me, alive);
         }
         self.lost().saturating_sub(before)
+    }
+
+    /// Announces a record until `until_ns` (monotonic nanoseconds) and wakes
+    /// one sleeping consumer, which then polls for it (see `soon`).
+    pub fn announce(&self, until_ns: u64) {
+        let w = &self.header().wake.0;
+        // Release: nothing to publish, but the hint is seen no earlier than
+        // the wake-up below makes a sleeper look.
+        w.soon_until.fetch_max(until_ns, Release);
+        self.notify(&w.items, &w.consumers_waiting, 1);
+    }
+
+    /// The announcement in the header (monotonic nanoseconds, untrusted).
+    pub fn announced_until(&self) -> u64 {
+        self.header().wake.0.soon_until.load(Acquire)
     }
 
     /// Bumps a futex word and wakes up to `n` sleepers if any is registered.
