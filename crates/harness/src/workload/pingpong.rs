@@ -4,12 +4,16 @@
 //! sent, after the clock stops, so both directions are verified.
 //!
 //! At the run's smallest size a second, batch-timed pass follows (`rtt_batch`):
-//! [`batch_rounds`] more round trips between two clock reads, reported as one
-//! value per trial (elapsed / round trips), so the figure holds neither the
-//! clock reads nor the recording. Each echo is copied into a buffer allocated
-//! beforehand and small enough to stay in the L1 cache; the clock stops every
-//! time that buffer is full, and its echoes are compared with what was sent
-//! before the clock starts again.
+//! more round trips between two clock reads, reported as one value per trial
+//! (elapsed / round trips), so the figure holds neither the clock reads nor
+//! the recording. The pass lasts about [`BATCH_MIN_NS`] however fast the
+//! transport (and at least `--messages` round trips), so that its start
+//! weighs as little as in the batch-timed floors; the producer tells the
+//! consumer how many round trips it will run in the last message of the
+//! per-message pass ([`batch_rounds`]). Each echo is copied into a buffer
+//! allocated beforehand and small enough to stay in the L1 cache; the clock
+//! stops every time that buffer is full, and its echoes are compared with
+//! what was sent before the clock starts again.
 
 use anyhow::{Context, Result, ensure};
 use codec::pattern::PatternSet;
@@ -21,15 +25,30 @@ use crate::clock::now_ns;
 use crate::role::{RoleSpec, SizeOutput};
 use crate::stats::{Recorder, Trial, cpu_time_ns};
 
-/// Round trips in the batch-timed pass at this size, or 0 when this size is
-/// not the run's smallest (the pass is for the small-message floor ratio).
-fn batch_rounds(elements: usize, spec: &RoleSpec) -> u64 {
+/// Shortest batch-timed pass, in nanoseconds: long enough that its first
+/// round trips (cold code paths, the first chunk) weigh as little as in the
+/// batch-timed floors' batches, which last tens of milliseconds.
+const BATCH_MIN_NS: f64 = 5_000_000.0;
+/// Most round trips a batch-timed pass runs (and a consumer accepts).
+const BATCH_MAX_ROUNDS: u64 = 1_000_000;
+
+/// Whether this size has a batch-timed pass: the run's smallest only (the
+/// pass is for the small-message floor ratio).
+fn has_batch(elements: usize, spec: &RoleSpec) -> bool {
     let smallest = spec.sizes.iter().copied().min().unwrap_or(0) / 8;
-    if elements as u64 == smallest {
-        spec.messages as u64
+    elements as u64 == smallest
+}
+
+/// Round trips of the batch-timed pass after a per-message pass whose
+/// median round trip was `rtt_ns` (0: none measured): enough for
+/// [`BATCH_MIN_NS`], at least `messages`, at most [`BATCH_MAX_ROUNDS`].
+fn batch_rounds(rtt_ns: f64, messages: u64) -> u64 {
+    let enough = if rtt_ns > 0.0 {
+        (BATCH_MIN_NS / rtt_ns).ceil() as u64
     } else {
         0
-    }
+    };
+    enough.max(messages).min(BATCH_MAX_ROUNDS)
 }
 
 pub(super) fn producer<S: Sender, R: Receiver>(
@@ -42,9 +61,11 @@ pub(super) fn producer<S: Sender, R: Receiver>(
     let mut bufs = raw_buffers(&pat)?;
     let variants = bufs.len() as u64;
     let mut rtt = Recorder::new();
-    let mut round = |seq: u64, rec: Option<&mut Recorder>| -> Result<()> {
+    // `word`: the header's second word, 0 but in the message that tells the
+    // consumer how long the batch-timed pass will be.
+    let mut round = |seq: u64, word: u64, rec: Option<&mut Recorder>| -> Result<()> {
         let buf = &mut bufs[(seq % variants) as usize];
-        patch_header(buf, seq, 0);
+        patch_header(buf, seq, word);
         let t0 = now_ns();
         tx.send(buf)?;
         let echo = rx.recv().context("waiting for the echo")?;
@@ -61,16 +82,25 @@ pub(super) fn producer<S: Sender, R: Receiver>(
         }
         Ok(())
     };
-    warm_up(spec, elements, |seq| round(seq, None))?;
+    warm_up(spec, elements, |seq| round(seq, 0, None))?;
+    let messages = spec.messages as u64;
+    let batched = has_batch(elements, spec);
+    let mut n = 0;
     let cpu0 = cpu_time_ns();
-    for seq in 0..spec.messages as u64 {
-        round(seq, Some(&mut rtt)).with_context(|| format!("message #{seq}"))?;
+    for seq in 0..messages {
+        let mut word = 0;
+        if batched && seq + 1 == messages {
+            // The last message of the pass carries the batch's length,
+            // decided from the round trips so far (off the clock).
+            n = batch_rounds(rtt.to_trial().quantile(0.5), messages);
+            word = n;
+        }
+        round(seq, word, Some(&mut rtt)).with_context(|| format!("message #{seq}"))?;
     }
     let cpu_ns_per_msg = (cpu_time_ns() - cpu0) as f64 / spec.messages.max(1) as f64;
     let mut metrics = vec![(Metric::Rtt, rtt.to_trial())];
-    let n = batch_rounds(elements, spec);
     if n > 0 {
-        let ns = batch(tx, rx, &mut bufs, spec.messages as u64, n)?;
+        let ns = batch(tx, rx, &mut bufs, messages, n)?;
         metrics.push((
             Metric::RttBatch,
             Trial {
@@ -190,7 +220,11 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
     let wire_len = elements * 8 + codec::RAW_HEADER_LEN;
     let mut seqs = SeqTracker::default();
     let (mut cpu0, mut cpu1) = (0, 0);
-    let total = spec.messages as u64 + batch_rounds(elements, spec);
+    let messages = spec.messages as u64;
+    let batched = has_batch(elements, spec);
+    // Raised by the batch's length once the per-message pass's last
+    // message has told it.
+    let mut total = messages;
     while seqs.measured < total {
         let msg = rx.recv().context("waiting for the next message")?;
         // Echo first: everything the consumer does here is on the producer's clock.
@@ -214,8 +248,17 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
             if seqs.measured == 1 {
                 cpu0 = cpu_time_ns();
             }
-            if seqs.measured == spec.messages as u64 {
+            if seqs.measured == messages {
                 cpu1 = cpu_time_ns();
+                if batched {
+                    let n = le_u64(msg, 8)?;
+                    ensure!(
+                        (messages..=BATCH_MAX_ROUNDS.max(messages)).contains(&n),
+                        "the last message of the per-message pass announces {n} batch-timed \
+                         round trips, outside {messages}..={BATCH_MAX_ROUNDS}"
+                    );
+                    total = messages + n;
+                }
             }
         }
     }
@@ -224,4 +267,21 @@ pub(super) fn consumer<S: Sender, R: Receiver>(
         messages: spec.messages as u64,
         ..SizeOutput::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_lasts_its_minimum_with_at_least_the_runs_messages() {
+        // 200 ns round trips: 5 ms is 25 000 of them.
+        assert_eq!(batch_rounds(200.0, 200), 25_000);
+        // A slow transport already fills 5 ms with its messages.
+        assert_eq!(batch_rounds(55_000.0, 200), 200);
+        // Nothing measured: the messages.
+        assert_eq!(batch_rounds(0.0, 300), 300);
+        // Absurdly fast: capped.
+        assert_eq!(batch_rounds(0.001, 200), BATCH_MAX_ROUNDS);
+    }
 }
