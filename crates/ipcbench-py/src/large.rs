@@ -65,8 +65,6 @@ pub fn put(
         None => {
             let lease = py.allow_threads(|| -> Result<Lease, Error> {
                 let lease = pool.alloc(len)?;
-                // A sleeping consumer wakes during the copy, not after it.
-                q.announce(len);
                 let mut at = 0;
                 for p in ptrs {
                     // SAFETY: `p` points to `p.1` readable bytes pinned by

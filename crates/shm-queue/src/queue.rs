@@ -409,16 +409,6 @@ impl Queue {
     }
 }
 
-/// How long a poller for an announced record may go without running (a
-/// yield that let another task in, or a preemption) before it counts its
-/// core as wanted and goes to sleep instead: on a busy core, a task that
-/// yields waits behind the others when the record comes, while one woken
-/// from a futex is run soon. Another runnable task on the core takes it
-/// for a scheduler slice (milliseconds) at each yield; an idle guest's own
-/// interruptions rarely last this long (docs/zero-copy.md, "Announced
-/// records").
-const CONTENDED: Duration = Duration::from_micros(500);
-
 /// How a [`spin`] ended.
 enum Spun<T> {
     /// An attempt succeeded.
@@ -429,15 +419,28 @@ enum Spun<T> {
     Contended,
 }
 
+/// How long a poller for an announced record may be away (not running)
+/// before it checks whether another task of this machine took its CPU, and
+/// if one did, gives way: another runnable task on the core takes it for a
+/// scheduler slice (milliseconds) at each yield, while the kernel's own
+/// short jobs and the hypervisor's interruptions of an idle guest leave it
+/// for microseconds, or do not count as a task (docs/zero-copy.md,
+/// "Announced records").
+const AWAY: Duration = Duration::from_micros(200);
+
 /// Polls `try_once` until `until`, yielding every [`YIELD_EVERY`] polls;
-/// with `give_way`, stops as soon as the clock shows that the poller did
-/// not run for [`CONTENDED`].
+/// with `give_way`, stops once the poller finds it was away for [`AWAY`]
+/// and another task ran on its CPU meanwhile ([`soon::switches_away`]): on
+/// a shared core a task that yields waits behind the others when the record
+/// comes, and takes their time while it polls, while one woken from a
+/// futex is run soon.
 fn spin<T>(
     until: Instant,
     give_way: bool,
     try_once: &mut dyn FnMut() -> Result<Attempt<T>, Error>,
 ) -> Result<Spun<T>, Error> {
     let mut polls = 0u32;
+    let switches = if give_way { soon::switches_away() } else { 0 };
     let mut last = Instant::now();
     loop {
         if polls.is_multiple_of(32) {
@@ -445,7 +448,7 @@ fn spin<T>(
             if now >= until {
                 return Ok(Spun::Passed);
             }
-            if give_way && now.duration_since(last) > CONTENDED {
+            if give_way && now.duration_since(last) > AWAY && soon::switches_away() != switches {
                 return Ok(Spun::Contended);
             }
             last = now;
@@ -525,14 +528,10 @@ impl Queue {
 mod tests {
     use super::*;
 
-    /// An attempt that fails `n` times, then succeeds with how many it took;
-    /// `stall` is run before the first.
-    fn attempts(n: u32, stall: Duration) -> impl FnMut() -> Result<Attempt<u32>, Error> {
+    /// An attempt that fails `n` times, then succeeds with how many it took.
+    fn attempts(n: u32) -> impl FnMut() -> Result<Attempt<u32>, Error> {
         let mut k = 0;
         move || {
-            if k == 0 {
-                std::thread::sleep(stall);
-            }
             k += 1;
             Ok(if k > n {
                 Attempt::Done(k)
@@ -542,27 +541,50 @@ mod tests {
         }
     }
 
+    /// Pins the calling thread to `cpu`.
+    fn pin(cpu: usize) {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes
+        // inside it; sched_setaffinity reads it for the calling thread.
+        let ok = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) == 0
+        };
+        assert!(ok, "pinning to CPU {cpu}");
+    }
+
     fn far() -> Instant {
         Instant::now() + Duration::from_secs(60)
     }
 
     #[test]
     fn a_spin_ends_at_the_first_success_or_when_its_time_passes() {
-        let got = spin(far(), false, &mut attempts(1000, Duration::ZERO)).expect("spin");
+        let got = spin(far(), false, &mut attempts(1000)).expect("spin");
         assert!(matches!(got, Spun::Got(1001)));
         let until = Instant::now() + Duration::from_millis(2);
-        let got = spin(until, false, &mut attempts(u32::MAX, Duration::ZERO)).expect("spin");
+        let got = spin(until, false, &mut attempts(u32::MAX)).expect("spin");
         assert!(matches!(got, Spun::Passed));
         assert!(Instant::now() >= until);
     }
 
     #[test]
-    fn a_poller_that_did_not_run_gives_way_only_when_asked_to() {
-        // The first attempt stalls as a preempted poller would.
-        let stall = CONTENDED * 4;
-        let got = spin(far(), true, &mut attempts(1000, stall)).expect("spin");
-        assert!(matches!(got, Spun::Contended), "gives way");
-        let got = spin(far(), false, &mut attempts(1000, stall)).expect("spin");
-        assert!(matches!(got, Spun::Got(1001)), "polls on");
+    fn a_poller_gives_way_to_another_task_on_its_cpu_only_when_asked_to() {
+        // SAFETY: sched_getcpu has no preconditions.
+        let cpu = usize::try_from(unsafe { libc::sched_getcpu() }).expect("a CPU");
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            pin(cpu);
+            s.spawn(|| {
+                pin(cpu);
+                while !stop.load(Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+            let never = spin(far(), true, &mut attempts(u32::MAX));
+            let on = spin(far(), false, &mut attempts(100_000));
+            stop.store(true, Relaxed);
+            assert!(matches!(never.expect("spin"), Spun::Contended), "gives way");
+            assert!(matches!(on.expect("spin"), Spun::Got(100_001)), "polls on");
+        });
     }
 }

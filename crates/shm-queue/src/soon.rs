@@ -38,6 +38,18 @@ pub fn hint_for(len: usize) -> Option<Duration> {
     Some(Duration::from_nanos(ns).clamp(MIN_HINT, MAX_HINT))
 }
 
+/// Times another task has taken this thread's CPU from it (the kernel's
+/// involuntary context switches of the thread: a yield that ran another
+/// task, or a preemption); a poller that sees it grow shares its core.
+pub fn switches_away() -> i64 {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes one rusage into the (zeroed, so valid) buffer.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_THREAD, ru.as_mut_ptr()) } == 0;
+    // SAFETY: zeroed at creation, possibly filled in by getrusage.
+    let ru = unsafe { ru.assume_init() };
+    if ok { ru.ru_nivcsw } else { 0 }
+}
+
 /// The monotonic clock in nanoseconds, as every process reads it.
 pub fn now_ns() -> u64 {
     let t = clock_gettime(ClockId::Monotonic);
