@@ -1,6 +1,6 @@
 //! Announced records: a producer about to spend a while writing a large
-//! record (filling a loan, or copying a large array into a block) says so
-//! first, so that a consumer asleep on the queue wakes up during the fill and
+//! record (filling a loan, or copying a large message into its slot) says
+//! so first, so that a consumer asleep on the queue wakes up during the fill and
 //! polls until the record lands, instead of sleeping through the fill and
 //! paying an idle core's wake-up after the publish (docs/zero-copy.md,
 //! "Announced records").
@@ -64,9 +64,6 @@ pub fn now_ns() -> u64 {
 /// nothing is announced, or it has passed.
 pub fn poll_until(until_ns: u64, deadline: Option<Instant>) -> Option<Instant> {
     let left = Duration::from_nanos(until_ns.checked_sub(now_ns())?).min(MAX_HINT);
-    if left.is_zero() {
-        return None;
-    }
     let until = Instant::now() + left;
     Some(deadline.map_or(until, |d| d.min(until))).filter(|&u| u > Instant::now())
 }

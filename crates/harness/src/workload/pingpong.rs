@@ -41,14 +41,15 @@ fn has_batch(elements: usize, spec: &RoleSpec) -> bool {
 
 /// Round trips of the batch-timed pass after a per-message pass whose
 /// median round trip was `rtt_ns` (0: none measured): enough for
-/// [`BATCH_MIN_NS`], at least `messages`, at most [`BATCH_MAX_ROUNDS`].
+/// [`BATCH_MIN_NS`] but at most [`BATCH_MAX_ROUNDS`], and at least
+/// `messages` (the range the consumer accepts).
 fn batch_rounds(rtt_ns: f64, messages: u64) -> u64 {
     let enough = if rtt_ns > 0.0 {
         (BATCH_MIN_NS / rtt_ns).ceil() as u64
     } else {
         0
     };
-    enough.max(messages).min(BATCH_MAX_ROUNDS)
+    enough.min(BATCH_MAX_ROUNDS).max(messages)
 }
 
 pub(super) fn producer<S: Sender, R: Receiver>(
