@@ -117,6 +117,13 @@ mod tests {
             .expect("spawn");
         let pid = child.id();
         assert!(children_of(std::process::id()).contains(&pid));
+        // `spawn` returns once exec has closed the close-on-exec error pipe,
+        // which the kernel does before it lays out the new program's
+        // arguments: for a moment the command line reads empty.
+        let until = Instant::now() + Duration::from_secs(10);
+        while cmdline(pid).is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         assert_eq!(cmdline(pid), "sleep 30");
         assert!(!ended(pid));
         child.kill().expect("kill");
