@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, fence};
 use std::time::{Duration, Instant};
 
 use crate::Error;
-use crate::ring::{Attempt, Claim, Ring};
+use crate::ring::{Attempt, Claim, Held, Ring};
 use crate::segment::{self, Mapping};
 use crate::soon;
 use crate::wait::{alive, futex_wait, my_pid};
@@ -295,6 +295,32 @@ impl Queue {
             self.ring.try_get(me, &at_work, &mut take_once)
         })?;
         got.ok_or_else(|| Error::Invalid("record taken twice".into()))
+    }
+
+    /// As [`Queue::get_until`], but the record stays in its slot, held by
+    /// this process, until [`Queue::release`]: a receiver reads it in place
+    /// with no copy ([`Queue::held`]). Hold one record at a time, briefly:
+    /// producers that lap around to its slot wait for it.
+    pub fn hold_until(
+        &self,
+        deadline: Option<Instant>,
+        check: &mut dyn FnMut() -> Result<(), Error>,
+    ) -> Result<Held, Error> {
+        let me = my_pid();
+        self.wait(Side::Get, deadline, check, &mut || {
+            self.ring.try_hold(me, &at_work)
+        })
+    }
+
+    /// A held record's bytes, in place (borrowing the queue too: its
+    /// mapping holds them).
+    pub fn held<'h>(&'h self, held: &'h Held) -> &'h [u8] {
+        self.ring.held(held)
+    }
+
+    /// Gives a held record's slot back to the producers.
+    pub fn release(&self, held: Held) {
+        self.ring.release(held);
     }
 
     /// One attempt at [`Queue::put_with`] that never waits, sleeps or

@@ -133,6 +133,30 @@ impl Claim {
     }
 }
 
+/// A record taken and still held ([`Ring::try_hold`]): its slot stays
+/// claimed by this process, so producers cannot reuse it, until the holder
+/// [`Ring::release`]s it. Holding one record delays only the producer that
+/// laps around to its slot; a holder that dies is reclaimed as a loss.
+#[derive(Debug)]
+#[must_use = "a held record must be released, or producers stop at its slot"]
+pub struct Held {
+    pos: u64,
+    next_lap: u32,
+    len: usize,
+}
+
+impl Held {
+    /// The record's size.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the record is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// A view of queue memory. Holds raw pointers: whoever owns the memory keeps
 /// it alive and mapped while the view is used.
 #[derive(Debug, Clone, Copy)]
@@ -423,6 +447,42 @@ impl Ring {
         alive: &dyn Fn(u32) -> bool,
         take: &mut dyn FnMut(&[u8]) -> R,
     ) -> Result<Attempt<R>, Error> {
+        Ok(match self.try_hold(me, alive)? {
+            Attempt::Done(held) => {
+                let out = take(self.held(&held));
+                self.release(held);
+                Attempt::Done(out)
+            }
+            Attempt::Busy => Attempt::Busy,
+        })
+    }
+
+    /// The bytes of a held record, in place.
+    pub fn held<'h>(&self, held: &'h Held) -> &'h [u8] {
+        // Re-checked (a record held on another queue could be larger).
+        let len = held.len.min(self.max_record());
+        // SAFETY: the slot is claimed READING by this process until
+        // `release` consumes the `Held`, which cannot happen while this
+        // borrow of it lives; producers write a payload only after claiming
+        // its slot from IDLE; `len <= slot_size`.
+        unsafe { std::slice::from_raw_parts(self.payload(held.pos), len) }
+    }
+
+    /// Gives a held record's slot back to the producers.
+    pub fn release(&self, held: Held) {
+        // Release: our reads of the payload happen before a producer's next
+        // write to it.
+        self.slot(held.pos)
+            .state
+            .store(pack(held.next_lap, IDLE, 0), Release);
+        let w = &self.header().wake.0;
+        self.notify(&w.space, &w.producers_waiting, 1);
+    }
+
+    /// Tries once to take the oldest record and hold it in place: the
+    /// caller reads it through [`Self::held`] and then [`Self::release`]s
+    /// it.
+    pub fn try_hold(&self, me: u32, alive: &dyn Fn(u32) -> bool) -> Result<Attempt<Held>, Error> {
         let deq = &self.header().dequeue.0;
         loop {
             let pos = deq.load(Relaxed);
@@ -442,27 +502,19 @@ impl Ring {
                     }
                     let _ = deq.compare_exchange(pos, pos.wrapping_add(1), Relaxed, Relaxed);
                     let len = slot.len.load(Relaxed);
-                    let out = if len > self.slot_size {
-                        Err(Error::Corrupt(format!(
+                    let held = Held {
+                        pos,
+                        next_lap,
+                        len: usize::try_from(len).unwrap_or(usize::MAX),
+                    };
+                    if len > self.slot_size {
+                        self.release(held);
+                        return Err(Error::Corrupt(format!(
                             "record at position {pos} claims {len} bytes, more than the slot's {} (dropped)",
                             self.slot_size
-                        )))
-                    } else {
-                        // SAFETY: our claim keeps producers off this payload;
-                        // `len` is within the slot.
-                        let buf =
-                            unsafe { std::slice::from_raw_parts(self.payload(pos), len as usize) };
-                        Ok(Attempt::Done(take(buf)))
-                    };
-                    // Release: our copy-out happens before a producer's
-                    // next write to the payload.
-                    slot.state.store(pack(next_lap, IDLE, 0), Release);
-                    self.notify(
-                        &self.header().wake.0.space,
-                        &self.header().wake.0.producers_waiting,
-                        1,
-                    );
-                    return out;
+                        )));
+                    }
+                    return Ok(Attempt::Done(held));
                 }
                 // Skip a record whose producer died; it was counted when it
                 // was marked lost. (If the exchange fails, someone else moved

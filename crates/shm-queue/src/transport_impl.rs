@@ -20,7 +20,7 @@ use transport::{
     Transport, WaitStrategy,
 };
 
-use crate::ring::Claim;
+use crate::ring::{Claim, Held};
 use crate::wait::{alive, futex_wait, my_pid};
 use crate::{Error, Queue};
 
@@ -159,11 +159,13 @@ pub struct ShmQueueSender {
     loan: Option<Claim>,
 }
 
-/// Receiving half; lends a private copy of each record.
+/// Receiving half; lends each record in place, in its slot, until the next
+/// `recv` (or drop) gives the slot back.
 #[derive(Debug)]
 pub struct ShmQueueReceiver {
     link: Arc<Link>,
-    buf: Vec<u8>,
+    /// The record the last `recv` lent.
+    held: Option<Held>,
 }
 
 fn open_err(e: Error) -> OpenError {
@@ -240,7 +242,7 @@ impl Transport for ShmQueue {
     fn capabilities() -> Capabilities {
         Capabilities {
             max_message_size: MAX_MESSAGE,
-            zero_copy_recv: false,
+            zero_copy_recv: true,
             wait: WaitStrategy::Adaptive,
             shared_receivers: MAX_SHARED,
             max_loan: MAX_LOAN,
@@ -287,10 +289,7 @@ fn split(link: Link) -> (ShmQueueSender, ShmQueueReceiver) {
             link: Arc::clone(&link),
             loan: None,
         },
-        ShmQueueReceiver {
-            link,
-            buf: Vec::new(),
-        },
+        ShmQueueReceiver { link, held: None },
     )
 }
 
@@ -417,34 +416,39 @@ fn send_err(e: Error) -> SendError {
     }
 }
 
+impl ShmQueueReceiver {
+    /// Gives back the record the last `recv` lent, if any.
+    fn release(&mut self) {
+        if let Some(held) = self.held.take() {
+            self.link.inn().release(held);
+        }
+    }
+}
+
 impl Receiver for ShmQueueReceiver {
     fn recv(&mut self) -> Result<&[u8], RecvError> {
+        self.release();
         let link = &*self.link;
-        let buf = &mut self.buf;
-        let take = |rec: &[u8]| {
-            buf.clear();
-            buf.extend_from_slice(rec);
-        };
-        match link.inn().get_until(None, take, &mut || link.check()) {
-            Ok(()) => Ok(&self.buf),
+        let held = match link.inn().hold_until(None, &mut || link.check()) {
+            Ok(held) => held,
+            // The peer is gone: deliver what it published before going.
             Err(Error::Aborted(_)) => {
-                // The peer is gone: deliver what it published before going.
-                let buf = &mut self.buf;
-                let take = |rec: &[u8]| {
-                    buf.clear();
-                    buf.extend_from_slice(rec);
-                };
-                match link
-                    .inn()
-                    .get_until(Some(Instant::now()), take, &mut || Ok(()))
-                {
-                    Ok(()) => Ok(&self.buf),
-                    Err(Error::Empty) => Err(RecvError::Disconnected),
-                    Err(e) => Err(recv_err(e)),
+                match link.inn().hold_until(Some(Instant::now()), &mut || Ok(())) {
+                    Ok(held) => held,
+                    Err(Error::Empty) => return Err(RecvError::Disconnected),
+                    Err(e) => return Err(recv_err(e)),
                 }
             }
-            Err(e) => Err(recv_err(e)),
-        }
+            Err(e) => return Err(recv_err(e)),
+        };
+        Ok(link.inn().held(self.held.insert(held)))
+    }
+}
+
+impl Drop for ShmQueueReceiver {
+    fn drop(&mut self) {
+        // Not left held: producers lapping around would wait at its slot.
+        self.release();
     }
 }
 

@@ -285,3 +285,44 @@ fn claims_publish_in_place_and_abandoned_ones_are_skipped() {
         Err(Error::TooLarge { size: 65, max: 64 })
     ));
 }
+
+fn hold(r: &Ring, me: u32) -> shm_queue::ring::Held {
+    match r.try_hold(me, &alive_all).expect("hold") {
+        Attempt::Done(h) => h,
+        Attempt::Busy => panic!("nothing to hold"),
+    }
+}
+
+/// A held record is read in place and keeps its slot from producers until
+/// it is released, while later records still go to other readers in order;
+/// a holder that dies is reclaimed as a loss.
+#[test]
+fn held_records_are_read_in_place_and_keep_their_slot_until_released() {
+    let mut m = Mem::new(total_size(2, 64).expect("size"));
+    let r = ring(&mut m, 2, 64);
+    assert!(matches!(r.try_hold(ME, &alive_all), Ok(Attempt::Busy)));
+    assert_eq!(put(&r, b"first"), Attempt::Done(()));
+    assert_eq!(put(&r, b"second"), Attempt::Done(()));
+    let h = hold(&r, ME);
+    assert_eq!((h.len(), r.held(&h)), (5, &b"first"[..]));
+    // The next record is not behind the held one.
+    assert_eq!(get(&r, &alive_all), Attempt::Done(b"second".to_vec()));
+    // Producers go round in order: the next position is the held slot's,
+    // so the lap stops there although the second's slot is free.
+    assert_eq!(put(&r, b"third"), Attempt::Busy, "wrote over a held record");
+    assert_eq!(r.held(&h), b"first", "a held record changed");
+    r.release(h);
+    assert_eq!(put(&r, b"third"), Attempt::Done(()));
+    assert_eq!(get(&r, &alive_all), Attempt::Done(b"third".to_vec()));
+    // A holder that dies: its slot is freed by the reclaim and counted.
+    assert_eq!(put(&r, b"lost"), Attempt::Done(()));
+    // Never released: its process "dies" holding it.
+    let _lost = hold(&r, DEAD);
+    assert_eq!(put(&r, b"fifth"), Attempt::Done(()));
+    assert_eq!(put(&r, b"sixth"), Attempt::Busy);
+    assert_eq!(r.reclaim_dead(ME, &dead_200), 1);
+    assert_eq!(put(&r, b"sixth"), Attempt::Done(()));
+    assert_eq!(get(&r, &alive_all), Attempt::Done(b"fifth".to_vec()));
+    assert_eq!(get(&r, &alive_all), Attempt::Done(b"sixth".to_vec()));
+    assert_eq!(r.lost(), 1);
+}
