@@ -237,11 +237,16 @@ fn a_slot_state_ahead_of_the_positions_is_corrupt_not_a_hang() {
     ));
 }
 
-fn claim(r: &Ring, len: usize) -> shm_queue::ring::Claim {
-    match r.try_claim(len, ME, &alive_all).expect("claim") {
-        Attempt::Done(c) => c,
-        Attempt::Busy => panic!("no free slot"),
+/// What an attempt that must succeed got.
+fn done<T>(attempt: Result<Attempt<T>, Error>, what: &str) -> T {
+    match attempt.expect(what) {
+        Attempt::Done(v) => v,
+        Attempt::Busy => panic!("{what}: busy"),
     }
+}
+
+fn claim(r: &Ring, len: usize) -> shm_queue::ring::Claim {
+    done(r.try_claim(len, ME, &alive_all), "claim")
 }
 
 /// Claims written in place and published arrive in order among copied
@@ -287,10 +292,7 @@ fn claims_publish_in_place_and_abandoned_ones_are_skipped() {
 }
 
 fn hold(r: &Ring, me: u32) -> shm_queue::ring::Held {
-    match r.try_hold(me, &alive_all).expect("hold") {
-        Attempt::Done(h) => h,
-        Attempt::Busy => panic!("nothing to hold"),
-    }
+    done(r.try_hold(me, &alive_all), "hold")
 }
 
 /// A held record is read in place and keeps its slot from producers until
