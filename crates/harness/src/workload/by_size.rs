@@ -19,12 +19,18 @@ pub const BYTES_PER_SIZE: u64 = 128 << 20;
 pub const MIN_MESSAGES: u64 = 5;
 
 /// Payload bytes the least warm-up of a large size moves; the warm-up also
-/// lasts the run's warm-up time.
-pub const WARMUP_BYTES: u64 = 8 << 20;
+/// lasts the run's warm-up time. At least the smallest set of buffers a
+/// loaning transport keeps for any size: shm-queue's ring is at least
+/// 16 MiB of slots.
+pub const WARMUP_BYTES: u64 = 16 << 20;
 
 /// The fewest warm-up messages: every buffer on the way is touched at least
-/// once before the clock runs.
-pub const MIN_WARMUP_LARGE: u64 = 2;
+/// once before the clock runs. The deepest transports cycle through four
+/// buffers of a large size (shm-queue's four slots, iceoryx2's `depth + 2`
+/// chunks at depth 2; the shm ring holds two), and a buffer first touched
+/// on the clock costs its page faults in both processes (docs/methodology.md,
+/// "Large sizes").
+pub const MIN_WARMUP_LARGE: u64 = 4;
 
 /// Measured messages per trial at `size_bytes` when the run asks for
 /// `asked`: below [`LARGE_FROM`], `asked`; from there, as many as
@@ -69,8 +75,10 @@ mod tests {
         assert_eq!(messages_for(256 << 20, 100), 5);
         // A run that asks for fewer gets what it asks for.
         assert_eq!(messages_for(64 << 20, 2), 2);
-        assert_eq!(warm_up_messages(1 << 20), 8);
-        assert_eq!(warm_up_messages(4 << 20), 2);
+        assert_eq!(warm_up_messages(1 << 20), MIN_WARMUP_MESSAGES);
+        assert_eq!(warm_up_messages(4 << 20), 4);
+        assert_eq!(warm_up_messages(16 << 20), MIN_WARMUP_LARGE);
         assert_eq!(warm_up_messages(64 << 20), MIN_WARMUP_LARGE);
+        assert_eq!(warm_up_messages(256 << 20), MIN_WARMUP_LARGE);
     }
 }
