@@ -147,7 +147,7 @@ mod tests {
     }
 
     #[test]
-    fn in_place_workloads_run_small_and_large_sizes_in_pairs_of_their_own() {
+    fn in_place_workloads_run_small_sizes_together_and_each_large_size_alone() {
         let max = crate::sizes::machine_max().max(256 << 20);
         for p in [Preset::Default, Preset::Full] {
             let passes: Vec<_> = p
@@ -155,29 +155,27 @@ mod tests {
                 .into_iter()
                 .filter(|a| a.workloads == "handover,inplace-stream")
                 .collect();
-            assert_eq!(passes.len(), 2, "{p}");
             let sizes: Vec<Vec<u64>> = passes
                 .iter()
                 .map(|a| crate::sizes::parse_list(a.sizes, max).expect("sizes"))
                 .collect();
             assert_eq!(sizes[0], [8, 800, 409_600]);
-            // The large pass holds only sizes from which counts follow the
-            // size, so no small size shares a pair (and its rings) with them.
-            assert!(
-                sizes[1]
-                    .iter()
-                    .all(|&s| s >= crate::workload::by_size::LARGE_FROM),
-                "{p}: {:?}",
-                sizes[1]
-            );
-            assert_eq!(
-                sizes[1].last().copied(),
-                Some(if p == Preset::Full {
-                    256 << 20
-                } else {
-                    64 << 20
+            // Each large size (one from which counts follow the size) has a
+            // pass, and so pairs and rings, of its own.
+            let large: Vec<u64> = sizes[1..]
+                .iter()
+                .map(|pass| match pass[..] {
+                    [one] if one >= crate::workload::by_size::LARGE_FROM => one,
+                    _ => panic!("{p}: a large pass of {pass:?}"),
                 })
-            );
+                .collect();
+            let top = if p == Preset::Full { 256 } else { 64 };
+            let want: Vec<u64> = [1, 4, 16, 64, 256]
+                .into_iter()
+                .filter(|&m| m <= top)
+                .map(|m| m << 20)
+                .collect();
+            assert_eq!(large, want, "{p}");
             // The main pass leaves them out: its matrix is unchanged.
             assert!(!p.main_pass().workloads.contains("handover"));
         }

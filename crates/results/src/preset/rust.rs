@@ -148,44 +148,50 @@ pub(super) fn main_pass(preset: Preset) -> Pass {
 ///   without a full sweep; then the in-place workloads ([`IN_PLACE`]).
 /// - `full`: the in-place workloads on every transport, up to 256 MiB.
 ///
-/// The in-place workloads run in two passes, small sizes and large, so the
-/// large sizes get process pairs of their own: a loaning transport sizes its
-/// rings or segments for the largest message of a pair, and the small sizes
-/// keep the rings and caches they have in the main pass.
+/// The in-place workloads run in a pass of small sizes and then one pass per
+/// large size, so each large size gets process pairs of its own: a loaning
+/// transport sizes its rings or segments for the largest message of a pair,
+/// so the small sizes keep the rings and caches they have in the main pass,
+/// and a large size does not run on a ring grown for a larger one, whose
+/// pages (not pre-faulted when grown) it would first touch on the clock.
 pub(super) fn extra_passes(preset: Preset) -> Vec<Pass> {
     match preset {
-        Preset::Default => vec![
-            Pass {
-                sizes: "8B,100,6400,51200",
-                workloads: "pingpong",
-                placements: "same",
-                trials: 3,
-                secondary_trials: None,
-                messages: 200,
-                families: Vec::new(),
-                stream_min_ms: None,
-                warmup_ms: 10,
-                codecs: None,
-                size_floors_only: false,
-                transports: None,
-            },
-            in_place(
-                IN_PLACE_SMALL,
-                IN_PLACE.default_trials,
-                Some(IN_PLACE_TRANSPORTS),
-            ),
-            in_place(
-                IN_PLACE.default_large,
-                IN_PLACE.default_trials,
-                Some(IN_PLACE_TRANSPORTS),
-            ),
-        ],
-        Preset::Full => vec![
-            in_place(IN_PLACE_SMALL, IN_PLACE.full_trials, None),
-            in_place(IN_PLACE.full_large, IN_PLACE.full_trials, None),
-        ],
+        Preset::Default => vec![Pass {
+            sizes: "8B,100,6400,51200",
+            workloads: "pingpong",
+            placements: "same",
+            trials: 3,
+            secondary_trials: None,
+            messages: 200,
+            families: Vec::new(),
+            stream_min_ms: None,
+            warmup_ms: 10,
+            codecs: None,
+            size_floors_only: false,
+            transports: None,
+        }]
+        .into_iter()
+        .chain(in_place_passes(
+            IN_PLACE.default_large,
+            IN_PLACE.default_trials,
+            Some(IN_PLACE_TRANSPORTS),
+        ))
+        .collect(),
+        Preset::Full => in_place_passes(IN_PLACE.full_large, IN_PLACE.full_trials, None).collect(),
         Preset::Quick => Vec::new(),
     }
+}
+
+/// The in-place passes: [`IN_PLACE_SMALL`] in one, then each of `large` in
+/// its own.
+fn in_place_passes(
+    large: &'static str,
+    trials: u32,
+    transports: Option<&'static str>,
+) -> impl Iterator<Item = Pass> {
+    std::iter::once(IN_PLACE_SMALL)
+        .chain(large.split(','))
+        .map(move |sizes| in_place(sizes, trials, transports))
 }
 
 /// The in-place workloads' small sizes: 8 B (the reference for "does not
